@@ -1,0 +1,174 @@
+"""Speech and post-processing: espeak-ng voice, our chime, EBU R128 loudness, Opus/MP3/WAV encoding."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import ffmpeg
+from pydub import AudioSegment
+from pydub.generators import Sine
+
+logger = logging.getLogger(__name__)
+
+SAMPLE_RATE = 22050
+ENCODINGS = {
+    ".opus": ("libopus", "ogg"),
+    ".ogg": ("libopus", "ogg"),
+    ".mp3": ("libmp3lame", "mp3"),
+    ".wav": ("pcm_s16le", "wav"),
+}
+
+
+class AudioError(Exception):
+    """Speech could not be produced or processed; the text says why."""
+
+
+@dataclass(frozen=True)
+class Voice:
+    """An espeak-ng voice and how fast it speaks (words per minute)."""
+
+    name: str = "vi"
+    espeak_voice: str = "vi"
+    speed_wpm: int = 140
+    pitch: int = 50
+
+
+@dataclass(frozen=True)
+class AudioSettings:
+    loudness_lufs: float = -16.0
+    true_peak_db: float = -1.5
+    bitrate_kbps: int = 24
+    sentence_pause_ms: int = 350
+    chime: bool = True
+
+    def key(self) -> str:
+        return json.dumps(self.__dict__, sort_keys=True)
+
+
+VOICES = {
+    "vi": Voice("vi", "vi"),
+    "vi-central": Voice("vi-central", "vi-vn-x-central"),
+    "vi-south": Voice("vi-south", "vi-vn-x-south"),
+}
+
+
+def _tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise AudioError(f"{name} is not installed (apt-get install {name})")
+    return path
+
+
+def synthesize(sentence: str, voice: Voice) -> AudioSegment:
+    """One sentence with espeak-ng, as mono audio at SAMPLE_RATE."""
+    with tempfile.TemporaryDirectory(prefix="tts-") as tmp:
+        out = Path(tmp) / "speech.wav"
+        result = subprocess.run(
+            [_tool("espeak-ng"), "-v", voice.espeak_voice, "-s", str(voice.speed_wpm),
+             "-p", str(voice.pitch), "-b", "1", "-w", str(out), "--stdin"],
+            input=sentence.encode("utf-8"), capture_output=True, check=False, timeout=120,
+        )
+        if result.returncode != 0 or not out.exists():
+            raise AudioError(f"espeak-ng failed: {result.stderr.decode(errors='replace').strip()[-300:]}")
+        segment = AudioSegment.from_wav(str(out))
+    return segment.set_channels(1).set_frame_rate(SAMPLE_RATE)
+
+
+@lru_cache(maxsize=1)
+def chime() -> AudioSegment:
+    """Our two-note attention chime (E5 then C5 with a soft decay), about 1.3 s."""
+    notes = []
+    for freq, length in ((659.25, 550), (523.25, 750)):
+        tone = Sine(freq, sample_rate=SAMPLE_RATE).to_audio_segment(duration=length, volume=-14)
+        overtone = Sine(freq * 2, sample_rate=SAMPLE_RATE).to_audio_segment(duration=length, volume=-26)
+        notes.append(tone.overlay(overtone).fade_in(15).fade_out(int(length * 0.8)))
+    return (notes[0] + notes[1]).set_channels(1)
+
+
+def speech_program(sentences: list[str], voice: Voice, settings: AudioSettings) -> AudioSegment:
+    """Chime, then the sentences with pauses between them, as one segment (not yet loudness-normalized)."""
+    if not sentences:
+        raise AudioError("nothing to say: the text has no words")
+    pause = AudioSegment.silent(settings.sentence_pause_ms, frame_rate=SAMPLE_RATE)
+    program = AudioSegment.silent(200, frame_rate=SAMPLE_RATE)
+    if settings.chime:
+        program += chime() + AudioSegment.silent(400, frame_rate=SAMPLE_RATE)
+    for index, sentence in enumerate(sentences):
+        if index:
+            program += pause
+        program += synthesize(sentence, voice)
+    return program + AudioSegment.silent(600, frame_rate=SAMPLE_RATE)
+
+
+def _measure(path: Path, settings: AudioSettings) -> dict[str, str]:
+    """First loudnorm pass: the measured loudness of ``path``."""
+    target = f"I={settings.loudness_lufs}:TP={settings.true_peak_db}:LRA=11"
+    try:
+        _, err = (
+            ffmpeg.input(str(path))
+            .output("-", format="null", af=f"loudnorm={target}:print_format=json")
+            .global_args("-nostdin", "-hide_banner")
+            .run(capture_stdout=True, capture_stderr=True)
+        )
+    except ffmpeg.Error as exc:
+        raise AudioError(f"loudness measurement failed: {exc.stderr.decode(errors='replace')[-300:]}") from None
+    text = err.decode(errors="replace")
+    start = text.rfind("{")
+    try:
+        return dict(json.loads(text[start:]))
+    except ValueError:
+        raise AudioError("loudness measurement printed no result") from None
+
+
+def finish(segment: AudioSegment, settings: AudioSettings, extension: str = ".opus") -> bytes:
+    """Loudness-normalize (two-pass EBU R128) and encode; returns the encoded file."""
+    if extension not in ENCODINGS:
+        raise AudioError(f"unsupported output format {extension!r} (use .wav, .opus or .mp3)")
+    codec, container = ENCODINGS[extension]
+    with tempfile.TemporaryDirectory(prefix="audio-") as tmp:
+        raw, out = Path(tmp) / "raw.wav", Path(tmp) / f"out{extension}"
+        segment.export(str(raw), format="wav")
+        m = _measure(raw, settings)
+        if not math.isfinite(float(m.get("input_i", "-inf"))):
+            raise AudioError("the audio is silent")
+        loudnorm = (
+            f"loudnorm=I={settings.loudness_lufs}:TP={settings.true_peak_db}:LRA=11"
+            f":measured_I={m['input_i']}:measured_TP={m['input_tp']}:measured_LRA={m['input_lra']}"
+            f":measured_thresh={m['input_thresh']}:offset={m['target_offset']}:linear=true"
+            # Lossy encoders overshoot sample peaks; a limiter keeps headroom for the true-peak target.
+            f",alimiter=limit={10 ** ((settings.true_peak_db - 1.5) / 20):.3f}:level=false"
+        )
+        options: dict[str, object] = {"af": loudnorm, "ac": 1, "acodec": codec, "format": container}
+        if codec == "libopus":
+            options.update(ar=48000, audio_bitrate=f"{settings.bitrate_kbps}k", application="voip")
+        elif codec == "libmp3lame":
+            options.update(ar=SAMPLE_RATE, audio_bitrate="48k")
+        else:
+            options.update(ar=SAMPLE_RATE)
+        try:
+            ffmpeg.input(str(raw)).output(str(out), **options).global_args(
+                "-nostdin", "-hide_banner", "-v", "error"
+            ).overwrite_output().run(capture_stdout=True, capture_stderr=True)
+        except ffmpeg.Error as exc:
+            raise AudioError(f"encoding failed: {exc.stderr.decode(errors='replace')[-300:]}") from None
+        return out.read_bytes()
+
+
+def duration_of(data: bytes, extension: str = ".opus") -> float:
+    """Duration in seconds of an encoded file, as ffprobe reads it."""
+    with tempfile.NamedTemporaryFile(suffix=extension) as fh:
+        fh.write(data)
+        fh.flush()
+        try:
+            info = ffmpeg.probe(fh.name)
+        except ffmpeg.Error as exc:
+            raise AudioError(f"not readable audio: {exc.stderr.decode(errors='replace')[-200:]}") from None
+    return float(info["format"]["duration"])

@@ -1,0 +1,157 @@
+"""``broadcaster``: the server's commands."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from edge_agent.settings import ConfigError
+
+if TYPE_CHECKING:
+    from broadcaster.config import ServerConfig
+
+
+def _read_text(value: str) -> str:
+    return sys.stdin.read() if value == "-" else value
+
+
+def _config(path: Path | None) -> ServerConfig:
+    from broadcaster.config import load_config
+
+    return load_config(path)
+
+
+def cmd_normalize(args: argparse.Namespace) -> int:
+    from broadcaster.normalize import NORTH, SOUTH, Normalizer
+
+    normalizer = Normalizer(SOUTH if args.dialect == "south" else NORTH)
+    print("\n".join(normalizer.sentences(_read_text(args.text))))
+    return 0
+
+
+def cmd_tts(args: argparse.Namespace) -> int:
+    from broadcaster.audio import ENCODINGS, VOICES, AudioError, AudioSettings, finish, speech_program
+    from broadcaster.normalize import Normalizer
+
+    out = Path(args.output)
+    if out.suffix not in ENCODINGS:
+        print(f"broadcaster tts: cannot tell the format of {out.name}; use .wav, .opus or .mp3", file=sys.stderr)
+        return 2
+    if args.voice not in VOICES:
+        print(f"broadcaster tts: unknown voice {args.voice!r}; choose from {', '.join(VOICES)}", file=sys.stderr)
+        return 2
+    settings = AudioSettings(chime=not args.no_chime)
+    try:
+        sentences = Normalizer().sentences(_read_text(args.text))
+        data = finish(speech_program(sentences, VOICES[args.voice], settings), settings, out.suffix)
+    except AudioError as exc:
+        print(f"broadcaster tts: {exc}", file=sys.stderr)
+        return 1
+    out.write_bytes(data)
+    print(f"wrote {out} ({len(data)} bytes)")
+    return 0
+
+
+def _wait_for_signal() -> None:
+    done = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: done.set())
+    done.wait()
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    from waitress import serve
+
+    from broadcaster.web import create_app
+
+    config = _config(args.config)
+    app = create_app(config)
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+    serve(app, host=config.web.host, port=config.web.port, threads=config.web.threads, ident="broadcaster")
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from broadcaster.db import Database
+    from broadcaster.worker import Worker
+
+    config = _config(args.config)
+    db = Database(config.db_url)
+    db.create_all()
+    worker = Worker(config, db)
+    worker.start()
+    try:
+        _wait_for_signal()
+    finally:
+        worker.stop()
+    return 0
+
+
+def cmd_init_db(args: argparse.Namespace) -> int:
+    from broadcaster.db import Database
+
+    Database(_config(args.config).db_url).create_all()
+    print("database ready")
+    return 0
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    _config(args.config)
+    print("configuration OK")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from broadcaster.demo import run_demo
+
+    return run_demo(Path(args.data_dir), args.port, args.agents)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="broadcaster", description="Commune radio broadcast server.")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("demo", help="run the whole system on this machine")
+    p.add_argument("--data-dir", default="./demo-data", help="folder for all demo state (default ./demo-data)")
+    p.add_argument("--port", type=int, default=8080, help="web port (default 8080)")
+    p.add_argument("--agents", type=int, default=3, help="number of simulated receivers (default 3)")
+    p.set_defaults(func=cmd_demo)
+
+    for name, func, text in (("web", cmd_web, "serve the web app and API"),
+                             ("worker", cmd_worker, "run the scheduler and MQTT worker (exactly one)"),
+                             ("init-db", cmd_init_db, "create the database tables"),
+                             ("check-config", cmd_check_config, "validate a config file")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--config", type=Path, help="server TOML file (see config/server.example.toml)")
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("tts", help="synthesize text into an audio file")
+    p.add_argument("text", help="text to read, or - for standard input")
+    p.add_argument("-o", "--output", required=True, help="output file: .wav, .opus or .mp3")
+    p.add_argument("--voice", default="vi", help="voice name (vi, vi-central, vi-south)")
+    p.add_argument("--no-chime", action="store_true", help="leave out the chime")
+    p.set_defaults(func=cmd_tts)
+
+    p = sub.add_parser("normalize", help="print text as it will be read aloud")
+    p.add_argument("text", help="text, or - for standard input")
+    p.add_argument("--dialect", choices=["north", "south"], default="north")
+    p.set_defaults(func=cmd_normalize)
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        print(f"broadcaster: bad configuration: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""Settings of the broadcaster (``--config server.toml``; variables ``BROADCASTER_<SECTION>__<KEY>``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from edge_agent.protocol.topics import DEFAULT_ROOT
+from edge_agent.settings import ConfigError, load, read_secret
+
+
+@dataclass
+class MqttSettings:
+    host: str = "127.0.0.1"
+    """Broker host."""
+    port: int = 1883
+    """Broker TCP port."""
+    username: str = "broadcaster"
+    """MQTT user of the server (needs readwrite on <topic_root>/#)."""
+    password: str | None = None
+    """MQTT password (prefer password_file)."""
+    password_file: str | None = None
+    """File holding the MQTT password; relative names are looked up in $CREDENTIALS_DIRECTORY."""
+    topic_root: str = DEFAULT_ROOT
+    """First level of every topic."""
+    client_id: str = "broadcaster-worker"
+    """Client id of the worker; its session is persistent so device reports wait while it restarts."""
+
+
+@dataclass
+class WebSettings:
+    host: str = "127.0.0.1"
+    """Address the web server listens on."""
+    port: int = 8080
+    """TCP port of the web server."""
+    threads: int = 8
+    """Worker threads of the WSGI server."""
+    secret_key_file: str | None = None
+    """File with the session signing key (random, at least 32 bytes)."""
+    secure_cookies: bool = False
+    """Mark the session cookie Secure (set true behind HTTPS)."""
+
+
+@dataclass
+class SpeechSettings:
+    voice: str = "vi"
+    """Default voice: vi (northern), vi-central or vi-south (espeak-ng)."""
+    dialect: str = "north"
+    """Number readings: north (nghìn, linh) or south (ngàn, lẻ)."""
+    bitrate_kbps: int = 24
+    """Opus bitrate of broadcast audio (kbit/s)."""
+    loudness_lufs: float = -16.0
+    """Integrated loudness target (LUFS)."""
+    chime: bool = True
+    """Play our chime before each bulletin."""
+
+
+@dataclass
+class ServerConfig:
+    data_dir: str = "/var/lib/broadcaster"
+    """Folder for the audio store (and the SQLite database when database_url is empty)."""
+    database_url: str | None = None
+    """SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db; SQLite in data_dir when empty."""
+    timezone: str = "Asia/Ho_Chi_Minh"
+    """Zone in which officers read and type times."""
+    grace_s: int = 300
+    """How late (seconds) a receiver may still start an item before it counts as missed."""
+    offline_after_s: int = 90
+    """A device with no heartbeat or status for this long is shown offline."""
+    mqtt: MqttSettings = field(default_factory=MqttSettings)
+    web: WebSettings = field(default_factory=WebSettings)
+    speech: SpeechSettings = field(default_factory=SpeechSettings)
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{Path(self.data_dir) / 'broadcaster.db'}"
+
+    @property
+    def asset_dir(self) -> Path:
+        return Path(self.data_dir) / "assets"
+
+    def mqtt_password(self) -> str | None:
+        return read_secret(self.mqtt.password, self.mqtt.password_file)
+
+    def check(self) -> ServerConfig:
+        from broadcaster.audio import VOICES
+
+        if self.speech.voice not in VOICES:
+            raise ConfigError(f"speech.voice: {self.speech.voice!r} is not one of {', '.join(VOICES)}")
+        if self.speech.dialect not in ("north", "south"):
+            raise ConfigError("speech.dialect: must be north or south")
+        return self
+
+
+def load_config(path: Path | None) -> ServerConfig:
+    return load(ServerConfig, path, "BROADCASTER").check()

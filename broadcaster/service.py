@@ -1,0 +1,166 @@
+"""Domain operations used by both the JSON API and the web pages, with their validation rules."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from broadcaster.db import Broadcast, Bulletin, Delivery, Device, User, utcnow
+from edge_agent.protocol import PRIORITIES
+
+MAX_TITLE = 200
+MAX_TEXT = 20_000
+PAST_TOLERANCE = timedelta(seconds=60)
+
+
+class Refusal(Exception):
+    """A request the system will not carry out: a stable code, a message for people, an HTTP status."""
+
+    def __init__(self, code: str, message: str, status: int = 422, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code, self.message, self.status, self.field = code, message, status, field
+
+
+def _text_field(data: dict[str, Any], name: str, limit: int) -> str:
+    value = data.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise Refusal("missing_field", f"'{name}' is required and must be non-empty text", field=name)
+    value = value.strip()
+    if len(value) > limit:
+        raise Refusal("too_long", f"'{name}' is longer than {limit} characters", field=name)
+    if "\x00" in value:
+        raise Refusal("invalid_text", f"'{name}' contains a NUL character", field=name)
+    return value
+
+
+def create_bulletin(session: Session, user: User, data: dict[str, Any]) -> Bulletin:
+    title = _text_field(data, "title", MAX_TITLE)
+    text = _text_field(data, "text", MAX_TEXT)
+    if not any(ch.isalnum() for ch in text):
+        raise Refusal("nothing_to_say", "'text' has no letters or digits to read aloud", field="text")
+    bulletin = Bulletin(title=title, text=text, state="draft", created_by=user.id)
+    session.add(bulletin)
+    session.flush()
+    return bulletin
+
+
+def approve_bulletin(session: Session, user: User, bulletin_id: int) -> Bulletin:
+    bulletin = session.get(Bulletin, bulletin_id)
+    if bulletin is None:
+        raise Refusal("not_found", f"bulletin {bulletin_id} does not exist", status=404)
+    if bulletin.state != "approved":
+        bulletin.state, bulletin.approved_by, bulletin.approved_at = "approved", user.id, utcnow()
+    return bulletin
+
+
+def parse_play_at(value: Any, now: datetime) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise Refusal("invalid_time", "'play_at' must be an ISO 8601 time with an offset, or null", field="play_at")
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise Refusal("invalid_time", f"'play_at' is not an ISO 8601 time: {value[:40]!r}", field="play_at") from None
+    if when.tzinfo is None:
+        raise Refusal("invalid_time", "'play_at' needs a UTC offset, e.g. 2025-06-01T06:00:00+07:00",
+                      field="play_at")
+    when = when.astimezone(UTC)
+    if when < now - PAST_TOLERANCE:
+        raise Refusal("play_at_in_past", "'play_at' is in the past", field="play_at")
+    return when
+
+
+def create_broadcast(session: Session, user: User, data: dict[str, Any], grace_s: int) -> Broadcast:
+    bulletin_id = data.get("bulletin_id")
+    if not isinstance(bulletin_id, int) or isinstance(bulletin_id, bool):
+        raise Refusal("missing_field", "'bulletin_id' must be a bulletin id (integer)", field="bulletin_id")
+    bulletin = session.get(Bulletin, bulletin_id)
+    if bulletin is None:
+        raise Refusal("not_found", f"bulletin {bulletin_id} does not exist", field="bulletin_id")
+    if bulletin.state != "approved":
+        raise Refusal("not_approved", "only approved bulletins can be broadcast", status=409, field="bulletin_id")
+    priority = data.get("priority", "normal")
+    if priority not in PRIORITIES:
+        raise Refusal("invalid_priority", f"'priority' must be one of {', '.join(PRIORITIES)}", field="priority")
+    now = utcnow()
+    play_at = parse_play_at(data.get("play_at"), now)
+    devices = resolve_targets(session, data.get("targets"))
+    broadcast = Broadcast(bulletin_id=bulletin.id, priority=priority, play_at=play_at, grace_s=grace_s,
+                          state="queued", created_by=user.id, created_at=now)
+    session.add(broadcast)
+    session.flush()
+    for device_id in devices:
+        session.add(Delivery(broadcast_id=broadcast.id, device_id=device_id, state="pending", updated_at=now))
+    session.flush()
+    return broadcast
+
+
+def resolve_targets(session: Session, targets: Any) -> list[str]:
+    if not isinstance(targets, list) or not targets or not all(isinstance(t, str) for t in targets):
+        raise Refusal("invalid_targets", "'targets' must be a non-empty list of device ids, or [\"all\"]",
+                      field="targets")
+    known = {d for (d,) in session.query(Device.id)}
+    if targets == ["all"]:
+        if not known:
+            raise Refusal("no_devices", "there are no devices to broadcast to", field="targets")
+        return sorted(known)
+    unknown = sorted(set(targets) - known)
+    if unknown:
+        raise Refusal("unknown_target", f"unknown device(s): {', '.join(unknown[:10])}", field="targets")
+    return sorted(set(targets))
+
+
+def device_json(device: Device) -> dict[str, Any]:
+    return {
+        "id": device.id,
+        "name": device.name,
+        "village": device.village.name if device.village else None,
+        "online": device.online,
+        "last_seen": iso(device.last_seen),
+        "volume": device.volume,
+        "now_playing": device.now_playing,
+        "version": device.version,
+    }
+
+
+def broadcast_json(broadcast: Broadcast) -> dict[str, Any]:
+    return {
+        "id": broadcast.id,
+        "bulletin_id": broadcast.bulletin_id,
+        "title": broadcast.bulletin.title,
+        "priority": broadcast.priority,
+        "play_at": iso(broadcast.play_at),
+        "state": broadcast.state,
+        "error": broadcast.error,
+        "asset": broadcast.asset_id,
+        "created_at": iso(broadcast.created_at),
+        "sent_at": iso(broadcast.sent_at),
+        "devices": [
+            {
+                "device_id": d.device_id,
+                "state": d.state,
+                "started_at": iso(d.started_at),
+                "finished_at": iso(d.finished_at),
+                "error": d.error,
+            }
+            for d in broadcast.deliveries
+        ],
+    }
+
+
+def bulletin_json(bulletin: Bulletin) -> dict[str, Any]:
+    return {
+        "id": bulletin.id,
+        "title": bulletin.title,
+        "text": bulletin.text,
+        "state": bulletin.state,
+        "created_at": iso(bulletin.created_at),
+        "approved_at": iso(bulletin.approved_at),
+    }
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z") if value else None

@@ -1,0 +1,68 @@
+"""The web application: JSON API under /api/v1 and server-rendered pages for officers."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g, request
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+from broadcaster.config import ServerConfig
+from broadcaster.db import Database
+
+
+def create_app(config: ServerConfig, db: Database | None = None, test_config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=_secret_key(config),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=config.web.secure_cookies,
+        MAX_CONTENT_LENGTH=1024 * 1024,
+        JSON_AS_ASCII=False,
+    )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    if test_config:
+        app.config.update(test_config)
+    database = db or Database(config.db_url)
+    app.extensions["broadcaster"] = {"config": config, "db": database}
+
+    @app.teardown_appcontext
+    def close_session(exc: BaseException | None) -> None:
+        session = g.pop("db", None)
+        if session is not None:
+            if exc is None:
+                try:
+                    session.commit()
+                except OperationalError:
+                    session.rollback()
+                    raise
+            else:
+                session.rollback()
+            session.close()
+
+    from broadcaster.web import api, ui
+
+    @app.errorhandler(HTTPException)
+    def api_errors_as_json(exc: HTTPException) -> Any:
+        # Unknown URLs and wrong methods under /api/ answer in the API's error format, not HTML.
+        if request.path.startswith("/api/"):
+            return api.http_error(exc)
+        return exc
+
+    app.register_blueprint(api.bp)
+    app.register_blueprint(ui.bp)
+    return app
+
+
+def _secret_key(config: ServerConfig) -> str:
+    if config.web.secret_key_file:
+        key = Path(config.web.secret_key_file).read_text().strip()
+        if len(key) < 32:
+            raise ValueError(f"{config.web.secret_key_file}: the secret key must be at least 32 characters")
+        return key
+    # No key configured: sessions last until restart, which is safe if inconvenient.
+    return secrets.token_urlsafe(48)

@@ -1,0 +1,117 @@
+"""JSON API under /api/v1. Errors are ``{"error": {"code", "message"}}`` with a 4xx/5xx status."""
+
+from __future__ import annotations
+
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, Response, g, jsonify, request
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+from broadcaster import service
+from broadcaster.db import Broadcast, Bulletin, Device, User, token_hash
+from broadcaster.web.common import config, db
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def error(code: str, message: str, status: int, field: str | None = None) -> tuple[Response, int]:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if field:
+        body["field"] = field
+    return jsonify(error=body), status
+
+
+@bp.errorhandler(service.Refusal)
+def refused(exc: service.Refusal) -> tuple[Response, int]:
+    return error(exc.code, exc.message, exc.status, exc.field)
+
+
+@bp.errorhandler(HTTPException)
+def http_error(exc: HTTPException) -> tuple[Response, int]:
+    return error((exc.name or "error").lower().replace(" ", "_"), exc.description or "", exc.code or 500)
+
+
+@bp.errorhandler(OperationalError)
+def database_down(exc: OperationalError) -> tuple[Response, int]:
+    return error("database_unavailable", "the database is not answering; try again shortly", 503)
+
+
+def authenticated(view):
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return error("unauthorized", "send 'Authorization: Bearer <token>'", 401)
+        user = db().query(User).filter_by(token_hash=token_hash(token.strip())).one_or_none()
+        if user is None:
+            return error("unauthorized", "the API token is not valid", 401)
+        g.user = user
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def body() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise service.Refusal("bad_json", "the request body must be a JSON object", status=400)
+    return data
+
+
+@bp.get("/health")
+def health() -> Response:
+    return jsonify(status="ok")
+
+
+@bp.get("/devices")
+@authenticated
+def devices() -> Response:
+    return jsonify([service.device_json(d) for d in db().query(Device).order_by(Device.id)])
+
+
+@bp.post("/bulletins")
+@authenticated
+def create_bulletin() -> tuple[Response, int]:
+    bulletin = service.create_bulletin(db(), g.user, body())
+    return jsonify(service.bulletin_json(bulletin)), 201
+
+
+@bp.get("/bulletins/<int:bulletin_id>")
+@authenticated
+def get_bulletin(bulletin_id: int) -> Response | tuple[Response, int]:
+    bulletin = db().get(Bulletin, bulletin_id)
+    if bulletin is None:
+        return error("not_found", f"bulletin {bulletin_id} does not exist", 404)
+    return jsonify(service.bulletin_json(bulletin))
+
+
+@bp.post("/bulletins/<int:bulletin_id>/approve")
+@authenticated
+def approve(bulletin_id: int) -> Response:
+    return jsonify(service.bulletin_json(service.approve_bulletin(db(), g.user, bulletin_id)))
+
+
+@bp.post("/broadcasts")
+@authenticated
+def create_broadcast() -> tuple[Response, int]:
+    broadcast = service.create_broadcast(db(), g.user, body(), config().grace_s)
+    return jsonify(service.broadcast_json(broadcast)), 201
+
+
+@bp.get("/broadcasts/<int:broadcast_id>")
+@authenticated
+def get_broadcast(broadcast_id: int) -> Response | tuple[Response, int]:
+    broadcast = db().get(Broadcast, broadcast_id)
+    if broadcast is None:
+        return error("not_found", f"broadcast {broadcast_id} does not exist", 404)
+    return jsonify(service.broadcast_json(broadcast))
+
+
+@bp.get("/broadcasts")
+@authenticated
+def list_broadcasts() -> Response:
+    rows = db().query(Broadcast).order_by(Broadcast.id.desc()).limit(100)
+    return jsonify([service.broadcast_json(b) for b in rows])

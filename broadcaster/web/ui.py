@@ -1,0 +1,128 @@
+"""Minimal pages: log in, see the speakers, type an announcement and send it, follow a broadcast."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from functools import wraps
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from werkzeug.security import check_password_hash
+from werkzeug.wrappers import Response
+
+from broadcaster import service
+from broadcaster.db import Broadcast, Device, User
+from broadcaster.web.common import config, db
+
+bp = Blueprint("ui", __name__)
+
+STATE_LABELS = {
+    "pending": "đang chờ", "delivered": "đã nhận", "playing": "đang phát", "played": "đã phát",
+    "failed": "lỗi", "missed": "lỡ giờ", "queued": "đang xử lý", "sent": "đã gửi",
+}
+PRIORITY_LABELS = {"normal": "Thông thường", "priority": "Ưu tiên", "emergency": "Khẩn cấp"}
+
+
+@bp.app_template_filter("local")
+def local_time(value: datetime | None) -> str:
+    if value is None:
+        return "—"
+    return value.astimezone(ZoneInfo(config().timezone)).strftime("%H:%M:%S %d/%m/%Y")
+
+
+@bp.app_context_processor
+def template_globals() -> dict[str, Any]:
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(32)
+    return {"csrf_token": session["csrf"], "STATE_LABELS": STATE_LABELS, "PRIORITY_LABELS": PRIORITY_LABELS}
+
+
+def login_required(view):
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        user = db().get(User, session.get("user_id") or 0)
+        if user is None:
+            return redirect(url_for("ui.login", next=request.path))
+        return view(user, *args, **kwargs)
+
+    return wrapper
+
+
+def check_csrf() -> None:
+    sent = request.form.get("csrf_token", "")
+    if not sent or not secrets.compare_digest(sent, session.get("csrf", "")):
+        abort(400, "Phiên làm việc đã hết hạn, vui lòng tải lại trang (CSRF).")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> str | Response:
+    if request.method == "POST":
+        check_csrf()
+        user = db().query(User).filter_by(username=request.form.get("username", "")).one_or_none()
+        if user and check_password_hash(user.password_hash, request.form.get("password", "")):
+            session.clear()
+            session["user_id"] = user.id
+            session["csrf"] = secrets.token_urlsafe(32)
+            target = request.args.get("next", "")
+            return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("ui.index"))
+        flash("Sai tên đăng nhập hoặc mật khẩu.")
+    return render_template("login.html")
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    check_csrf()
+    session.clear()
+    return redirect(url_for("ui.login"))
+
+
+@bp.get("/")
+@login_required
+def index(user: User) -> str:
+    devices = db().query(Device).order_by(Device.id).all()
+    broadcasts = db().query(Broadcast).order_by(Broadcast.id.desc()).limit(20).all()
+    return render_template("index.html", user=user, devices=devices, broadcasts=broadcasts, form={})
+
+
+@bp.post("/send")
+@login_required
+def send(user: User) -> str | Response | tuple[str, int]:
+    """Type, approve and send in one step (the approval workflow with separate roles comes later)."""
+    check_csrf()
+    form = request.form
+    try:
+        play_at = None
+        if form.get("play_at"):
+            try:
+                local = datetime.fromisoformat(form["play_at"]).replace(tzinfo=ZoneInfo(config().timezone))
+            except ValueError:
+                raise service.Refusal("invalid_time", "Thời gian phát không hợp lệ.", field="play_at") from None
+            play_at = local.isoformat()
+        targets = form.getlist("targets") or ["all"]
+        bulletin = service.create_bulletin(db(), user, {"title": form.get("title"), "text": form.get("text")})
+        service.approve_bulletin(db(), user, bulletin.id)
+        broadcast = service.create_broadcast(
+            db(), user,
+            {"bulletin_id": bulletin.id, "targets": targets, "priority": form.get("priority", "normal"),
+             "play_at": play_at},
+            config().grace_s,
+        )
+    except service.Refusal as exc:
+        db().rollback()
+        devices = db().query(Device).order_by(Device.id).all()
+        broadcasts = db().query(Broadcast).order_by(Broadcast.id.desc()).limit(20).all()
+        return render_template("index.html", user=user, devices=devices, broadcasts=broadcasts,
+                               error=exc.message, form=form), 422
+    return redirect(url_for("ui.broadcast", broadcast_id=broadcast.id))
+
+
+@bp.get("/broadcasts/<int:broadcast_id>")
+@login_required
+def broadcast(user: User, broadcast_id: int) -> str:
+    item = db().get(Broadcast, broadcast_id)
+    if item is None:
+        abort(404)
+    names = {d.id: d for d in db().query(Device)}
+    return render_template("broadcast.html", user=user, broadcast=item, devices=names)

@@ -1,0 +1,261 @@
+"""The worker process (exactly one): renders queued broadcasts, distributes them over MQTT,
+stores what devices report, and runs periodic housekeeping with APScheduler.
+
+The database is the source of truth; the worker keeps no state that a restart would lose.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy.orm import Session
+
+from broadcaster.assets import CHUNK_SIZE, AssetStore
+from broadcaster.audio import AudioError
+from broadcaster.config import ServerConfig
+from broadcaster.db import FINAL_DELIVERY_STATES, Asset, Broadcast, Database, Delivery, Device, utcnow
+from broadcaster.speech import Speech
+from edge_agent.link import Link
+from edge_agent.protocol import (
+    ChunkRequest,
+    Heartbeat,
+    Playback,
+    ProtocolError,
+    Schedule,
+    ScheduleEntry,
+    Status,
+    Topics,
+)
+from edge_agent.protocol import (
+    Delivery as DeliveryReport,
+)
+from edge_agent.protocol.messages import PRIORITY_RANK
+
+logger = logging.getLogger(__name__)
+
+STATE_RANK = {"pending": 0, "delivered": 1, "playing": 2, "played": 3, "failed": 3, "missed": 3}
+NO_REPORT = "no report from the device by the deadline"
+REPUBLISH_GAP_S = 2.0
+"""A chunk asked for by many devices at once is published again at most this often."""
+
+
+class Worker:
+    def __init__(self, config: ServerConfig, db: Database, link_factory: Callable[..., Link] = Link) -> None:
+        self.config = config
+        self.db = db
+        self.topics = Topics(config.mqtt.topic_root)
+        self.store = AssetStore(config.asset_dir)
+        self.speech = Speech(config.speech, self.store)
+        self.inbox: queue.Queue[tuple[str, bytes]] = queue.Queue()
+        self._republished: dict[tuple[str, int], float] = {}
+        self._stop = threading.Event()
+        self._dispatch_lock = threading.Lock()
+        self.link = link_factory(
+            config.mqtt.client_id,
+            config.mqtt.host,
+            config.mqtt.port,
+            config.mqtt.username,
+            config.mqtt_password(),
+            lambda topic, payload: self.inbox.put((topic, payload)),
+            clean_session=False,
+        )
+        for topic in self.topics.server_subscriptions():
+            self.link.subscribe(topic)
+        self.scheduler = BackgroundScheduler(timezone="UTC")
+        self._ingest_thread = threading.Thread(target=self._ingest_loop, name="ingest", daemon=True)
+
+    def start(self) -> None:
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        self.link.start()
+        self._ingest_thread.start()
+        self.scheduler.add_job(self.dispatch, "interval", seconds=0.5, id="dispatch",
+                               max_instances=1, coalesce=True)
+        self.scheduler.add_job(self.sweep, "interval", seconds=10, id="sweep", max_instances=1, coalesce=True)
+        self.scheduler.start()
+        logger.info("worker started; broker %s:%d", self.config.mqtt.host, self.config.mqtt.port)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.scheduler.shutdown(wait=True)
+        self._ingest_thread.join(timeout=5)
+        self.link.stop()
+
+    # distribution ----------------------------------------------------------------------------------
+
+    def dispatch(self) -> None:
+        """Render and send every queued broadcast, emergencies first."""
+        with self._dispatch_lock:
+            with self.db.session() as session:
+                queued = session.query(Broadcast.id, Broadcast.priority).filter_by(state="queued").all()
+            for broadcast_id, _ in sorted(queued, key=lambda row: (-PRIORITY_RANK[row[1]], row[0])):
+                self._send(broadcast_id)
+
+    def _send(self, broadcast_id: int) -> None:
+        with self.db.session() as session:
+            broadcast = session.get(Broadcast, broadcast_id)
+            if broadcast is None or broadcast.state != "queued":
+                return
+            try:
+                asset = self.speech.render(session, broadcast.bulletin.text)
+            except AudioError as exc:
+                logger.error("broadcast %d cannot be rendered: %s", broadcast_id, exc)
+                broadcast.state, broadcast.error = "failed", str(exc)
+                for delivery in broadcast.deliveries:
+                    delivery.state, delivery.error, delivery.updated_at = "failed", str(exc), utcnow()
+                return
+            if asset.published_at is None:
+                self.publish_asset(asset.id, asset.duration_s)
+                asset.published_at = utcnow()
+            broadcast.asset_id = asset.id
+            broadcast.state, broadcast.sent_at = "sent", utcnow()
+            devices = [d.device_id for d in broadcast.deliveries]
+        with self.db.session() as session:
+            for device_id in devices:
+                self.publish_schedule(session, device_id)
+        logger.info("broadcast %d sent to %d device(s)", broadcast_id, len(devices))
+
+    def publish_asset(self, asset: str, duration_s: float, seqs: list[int] | None = None) -> None:
+        """Publish chunks (all, or ``seqs``) and the manifest, retained, so late devices get them too."""
+        manifest = self.store.manifest(asset, duration_s)
+        chunks = self.store.chunks(asset, manifest.chunk_size)
+        for seq in seqs if seqs else range(len(chunks)):
+            if 0 <= seq < len(chunks):
+                self.link.publish(self.topics.chunk(asset, seq), chunks[seq], qos=1, retain=True)
+        self.link.publish(self.topics.manifest(asset), manifest.to_bytes(), qos=1, retain=True)
+
+    def publish_schedule(self, session: Session, device_id: str) -> None:
+        """The device's whole upcoming schedule, retained on its schedule topic."""
+        now = utcnow()
+        rows = (
+            session.query(Delivery)
+            .join(Broadcast)
+            .filter(Delivery.device_id == device_id, Broadcast.state == "sent",
+                    Delivery.state.not_in(FINAL_DELIVERY_STATES))
+            .order_by(Broadcast.id)
+            .all()
+        )
+        entries = []
+        for row in rows:
+            b = row.broadcast
+            if b.asset_id is None:
+                continue
+            entry = ScheduleEntry(b.id, b.asset_id, b.bulletin.title, b.priority, b.play_at, b.created_at,
+                                  b.grace_s)
+            if entry.deadline() > now - timedelta(minutes=10):
+                entries.append(entry)
+        message = Schedule(device_id, now, entries)
+        self.link.publish(self.topics.schedule(device_id), message.to_bytes(), qos=1, retain=True)
+
+    # reports from devices --------------------------------------------------------------------------
+
+    def _ingest_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                topic, payload = self.inbox.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            try:
+                self.ingest(topic, payload)
+            except Exception:
+                logger.exception("could not store report on %s", topic)
+
+    def ingest(self, topic: str, payload: bytes) -> None:
+        device_id = self.topics.device_of(topic)
+        if device_id is None or not payload:
+            return
+        kind = topic.split("/", 3)[3]
+        try:
+            with self.db.session() as session:
+                device = session.get(Device, device_id)
+                if device is None:
+                    logger.warning("refused report from unknown device %r on %s", device_id, topic)
+                    return
+                if kind == "status":
+                    self._on_status(device, Status.from_bytes(payload))
+                elif kind == "hb":
+                    self._on_heartbeat(device, Heartbeat.from_bytes(payload))
+                elif kind == "evt/delivery":
+                    report = DeliveryReport.from_bytes(payload)
+                    self._advance(session, device, report.broadcast_id, report.state, error=report.error)
+                elif kind == "evt/playback":
+                    playback = Playback.from_bytes(payload)
+                    self._advance(session, device, playback.broadcast_id, playback.state, playback.error,
+                                  playback.started_at, playback.finished_at)
+                elif kind == "req":
+                    self._on_request(session, device, ChunkRequest.from_bytes(payload))
+                else:
+                    logger.warning("ignored report on unknown topic %s", topic)
+        except ProtocolError as exc:
+            logger.warning("refused malformed %s from %s: %s", kind, device_id, exc)
+
+    def _on_status(self, device: Device, status: Status) -> None:
+        device.online = status.state == "online"
+        if device.online:
+            device.last_seen = utcnow()
+            device.version = status.version or device.version
+        else:
+            device.now_playing = None
+
+    def _on_heartbeat(self, device: Device, beat: Heartbeat) -> None:
+        device.online, device.last_seen = True, utcnow()
+        device.version, device.volume, device.now_playing = beat.version, beat.volume, beat.now_playing
+
+    def _advance(self, session: Session, device: Device, broadcast_id: int, state: str, error: str | None,
+                 started_at: datetime | None = None, finished_at: datetime | None = None) -> None:
+        row = session.get(Delivery, (broadcast_id, device.id))
+        if row is None:
+            logger.warning("device %s reported on broadcast %d it was not sent", device.id, broadcast_id)
+            return
+        device.last_seen = utcnow()
+        overriding_guess = row.state == "missed" and row.error == NO_REPORT
+        if STATE_RANK[state] <= STATE_RANK[row.state] and not overriding_guess:
+            return  # never move backwards (reports on two topics may arrive out of order)
+        row.state, row.error, row.updated_at = state, error, utcnow()
+        row.started_at = started_at or row.started_at
+        row.finished_at = finished_at or row.finished_at
+        if state in FINAL_DELIVERY_STATES:
+            session.flush()
+            self.publish_schedule(session, device.id)
+
+    def _on_request(self, session: Session, device: Device, request: ChunkRequest) -> None:
+        asset = session.get(Asset, request.asset)
+        if asset is None or not self.store.path(asset.id).exists():
+            logger.warning("device %s asked for unknown asset %s", device.id, request.asset[:12])
+            return
+        now = time.monotonic()
+        wanted = request.seqs or list(range(-(-asset.size // CHUNK_SIZE)))
+        fresh = [s for s in wanted if now - self._republished.get((asset.id, s), 0.0) > REPUBLISH_GAP_S]
+        if request.seqs and not fresh:
+            return
+        for seq in fresh:
+            self._republished[(asset.id, seq)] = now
+        logger.info("device %s asked again for %s: publishing %s", device.id, asset.id[:12],
+                    f"chunks {fresh}" if request.seqs else "everything")
+        self.publish_asset(asset.id, asset.duration_s, fresh if request.seqs else None)
+
+    # housekeeping ----------------------------------------------------------------------------------
+
+    def sweep(self) -> None:
+        """Mark silent devices offline and deliveries nobody reported on as missed."""
+        now = utcnow()
+        with self.db.session() as session:
+            cutoff = now - timedelta(seconds=self.config.offline_after_s)
+            for device in session.query(Device).filter(Device.online.is_(True), Device.last_seen < cutoff):
+                logger.warning("device %s silent since %s: offline", device.id, device.last_seen)
+                device.online = False
+            open_rows = (
+                session.query(Delivery).join(Broadcast)
+                .filter(Broadcast.state == "sent", Delivery.state.in_(("pending", "delivered")))
+                .all()
+            )
+            for row in open_rows:
+                b = row.broadcast
+                deadline = (b.play_at or b.created_at) + timedelta(seconds=b.grace_s + 60)
+                if now > deadline:
+                    row.state, row.error, row.updated_at = "missed", NO_REPORT, now

@@ -1,0 +1,324 @@
+"""The receiver: follows its schedule, fetches audio, plays on time and reports what happened."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from edge_agent import __version__
+from edge_agent.config import AgentConfig
+from edge_agent.link import Link, Will
+from edge_agent.protocol import (
+    ChunkRequest,
+    Delivery,
+    Heartbeat,
+    Manifest,
+    Playback,
+    ProtocolError,
+    Schedule,
+    Status,
+    Topics,
+)
+from edge_agent.protocol.messages import utcnow
+from edge_agent.settings import read_secret
+from edge_agent.sinks import AudioSink, PlaybackError
+from edge_agent.store import LocalEntry, Store
+from edge_agent.transfer import Download, TransferError
+
+logger = logging.getLogger(__name__)
+
+MAX_EARLY_CHUNKS = 256
+"""Chunks kept in memory when they arrive before their manifest (retained messages come in any order)."""
+
+
+@dataclass
+class Fetch:
+    """An asset this device still needs."""
+
+    asset: str
+    download: Download | None = None
+    early: dict[int, bytes] = field(default_factory=dict)
+    progress_at: float = field(default_factory=time.monotonic)
+
+
+class Agent:
+    def __init__(
+        self,
+        config: AgentConfig,
+        sink: AudioSink,
+        clock: Callable[[], datetime] = utcnow,
+        link_factory: Callable[..., Link] = Link,
+    ) -> None:
+        self.config = config
+        self.id = config.device_id
+        self.sink = sink
+        self.clock = clock
+        self.topics = Topics(config.mqtt.topic_root)
+        self.store = Store(Path(config.cache_dir))
+        self.fetches: dict[str, Fetch] = {}
+        self.inbox: queue.Queue[tuple[str, bytes]] = queue.Queue()
+        self.now_playing: int | None = None
+        self.started = time.monotonic()
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._threads: list[threading.Thread] = []
+        password = read_secret(config.mqtt.password, config.mqtt.password_file)
+        self.link = link_factory(
+            self.id,
+            config.mqtt.host,
+            config.mqtt.port,
+            config.mqtt.username or self.id,
+            password,
+            self._receive,
+            keepalive=config.mqtt.keepalive_s,
+            will=Will(self.topics.status(self.id), Status("offline").to_bytes()),
+            on_connect=self._on_connect,
+        )
+        self.link.subscribe(self.topics.schedule(self.id))
+
+    # lifecycle -------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        # Audio already on disk for entries left from before a reboot needs no download.
+        for local in self.store.waiting():
+            if local.state == "playing":
+                self._finish(local, "failed", error="interrupted: the receiver restarted during playback")
+            elif local.state == "pending":
+                self._need(local)
+        self.link.start()
+        for target, name in ((self._work, "inbox"), (self._play_loop, "player"), (self._beat, "heartbeat")):
+            thread = threading.Thread(target=target, name=f"agent-{name}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        logger.info("agent %s started (version %s)", self.id, __version__)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self.sink.stop()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self.link.stop(final=(self.topics.status(self.id), Status("offline", self.clock()).to_bytes()))
+
+    def run_forever(self) -> None:
+        self.start()
+        try:
+            while not self._stop.wait(1):
+                pass
+        finally:
+            self.stop()
+
+    # inbound ---------------------------------------------------------------------------------------
+
+    def _on_connect(self) -> None:
+        status = Status("online", self.clock(), __version__)
+        self.link.publish(self.topics.status(self.id), status.to_bytes(), qos=1, retain=True)
+        self._send_heartbeat()
+
+    def _receive(self, topic: str, payload: bytes) -> None:
+        self.inbox.put((topic, payload))
+
+    def _work(self) -> None:
+        while not self._stop.is_set():
+            try:
+                topic, payload = self.inbox.get(timeout=0.5)
+            except queue.Empty:
+                topic = ""
+            try:
+                if topic:
+                    self._handle(topic, payload)
+                self._retry_stalled()
+            except Exception:
+                logger.exception("error while handling %s", topic or "retries")
+
+    def _handle(self, topic: str, payload: bytes) -> None:
+        if topic == self.topics.schedule(self.id):
+            if not payload:
+                return
+            try:
+                schedule = Schedule.from_bytes(payload)
+            except ProtocolError as exc:
+                logger.error("refused schedule: %s", exc)
+                return
+            self._merge(schedule)
+            return
+        blob = self.topics.blob_of(topic)
+        if blob is None:
+            logger.warning("message on unexpected topic %s ignored", topic)
+            return
+        asset, part = blob
+        fetch = self.fetches.get(asset)
+        if fetch is None or not payload:
+            return
+        if part == "manifest":
+            self._on_manifest(fetch, payload)
+        elif part.isdigit():
+            self._on_chunk(fetch, int(part), payload)
+
+    def _merge(self, schedule: Schedule) -> None:
+        if schedule.device != self.id:
+            logger.error("refused schedule addressed to %r", schedule.device)
+            return
+        for entry in schedule.entries:
+            local = self.store.add(entry)
+            if local is not None:
+                logger.info("new entry: broadcast %d %r", entry.broadcast_id, entry.title)
+                self._need(local)
+
+    def _need(self, local: LocalEntry) -> None:
+        asset = local.entry.asset
+        if self.store.has_asset(asset):
+            self._delivered(asset)
+        elif asset not in self.fetches:
+            self.fetches[asset] = Fetch(asset)
+            self.link.subscribe(self.topics.blob_all(asset))
+
+    def _on_manifest(self, fetch: Fetch, payload: bytes) -> None:
+        try:
+            manifest = Manifest.from_bytes(payload)
+        except ProtocolError as exc:
+            logger.error("refused manifest for %s: %s", fetch.asset[:12], exc)
+            return
+        if manifest.asset != fetch.asset or fetch.download is not None:
+            return
+        fetch.download = Download(self.store.partial, manifest)
+        fetch.progress_at = time.monotonic()
+        for seq, data in sorted(fetch.early.items()):
+            fetch.download.accept(seq, data)
+        fetch.early.clear()
+        self._maybe_complete(fetch)
+
+    def _on_chunk(self, fetch: Fetch, seq: int, data: bytes) -> None:
+        if fetch.download is None:
+            if len(fetch.early) < MAX_EARLY_CHUNKS:
+                fetch.early[seq] = data
+            return
+        if fetch.download.accept(seq, data):
+            fetch.progress_at = time.monotonic()
+            self._maybe_complete(fetch)
+
+    def _maybe_complete(self, fetch: Fetch) -> None:
+        download = fetch.download
+        if download is None or not download.complete():
+            return
+        try:
+            download.finalize(self.store.asset_path(fetch.asset))
+        except TransferError as exc:
+            logger.error("%s; fetching again", exc)
+            fetch.download = None
+            self._request(fetch.asset, [])
+            return
+        except OSError as exc:
+            self._fail_asset(fetch.asset, f"cannot store audio: {exc.strerror}")
+            return
+        self.link.unsubscribe(self.topics.blob_all(fetch.asset))
+        del self.fetches[fetch.asset]
+        logger.info("asset %s complete (%d bytes)", fetch.asset[:12], download.manifest.size)
+        self._delivered(fetch.asset)
+
+    def _retry_stalled(self) -> None:
+        now = time.monotonic()
+        for fetch in list(self.fetches.values()):
+            if now - fetch.progress_at < self.config.retry_s:
+                continue
+            missing = fetch.download.missing() if fetch.download else []
+            logger.info("asking again for %s (%s)", fetch.asset[:12],
+                        f"chunks {missing}" if missing else "manifest and all chunks")
+            self._request(fetch.asset, missing)
+            fetch.progress_at = now
+
+    def _request(self, asset: str, seqs: list[int]) -> None:
+        self.link.publish(self.topics.request(self.id), ChunkRequest(asset, seqs).to_bytes())
+
+    # reports ---------------------------------------------------------------------------------------
+
+    def _delivered(self, asset: str) -> None:
+        for local in self.store.waiting():
+            if local.entry.asset == asset and local.state == "pending":
+                self.store.update(local, state="delivered")
+                report = Delivery(local.entry.broadcast_id, asset, "delivered", self.clock())
+                self.link.publish(self.topics.event(self.id, "delivery"), report.to_bytes())
+        self._wake.set()
+
+    def _fail_asset(self, asset: str, error: str) -> None:
+        for local in self.store.waiting():
+            if local.entry.asset == asset:
+                report = Delivery(local.entry.broadcast_id, asset, "failed", self.clock(), error)
+                self.link.publish(self.topics.event(self.id, "delivery"), report.to_bytes())
+                self._finish(local, "failed", error=error)
+
+    def _finish(self, local: LocalEntry, state: str, error: str | None = None) -> None:
+        finished = self.clock() if state != "missed" else None
+        self.store.update(local, state=state, finished_at=finished, error=error)
+        report = Playback(local.entry.broadcast_id, state, self.clock(), local.started_at, finished, error)
+        self.link.publish(self.topics.event(self.id, "playback"), report.to_bytes())
+
+    # playback --------------------------------------------------------------------------------------
+
+    def _play_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._play_due()
+            except Exception:
+                logger.exception("player error")
+            self._wake.wait(0.2)
+            self._wake.clear()
+
+    def _play_due(self) -> None:
+        for local in self.store.waiting():
+            if self._stop.is_set():
+                return
+            entry, now = local.entry, self.clock()
+            if now > entry.deadline():
+                why = "too late to play" if local.state == "delivered" else "audio did not arrive in time"
+                logger.warning("broadcast %d missed: %s", entry.broadcast_id, why)
+                self._finish(local, "missed", error=why)
+            elif local.state == "delivered" and (entry.play_at is None or entry.play_at <= now):
+                self._play(local)
+                return  # re-read the schedule: something more urgent may have arrived
+
+    def _play(self, local: LocalEntry) -> None:
+        entry = local.entry
+        self.store.update(local, state="playing", started_at=self.clock())
+        self.now_playing = entry.broadcast_id
+        report = Playback(entry.broadcast_id, "playing", self.clock(), local.started_at)
+        self.link.publish(self.topics.event(self.id, "playback"), report.to_bytes())
+        logger.info("playing broadcast %d %r", entry.broadcast_id, entry.title)
+        try:
+            self.sink.play(self.store.asset_path(entry.asset), f"b{entry.broadcast_id}")
+        except (PlaybackError, OSError) as exc:
+            logger.error("broadcast %d failed: %s", entry.broadcast_id, exc)
+            self._finish(local, "failed", error=str(exc))
+        else:
+            if self._stop.is_set():
+                self._finish(local, "failed", error="interrupted: the receiver was stopped")
+            else:
+                self._finish(local, "played")
+        finally:
+            self.now_playing = None
+
+    # health ----------------------------------------------------------------------------------------
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.config.heartbeat_s):
+            self._send_heartbeat()
+
+    def _send_heartbeat(self) -> None:
+        if not self.link.connected.is_set():
+            return  # a stale heartbeat is worthless; status and events carry the rest
+        beat = Heartbeat(
+            ts=self.clock(),
+            uptime_s=round(time.monotonic() - self.started, 1),
+            version=__version__,
+            volume=self.sink.volume,
+            now_playing=self.now_playing,
+            cache_bytes=self.store.cache_bytes(),
+            pending=len(self.store.waiting()),
+        )
+        self.link.publish(self.topics.heartbeat(self.id), beat.to_bytes(), qos=0)

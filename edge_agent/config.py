@@ -1,0 +1,74 @@
+"""Settings of one receiver (``edge-agent --config agent.toml``; variables ``EDGE_AGENT_...``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from edge_agent.protocol.topics import DEFAULT_ROOT, valid_device_id
+from edge_agent.settings import ConfigError, load
+
+
+@dataclass
+class MqttSettings:
+    host: str = "127.0.0.1"
+    """Broker host name or address."""
+    port: int = 1883
+    """Broker TCP port."""
+    username: str | None = None
+    """MQTT user; the device id when empty."""
+    password: str | None = None
+    """MQTT password (prefer password_file)."""
+    password_file: str | None = None
+    """File holding the MQTT password; relative names are looked up in $CREDENTIALS_DIRECTORY."""
+    topic_root: str = DEFAULT_ROOT
+    """First level of every topic."""
+    keepalive_s: int = 30
+    """MQTT keepalive (seconds); the broker publishes our Last Will after 1.5 times this."""
+
+
+@dataclass
+class AudioSettings:
+    sink: str = "alsa"
+    """Where audio goes: ``alsa`` (a loudspeaker) or ``file`` (WAV files in played_dir)."""
+    alsa_device: str = "default"
+    """ALSA device name for the alsa sink."""
+    played_dir: str | None = None
+    """Folder for the file sink; ``<cache_dir>/../played`` when empty."""
+    volume: int = 80
+    """Output volume in percent (0-100)."""
+
+
+@dataclass
+class AgentConfig:
+    device_id: str = ""
+    """This receiver's id (= MQTT user and client id), characters a-z, 0-9 and -."""
+    cache_dir: str = "/var/lib/edge-agent"
+    """Folder for the local schedule and cached audio."""
+    heartbeat_s: float = 30.0
+    """Seconds between heartbeats."""
+    retry_s: float = 3.0
+    """Seconds without progress before asking the server again for missing audio chunks."""
+    mqtt: MqttSettings = field(default_factory=MqttSettings)
+    audio: AudioSettings = field(default_factory=AudioSettings)
+
+    def check(self) -> AgentConfig:
+        if not valid_device_id(self.device_id):
+            raise ConfigError(f"device_id: {self.device_id!r} must be 1-63 characters of a-z, 0-9 and -")
+        if self.audio.sink not in ("alsa", "file"):
+            raise ConfigError(f"audio.sink: {self.audio.sink!r} must be alsa or file")
+        if not 0 <= self.audio.volume <= 100:
+            raise ConfigError("audio.volume: must be 0-100")
+        if self.heartbeat_s <= 0 or self.retry_s <= 0:
+            raise ConfigError("heartbeat_s and retry_s must be positive")
+        return self
+
+    @property
+    def played_dir(self) -> Path:
+        if self.audio.played_dir:
+            return Path(self.audio.played_dir)
+        return Path(self.cache_dir).parent / "played"
+
+
+def load_config(path: Path | None) -> AgentConfig:
+    return load(AgentConfig, path, "EDGE_AGENT").check()

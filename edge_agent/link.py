@@ -1,0 +1,124 @@
+"""The MQTT transport, kept behind publish/subscribe/stop so domain code never imports paho."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+logger = logging.getLogger(__name__)
+
+MessageHandler = Callable[[str, bytes], None]
+
+
+@dataclass
+class Will:
+    topic: str
+    payload: bytes
+    qos: int = 1
+    retain: bool = True
+
+
+class Link:
+    """One MQTT connection that reconnects by itself and restores its subscriptions.
+
+    ``on_message`` runs on paho's network thread: keep it short (put work on a queue).
+    """
+
+    def __init__(
+        self,
+        client_id: str,
+        host: str,
+        port: int,
+        username: str | None,
+        password: str | None,
+        on_message: MessageHandler,
+        *,
+        keepalive: int = 30,
+        will: Will | None = None,
+        clean_session: bool = True,
+        on_connect: Callable[[], None] | None = None,
+    ) -> None:
+        self.host, self.port, self.keepalive = host, port, keepalive
+        self._on_message_cb = on_message
+        self._on_connect_cb = on_connect
+        self._subscriptions: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self.connected = threading.Event()
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            clean_session=clean_session,
+            protocol=mqtt.MQTTv311,
+        )
+        if username:
+            self.client.username_pw_set(username, password)
+        if will:
+            self.client.will_set(will.topic, will.payload, qos=will.qos, retain=will.retain)
+        # Unbounded in-memory queue of QoS 1 publishes while the link is down.
+        self.client.max_queued_messages_set(0)
+        self.client.reconnect_delay_set(min_delay=1, max_delay=30)
+        self.client.on_connect = self._handle_connect
+        self.client.on_disconnect = self._handle_disconnect
+        self.client.on_message = self._handle_message
+
+    def start(self) -> None:
+        self.client.connect_async(self.host, self.port, keepalive=self.keepalive)
+        self.client.loop_start()
+
+    def stop(self, final: tuple[str, bytes] | None = None) -> None:
+        """Optionally publish one last retained message (e.g. ``offline``), then disconnect."""
+        if final is not None and self.connected.is_set():
+            info = self.client.publish(final[0], final[1], qos=1, retain=True)
+            info.wait_for_publish(timeout=2)
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> None:
+        info = self.client.publish(topic, payload, qos=qos, retain=retain)
+        if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+            logger.warning("publish to %s refused locally: %s", topic, mqtt.error_string(info.rc))
+
+    def subscribe(self, topic: str, qos: int = 1) -> None:
+        with self._lock:
+            self._subscriptions[topic] = qos
+        if self.connected.is_set():
+            self.client.subscribe(topic, qos)
+
+    def unsubscribe(self, topic: str) -> None:
+        with self._lock:
+            self._subscriptions.pop(topic, None)
+        if self.connected.is_set():
+            self.client.unsubscribe(topic)
+
+    def _handle_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            # Not connected: do not pretend we are (paho retries by itself).
+            logger.error("broker %s:%d refused the connection: %s", self.host, self.port, reason_code)
+            return
+        logger.info("connected to broker %s:%d", self.host, self.port)
+        self.connected.set()
+        with self._lock:
+            subs = list(self._subscriptions.items())
+        if subs:
+            client.subscribe(subs)
+        if self._on_connect_cb is not None:
+            try:
+                self._on_connect_cb()
+            except Exception:
+                logger.exception("on_connect hook failed")
+
+    def _handle_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        if self.connected.is_set():
+            logger.warning("disconnected from broker: %s", reason_code)
+        self.connected.clear()
+
+    def _handle_message(self, client, userdata, message) -> None:
+        try:
+            self._on_message_cb(message.topic, message.payload)
+        except Exception:
+            logger.exception("message handler failed for %s", message.topic)

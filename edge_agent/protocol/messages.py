@@ -1,0 +1,369 @@
+"""Typed JSON messages. Every message has ``v`` (protocol version) and ``type``.
+
+``from_bytes`` never raises anything but :class:`ProtocolError`, whose text says what was wrong,
+so a malformed payload is refused with a reason instead of crashing a callback.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar, Self
+
+from edge_agent.protocol.topics import ASSET_ID_RE
+
+PROTOCOL_VERSION = 1
+PRIORITIES = ("normal", "priority", "emergency")
+PRIORITY_RANK = {name: rank for rank, name in enumerate(PRIORITIES)}
+PLAYBACK_STATES = ("playing", "played", "missed", "failed")
+DELIVERY_STATES = ("delivered", "failed")
+MAX_CHUNKS = 4096
+MAX_ENTRIES = 1000
+
+
+class ProtocolError(ValueError):
+    """A payload that does not follow the protocol."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def format_time(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime on the wire")
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_time(value: Any, name: str) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ProtocolError(f"{name}: expected an ISO 8601 time, got {type(value).__name__}")
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ProtocolError(f"{name}: not an ISO 8601 time: {value[:40]!r}") from None
+    if parsed.tzinfo is None:
+        raise ProtocolError(f"{name}: time without an offset: {value[:40]!r}")
+    return parsed.astimezone(UTC)
+
+
+def _require(data: dict[str, Any], name: str, kind: type | tuple[type, ...], optional: bool = False) -> Any:
+    if name not in data or data[name] is None:
+        if optional:
+            return None
+        raise ProtocolError(f"missing field {name!r}")
+    value = data[name]
+    # bool is an int in Python; never accept it where a number is meant.
+    if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+        raise ProtocolError(f"{name}: expected {getattr(kind, '__name__', kind)}, got bool")
+    if not isinstance(value, kind):
+        raise ProtocolError(f"{name}: expected {getattr(kind, '__name__', kind)}, got {type(value).__name__}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ProtocolError(f"{name}: not a finite number")
+    return value
+
+
+def _asset(data: dict[str, Any], name: str = "asset") -> str:
+    value = _require(data, name, str)
+    if not ASSET_ID_RE.match(value):
+        raise ProtocolError(f"{name}: expected 64 lowercase hex characters (SHA-256)")
+    return str(value)
+
+
+def _choice(data: dict[str, Any], name: str, allowed: tuple[str, ...]) -> str:
+    value = _require(data, name, str)
+    if value not in allowed:
+        raise ProtocolError(f"{name}: {value[:40]!r} is not one of {', '.join(allowed)}")
+    return str(value)
+
+
+def _text(data: dict[str, Any], name: str, limit: int, optional: bool = False) -> str | None:
+    value = _require(data, name, str, optional=optional)
+    if value is not None and len(value) > limit:
+        raise ProtocolError(f"{name}: longer than {limit} characters")
+    return value
+
+
+@dataclass
+class Message:
+    """Base class: JSON encoding with the version and type envelope."""
+
+    TYPE: ClassVar[str] = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"v": PROTOCOL_VERSION, "type": self.TYPE}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, datetime):
+                value = format_time(value)
+            elif isinstance(value, list):
+                value = [item.to_dict() if isinstance(item, Message) else item for item in value]
+            body[f.name] = value
+        return body
+
+    def to_bytes(self) -> bytes:
+        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        raise NotImplementedError
+
+    @classmethod
+    def from_bytes(cls, payload: bytes) -> Self:
+        data = _load(payload)
+        if data.get("type") != cls.TYPE:
+            raise ProtocolError(f"expected a {cls.TYPE!r} message, got {str(data.get('type'))[:40]!r}")
+        return cls.from_dict(data)
+
+
+def _load(payload: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(payload.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise ProtocolError(f"not UTF-8 JSON: {exc.__class__.__name__}") from None
+    if not isinstance(data, dict):
+        raise ProtocolError("payload is not a JSON object")
+    version = data.get("v")
+    if version != PROTOCOL_VERSION:
+        raise ProtocolError(f"unsupported protocol version {str(version)[:20]!r} (this side speaks 1)")
+    return data
+
+
+@dataclass
+class ScheduleEntry(Message):
+    """One broadcast a device must play."""
+
+    TYPE: ClassVar[str] = "entry"
+    broadcast_id: int
+    asset: str
+    title: str
+    priority: str = "normal"
+    play_at: datetime | None = None
+    """When to start; None: as soon as the audio is on the device."""
+    created_at: datetime = field(default_factory=utcnow)
+    grace_s: int = 300
+    """How late (seconds after play_at, or after created_at when play_at is None) it may still start."""
+
+    def deadline(self) -> datetime:
+        return (self.play_at or self.created_at) + timedelta(seconds=self.grace_s)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ScheduleEntry:
+        broadcast_id = _require(data, "broadcast_id", int)
+        if broadcast_id <= 0:
+            raise ProtocolError("broadcast_id: must be positive")
+        grace = _require(data, "grace_s", int)
+        if not 0 <= grace <= 7 * 86400:
+            raise ProtocolError("grace_s: must be between 0 and one week")
+        return cls(
+            broadcast_id=broadcast_id,
+            asset=_asset(data),
+            title=_text(data, "title", 500) or "",
+            priority=_choice(data, "priority", PRIORITIES),
+            play_at=parse_time(data.get("play_at"), "play_at"),
+            created_at=parse_time(_require(data, "created_at", str), "created_at") or utcnow(),
+            grace_s=grace,
+        )
+
+
+@dataclass
+class Schedule(Message):
+    """A device's whole upcoming schedule, retained on its schedule topic."""
+
+    TYPE: ClassVar[str] = "schedule"
+    device: str
+    issued_at: datetime
+    entries: list[ScheduleEntry]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Schedule:
+        raw = _require(data, "entries", list)
+        if len(raw) > MAX_ENTRIES:
+            raise ProtocolError(f"entries: more than {MAX_ENTRIES}")
+        entries = []
+        for index, item in enumerate(raw):
+            if not isinstance(item, dict):
+                raise ProtocolError(f"entries[{index}]: not an object")
+            try:
+                entries.append(ScheduleEntry.from_dict(item))
+            except ProtocolError as exc:
+                raise ProtocolError(f"entries[{index}].{exc}") from None
+        return cls(
+            device=_text(data, "device", 64) or "",
+            issued_at=parse_time(_require(data, "issued_at", str), "issued_at") or utcnow(),
+            entries=entries,
+        )
+
+
+@dataclass
+class Manifest(Message):
+    """Describes an audio asset sent in chunks on ``blob/<asset>/<seq>``."""
+
+    TYPE: ClassVar[str] = "manifest"
+    asset: str
+    codec: str
+    size: int
+    chunk_size: int
+    chunks: list[str]
+    """SHA-256 (hex) of each chunk, in order."""
+    duration_s: float
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Manifest:
+        size = _require(data, "size", int)
+        chunk_size = _require(data, "chunk_size", int)
+        chunks = _require(data, "chunks", list)
+        if not 1024 <= chunk_size <= 1024 * 1024:
+            raise ProtocolError("chunk_size: must be between 1 KiB and 1 MiB")
+        if not 0 < size <= chunk_size * MAX_CHUNKS:
+            raise ProtocolError("size: out of range")
+        if len(chunks) != -(-size // chunk_size):
+            raise ProtocolError("chunks: count does not match size / chunk_size")
+        for index, digest in enumerate(chunks):
+            if not isinstance(digest, str) or not ASSET_ID_RE.match(digest):
+                raise ProtocolError(f"chunks[{index}]: not a SHA-256 hex digest")
+        duration = _require(data, "duration_s", (int, float))
+        if not 0 <= duration <= 24 * 3600:
+            raise ProtocolError("duration_s: out of range")
+        return cls(
+            asset=_asset(data),
+            codec=_text(data, "codec", 32) or "",
+            size=size,
+            chunk_size=chunk_size,
+            chunks=list(chunks),
+            duration_s=float(duration),
+        )
+
+
+@dataclass
+class Status(Message):
+    """Retained availability of a device; the broker publishes ``offline`` as its Last Will."""
+
+    TYPE: ClassVar[str] = "status"
+    state: str
+    ts: datetime | None = None
+    version: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Status:
+        return cls(
+            state=_choice(data, "state", ("online", "offline")),
+            ts=parse_time(data.get("ts"), "ts"),
+            version=_text(data, "version", 40, optional=True),
+        )
+
+
+@dataclass
+class Heartbeat(Message):
+    """Periodic health report of a device."""
+
+    TYPE: ClassVar[str] = "heartbeat"
+    ts: datetime
+    uptime_s: float
+    version: str
+    volume: int
+    now_playing: int | None = None
+    cache_bytes: int = 0
+    pending: int = 0
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Heartbeat:
+        volume = _require(data, "volume", int)
+        if not 0 <= volume <= 100:
+            raise ProtocolError("volume: must be 0-100")
+        return cls(
+            ts=parse_time(_require(data, "ts", str), "ts") or utcnow(),
+            uptime_s=float(_require(data, "uptime_s", (int, float))),
+            version=_text(data, "version", 40) or "",
+            volume=volume,
+            now_playing=_require(data, "now_playing", int, optional=True),
+            cache_bytes=_require(data, "cache_bytes", int),
+            pending=_require(data, "pending", int),
+        )
+
+
+@dataclass
+class Delivery(Message):
+    """The audio of a broadcast is on the device (or could not be fetched)."""
+
+    TYPE: ClassVar[str] = "delivery"
+    broadcast_id: int
+    asset: str
+    state: str
+    ts: datetime
+    error: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Delivery:
+        return cls(
+            broadcast_id=_require(data, "broadcast_id", int),
+            asset=_asset(data),
+            state=_choice(data, "state", DELIVERY_STATES),
+            ts=parse_time(_require(data, "ts", str), "ts") or utcnow(),
+            error=_text(data, "error", 500, optional=True),
+        )
+
+
+@dataclass
+class Playback(Message):
+    """A broadcast started, finished, was missed or failed on the device; times are the device's."""
+
+    TYPE: ClassVar[str] = "playback"
+    broadcast_id: int
+    state: str
+    ts: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    error: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Playback:
+        return cls(
+            broadcast_id=_require(data, "broadcast_id", int),
+            state=_choice(data, "state", PLAYBACK_STATES),
+            ts=parse_time(_require(data, "ts", str), "ts") or utcnow(),
+            started_at=parse_time(data.get("started_at"), "started_at"),
+            finished_at=parse_time(data.get("finished_at"), "finished_at"),
+            error=_text(data, "error", 500, optional=True),
+        )
+
+
+@dataclass
+class ChunkRequest(Message):
+    """A device asks the server to publish these chunks of an asset again."""
+
+    TYPE: ClassVar[str] = "chunk_request"
+    asset: str
+    seqs: list[int]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ChunkRequest:
+        seqs = _require(data, "seqs", list)
+        if not seqs or len(seqs) > MAX_CHUNKS:
+            raise ProtocolError(f"seqs: between 1 and {MAX_CHUNKS} items")
+        if not all(isinstance(s, int) and not isinstance(s, bool) and 0 <= s < MAX_CHUNKS for s in seqs):
+            raise ProtocolError("seqs: chunk numbers must be integers in range")
+        return cls(asset=_asset(data), seqs=sorted(set(seqs)))
+
+
+_TYPES: dict[str, type[Message]] = {
+    cls.TYPE: cls for cls in (Schedule, Manifest, Status, Heartbeat, Delivery, Playback, ChunkRequest)
+}
+
+
+def decode(payload: bytes) -> Message:
+    """Decode any message by its ``type``; raises ProtocolError with a reason."""
+    data = _load(payload)
+    kind = data.get("type")
+    cls = _TYPES.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise ProtocolError(f"unknown message type {str(kind)[:40]!r}")
+    return cls.from_dict(data)
+
+

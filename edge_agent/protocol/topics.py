@@ -1,0 +1,70 @@
+"""Topic names. Device id = MQTT username = client id, characters [a-z0-9-]."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+DEVICE_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+ASSET_ID_RE = re.compile(r"^[0-9a-f]{64}$")
+DEFAULT_ROOT = "loaxa"
+
+
+def valid_device_id(device_id: str) -> bool:
+    return bool(DEVICE_ID_RE.match(device_id))
+
+
+@dataclass(frozen=True)
+class Topics:
+    """Builds and parses every topic under one root (``loaxa`` unless configured)."""
+
+    root: str = DEFAULT_ROOT
+
+    # server -> device
+    def schedule(self, device_id: str) -> str:
+        return f"{self.root}/dev/{device_id}/schedule"
+
+    def manifest(self, asset: str) -> str:
+        return f"{self.root}/blob/{asset}/manifest"
+
+    def chunk(self, asset: str, seq: int) -> str:
+        return f"{self.root}/blob/{asset}/{seq}"
+
+    def blob_all(self, asset: str) -> str:
+        return f"{self.root}/blob/{asset}/+"
+
+    # device -> server
+    def status(self, device_id: str) -> str:
+        return f"{self.root}/dev/{device_id}/status"
+
+    def heartbeat(self, device_id: str) -> str:
+        return f"{self.root}/dev/{device_id}/hb"
+
+    def event(self, device_id: str, kind: str) -> str:
+        return f"{self.root}/dev/{device_id}/evt/{kind}"
+
+    def request(self, device_id: str) -> str:
+        return f"{self.root}/dev/{device_id}/req"
+
+    # subscriptions of the server
+    def server_subscriptions(self) -> list[str]:
+        return [
+            f"{self.root}/dev/+/status",
+            f"{self.root}/dev/+/hb",
+            f"{self.root}/dev/+/evt/+",
+            f"{self.root}/dev/+/req",
+        ]
+
+    def device_of(self, topic: str) -> str | None:
+        """The device id in a ``<root>/dev/<id>/...`` topic, or None."""
+        parts = topic.split("/")
+        if len(parts) >= 4 and parts[0] == self.root and parts[1] == "dev" and valid_device_id(parts[2]):
+            return parts[2]
+        return None
+
+    def blob_of(self, topic: str) -> tuple[str, str] | None:
+        """(asset, 'manifest' or sequence number as text) for a blob topic, or None."""
+        parts = topic.split("/")
+        if len(parts) == 4 and parts[0] == self.root and parts[1] == "blob" and ASSET_ID_RE.match(parts[2]):
+            return parts[2], parts[3]
+        return None

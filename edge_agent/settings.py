@@ -1,0 +1,122 @@
+"""Typed settings from TOML: unknown keys are refused and every error names where it came from.
+
+Shared by the agent and the broadcaster so both read config the same way:
+defaults < config file < environment variables (``<PREFIX>_<SECTION>_<KEY>``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class ConfigError(Exception):
+    """A config file or variable that cannot be used; the text says which and why."""
+
+
+def _convert(value: Any, kind: Any, where: str) -> Any:
+    origin = typing.get_origin(kind)
+    if origin in (typing.Union, types.UnionType):
+        options = [k for k in typing.get_args(kind) if k is not type(None)]
+        if value is None:
+            return None
+        return _convert(value, options[0], where)
+    if dataclasses.is_dataclass(kind):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a table")
+        return build(kind, value, where)  # type: ignore[arg-type]
+    if kind is bool:
+        if isinstance(value, str) and value.lower() in ("1", "true", "yes", "0", "false", "no"):
+            return value.lower() in ("1", "true", "yes")
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected true or false, got {value!r}")
+        return value
+    if kind in (int, float):
+        if isinstance(value, bool):
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        try:
+            return kind(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where}: expected a number, got {value!r}") from None
+    if kind is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: expected text, got {value!r}")
+        return value
+    return value
+
+
+def build(cls: type[T], data: dict[str, Any], where: str = "") -> T:
+    """Instantiate the dataclass ``cls`` from ``data``, refusing unknown or mistyped keys."""
+    hints = typing.get_type_hints(cls)
+    known = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise ConfigError(f"{where or 'config'}: unknown setting(s) {', '.join(unknown)}")
+    values = {}
+    for name, value in data.items():
+        values[name] = _convert(value, hints[name], f"{where}.{name}" if where else name)
+    try:
+        return cls(**values)
+    except TypeError as exc:
+        raise ConfigError(f"{where or 'config'}: {exc}") from None
+
+
+def load(cls: type[T], path: Path | None, env_prefix: str) -> T:
+    """Read ``path`` (TOML) if given, apply ``<env_prefix>_...`` variables, and build ``cls``."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: no such file") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    prefix = env_prefix.upper() + "_"
+    for key, value in os.environ.items():
+        if not key.startswith(prefix):
+            continue
+        parts = key[len(prefix):].lower().split("__")
+        target = data
+        for part in parts[:-1]:
+            target = target.setdefault(part, {})
+        target[parts[-1]] = value
+    return build(cls, data, str(path) if path else "")
+
+
+def dump_toml(data: dict[str, Any]) -> str:
+    """Write a two-level dict of scalars as TOML (enough for the configs we generate)."""
+
+    def scalar(value: Any) -> str:
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, int | float):
+            return repr(value)
+        text = str(value).replace("\\", "\\\\").replace('"', '\\"')
+        return f'"{text}"'
+
+    lines = [f"{k} = {scalar(v)}" for k, v in data.items() if not isinstance(v, dict) and v is not None]
+    for section, table in data.items():
+        if isinstance(table, dict):
+            lines.append(f"\n[{section}]")
+            lines += [f"{k} = {scalar(v)}" for k, v in table.items() if v is not None]
+    return "\n".join(lines) + "\n"
+
+
+def read_secret(value: str | None, file: str | None) -> str | None:
+    """A secret given inline or, better, in a file (relative names look in $CREDENTIALS_DIRECTORY)."""
+    if file:
+        path = Path(file)
+        if not path.is_absolute() and "CREDENTIALS_DIRECTORY" in os.environ:
+            path = Path(os.environ["CREDENTIALS_DIRECTORY"]) / path
+        try:
+            return path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"cannot read secret file {path}: {exc.strerror}") from None
+    return value

@@ -1,0 +1,119 @@
+"""The device's local schedule and audio cache, kept on disk so it survives a reboot."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from edge_agent.protocol import ScheduleEntry
+from edge_agent.protocol.messages import PRIORITY_RANK, format_time, parse_time
+
+logger = logging.getLogger(__name__)
+
+FINAL_STATES = ("played", "missed", "failed")
+
+
+@dataclass
+class LocalEntry:
+    """A schedule entry and what happened to it on this device."""
+
+    entry: ScheduleEntry
+    state: str = "pending"
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "entry": self.entry.to_dict(),
+            "state": self.state,
+            "started_at": format_time(self.started_at),
+            "finished_at": format_time(self.finished_at),
+            "error": self.error,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> LocalEntry:
+        return cls(
+            entry=ScheduleEntry.from_dict(data["entry"]),
+            state=data["state"],
+            started_at=parse_time(data.get("started_at"), "started_at"),
+            finished_at=parse_time(data.get("finished_at"), "finished_at"),
+            error=data.get("error"),
+        )
+
+
+class Store:
+    """Audio files under ``assets/`` and the schedule in ``schedule.json`` (written atomically)."""
+
+    def __init__(self, cache_dir: Path) -> None:
+        self.root = cache_dir
+        self.assets = cache_dir / "assets"
+        self.partial = cache_dir / "partial"
+        self.assets.mkdir(parents=True, exist_ok=True)
+        self.partial.mkdir(parents=True, exist_ok=True)
+        self._file = cache_dir / "schedule.json"
+        self._lock = threading.RLock()
+        self.entries: dict[int, LocalEntry] = {}
+        self._load()
+
+    def _load(self) -> None:
+        if not self._file.exists():
+            return
+        try:
+            raw = json.loads(self._file.read_text())
+            for item in raw:
+                local = LocalEntry.from_json(item)
+                self.entries[local.entry.broadcast_id] = local
+        except (ValueError, KeyError, OSError) as exc:
+            # Keep the unreadable file for inspection; the server's retained schedule refills us.
+            backup = self._file.with_suffix(".corrupt")
+            os.replace(self._file, backup)
+            logger.error("schedule file unreadable (%s); moved to %s", exc, backup)
+
+    def save(self) -> None:
+        with self._lock:
+            data = [local.to_json() for local in self.entries.values()]
+            tmp = self._file.with_suffix(".tmp")
+            tmp.write_text(json.dumps(data, ensure_ascii=False))
+            os.replace(tmp, self._file)
+
+    def add(self, entry: ScheduleEntry) -> LocalEntry | None:
+        """Add an entry unless this broadcast is already known (a broadcast never plays twice)."""
+        with self._lock:
+            if entry.broadcast_id in self.entries:
+                return None
+            local = LocalEntry(entry)
+            self.entries[entry.broadcast_id] = local
+            self.save()
+            return local
+
+    def update(self, local: LocalEntry, **changes: Any) -> None:
+        with self._lock:
+            for key, value in changes.items():
+                setattr(local, key, value)
+            self.save()
+
+    def asset_path(self, asset: str) -> Path:
+        return self.assets / f"{asset}.ogg"
+
+    def has_asset(self, asset: str) -> bool:
+        return self.asset_path(asset).exists()
+
+    def waiting(self) -> list[LocalEntry]:
+        """Entries not yet played, missed or failed, most urgent first."""
+        with self._lock:
+            live = [e for e in self.entries.values() if e.state not in FINAL_STATES]
+        return sorted(
+            live,
+            key=lambda e: (-PRIORITY_RANK[e.entry.priority], e.entry.play_at or e.entry.created_at),
+        )
+
+    def cache_bytes(self) -> int:
+        return sum(p.stat().st_size for p in self.assets.iterdir() if p.is_file())
