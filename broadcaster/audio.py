@@ -78,7 +78,8 @@ def synthesize(sentence: str, voice: Voice) -> AudioSegment:
         )
         if result.returncode != 0 or not out.exists():
             raise AudioError(f"espeak-ng failed: {result.stderr.decode(errors='replace').strip()[-300:]}")
-        segment = AudioSegment.from_wav(str(out))
+        with out.open("rb") as fh:
+            segment = AudioSegment.from_wav(fh)
     return segment.set_channels(1).set_frame_rate(SAMPLE_RATE)
 
 
@@ -135,7 +136,7 @@ def finish(segment: AudioSegment, settings: AudioSettings, extension: str = ".op
     codec, container = ENCODINGS[extension]
     with tempfile.TemporaryDirectory(prefix="audio-") as tmp:
         raw, out = Path(tmp) / "raw.wav", Path(tmp) / f"out{extension}"
-        segment.export(str(raw), format="wav")
+        segment.export(str(raw), format="wav").close()  # pydub returns the open file
         m = _measure(raw, settings)
         if not math.isfinite(float(m.get("input_i", "-inf"))):
             raise AudioError("the audio is silent")

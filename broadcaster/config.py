@@ -23,6 +23,8 @@ class MqttSettings:
     """File holding the MQTT password; relative names are looked up in $CREDENTIALS_DIRECTORY."""
     topic_root: str = DEFAULT_ROOT
     """First level of every topic."""
+    chunk_kib: int = 64
+    """Size of audio chunks (KiB); keep under the broker's packet limit (AWS IoT: 128 KB)."""
     client_id: str = "broadcaster-worker"
     """Client id of the worker; its session is persistent so device reports wait while it restarts."""
 
@@ -87,6 +89,8 @@ class ServerConfig:
 
         if self.speech.voice not in VOICES:
             raise ConfigError(f"speech.voice: {self.speech.voice!r} is not one of {', '.join(VOICES)}")
+        if not 1 <= self.mqtt.chunk_kib <= 1024:
+            raise ConfigError("mqtt.chunk_kib: must be between 1 and 1024")
         if self.speech.dialect not in ("north", "south"):
             raise ConfigError("speech.dialect: must be north or south")
         return self

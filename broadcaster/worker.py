@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.orm import Session
 
-from broadcaster.assets import CHUNK_SIZE, AssetStore
+from broadcaster.assets import AssetStore
 from broadcaster.audio import AudioError
 from broadcaster.config import ServerConfig
 from broadcaster.db import FINAL_DELIVERY_STATES, Asset, Broadcast, Database, Delivery, Device, utcnow
@@ -52,6 +52,7 @@ class Worker:
         self.topics = Topics(config.mqtt.topic_root)
         self.store = AssetStore(config.asset_dir)
         self.speech = Speech(config.speech, self.store)
+        self.chunk_size = config.mqtt.chunk_kib * 1024
         self.inbox: queue.Queue[tuple[str, bytes]] = queue.Queue()
         self._republished: dict[tuple[str, int], float] = {}
         self._stop = threading.Event()
@@ -122,7 +123,7 @@ class Worker:
 
     def publish_asset(self, asset: str, duration_s: float, seqs: list[int] | None = None) -> None:
         """Publish chunks (all, or ``seqs``) and the manifest, retained, so late devices get them too."""
-        manifest = self.store.manifest(asset, duration_s)
+        manifest = self.store.manifest(asset, duration_s, self.chunk_size)
         chunks = self.store.chunks(asset, manifest.chunk_size)
         for seq in seqs if seqs else range(len(chunks)):
             if 0 <= seq < len(chunks):
@@ -229,7 +230,7 @@ class Worker:
             logger.warning("device %s asked for unknown asset %s", device.id, request.asset[:12])
             return
         now = time.monotonic()
-        wanted = request.seqs or list(range(-(-asset.size // CHUNK_SIZE)))
+        wanted = request.seqs or list(range(-(-asset.size // self.chunk_size)))
         fresh = [s for s in wanted if now - self._republished.get((asset.id, s), 0.0) > REPUBLISH_GAP_S]
         if request.seqs and not fresh:
             return

@@ -1,0 +1,51 @@
+"""Measurements of audio files with the real ffmpeg, for assertions a listener would agree with."""
+
+from __future__ import annotations
+
+import array
+import math
+import re
+import subprocess
+import wave
+from pathlib import Path
+
+
+def wav_stats(path: Path) -> tuple[float, float]:
+    """(duration in seconds, RMS level in dBFS) of a 16-bit WAV."""
+    with wave.open(str(path), "rb") as wav:
+        frames = wav.readframes(wav.getnframes())
+        duration = wav.getnframes() / wav.getframerate()
+    samples = array.array("h", frames)
+    if not samples:
+        return duration, float("-inf")
+    mean_square = sum(s * s for s in samples) / len(samples)
+    return duration, 10 * math.log10(mean_square / 32768**2) if mean_square else float("-inf")
+
+
+def voiced_seconds(path: Path, threshold_db: float = -40.0) -> float:
+    """Seconds of the file that are not silence (ffmpeg silencedetect)."""
+    result = subprocess.run(
+        ["ffmpeg", "-nostdin", "-hide_banner", "-i", str(path), "-af",
+         f"silencedetect=noise={threshold_db}dB:d=0.3", "-f", "null", "-"],
+        capture_output=True, text=True, check=True,
+    )
+    silent = sum(float(x) for x in re.findall(r"silence_duration: ([0-9.]+)", result.stderr))
+    return probe_duration(path) - silent
+
+
+def probe_duration(path: Path) -> float:
+    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0",
+                          str(path)], capture_output=True, text=True, check=True).stdout
+    return float(out.strip())
+
+
+def integrated_loudness(path: Path) -> tuple[float, float]:
+    """(integrated loudness in LUFS, true peak in dBTP) by ffmpeg's EBU R128 meter."""
+    result = subprocess.run(
+        ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-i", str(path), "-af", "ebur128=peak=true",
+         "-f", "null", "-"], capture_output=True, text=True, check=True,
+    )
+    summary = result.stderr[result.stderr.rfind("Summary:"):]
+    loudness = float(re.search(r"I:\s+(-?[0-9.]+) LUFS", summary).group(1))  # type: ignore[union-attr]
+    peak = float(re.search(r"Peak:\s+(-?[0-9.inf]+) dBFS", summary).group(1))  # type: ignore[union-attr]
+    return loudness, peak

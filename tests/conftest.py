@@ -1,0 +1,163 @@
+"""Fixtures with real parts: a mosquitto on a free loopback port, SQLite (and PostgreSQL when
+TEST_DATABASE_URL is set), the real worker, real agents with a file sink, real ffmpeg and espeak-ng."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from broadcaster.bootstrap import ensure_area, ensure_device, ensure_user, new_token
+from broadcaster.broker import Mosquitto
+from broadcaster.config import MqttSettings, ServerConfig, WebSettings
+from broadcaster.db import Base, Database
+from broadcaster.web import create_app
+from broadcaster.worker import Worker
+from edge_agent.agent import Agent
+from edge_agent.config import AgentConfig, AudioSettings
+from edge_agent.config import MqttSettings as AgentMqtt
+from edge_agent.sinks import FileSink
+
+DEVICES = ["loa-01", "loa-02", "loa-03"]
+EXTRA_DEVICES = ["loa-late", "loa-x"]
+SERVER_USER = "broadcaster"
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 30.0, interval: float = 0.1) -> object:
+    """Poll until ``predicate()`` is truthy; fail the test with a clear message otherwise."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
+    users = {SERVER_USER: secrets.token_urlsafe(16)}
+    users.update({d: secrets.token_urlsafe(16) for d in DEVICES + EXTRA_DEVICES})
+    mosquitto = Mosquitto(tmp_path_factory.mktemp("broker"), users, root="+", server_user=SERVER_USER)
+    mosquitto.start()
+    yield mosquitto
+    mosquitto.stop()
+
+
+DATABASES = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+
+
+@pytest.fixture(params=DATABASES)
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    if request.param == "sqlite":
+        db = Database(f"sqlite:///{tmp_path / 'test.db'}")
+    else:
+        db = Database(os.environ["TEST_DATABASE_URL"])
+        Base.metadata.drop_all(db.engine)
+    db.create_all()
+    yield db
+    if request.param != "sqlite":
+        with db.engine.begin() as conn:
+            conn.execute(text("SELECT 1"))
+        Base.metadata.drop_all(db.engine)
+    db.engine.dispose()
+
+
+class Env:
+    """A broadcaster (config, database, API token) wired to the session's broker."""
+
+    def __init__(self, config: ServerConfig, db: Database, token: str, broker: Mosquitto, root: Path) -> None:
+        self.config, self.db, self.token, self.broker, self.root = config, db, token, broker, root
+        self.app = create_app(config, db, {"TESTING": True})
+        self.client = self.app.test_client()
+        self.worker: Worker | None = None
+        self.agents: dict[str, Agent] = {}
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def start_worker(self) -> Worker:
+        self.worker = Worker(self.config, self.db)
+        self.worker.start()
+        return self.worker
+
+    def agent_config(self, device_id: str, **overrides: object) -> AgentConfig:
+        folder = self.root / "agents" / device_id
+        config = AgentConfig(
+            device_id=device_id,
+            cache_dir=str(folder / "cache"),
+            heartbeat_s=2.0,
+            retry_s=1.0,
+            mqtt=AgentMqtt(host="127.0.0.1", port=self.broker.port, password=self.broker.users[device_id],
+                           topic_root=self.config.mqtt.topic_root),
+            audio=AudioSettings(sink="file", played_dir=str(folder / "played")),
+        )
+        for key, value in overrides.items():
+            setattr(config, key, value)
+        return config.check()
+
+    def start_agent(self, device_id: str, **overrides: object) -> Agent:
+        config = self.agent_config(device_id, **overrides)
+        agent = Agent(config, FileSink(config.played_dir, volume=config.audio.volume))
+        agent.start()
+        self.agents[device_id] = agent
+        return agent
+
+    def played_files(self, device_id: str) -> list[Path]:
+        return sorted((self.root / "agents" / device_id / "played").glob("*.wav"))
+
+    def broadcast(self, text: str = "Thông báo thử.", **fields: object) -> dict[str, object]:
+        """Create, approve and broadcast a bulletin through the API; returns the broadcast JSON."""
+        response = self.client.post("/api/v1/bulletins", json={"title": "Thử", "text": text}, headers=self.auth)
+        assert response.status_code == 201, response.get_json()
+        bulletin_id = response.get_json()["id"]
+        assert self.client.post(f"/api/v1/bulletins/{bulletin_id}/approve", headers=self.auth).status_code == 200
+        body = {"bulletin_id": bulletin_id, "targets": ["all"], "priority": "normal", "play_at": None}
+        body.update(fields)
+        response = self.client.post("/api/v1/broadcasts", json=body, headers=self.auth)
+        assert response.status_code == 201, response.get_json()
+        result: dict[str, object] = response.get_json()
+        return result
+
+    def status(self, broadcast_id: object) -> dict[str, object]:
+        result: dict[str, object] = self.client.get(f"/api/v1/broadcasts/{broadcast_id}", headers=self.auth).get_json()
+        return result
+
+    def device_states(self, broadcast_id: object) -> dict[str, str]:
+        devices = self.status(broadcast_id)["devices"]
+        assert isinstance(devices, list)
+        return {d["device_id"]: d["state"] for d in devices}
+
+    def stop(self) -> None:
+        for agent in self.agents.values():
+            agent.stop()
+        if self.worker is not None:
+            self.worker.stop()
+
+
+@pytest.fixture
+def env(database: Database, broker: Mosquitto, tmp_path: Path) -> Iterator[Env]:
+    # Each test gets its own topic root, so retained messages of one test never reach another.
+    root = "t" + secrets.token_hex(4)
+    config = ServerConfig(
+        data_dir=str(tmp_path / "server"),
+        mqtt=MqttSettings(port=broker.port, username=SERVER_USER, password=broker.users[SERVER_USER],
+                          topic_root=root, client_id=f"worker-{root}"),
+        web=WebSettings(),
+    )
+    token = new_token()
+    with database.session() as session:
+        ensure_user(session, "admin", "correct horse battery", token)
+        commune = ensure_area(session, "Xã Thử", "commune")
+        for index, device_id in enumerate(DEVICES + EXTRA_DEVICES):
+            village = ensure_area(session, f"Thôn {index + 1}", "village", commune)
+            ensure_device(session, device_id, f"Cụm loa {index + 1}", village)
+    environment = Env(config, database, token, broker, tmp_path)
+    yield environment
+    environment.stop()
