@@ -170,11 +170,13 @@ class Normalizer:
     dialect: Dialect = NORTH
     extra: Mapping[str, str] = field(default_factory=dict)
     abbreviations_file: Path = CONTENT_DIR / "abbreviations.tsv"
+    document_codes_file: Path = CONTENT_DIR / "document-codes.tsv"
 
     def __post_init__(self) -> None:
         table = dict(load_abbreviations(self.abbreviations_file))
         table.update(self.extra)
         self.table = table
+        self.code_parts = {**load_abbreviations(self.document_codes_file), **table}
         words = sorted(table, key=len, reverse=True)
         self._abbr_re = (
             re.compile(r"(?<![\w&/-])(" + "|".join(re.escape(w) for w in words) + r")(?![\w&-])")
@@ -183,8 +185,9 @@ class Normalizer:
 
     def sentences(self, text: str) -> list[str]:
         """Normalized sentences, split where a reader pauses."""
-        out = self(text)
-        parts = re.split(r"(?<=[.!?;:])\s+|\n+", out)
+        parts: list[str] = []
+        for line in text.splitlines():  # a line break is a pause even without punctuation
+            parts += re.split(r"(?<=[.!?;:])\s+", self(line))
         return [p.strip() for p in parts if p.strip() and re.search(r"\w", p)]
 
     def __call__(self, text: str) -> str:
@@ -196,11 +199,12 @@ class Normalizer:
         # Legal document numbers: "49/2024/NĐ-CP", "09-NQ/TU".
         s = re.sub(r"\b(\d+)/(\d{4})/([A-ZĐ][\w&-]*)",
                    lambda m: f"số {read_number(int(m[1]), d)} năm {read_number(int(m[2]), d)} {m[3]}", s)
-        s = re.sub(r"\b(\d+)-([A-ZĐ]{2,}[/-][A-ZĐ]+)\b", lambda m: f"{read_number(int(m[1]), d)} {m[2]}", s)
+        s = re.sub(r"\b(\d+)[-/]([A-ZĐ]{2,}[/-][A-ZĐ]+)\b", lambda m: f"{read_number(int(m[1]), d)} {m[2]}", s)
         if self._abbr_re is not None:
             s = self._abbr_re.sub(lambda m: self.table[m[1]], s)
+        s = re.sub(r"\b[A-ZĐ][A-Za-zĐđ]*(?:[-/][A-ZĐ][A-Za-zĐđ]*)+\b", self._compound, s)
         # Phone numbers and hotlines: digit by digit.
-        s = re.sub(r"(?<![\d.,])(0\d{2,3}[ .]?\d{3}[ .]?\d{3,4})(?![.,]?\d)", lambda m: read_digits(m[1]), s)
+        s = re.sub(r"(?<![\d.,])(0\d(?:[ .]?\d){8,9})(?![.,]?\d)", lambda m: read_digits(m[1]), s)
         s = re.sub(r"(?i)((?:đường dây nóng|hotline|gọi|số điện thoại|sđt)[:\s]*)(\d{3,5})\b",
                    lambda m: m[1] + read_digits(m[2]), s)
         # Dates with a year: 7-6-2023, 01/01/2025, 20.9.2024.
@@ -231,6 +235,13 @@ class Normalizer:
         s = re.sub(r"[\"“”«»()\[\]{}*_#|~^<>]", " ", s)
         s = re.sub(r"\s*([,.;:!?])", r"\1", s)
         return re.sub(r"\s+", " ", s).strip()
+
+    def _compound(self, m: re.Match[str]) -> str:
+        """'KH-UBND' -> 'kế hoạch ủy ban nhân dân' when every part is a known abbreviation."""
+        parts = re.split(r"[-/]", m[0])
+        if all(p in self.code_parts for p in parts):
+            return " ".join(self.code_parts[p] for p in parts)
+        return m[0]
 
     def _date_with_year(self, m: re.Match[str]) -> str:
         d, mo, y = int(m[1]), int(m[3]), int(m[4])

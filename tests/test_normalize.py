@@ -1,0 +1,128 @@
+"""Text normalization: what officers type -> what a Vietnamese listener expects to hear."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from broadcaster.normalize import NORTH, SOUTH, Normalizer, read_number
+
+NUMBERS = [
+    (0, "không"), (5, "năm"), (10, "mười"), (11, "mười một"), (14, "mười bốn"), (15, "mười lăm"),
+    (20, "hai mươi"), (21, "hai mươi mốt"), (24, "hai mươi tư"), (25, "hai mươi lăm"), (74, "bảy mươi tư"),
+    (100, "một trăm"), (105, "một trăm linh năm"), (110, "một trăm mười"), (115, "một trăm mười lăm"),
+    (208, "hai trăm linh tám"), (1000, "một nghìn"), (1001, "một nghìn không trăm linh một"),
+    (1050, "một nghìn không trăm năm mươi"), (1950, "một nghìn chín trăm năm mươi"),
+    (2023, "hai nghìn không trăm hai mươi ba"), (10000, "mười nghìn"), (12500, "mười hai nghìn năm trăm"),
+    (100000, "một trăm nghìn"), (1000005, "một triệu không trăm linh năm"),
+    (2500000, "hai triệu năm trăm nghìn"), (3000000000, "ba tỷ"),
+]
+
+
+@pytest.mark.parametrize(("number", "reading"), NUMBERS)
+def test_numbers(number: int, reading: str) -> None:
+    assert read_number(number) == reading
+
+
+def test_southern_readings() -> None:
+    assert read_number(1000, SOUTH) == "một ngàn"
+    assert read_number(208, SOUTH) == "hai trăm lẻ tám"
+
+
+CASES = [
+    # dates
+    ("Ngày 20/9 họp dân.", "Ngày hai mươi tháng chín họp dân."),
+    ("ngày 7-6-2023", "ngày mùng bảy tháng sáu năm hai nghìn không trăm hai mươi ba"),
+    ("ngày 01/01/2025", "ngày mùng một tháng một năm hai nghìn không trăm hai mươi lăm"),
+    ("ngày 30/4", "ngày ba mươi tháng tư"),
+    ("tháng 9/2024", "tháng chín năm hai nghìn không trăm hai mươi tư"),
+    ("giai đoạn 2021-2025", "giai đoạn hai nghìn không trăm hai mươi mốt đến hai nghìn không trăm hai mươi lăm"),
+    # times
+    ("lúc 14h30", "lúc mười bốn giờ ba mươi phút"),
+    ("lúc 7h30 sáng", "lúc bảy giờ ba mươi phút sáng"),
+    ("từ 17h", "từ mười bảy giờ"),
+    ("lúc 6h00", "lúc sáu giờ"),
+    ("lúc 14:01", "lúc mười bốn giờ một phút"),
+    # numbers with Vietnamese separators, ratios, per-unit
+    ("1.950 hộ", "một nghìn chín trăm năm mươi hộ"),
+    ("đạt 95,75%", "đạt chín mươi lăm phẩy bảy mươi lăm phần trăm"),
+    ("208 người", "hai trăm linh tám người"),
+    ("hoàn thành 22/22 nhiệm vụ", "hoàn thành hai mươi hai trên hai mươi hai nhiệm vụ"),
+    ("74 thuê bao/100 dân", "bảy mươi tư thuê bao trên một trăm dân"),
+    ("mức thu 500.000đ/hộ", "mức thu năm trăm nghìn đồng trên hộ"),
+    ("giá 12.500 đồng/kg", "giá mười hai nghìn năm trăm đồng trên ki lô gam"),
+    # units and money
+    ("lượng mưa 120 mm", "lượng mưa một trăm hai mươi mi li mét"),
+    ("cách 15 km", "cách mười lăm ki lô mét"),
+    ("nhiệt độ 38°C", "nhiệt độ ba mươi tám độ xê"),
+    ("tổng vốn 2,5 tỷ đồng", "tổng vốn hai phẩy năm tỷ đồng"),
+    ("diện tích 30 ha", "diện tích ba mươi héc ta"),
+    # phones and hotlines, digit by digit
+    ("gọi 0912 345 678", "gọi không chín một hai ba bốn năm sáu bảy tám"),
+    ("đường dây nóng 113", "đường dây nóng một một ba"),
+    ("số điện thoại 0203.3852.123", "số điện thoại không hai không ba ba tám năm hai một hai ba"),
+    # abbreviations
+    ("UBND xã", "ủy ban nhân dân xã"),
+    ("HĐND huyện", "hội đồng nhân dân huyện"),
+    ("Sở TT&TT", "Sở thông tin và truyền thông"),
+    ("BCĐ CĐS", "ban chỉ đạo chuyển đổi số"),
+    ("phát triển KT-XH", "phát triển kinh tế xã hội"),
+    ("giải quyết TTHC", "giải quyết thủ tục hành chính"),
+    ("trường THCS", "trường trung học cơ sở"),
+    # legal references, roman numerals, tech tokens
+    ("Nghị định 49/2024/NĐ-CP", "Nghị định số bốn mươi chín năm hai nghìn không trăm hai mươi tư nghị định chính phủ"),
+    ("Nghị quyết số 09-NQ/TU", "Nghị quyết số chín nghị quyết tỉnh ủy"),
+    ("Khoản 2 Điều 5", "Khoản hai Điều năm"),
+    ("Quý III", "Quý ba"),
+    ("khóa XV", "khóa mười lăm"),
+    ("mạng 5G", "mạng năm gờ"),
+    ("lần thứ 4", "lần thứ tư"),
+    ("hạng thứ 1", "hạng thứ nhất"),
+]
+
+
+@pytest.mark.parametrize(("text", "reading"), CASES)
+def test_bulletin_phrases(text: str, reading: str) -> None:
+    assert Normalizer()(text) == reading
+
+
+def test_no_digits_left_in_a_real_bulletin() -> None:
+    text = ("Thực hiện Kế hoạch số 125/KH-UBND ngày 15/3/2025 của UBND huyện, từ 7h30 ngày 20/3 đến 17h ngày "
+            "25/3, TYT xã tiêm vắc xin cho 1.250 trẻ, đạt 98,5%. Liên hệ 0912.345.678 hoặc 115.")
+    out = Normalizer()(text)
+    assert not re.search(r"\d", out), out
+    assert "UBND" not in out and "TYT" not in out
+
+
+def test_commune_words_win_over_built_in_ones() -> None:
+    normalizer = Normalizer(extra={"TYT": "trạm xá", "Nà Lầu": "Nà Làu"})
+    assert normalizer("TYT bản Nà Lầu") == "trạm xá bản Nà Làu"
+
+
+def test_sentences_split_where_a_reader_pauses() -> None:
+    parts = Normalizer().sentences("Thông báo họp dân. Thời gian: 19h! Địa điểm nhà văn hóa\nXin cảm ơn.")
+    assert parts == ["Thông báo họp dân.", "Thời gian:", "mười chín giờ!", "Địa điểm nhà văn hóa", "Xin cảm ơn."]
+
+
+def test_control_characters_and_punctuation_only() -> None:
+    assert Normalizer()("a\x07b\x00c\td") == "a b c d"
+    assert Normalizer().sentences("!!! ... ???") == []
+
+
+def test_dialect_setting_changes_readings() -> None:
+    assert Normalizer(SOUTH)("1.005 hộ") == "một ngàn không trăm lẻ năm hộ"
+    assert Normalizer(NORTH)("1.005 hộ") == "một nghìn không trăm linh năm hộ"
+
+
+def test_normalize_command_reads_standard_input() -> None:
+    result = subprocess.run([sys.executable, "-m", "broadcaster.cli", "normalize", "-"],
+                            input="UBND xã họp lúc 14h30.", capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "ủy ban nhân dân xã họp lúc mười bốn giờ ba mươi phút."
+
+
+def test_document_code_parts_are_not_read_alone() -> None:
+    assert Normalizer()("Công ty CP Sông Đà") == "Công ty CP Sông Đà"
+    assert Normalizer()("Quyết định số 15/QĐ-UBND") == "Quyết định số mười lăm quyết định ủy ban nhân dân"
