@@ -22,6 +22,18 @@ STATE_LABELS = {
     "pending": "đang chờ", "delivered": "đã nhận", "playing": "đang phát", "played": "đã phát",
     "failed": "lỗi", "missed": "lỡ giờ", "queued": "đang xử lý", "sent": "đã gửi",
 }
+REFUSALS = {
+    "missing_field": "Vui lòng nhập đầy đủ tiêu đề và nội dung.",
+    "too_long": "Tiêu đề hoặc nội dung quá dài.",
+    "invalid_text": "Nội dung có ký tự không hợp lệ.",
+    "nothing_to_say": "Nội dung không có chữ nào để đọc.",
+    "play_at_in_past": "Thời gian phát đã qua; hãy chọn thời điểm sắp tới hoặc để trống để phát ngay.",
+    "invalid_time": "Thời gian phát không hợp lệ.",
+    "unknown_target": "Có cụm loa không tồn tại.",
+    "invalid_targets": "Hãy chọn cụm loa.",
+    "no_devices": "Chưa có cụm loa nào.",
+    "invalid_priority": "Mức ưu tiên không hợp lệ.",
+}
 PRIORITY_LABELS = {"normal": "Thông thường", "priority": "Ưu tiên", "emergency": "Khẩn cấp"}
 
 
@@ -98,7 +110,7 @@ def send(user: User) -> str | Response | tuple[str, int]:
             try:
                 local = datetime.fromisoformat(form["play_at"]).replace(tzinfo=ZoneInfo(config().timezone))
             except ValueError:
-                raise service.Refusal("invalid_time", "Thời gian phát không hợp lệ.", field="play_at") from None
+                raise service.Refusal("invalid_time", "play_at is not a date and time", field="play_at") from None
             play_at = local.isoformat()
         targets = form.getlist("targets") or ["all"]
         bulletin = service.create_bulletin(db(), user, {"title": form.get("title"), "text": form.get("text")})
@@ -114,7 +126,7 @@ def send(user: User) -> str | Response | tuple[str, int]:
         devices = db().query(Device).order_by(Device.id).all()
         broadcasts = db().query(Broadcast).order_by(Broadcast.id.desc()).limit(20).all()
         return render_template("index.html", user=user, devices=devices, broadcasts=broadcasts,
-                               error=exc.message, form=form), 422
+                               error=REFUSALS.get(exc.code, exc.message), form=form), 422
     return redirect(url_for("ui.broadcast", broadcast_id=broadcast.id))
 
 

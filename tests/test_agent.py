@@ -1,0 +1,123 @@
+"""Receiver behaviour over a real broker: idempotent, restart-safe, refuses bad input, reports missed items."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from broadcaster.db import Broadcast
+from edge_agent.protocol import Playback, Schedule, ScheduleEntry, Topics
+from edge_agent.store import Store
+from tests.conftest import SERVER_USER, Env, wait_until
+
+TEXT = "Thông báo thử hệ thống loa."
+
+
+def server_client(env: Env, name: str) -> mqtt.Client:
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"{name}-{env.config.mqtt.topic_root}")
+    client.username_pw_set(SERVER_USER, env.broker.users[SERVER_USER])
+    client.connect("127.0.0.1", env.broker.port)
+    client.loop_start()
+    return client
+
+
+def test_same_broadcast_never_plays_twice_even_after_restart(env: Env) -> None:
+    env.start_worker()
+    agent = env.start_agent("loa-01")
+    broadcast = env.broadcast(TEXT, targets=["loa-01"])
+    wait_until(lambda: env.device_states(broadcast["id"]) == {"loa-01": "played"}, timeout=60)
+    assert env.worker is not None
+    # The server sends the schedule again (as after a broker restart) and the agent reboots.
+    with env.db.session() as session:
+        env.worker.publish_schedule(session, "loa-01")
+    agent.stop()
+    again = env.start_agent("loa-01")
+    wait_until(lambda: again.link.connected.is_set())
+    # Republish a schedule that still lists the played broadcast: it must not play again.
+    asset = env.status(broadcast["id"])["asset"]
+    assert isinstance(asset, str)
+    entry = ScheduleEntry(int(broadcast["id"]), asset, "again", created_at=datetime.now(UTC))  # type: ignore[call-overload]
+    client = server_client(env, "replay")
+    topics = Topics(env.config.mqtt.topic_root)
+    client.publish(topics.schedule("loa-01"), Schedule("loa-01", datetime.now(UTC), [entry]).to_bytes(),
+                   qos=1, retain=True).wait_for_publish(5)
+    wait_until(lambda: again.inbox.empty(), timeout=5)
+    time.sleep(1.5)
+    client.loop_stop()
+    client.disconnect()
+    assert len(env.played_files("loa-01")) == 1
+
+
+def test_malformed_and_misaddressed_schedules_are_refused_without_crashing(env: Env) -> None:
+    env.start_worker()
+    agent = env.start_agent("loa-02")
+    wait_until(lambda: agent.link.connected.is_set())
+    topics = Topics(env.config.mqtt.topic_root)
+    client = server_client(env, "bad")
+    other = Schedule("loa-03", datetime.now(UTC), [ScheduleEntry(999, "ab" * 32, "not for you")])
+    for payload in (b"\xff\x00garbage", b'{"v": 1, "type": "schedule"}', b"[]", other.to_bytes()):
+        client.publish(topics.schedule("loa-02"), payload, qos=1).wait_for_publish(5)
+    client.loop_stop()
+    client.disconnect()
+    # Still alive: a real broadcast afterwards plays normally, and nothing was taken from the bad ones.
+    broadcast = env.broadcast(TEXT, targets=["loa-02"])
+    wait_until(lambda: env.device_states(broadcast["id"]) == {"loa-02": "played"}, timeout=60)
+    assert 999 not in agent.store.entries
+
+
+def test_entry_past_its_grace_is_reported_missed_not_played(env: Env) -> None:
+    worker = env.start_worker()
+    broadcast = env.broadcast(TEXT, targets=["loa-03"])
+    wait_until(lambda: env.status(broadcast["id"])["state"] == "sent")
+    # The device was offline so long that the item is over: push its deadline into the past.
+    with env.db.session() as session:
+        row = session.get(Broadcast, broadcast["id"])
+        assert row is not None
+        row.created_at = datetime.now(UTC) - timedelta(minutes=30)
+        row.grace_s = 60
+    with env.db.session() as session:
+        worker.publish_schedule(session, "loa-03")
+    # The server no longer lists an item that far past its deadline...
+    env.start_agent("loa-03")
+    topics = Topics(env.config.mqtt.topic_root)
+    asset = env.status(broadcast["id"])["asset"]
+    assert isinstance(asset, str)
+    late = ScheduleEntry(int(broadcast["id"]), asset, "late",  # type: ignore[call-overload]
+                         created_at=datetime.now(UTC) - timedelta(minutes=30), grace_s=60)
+    client = server_client(env, "late")
+    client.publish(topics.schedule("loa-03"), Schedule("loa-03", datetime.now(UTC), [late]).to_bytes(),
+                   qos=1).wait_for_publish(5)
+    client.loop_stop()
+    client.disconnect()
+    # ...but if it reaches the device anyway, the device reports it missed and stays silent.
+    wait_until(lambda: env.device_states(broadcast["id"]) == {"loa-03": "missed"}, timeout=30)
+    assert env.played_files("loa-03") == []
+    error = env.status(broadcast["id"])["devices"][0]["error"]  # type: ignore[index]
+    assert "too late" in error or "did not arrive" in error
+
+
+def test_playback_interrupted_by_a_reboot_is_reported_failed(env: Env) -> None:
+    config = env.agent_config("loa-01")
+    store = Store(Path(config.cache_dir))
+    entry = ScheduleEntry(4242, hashlib.sha256(b"x").hexdigest(), "was playing", created_at=datetime.now(UTC))
+    local = store.add(entry)
+    assert local is not None
+    store.update(local, state="playing", started_at=datetime.now(UTC))
+
+    reports: list[Playback] = []
+    topics = Topics(env.config.mqtt.topic_root)
+    client = server_client(env, "watch")
+    client.on_message = lambda c, u, m: reports.append(Playback.from_bytes(m.payload))
+    client.subscribe(topics.event("loa-01", "playback"), qos=1)
+    agent = env.start_agent("loa-01")
+    wait_until(lambda: reports, timeout=10)
+    client.loop_stop()
+    client.disconnect()
+    assert reports[0].broadcast_id == 4242 and reports[0].state == "failed"
+    assert "restarted" in (reports[0].error or "")
+    assert agent.store.entries[4242].state == "failed"

@@ -1,0 +1,93 @@
+"""The README's demo, as a user runs it: `broadcaster demo`, a script drives the API, Ctrl-C stops everything."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from broadcaster.broker import free_port
+from tests.conftest import wait_until
+
+
+def processes_mentioning(text: str) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if text in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+def test_demo_runs_the_whole_system_and_stops_cleanly(tmp_path: Path) -> None:
+    data_dir = tmp_path / "demo-data"
+    port = free_port()
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "broadcaster.cli", "demo", "--data-dir", str(data_dir), "--port", str(port),
+         "--agents", "2"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        assert demo.stdout is not None
+        banner = ""
+        while "Press Ctrl-C" not in banner:
+            line = demo.stdout.readline()
+            assert line, f"demo exited early:\n{banner}"
+            banner += line
+        creds_file = data_dir / "credentials.json"
+        assert stat.S_IMODE(creds_file.stat().st_mode) == 0o600, "credentials are readable by the owner only"
+        creds = json.loads(creds_file.read_text())
+        assert set(creds) == {"url", "username", "password", "token"}
+        assert creds["password"] in banner and creds["url"] == f"http://127.0.0.1:{port}"
+        assert len(creds["password"]) >= 12
+
+        api = creds["url"] + "/api/v1"
+        auth = {"Authorization": f"Bearer {creds['token']}"}
+        wait_until(lambda: all(d["online"] for d in requests.get(f"{api}/devices", headers=auth, timeout=5).json()))
+        devices = requests.get(f"{api}/devices", headers=auth, timeout=5).json()
+        assert [d["id"] for d in devices] == ["loa-01", "loa-02"]
+        assert len({d["village"] for d in devices}) == 2, "each agent has its own village"
+
+        bulletin = requests.post(f"{api}/bulletins", headers=auth, timeout=5,
+                                 json={"title": "Thử", "text": "Ủy ban nhân dân xã thông báo lịch họp dân."}).json()
+        requests.post(f"{api}/bulletins/{bulletin['id']}/approve", headers=auth, timeout=5).raise_for_status()
+        created = requests.post(f"{api}/broadcasts", headers=auth, timeout=5, json={
+            "bulletin_id": bulletin["id"], "targets": ["all"], "priority": "normal", "play_at": None})
+        assert created.status_code == 201
+
+        def states() -> set[str]:
+            body = requests.get(f"{api}/broadcasts/{created.json()['id']}", headers=auth, timeout=5).json()
+            return {d["state"] for d in body["devices"]}
+
+        wait_until(lambda: states() == {"played"}, timeout=60)
+        for device_id in ("loa-01", "loa-02"):
+            wavs = list((data_dir / "agents" / device_id / "played").glob("*.wav"))
+            assert len(wavs) == 1 and wavs[0].stat().st_size > 50_000
+        # The web page a person would open answers too.
+        assert "Đăng nhập" in requests.get(creds["url"] + "/login", timeout=5).text
+    finally:
+        demo.send_signal(signal.SIGTERM)
+        try:
+            demo.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            demo.kill()
+            raise
+        finally:
+            if demo.stdout is not None:
+                demo.stdout.close()
+    assert demo.returncode == 0
+    deadline = time.monotonic() + 5
+    while processes_mentioning(str(data_dir)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert processes_mentioning(str(data_dir)) == [], "every child process was stopped"
+    assert os.path.exists(data_dir / "broadcaster.db")

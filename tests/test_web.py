@@ -1,0 +1,79 @@
+"""The minimal web pages: login, CSRF, the devices list, and sending an announcement."""
+
+from __future__ import annotations
+
+import re
+
+from broadcaster.db import Broadcast, Bulletin
+from tests.conftest import DEVICES, Env
+
+
+def csrf(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "every form carries a CSRF token"
+    return match.group(1)
+
+
+def login(env: Env, password: str = "correct horse battery") -> str:
+    page = env.client.get("/login").get_data(as_text=True)
+    response = env.client.post("/login", data={"username": "admin", "password": password,
+                                               "csrf_token": csrf(page)})
+    return response.get_data(as_text=True) if response.status_code == 200 else response.headers["Location"]
+
+
+def test_pages_need_login(env: Env) -> None:
+    response = env.client.get("/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_wrong_password_is_refused_in_vietnamese(env: Env) -> None:
+    html = login(env, "wrong")
+    assert "Sai tên đăng nhập hoặc mật khẩu" in html
+    assert env.client.get("/").status_code == 302
+
+
+def test_login_shows_every_device_and_its_village(env: Env) -> None:
+    assert login(env) == "/"
+    html = env.client.get("/").get_data(as_text=True)
+    for device_id in DEVICES:
+        assert device_id in html
+    assert "Thôn 1" in html and "mất kết nối" in html
+
+
+def test_form_without_csrf_token_is_refused(env: Env) -> None:
+    login(env)
+    response = env.client.post("/send", data={"title": "x", "text": "y"})
+    assert response.status_code == 400
+    with env.db.session() as session:
+        assert session.query(Bulletin).count() == 0
+
+
+def test_sending_an_announcement_creates_an_approved_broadcast(env: Env) -> None:
+    login(env)
+    token = csrf(env.client.get("/").get_data(as_text=True))
+    response = env.client.post("/send", data={
+        "csrf_token": token, "title": "<b>Họp</b> dân", "text": "Họp thôn lúc 19h30.", "priority": "priority",
+        "targets": ["loa-01", "loa-02"]})
+    assert response.status_code == 302
+    with env.db.session() as session:
+        broadcast = session.query(Broadcast).one()
+        assert broadcast.bulletin.state == "approved" and broadcast.priority == "priority"
+        assert sorted(d.device_id for d in broadcast.deliveries) == ["loa-01", "loa-02"]
+    page = env.client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "&lt;b&gt;Họp&lt;/b&gt; dân" in page, "text officers type is shown escaped, never as HTML"
+    assert "<b>Họp</b>" not in page
+    assert "đang chờ" in page
+
+
+def test_bad_form_keeps_what_was_typed_and_explains(env: Env) -> None:
+    login(env)
+    token = csrf(env.client.get("/").get_data(as_text=True))
+    response = env.client.post("/send", data={"csrf_token": token, "title": "Tiêu đề giữ lại", "text": "   "})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "Tiêu đề giữ lại" in html and "Vui lòng nhập đầy đủ" in html
+    response = env.client.post("/send", data={"csrf_token": token, "title": "T", "text": "Nội dung",
+                                              "play_at": "2001-01-01T06:00"})
+    assert response.status_code == 422 and "Thời gian phát đã qua" in response.get_data(as_text=True)
+    with env.db.session() as session:
+        assert session.query(Bulletin).count() == 0 and session.query(Broadcast).count() == 0
