@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import shutil
 import subprocess
 import tempfile
@@ -109,26 +110,6 @@ def speech_program(sentences: list[str], voice: Voice, settings: AudioSettings) 
     return program + AudioSegment.silent(600, frame_rate=SAMPLE_RATE)
 
 
-def _measure(path: Path, settings: AudioSettings) -> dict[str, str]:
-    """First loudnorm pass: the measured loudness of ``path``."""
-    target = f"I={settings.loudness_lufs}:TP={settings.true_peak_db}:LRA=11"
-    try:
-        _, err = (
-            ffmpeg.input(str(path))
-            .output("-", format="null", af=f"loudnorm={target}:print_format=json")
-            .global_args("-nostdin", "-hide_banner")
-            .run(capture_stdout=True, capture_stderr=True)
-        )
-    except ffmpeg.Error as exc:
-        raise AudioError(f"loudness measurement failed: {exc.stderr.decode(errors='replace')[-300:]}") from None
-    text = err.decode(errors="replace")
-    start = text.rfind("{")
-    try:
-        return dict(json.loads(text[start:]))
-    except ValueError:
-        raise AudioError("loudness measurement printed no result") from None
-
-
 def finish(segment: AudioSegment, settings: AudioSettings, extension: str = ".opus") -> bytes:
     """Loudness-normalize (EBU R128) and encode; returns the encoded file.
 
@@ -149,7 +130,7 @@ def finish(segment: AudioSegment, settings: AudioSettings, extension: str = ".op
     with tempfile.TemporaryDirectory(prefix="audio-") as tmp:
         raw, out = Path(tmp) / "raw.wav", Path(tmp) / f"out{extension}"
         segment.export(str(raw), format="wav").close()  # pydub returns the open file
-        measured = _loudness(raw, settings)
+        measured = _loudness(raw)
         if not math.isfinite(measured):
             raise AudioError("the audio is silent")
         gain = settings.loudness_lufs - measured
@@ -162,19 +143,27 @@ def finish(segment: AudioSegment, settings: AudioSettings, extension: str = ".op
                 ).overwrite_output().run(capture_stdout=True, capture_stderr=True)
             except ffmpeg.Error as exc:
                 raise AudioError(f"encoding failed: {exc.stderr.decode(errors='replace')[-300:]}") from None
-            error = settings.loudness_lufs - _loudness(out, settings)
+            error = settings.loudness_lufs - _loudness(out)
             if abs(error) <= 0.3:
                 break
             gain += error
         return out.read_bytes()
 
 
-def _loudness(path: Path, settings: AudioSettings) -> float:
-    value = _measure(path, settings).get("input_i", "-inf")
+def _loudness(path: Path) -> float:
+    """Integrated loudness (LUFS) by ffmpeg's EBU R128 meter; -inf for silence."""
     try:
-        return float(value)
-    except ValueError:
-        return float("-inf")
+        _, err = (
+            ffmpeg.input(str(path)).output("-", format="null", af="ebur128")
+            .global_args("-nostdin", "-hide_banner", "-nostats")
+            .run(capture_stdout=True, capture_stderr=True)
+        )
+    except ffmpeg.Error as exc:
+        raise AudioError(f"loudness measurement failed: {exc.stderr.decode(errors='replace')[-300:]}") from None
+    text = err.decode(errors="replace")
+    match = re.search(r"Integrated loudness:\s+I:\s+(-?[0-9.]+|-inf) LUFS", text[text.rfind("Summary:"):])
+    value = float(match.group(1)) if match else float("-inf")
+    return value if value > -70 else float("-inf")  # the meter's floor (-70 LUFS) means silence
 
 
 def duration_of(data: bytes, extension: str = ".opus") -> float:
