@@ -109,7 +109,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from broadcaster.demo import run_demo
 
-    return run_demo(Path(args.data_dir), args.port, args.agents)
+    return run_demo(Path(args.data_dir), args.port, args.agents, args.broker)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -121,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data-dir", default="./demo-data", help="folder for all demo state (default ./demo-data)")
     p.add_argument("--port", type=int, default=8080, help="web port (default 8080)")
     p.add_argument("--agents", type=int, default=3, help="number of simulated receivers (default 3)")
+    p.add_argument("--broker", choices=["auto", "mosquitto", "amqtt"], default="auto",
+                   help="MQTT broker: mosquitto when installed (auto), or the embedded amqtt broker")
     p.set_defaults(func=cmd_demo)
 
     for name, func, text in (("web", cmd_web, "serve the web app and API"),

@@ -175,25 +175,39 @@ def prepare(data_dir: Path, port: int, agents: int) -> dict[str, Any]:
             "agents": agent_configs, "credentials": credentials, "users": secrets_["mqtt"]}
 
 
-def run_demo(data_dir: Path, port: int, agents: int) -> int:
+def broker_command(kind: str, plan: dict[str, Any]) -> list[str]:
+    """The command line of the demo's broker: mosquitto when found (or asked for), else embedded amqtt."""
+    data_dir: Path = plan["data_dir"]
+    if kind == "mosquitto" or (kind == "auto" and mosquitto_path() is not None):
+        broker = Mosquitto(data_dir / "broker", plan["users"], DEFAULT_ROOT, SERVER_USER, plan["mqtt_port"])
+        broker.write_config()
+        return broker.command()
+    from broadcaster.embedded_broker import write_users
+
+    users_file = data_dir / "broker" / "users.json"
+    users_file.parent.mkdir(parents=True, exist_ok=True)
+    write_users(users_file, plan["users"])
+    return [sys.executable, "-m", "broadcaster.embedded_broker", "--port", str(plan["mqtt_port"]),
+            "--users", str(users_file), "--root", DEFAULT_ROOT, "--server-user", SERVER_USER]
+
+
+def run_demo(data_dir: Path, port: int, agents: int, broker: str = "auto") -> int:
     if agents < 1:
         print("broadcaster demo: --agents must be at least 1", file=sys.stderr)
         return 2
     if wait_for_port(port, timeout=0.2):
         print(f"broadcaster demo: port {port} is already in use; choose another with --port", file=sys.stderr)
         return 2
-    if mosquitto_path() is None:
-        print("broadcaster demo: mosquitto is not installed (apt-get install mosquitto)", file=sys.stderr)
-        return 2
     plan = prepare(data_dir, port, agents)
     data_dir = plan["data_dir"]
     logs = data_dir / "logs"
-    broker = Mosquitto(data_dir / "broker", plan["users"], DEFAULT_ROOT, SERVER_USER, plan["mqtt_port"])
     try:
-        broker.write_config()
+        broker_cmd = broker_command(broker, plan)
     except BrokerError as exc:
         print(f"broadcaster demo: {exc}", file=sys.stderr)
         return 1
+    if "embedded_broker" in " ".join(broker_cmd):
+        print("broadcaster demo: mosquitto not found; using the embedded amqtt broker (demo only)", flush=True)
     py = sys.executable
     stop = {"now": False}
 
@@ -204,7 +218,7 @@ def run_demo(data_dir: Path, port: int, agents: int) -> int:
     signal.signal(signal.SIGTERM, request_stop)
     supervisor = Supervisor()
     try:
-        supervisor.start(Child("broker", broker.command(), logs / "broker.log"))
+        supervisor.start(Child("broker", broker_cmd, logs / "broker.log"))
         if not wait_for_port(plan["mqtt_port"]):
             print("broadcaster demo: the broker did not start; see", logs / "broker.log", file=sys.stderr)
             return 1

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 from broadcaster.broker import free_port
@@ -29,12 +30,13 @@ def processes_mentioning(text: str) -> list[int]:
     return pids
 
 
-def test_demo_runs_the_whole_system_and_stops_cleanly(tmp_path: Path) -> None:
+@pytest.mark.parametrize("broker", ["mosquitto", "amqtt"])
+def test_demo_runs_the_whole_system_and_stops_cleanly(tmp_path: Path, broker: str) -> None:
     data_dir = tmp_path / "demo-data"
     port = free_port()
     demo = subprocess.Popen(
         [sys.executable, "-m", "broadcaster.cli", "demo", "--data-dir", str(data_dir), "--port", str(port),
-         "--agents", "2"],
+         "--agents", "2", "--broker", broker],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:
