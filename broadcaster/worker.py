@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from broadcaster.assets import AssetStore
@@ -161,10 +162,25 @@ class Worker:
                 topic, payload = self.inbox.get(timeout=0.5)
             except queue.Empty:
                 continue
+            self._ingest_with_retry(topic, payload)
+
+    def _ingest_with_retry(self, topic: str, payload: bytes) -> None:
+        """Store one report; while the database is unreachable, keep it and try again (the broker has
+        already handed it over, so dropping it would lose it)."""
+        delay = 0.5
+        while not self._stop.is_set():
             try:
                 self.ingest(topic, payload)
+                return
+            except OperationalError as exc:
+                logger.warning("database unavailable (%s); report on %s kept, retrying in %.0f s",
+                               exc.__class__.__name__, topic, delay)
+                self._stop.wait(delay)
+                delay = min(delay * 2, 30.0)
             except Exception:
                 logger.exception("could not store report on %s", topic)
+                return
+        logger.error("stopping with an unstored report on %s", topic)
 
     def ingest(self, topic: str, payload: bytes) -> None:
         device_id = self.topics.device_of(topic)
