@@ -53,6 +53,13 @@ def parse_time(value: Any, name: str) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
+def _time(data: dict[str, Any], name: str) -> datetime:
+    """A required time field."""
+    value = parse_time(_require(data, name, str), name)
+    assert value is not None  # _require refused a missing value
+    return value
+
+
 def _require(data: dict[str, Any], name: str, kind: type | tuple[type, ...], optional: bool = False) -> Any:
     if name not in data or data[name] is None:
         if optional:
@@ -167,7 +174,7 @@ class ScheduleEntry(Message):
             title=_text(data, "title", 500) or "",
             priority=_choice(data, "priority", PRIORITIES),
             play_at=parse_time(data.get("play_at"), "play_at"),
-            created_at=parse_time(_require(data, "created_at", str), "created_at") or utcnow(),
+            created_at=_time(data, "created_at"),
             grace_s=grace,
         )
 
@@ -196,7 +203,7 @@ class Schedule(Message):
                 raise ProtocolError(f"entries[{index}].{exc}") from None
         return cls(
             device=_text(data, "device", 64) or "",
-            issued_at=parse_time(_require(data, "issued_at", str), "issued_at") or utcnow(),
+            issued_at=_time(data, "issued_at"),
             entries=entries,
         )
 
@@ -278,7 +285,7 @@ class Heartbeat(Message):
         if not 0 <= volume <= 100:
             raise ProtocolError("volume: must be 0-100")
         return cls(
-            ts=parse_time(_require(data, "ts", str), "ts") or utcnow(),
+            ts=_time(data, "ts"),
             uptime_s=float(_require(data, "uptime_s", (int, float))),
             version=_text(data, "version", 40) or "",
             volume=volume,
@@ -305,7 +312,7 @@ class Delivery(Message):
             broadcast_id=_require(data, "broadcast_id", int),
             asset=_asset(data),
             state=_choice(data, "state", DELIVERY_STATES),
-            ts=parse_time(_require(data, "ts", str), "ts") or utcnow(),
+            ts=_time(data, "ts"),
             error=_text(data, "error", 500, optional=True),
         )
 
@@ -327,7 +334,7 @@ class Playback(Message):
         return cls(
             broadcast_id=_require(data, "broadcast_id", int),
             state=_choice(data, "state", PLAYBACK_STATES),
-            ts=parse_time(_require(data, "ts", str), "ts") or utcnow(),
+            ts=_time(data, "ts"),
             started_at=parse_time(data.get("started_at"), "started_at"),
             finished_at=parse_time(data.get("finished_at"), "finished_at"),
             error=_text(data, "error", 500, optional=True),
