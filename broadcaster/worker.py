@@ -58,6 +58,7 @@ class Worker:
         self._republished: dict[tuple[str, int], float] = {}
         self._stop = threading.Event()
         self._dispatch_lock = threading.Lock()
+        self._resync = threading.Event()
         self.link = link_factory(
             config.mqtt.client_id,
             config.mqtt.host,
@@ -66,6 +67,7 @@ class Worker:
             config.mqtt_password(),
             lambda topic, payload: self.inbox.put((topic, payload)),
             clean_session=False,
+            on_connect=self._resync.set,
         )
         for topic in self.topics.server_subscriptions():
             self.link.subscribe(topic)
@@ -93,6 +95,9 @@ class Worker:
     def dispatch(self) -> None:
         """Render and send every queued broadcast, emergencies first."""
         with self._dispatch_lock:
+            if self._resync.is_set():
+                self._resync.clear()
+                self.republish_schedules()
             with self.db.session() as session:
                 queued = session.query(Broadcast.id, Broadcast.priority).filter_by(state="queued").all()
             for broadcast_id, _ in sorted(queued, key=lambda row: (-PRIORITY_RANK[row[1]], row[0])):
@@ -121,6 +126,19 @@ class Worker:
             for device_id in devices:
                 self.publish_schedule(session, device_id)
         logger.info("broadcast %d sent to %d device(s)", broadcast_id, len(devices))
+
+    def republish_schedules(self) -> None:
+        """After every (re)connection: the broker may have lost what we published, or never got it
+        (queued in memory when the worker stopped). Retained schedules make this idempotent."""
+        with self.db.session() as session:
+            devices = [
+                d for (d,) in session.query(Delivery.device_id).join(Broadcast)
+                .filter(Broadcast.state == "sent", Delivery.state.not_in(FINAL_DELIVERY_STATES)).distinct()
+            ]
+            for device_id in devices:
+                self.publish_schedule(session, device_id)
+        if devices:
+            logger.info("republished the schedules of %d device(s) after connecting", len(devices))
 
     def publish_asset(self, asset: str, duration_s: float, seqs: list[int] | None = None) -> None:
         """Publish chunks (all, or ``seqs``) and the manifest, retained, so late devices get them too."""

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from broadcaster.assets import AssetStore
+from broadcaster.db import Broadcast, Delivery
+from broadcaster.speech import Speech
 from tests.audio_checks import voiced_seconds, wav_stats
 from tests.conftest import DEVICES, Env, wait_until
 
@@ -74,3 +77,19 @@ def test_scheduled_broadcast_waits_for_play_at(env: Env) -> None:
     wait_until(lambda: env.device_states(broadcast["id"]) == {"loa-02": "played"}, timeout=60)
     started = datetime.fromisoformat(env.status(broadcast["id"])["devices"][0]["started_at"])  # type: ignore[index]
     assert started >= play_at - timedelta(milliseconds=50)
+
+
+def test_sent_broadcast_whose_schedule_never_reached_the_broker_still_plays(env: Env) -> None:
+    # The worker rendered and marked the broadcast sent, then died before its queued publishes left.
+    broadcast = env.broadcast(SHORT, targets=["loa-x"])
+    with env.db.session() as session:
+        row = session.get(Broadcast, broadcast["id"])
+        assert row is not None
+        speech = Speech(env.config.speech, AssetStore(env.config.asset_dir))
+        asset = speech.render(session, row.bulletin.text)
+        asset.published_at = row.created_at  # believed published; the broker never got it
+        row.asset_id, row.state, row.sent_at = asset.id, "sent", row.created_at
+        assert session.get(Delivery, (row.id, "loa-x")) is not None
+    env.start_agent("loa-x")
+    env.start_worker()  # the restarted worker
+    wait_until(lambda: env.device_states(broadcast["id"]) == {"loa-x": "played"}, timeout=60)

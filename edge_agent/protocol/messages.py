@@ -343,7 +343,7 @@ class Playback(Message):
 
 @dataclass
 class ChunkRequest(Message):
-    """A device asks the server to publish these chunks of an asset again."""
+    """A device asks the server to publish these chunks of an asset again (none listed: everything)."""
 
     TYPE: ClassVar[str] = "chunk_request"
     asset: str
@@ -352,8 +352,8 @@ class ChunkRequest(Message):
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ChunkRequest:
         seqs = _require(data, "seqs", list)
-        if not seqs or len(seqs) > MAX_CHUNKS:
-            raise ProtocolError(f"seqs: between 1 and {MAX_CHUNKS} items")
+        if len(seqs) > MAX_CHUNKS:
+            raise ProtocolError(f"seqs: more than {MAX_CHUNKS} items")
         if not all(isinstance(s, int) and not isinstance(s, bool) and 0 <= s < MAX_CHUNKS for s in seqs):
             raise ProtocolError("seqs: chunk numbers must be integers in range")
         return cls(asset=_asset(data), seqs=sorted(set(seqs)))
