@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -277,20 +278,31 @@ class Worker:
     # housekeeping ----------------------------------------------------------------------------------
 
     def sweep(self) -> None:
-        """Mark silent devices offline and deliveries nobody reported on as missed."""
+        """Mark silent devices offline and deliveries nobody reported on as missed.
+
+        Both are conditional UPDATEs, so a report stored meanwhile by the ingest thread is never overwritten.
+        """
         now = utcnow()
         with self.db.session() as session:
             cutoff = now - timedelta(seconds=self.config.offline_after_s)
-            for device in session.query(Device).filter(Device.online.is_(True), Device.last_seen < cutoff):
-                logger.warning("device %s silent since %s: offline", device.id, device.last_seen)
-                device.online = False
+            silent = session.execute(
+                update(Device).where(Device.online.is_(True), Device.last_seen < cutoff).values(online=False)
+            )
+            if silent.rowcount:  # type: ignore[attr-defined]
+                logger.warning("%d device(s) silent for %d s: offline", silent.rowcount,  # type: ignore[attr-defined]
+                               self.config.offline_after_s)
             open_rows = (
-                session.query(Delivery).join(Broadcast)
+                session.query(Delivery.broadcast_id, Delivery.device_id, Broadcast.play_at, Broadcast.created_at,
+                              Broadcast.grace_s)
+                .join(Broadcast)
                 .filter(Broadcast.state == "sent", Delivery.state.in_(("pending", "delivered")))
                 .all()
             )
-            for row in open_rows:
-                b = row.broadcast
-                deadline = (b.play_at or b.created_at) + timedelta(seconds=b.grace_s + 60)
-                if now > deadline:
-                    row.state, row.error, row.updated_at = "missed", NO_REPORT, now
+            for broadcast_id, device_id, play_at, created_at, grace_s in open_rows:
+                if now > (play_at or created_at) + timedelta(seconds=grace_s + 60):
+                    session.execute(
+                        update(Delivery)
+                        .where(Delivery.broadcast_id == broadcast_id, Delivery.device_id == device_id,
+                               Delivery.state.in_(("pending", "delivered")))
+                        .values(state="missed", error=NO_REPORT, updated_at=now)
+                    )

@@ -52,18 +52,31 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
 DATABASES = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 
 
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """TEST_DATABASE_URL with a schema of this test run's own, so runs sharing a server never collide."""
+    base = os.environ["TEST_DATABASE_URL"]
+    schema = f"test_{os.getpid()}_{secrets.token_hex(3)}"
+    admin = Database(base)
+    with admin.engine.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    separator = "&" if "?" in base else "?"
+    yield f"{base}{separator}options=-csearch_path%3D{schema}"
+    with admin.engine.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.engine.dispose()
+
+
 @pytest.fixture(params=DATABASES)
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     if request.param == "sqlite":
         db = Database(f"sqlite:///{tmp_path / 'test.db'}")
     else:
-        db = Database(os.environ["TEST_DATABASE_URL"])
+        db = Database(request.getfixturevalue("postgres_url"))
         Base.metadata.drop_all(db.engine)
     db.create_all()
     yield db
     if request.param != "sqlite":
-        with db.engine.begin() as conn:
-            conn.execute(text("SELECT 1"))
         Base.metadata.drop_all(db.engine)
     db.engine.dispose()
 
