@@ -227,6 +227,12 @@ class Agent:
         for fetch in list(self.fetches.values()):
             if now - fetch.progress_at < self.config.retry_s:
                 continue
+            if not any(local.entry.asset == fetch.asset for local in self.store.waiting()):
+                # Every entry that needed it was missed or failed: stop asking (a partial file resumes
+                # from its bitmap if the asset is scheduled again).
+                self.link.unsubscribe(self.topics.blob_all(fetch.asset))
+                del self.fetches[fetch.asset]
+                continue
             missing = fetch.download.missing() if fetch.download else []
             logger.info("asking again for %s (%s)", fetch.asset[:12],
                         f"chunks {missing}" if missing else "manifest and all chunks")

@@ -91,7 +91,7 @@ def test_entry_past_its_grace_is_reported_missed_not_played(env: Env) -> None:
                          created_at=datetime.now(UTC) - timedelta(minutes=30), grace_s=60)
     client = server_client(env, "late")
     client.publish(topics.schedule("loa-03"), Schedule("loa-03", datetime.now(UTC), [late]).to_bytes(),
-                   qos=1).wait_for_publish(5)
+                   qos=1, retain=True).wait_for_publish(5)
     client.loop_stop()
     client.disconnect()
     # ...but if it reaches the device anyway, the device reports it missed and stays silent.
@@ -121,3 +121,20 @@ def test_playback_interrupted_by_a_reboot_is_reported_failed(env: Env) -> None:
     assert reports[0].broadcast_id == 4242 and reports[0].state == "failed"
     assert "restarted" in (reports[0].error or "")
     assert agent.store.entries[4242].state == "failed"
+
+
+def test_agent_stops_fetching_audio_nobody_needs_any_more(env: Env) -> None:
+    agent = env.start_agent("loa-02")
+    wait_until(lambda: agent.link.connected.is_set())
+    topics = Topics(env.config.mqtt.topic_root)
+    # An entry whose audio never comes (no worker runs to answer) and whose deadline passes quickly.
+    entry = ScheduleEntry(77, "cd" * 32, "never delivered", created_at=datetime.now(UTC), grace_s=3)
+    client = server_client(env, "gone")
+    # Retained, as the server sends schedules: the agent's subscription may not be active yet.
+    client.publish(topics.schedule("loa-02"), Schedule("loa-02", datetime.now(UTC), [entry]).to_bytes(),
+                   qos=1, retain=True).wait_for_publish(5)
+    wait_until(lambda: "cd" * 32 in agent.fetches, timeout=10)
+    wait_until(lambda: agent.store.entries[77].state == "missed", timeout=10)
+    wait_until(lambda: "cd" * 32 not in agent.fetches, timeout=10)
+    client.loop_stop()
+    client.disconnect()
