@@ -68,7 +68,7 @@ def main() -> None:
         agent = Agent(cfg, FileSink(cfg.played_dir, realtime=False))
         agent.start()
         agents.append(agent)
-    while not all(a.link.connected.is_set() for a in agents):
+    while not all(a.link.ready.is_set() for a in agents):
         time.sleep(0.05)
     client = create_app(config, db).test_client()
     auth = {"Authorization": f"Bearer {token}"}

@@ -49,6 +49,9 @@ class Link:
         self._subscriptions: dict[str, int] = {}
         self._lock = threading.Lock()
         self.connected = threading.Event()
+        self.ready = threading.Event()
+        """Set once the broker has acknowledged our subscriptions after a (re)connection."""
+        self._ready_mid: int | None = None
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
@@ -65,6 +68,7 @@ class Link:
         self.client.on_connect = self._handle_connect
         self.client.on_disconnect = self._handle_disconnect
         self.client.on_message = self._handle_message
+        self.client.on_subscribe = self._handle_subscribe
 
     def start(self) -> None:
         self.client.connect_async(self.host, self.port, keepalive=self.keepalive)
@@ -105,7 +109,9 @@ class Link:
         with self._lock:
             subs = list(self._subscriptions.items())
         if subs:
-            client.subscribe(subs)
+            self._ready_mid = client.subscribe(subs)[1]
+        else:
+            self.ready.set()
         if self._on_connect_cb is not None:
             try:
                 self._on_connect_cb()
@@ -116,6 +122,14 @@ class Link:
         if self.connected.is_set():
             logger.warning("disconnected from broker: %s", reason_code)
         self.connected.clear()
+        self.ready.clear()
+
+    def _handle_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        if mid == self._ready_mid:
+            refused = [code for code in reason_codes if code.is_failure]
+            if refused:
+                logger.error("broker refused %d subscription(s): check the ACL for this user", len(refused))
+            self.ready.set()
 
     def _handle_message(self, client, userdata, message) -> None:
         try:

@@ -37,7 +37,7 @@ def test_same_broadcast_never_plays_twice_even_after_restart(env: Env) -> None:
         env.worker.publish_schedule(session, "loa-01")
     agent.stop()
     again = env.start_agent("loa-01")
-    wait_until(lambda: again.link.connected.is_set())
+    wait_until(lambda: again.link.ready.is_set())
     # Republish a schedule that still lists the played broadcast: it must not play again.
     asset = env.status(broadcast["id"])["asset"]
     assert isinstance(asset, str)
@@ -56,7 +56,7 @@ def test_same_broadcast_never_plays_twice_even_after_restart(env: Env) -> None:
 def test_malformed_and_misaddressed_schedules_are_refused_without_crashing(env: Env) -> None:
     env.start_worker()
     agent = env.start_agent("loa-02")
-    wait_until(lambda: agent.link.connected.is_set())
+    wait_until(lambda: agent.link.ready.is_set())
     topics = Topics(env.config.mqtt.topic_root)
     client = server_client(env, "bad")
     other = Schedule("loa-03", datetime.now(UTC), [ScheduleEntry(999, "ab" * 32, "not for you")])
@@ -125,7 +125,7 @@ def test_playback_interrupted_by_a_reboot_is_reported_failed(env: Env) -> None:
 
 def test_agent_stops_fetching_audio_nobody_needs_any_more(env: Env) -> None:
     agent = env.start_agent("loa-02")
-    wait_until(lambda: agent.link.connected.is_set())
+    wait_until(lambda: agent.link.ready.is_set())
     topics = Topics(env.config.mqtt.topic_root)
     # An entry whose audio never comes (no worker runs to answer) and whose deadline passes quickly.
     entry = ScheduleEntry(77, "cd" * 32, "never delivered", created_at=datetime.now(UTC), grace_s=3)
