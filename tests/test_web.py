@@ -77,3 +77,14 @@ def test_bad_form_keeps_what_was_typed_and_explains(env: Env) -> None:
     assert response.status_code == 422 and "Thời gian phát đã qua" in response.get_data(as_text=True)
     with env.db.session() as session:
         assert session.query(Bulletin).count() == 0 and session.query(Broadcast).count() == 0
+
+
+def test_login_returns_only_to_pages_of_this_site(env: Env) -> None:
+    for target, expected in (("/broadcasts/1", "/broadcasts/1"), ("//evil.example", "/"),
+                             ("/\\evil.example", "/"), ("https://evil.example", "/")):
+        page = env.client.get("/login").get_data(as_text=True)
+        response = env.client.post(f"/login?next={target}", data={
+            "username": "admin", "password": "correct horse battery", "csrf_token": csrf(page)})
+        assert response.headers["Location"] == expected, target
+        with env.client.session_transaction() as session:
+            session.clear()

@@ -68,6 +68,13 @@ def check_csrf() -> None:
         abort(400, "Phiên làm việc đã hết hạn, vui lòng tải lại trang (CSRF).")
 
 
+def _local_target(target: str) -> str | None:
+    """Only paths on this site: never '//host' or '/\\host', which browsers read as another site."""
+    if target.startswith("/") and not target.startswith(("//", "/\\")) and "\\" not in target:
+        return target
+    return None
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> str | Response:
     if request.method == "POST":
@@ -77,8 +84,7 @@ def login() -> str | Response:
             session.clear()
             session["user_id"] = user.id
             session["csrf"] = secrets.token_urlsafe(32)
-            target = request.args.get("next", "")
-            return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("ui.index"))
+            return redirect(_local_target(request.args.get("next", "")) or url_for("ui.index"))
         flash("Sai tên đăng nhập hoặc mật khẩu.")
     return render_template("login.html")
 
