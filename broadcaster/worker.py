@@ -10,7 +10,6 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -48,7 +47,7 @@ REPUBLISH_GAP_S = 2.0
 
 
 class Worker:
-    def __init__(self, config: ServerConfig, db: Database, link_factory: Callable[..., Link] = Link) -> None:
+    def __init__(self, config: ServerConfig, db: Database) -> None:
         self.config = config
         self.db = db
         self.topics = Topics(config.mqtt.topic_root)
@@ -60,7 +59,7 @@ class Worker:
         self._stop = threading.Event()
         self._dispatch_lock = threading.Lock()
         self._resync = threading.Event()
-        self.link = link_factory(
+        self.link = Link(
             config.mqtt.client_id,
             config.mqtt.host,
             config.mqtt.port,

@@ -53,7 +53,6 @@ class Agent:
         config: AgentConfig,
         sink: AudioSink,
         clock: Callable[[], datetime] = utcnow,
-        link_factory: Callable[..., Link] = Link,
     ) -> None:
         self.config = config
         self.id = config.device_id
@@ -69,7 +68,7 @@ class Agent:
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
         password = read_secret(config.mqtt.password, config.mqtt.password_file)
-        self.link = link_factory(
+        self.link = Link(
             self.id,
             config.mqtt.host,
             config.mqtt.port,
@@ -85,7 +84,7 @@ class Agent:
     # lifecycle -------------------------------------------------------------------------------------
 
     def start(self) -> None:
-        # Audio already on disk for entries left from before a reboot needs no download.
+        # Entries left from before a restart: one cut off mid-playback is reported, the rest resume.
         for local in self.store.waiting():
             if local.state == "playing":
                 self._finish(local, "failed", error="interrupted: the receiver restarted during playback")
@@ -105,14 +104,6 @@ class Agent:
         for thread in self._threads:
             thread.join(timeout=5)
         self.link.stop(final=(self.topics.status(self.id), Status("offline", self.clock()).to_bytes()))
-
-    def run_forever(self) -> None:
-        self.start()
-        try:
-            while not self._stop.wait(1):
-                pass
-        finally:
-            self.stop()
 
     # inbound ---------------------------------------------------------------------------------------
 
