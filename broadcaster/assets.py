@@ -12,12 +12,13 @@ CHUNK_SIZE = 64 * 1024
 
 
 class AssetStore:
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, suffix: str = ".ogg") -> None:
         self.directory = directory
+        self.suffix = suffix
         directory.mkdir(parents=True, exist_ok=True)
 
     def path(self, asset: str) -> Path:
-        return self.directory / asset[:2] / f"{asset}.ogg"
+        return self.directory / asset[:2] / f"{asset}{self.suffix}"
 
     def put(self, data: bytes) -> str:
         """Store ``data`` (idempotent) and return its asset id."""

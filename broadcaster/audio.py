@@ -29,7 +29,11 @@ ENCODINGS = {
 
 
 class AudioError(Exception):
-    """Speech could not be produced or processed; the text says why."""
+    """Speech could not be produced or processed; the text says why, ``code`` names the reason."""
+
+    def __init__(self, message: str, code: str = "audio_error") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -164,6 +168,48 @@ def _loudness(path: Path) -> float:
     match = re.search(r"Integrated loudness:\s+I:\s+(-?[0-9.]+|-inf) LUFS", text[text.rfind("Summary:"):])
     value = float(match.group(1)) if match else float("-inf")
     return value if value > -70 else float("-inf")  # the meter's floor (-70 LUFS) means silence
+
+
+def load_recording(data: bytes, max_seconds: float) -> AudioSegment:
+    """An uploaded recording (anything ffmpeg reads: mp3, m4a, wav, ogg, amr...) as mono audio.
+
+    Refuses, with a message an officer understands, a file that is empty, not audio, too long or silent.
+    """
+    if not data:
+        raise AudioError("the file is empty", "empty_file")
+    with tempfile.TemporaryDirectory(prefix="upload-") as tmp:
+        source, wav = Path(tmp) / "upload", Path(tmp) / "decoded.wav"
+        source.write_bytes(data)
+        try:
+            info = ffmpeg.probe(str(source))
+        except ffmpeg.Error:
+            raise AudioError("the file is not audio that can be read", "not_audio") from None
+        streams = [s for s in info.get("streams", []) if s.get("codec_type") == "audio"]
+        if not streams:
+            raise AudioError("the file has no sound in it", "not_audio")
+        duration = float(info.get("format", {}).get("duration") or streams[0].get("duration") or 0)
+        if duration > max_seconds:
+            raise AudioError(f"the recording is {duration / 60:.0f} minutes long; at most "
+                             f"{max_seconds / 60:.0f} minutes are accepted", "recording_too_long")
+        try:
+            ffmpeg.input(str(source)).output(str(wav), ac=1, ar=SAMPLE_RATE, acodec="pcm_s16le").global_args(
+                "-nostdin", "-hide_banner", "-v", "error"
+            ).overwrite_output().run(capture_stdout=True, capture_stderr=True)
+        except ffmpeg.Error:
+            raise AudioError("the file is damaged and cannot be decoded", "not_audio") from None
+        with wav.open("rb") as fh:
+            segment = AudioSegment.from_wav(fh)
+    if len(segment) < 200 or not math.isfinite(segment.dBFS) or segment.dBFS < -60:
+        raise AudioError("the recording is silent or too short", "silent_audio")
+    return segment
+
+
+def recording_program(recording: AudioSegment, settings: AudioSettings) -> AudioSegment:
+    """Chime, then the officer's recording, with the same spacing as synthesized bulletins."""
+    program = AudioSegment.silent(200, frame_rate=SAMPLE_RATE)
+    if settings.chime:
+        program += chime() + AudioSegment.silent(400, frame_rate=SAMPLE_RATE)
+    return program + recording.set_frame_rate(SAMPLE_RATE) + AudioSegment.silent(600, frame_rate=SAMPLE_RATE)
 
 
 def duration_of(data: bytes, extension: str = ".opus") -> float:

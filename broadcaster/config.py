@@ -55,6 +55,8 @@ class SpeechSettings:
     """Integrated loudness target (LUFS)."""
     chime: bool = True
     """Play our chime before each bulletin."""
+    max_recording_s: int = 1800
+    """Longest uploaded recording accepted (seconds)."""
 
 
 @dataclass
@@ -80,6 +82,10 @@ class ServerConfig:
     @property
     def asset_dir(self) -> Path:
         return Path(self.data_dir) / "assets"
+
+    @property
+    def upload_dir(self) -> Path:
+        return Path(self.data_dir) / "uploads"
 
     def mqtt_password(self) -> str | None:
         return read_secret(self.mqtt.password, self.mqtt.password_file)

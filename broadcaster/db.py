@@ -99,6 +99,20 @@ class Bulletin(Base):
     approved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    recording: Mapped[Recording | None] = relationship()
+
+
+class Recording(Base):
+    """An uploaded recording that a bulletin airs instead of synthesized speech (any language)."""
+
+    __tablename__ = "recordings"
+    bulletin_id: Mapped[int] = mapped_column(ForeignKey("bulletins.id"), primary_key=True)
+    language: Mapped[str] = mapped_column(String(40))
+    """Label of the spoken language, e.g. vi, hmn (Hmông), tay (Tày)."""
+    source_sha256: Mapped[str] = mapped_column(String(64))
+    """The uploaded file as received, kept under data_dir/uploads/."""
+    filename: Mapped[str] = mapped_column(String(200))
+    duration_s: Mapped[float] = mapped_column(Float)
 
 
 class Asset(Base):

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from broadcaster.db import Broadcast, Bulletin, Delivery, Device, User, utcnow
+from broadcaster.assets import AssetStore
+from broadcaster.audio import AudioError, load_recording
+from broadcaster.db import Broadcast, Bulletin, Delivery, Device, Recording, User, utcnow
 from edge_agent.protocol import PRIORITIES
 
 MAX_TITLE = 200
@@ -43,6 +46,30 @@ def create_bulletin(session: Session, user: User, data: dict[str, Any]) -> Bulle
     bulletin = Bulletin(title=title, text=text, state="draft", created_by=user.id)
     session.add(bulletin)
     session.flush()
+    return bulletin
+
+
+LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+def create_recording_bulletin(session: Session, user: User, title: Any, language: Any, filename: str,
+                              data: bytes, uploads: AssetStore, max_seconds: float) -> Bulletin:
+    """A bulletin that airs an uploaded recording, in any language (e.g. Hmông, Tày, Khmer)."""
+    title = _text_field({"title": title}, "title", MAX_TITLE)
+    if not isinstance(language, str) or not LANGUAGE_RE.match(language):
+        raise Refusal("invalid_language", "'language' must be a language code such as vi, hmn, tay or km",
+                      field="language")
+    try:
+        segment = load_recording(data, max_seconds)
+    except AudioError as exc:
+        raise Refusal(exc.code, str(exc), field="audio") from None
+    bulletin = Bulletin(title=title, text="", state="draft", created_by=user.id)
+    session.add(bulletin)
+    session.flush()
+    session.add(Recording(bulletin_id=bulletin.id, language=language, source_sha256=uploads.put(data),
+                          filename=filename[:200], duration_s=round(len(segment) / 1000, 2)))
+    session.flush()
+    session.refresh(bulletin)
     return bulletin
 
 
@@ -152,10 +179,14 @@ def broadcast_json(broadcast: Broadcast) -> dict[str, Any]:
 
 
 def bulletin_json(bulletin: Bulletin) -> dict[str, Any]:
+    recording = bulletin.recording
     return {
         "id": bulletin.id,
+        "kind": "recording" if recording else "text",
         "title": bulletin.title,
         "text": bulletin.text,
+        "language": recording.language if recording else "vi",
+        "duration_s": recording.duration_s if recording else None,
         "state": bulletin.state,
         "created_at": iso(bulletin.created_at),
         "approved_at": iso(bulletin.approved_at),

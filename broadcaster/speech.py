@@ -9,9 +9,17 @@ import logging
 from sqlalchemy.orm import Session
 
 from broadcaster.assets import AssetStore
-from broadcaster.audio import VOICES, AudioSettings, duration_of, finish, speech_program
+from broadcaster.audio import (
+    VOICES,
+    AudioSettings,
+    duration_of,
+    finish,
+    load_recording,
+    recording_program,
+    speech_program,
+)
 from broadcaster.config import SpeechSettings
-from broadcaster.db import Asset
+from broadcaster.db import Asset, Recording
 from broadcaster.normalize import NORTH, SOUTH, Normalizer
 
 logger = logging.getLogger(__name__)
@@ -31,6 +39,17 @@ class Speech:
         blob = json.dumps([sentences, self.voice.__dict__, self.audio.key()], ensure_ascii=False)
         return hashlib.sha256(blob.encode()).hexdigest()
 
+    def render_recording(self, session: Session, recording: Recording, uploads: AssetStore,
+                         max_seconds: float) -> Asset:
+        """The asset for an uploaded recording: chime, the recording, loudness, Opus; cached like speech."""
+        blob = json.dumps(["recording", recording.source_sha256, self.audio.key()])
+        key = hashlib.sha256(blob.encode()).hexdigest()
+        cached = session.query(Asset).filter_by(render_key=key).one_or_none()
+        if cached is not None and self.store.path(cached.id).exists():
+            return cached
+        segment = load_recording(uploads.read(recording.source_sha256), max_seconds)
+        return self._store(session, key, finish(recording_program(segment, self.audio), self.audio, ".opus"))
+
     def render(self, session: Session, text: str) -> Asset:
         """The asset for ``text``: from the cache when this text, voice and settings were rendered before."""
         sentences = self.normalizer.sentences(text)
@@ -39,6 +58,9 @@ class Speech:
         if cached is not None and self.store.path(cached.id).exists():
             return cached
         data = finish(speech_program(sentences, self.voice, self.audio), self.audio, ".opus")
+        return self._store(session, key, data)
+
+    def _store(self, session: Session, key: str, data: bytes) -> Asset:
         asset_id = self.store.put(data)
         asset = session.get(Asset, asset_id)
         if asset is None:
@@ -46,5 +68,5 @@ class Speech:
             session.add(asset)
         asset.render_key = key
         session.flush()
-        logger.info("rendered %d sentences into %s (%.1f s)", len(sentences), asset_id[:12], asset.duration_s)
+        logger.info("rendered %s (%.1f s)", asset_id[:12], asset.duration_s)
         return asset

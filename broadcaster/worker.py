@@ -54,6 +54,7 @@ class Worker:
         self.store = AssetStore(config.asset_dir)
         self.speech = Speech(config.speech, self.store)
         self.chunk_size = config.mqtt.chunk_kib * 1024
+        self.uploads = AssetStore(config.upload_dir, suffix="")
         self.inbox: queue.Queue[tuple[str, bytes]] = queue.Queue()
         self._republished: dict[tuple[str, int], float] = {}
         self._stop = threading.Event()
@@ -108,8 +109,13 @@ class Worker:
             broadcast = session.get(Broadcast, broadcast_id)
             if broadcast is None or broadcast.state != "queued":
                 return
+            recording = broadcast.bulletin.recording
             try:
-                asset = self.speech.render(session, broadcast.bulletin.text)
+                if recording is not None:
+                    asset = self.speech.render_recording(session, recording, self.uploads,
+                                                         self.config.speech.max_recording_s)
+                else:
+                    asset = self.speech.render(session, broadcast.bulletin.text)
             except AudioError as exc:
                 logger.error("broadcast %d cannot be rendered: %s", broadcast_id, exc)
                 broadcast.state, broadcast.error = "failed", str(exc)

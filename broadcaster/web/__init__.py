@@ -21,7 +21,7 @@ def create_app(config: ServerConfig, db: Database | None = None, test_config: di
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=config.web.secure_cookies,
-        MAX_CONTENT_LENGTH=1024 * 1024,
+        MAX_CONTENT_LENGTH=64 * 1024 * 1024,  # uploaded recordings; JSON bodies are capped at 1 MiB
         JSON_AS_ASCII=False,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]

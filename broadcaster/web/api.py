@@ -10,6 +10,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from broadcaster import service
+from broadcaster.assets import AssetStore
 from broadcaster.db import Broadcast, Bulletin, Device, User, token_hash
 from broadcaster.web.common import config, db
 
@@ -54,7 +55,12 @@ def authenticated(view):
     return wrapper
 
 
+MAX_JSON_BYTES = 1024 * 1024
+
+
 def body() -> dict[str, Any]:
+    if (request.content_length or 0) > MAX_JSON_BYTES:
+        raise service.Refusal("request_entity_too_large", "a JSON body may be at most 1 MiB", status=413)
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise service.Refusal("bad_json", "the request body must be a JSON object", status=400)
@@ -75,6 +81,16 @@ def devices() -> Response:
 @bp.post("/bulletins")
 @authenticated
 def create_bulletin() -> tuple[Response, int]:
+    """JSON ``{title, text}`` for speech, or multipart ``title``, ``language`` and file ``audio`` for a recording."""
+    if request.mimetype == "multipart/form-data":
+        upload = request.files.get("audio")
+        if upload is None:
+            raise service.Refusal("missing_field", "send the recording as the file field 'audio'", field="audio")
+        cfg = config()
+        bulletin = service.create_recording_bulletin(
+            db(), g.user, request.form.get("title"), request.form.get("language", "vi"), upload.filename or "",
+            upload.read(), AssetStore(cfg.upload_dir, suffix=""), cfg.speech.max_recording_s)
+        return jsonify(service.bulletin_json(bulletin)), 201
     bulletin = service.create_bulletin(db(), g.user, body())
     return jsonify(service.bulletin_json(bulletin)), 201
 
