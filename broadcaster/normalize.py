@@ -120,9 +120,13 @@ def read_amount(token: str, dialect: Dialect = NORTH) -> str:
     return words
 
 
-ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5, "VI": 6, "VII": 7, "VIII": 8, "IX": 9, "X": 10,
-         "XI": 11, "XII": 12, "XIII": 13, "XIV": 14, "XV": 15, "XVI": 16, "XVII": 17, "XVIII": 18,
-         "XIX": 19, "XX": 20}
+def _roman(n: int) -> str:
+    tens, units = divmod(n, 10)
+    ones = ["", "I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX"]
+    return "X" * tens + ones[units]
+
+
+ROMAN = {_roman(n): n for n in range(1, 40)}
 ROMAN_AFTER = r"(?i:quý|khóa|khoá|phần|chương|mục|đại hội|thế kỷ|lần thứ|kỳ|tập)"
 
 UNITS = {
@@ -131,7 +135,8 @@ UNITS = {
     "cm": "xen ti mét", "mm": "mi li mét", "m": "mét", "kg": "ki lô gam", "g": "gam", "ha": "héc ta",
     "tấn": "tấn", "lít": "lít", "l": "lít", "ml": "mi li lít", "°C": "độ xê", "độ C": "độ xê",
     "%": "phần trăm", "đ": "đồng", "VNĐ": "việt nam đồng", "VND": "việt nam đồng", "USD": "đô la mỹ",
-    "kWh": "ki lô oát giờ", "MW": "mê ga oát", "GB": "gi ga bai", "MB": "mê ga bai", "G": "gờ",
+    "kWh": "ki lô oát giờ", "MW": "mê ga oát", "kW": "ki lô oát", "V": "vôn", "GB": "gi ga bai",
+    "MB": "mê ga bai", "G": "gờ",
 }
 _UNIT_RE = "|".join(re.escape(u) for u in sorted(UNITS, key=len, reverse=True))
 MONTHS = {4: "tư"}
@@ -176,7 +181,8 @@ class Normalizer:
         table = dict(load_abbreviations(self.abbreviations_file))
         table.update(self.extra)
         self.table = table
-        self.code_parts = {**load_abbreviations(self.document_codes_file), **table}
+        self.code_parts = {**load_abbreviations(self.abbreviations_file),
+                           **load_abbreviations(self.document_codes_file), **self.extra}
         words = sorted(table, key=len, reverse=True)
         self._abbr_re = (
             re.compile(r"(?<![\w&/-])(" + "|".join(re.escape(w) for w in words) + r")(?![\w&-])")
@@ -205,8 +211,12 @@ class Normalizer:
         s = re.sub(r"\b[A-ZĐ][A-Za-zĐđ]*(?:[-/][A-ZĐ][A-Za-zĐđ]*)+\b", self._compound, s)
         # Phone numbers and hotlines: digit by digit.
         s = re.sub(r"(?<![\d.,])(0\d(?:[ .]?\d){8,9})(?![.,]?\d)", lambda m: read_digits(m[1]), s)
-        s = re.sub(r"(?i)((?:đường dây nóng|hotline|gọi|số điện thoại|sđt)[:\s]*)(\d{3,5})\b",
+        s = re.sub(r"(?i)((?:đường dây nóng|hotline|gọi|số điện thoại|sđt|tổng đài)[:\s]*)(\d{3,5})\b",
                    lambda m: m[1] + read_digits(m[2]), s)
+        # A range of days in one month: "15-20/4" -> "15 đến 20/4".
+        s = re.sub(r"\b(\d{1,2})\s?[-–]\s?(\d{1,2})/(\d{1,2})\b", r"\1 đến \2/\3", s)
+        # A quarter or term with its year: "Quý III/2025".
+        s = re.sub(ROMAN_AFTER + r" ([IVX]{1,6})/(\d{4})\b", lambda m: f"{m[0][: m[0].rindex('/')]} năm {m[2]}", s)
         # Dates with a year: 7-6-2023, 01/01/2025, 20.9.2024.
         s = re.sub(r"\b(\d{1,2})([/.-])(\d{1,2})\2(\d{4})\b", self._date_with_year, s)
         # Month and year: "tháng 9/2024".
@@ -215,13 +225,14 @@ class Normalizer:
         # Times: 14h30, 7h, 6h00, 14:01, 17 giờ 30.
         s = re.sub(r"\b([01]?\d|2[0-3])[hg](?:([0-5]\d)(?:p|')?)?(?![\w])", self._time, s)
         s = re.sub(r"\b([01]?\d|2[0-3]):([0-5]\d)\b(?!:)", self._time, s)
-        # Day and month: 20/9 (a ratio like 22/22 is not a date).
+        # Day and month: 20/9. A ratio like 22/22, or one after a word of quantity ("tỷ lệ 1/3"), is not a date.
+        s = re.sub(r"(?i)\b((?:tỷ lệ|tỉ lệ|chiếm|đạt|được|khoảng|gần|hơn) )(\d{1,2})/(\d{1,2})(?![\d/])",
+                   lambda m: f"{m[1]}{read_number(int(m[2]), d)} trên {read_number(int(m[3]), d)}", s)
         s = re.sub(r"(?<![\d/])(\d{1,2})/(\d{1,2})(?![\d/])", self._date_or_ratio, s)
         # Year ranges and number ranges: 2021-2025, 5-7.
-        s = re.sub(r"\b(\d+)\s?[-–]\s?(\d+)\b",
-                   lambda m: f"{read_amount(m[1], d)} đến {read_amount(m[2], d)}", s)
+        s = re.sub(r"\b(\d[\d.,]*)\s?[-–]\s?(\d[\d.,]*\d|\d)\b", r"\1 đến \2", s)
         # Roman numerals after words that take them: Quý III, khóa XV.
-        s = re.sub(ROMAN_AFTER + r" ([IVX]{1,5})\b",
+        s = re.sub(ROMAN_AFTER + r" ([IVX]{1,6})\b",
                    lambda m: f"{m[0][: -len(m[1])]}{read_number(ROMAN[m[1]], d)}" if m[1] in ROMAN else m[0], s)
         # Numbers with a unit, including per-unit: "12.500 đồng/kg", "95,75%", "30°C".
         s = re.sub(r"(\d[\d.,]*)\s?(" + _UNIT_RE + r")(?![\w²³])", self._with_unit, s)
@@ -229,6 +240,7 @@ class Normalizer:
         # Ordinals and the rest of the numbers.
         s = re.sub(r"(?i)\b(thứ) (\d+)\b", self._ordinal, s)
         s = re.sub(r"(?<=\d):(?=\d)", " ", s)  # "ISO 9001:2015"
+        s = re.sub(r"(?<=\d)(?=[^\W\d_])", " ", s)  # "Quốc lộ 1A"
         s = re.sub(r"\d[\d.,]*\d|\d", lambda m: self._number(m[0]), s)
         s = re.sub(r"(?<=\w)\s?/\s?(?=\w)", " trên ", s)
         s = s.replace("&", " và ").replace("+", " cộng ")
