@@ -53,6 +53,8 @@ class AudioSettings:
     bitrate_kbps: int = 24
     sentence_pause_ms: int = 350
     chime: bool = True
+    horn_filter: bool = False
+    """Keep 250 Hz - 6 kHz only: horn speakers cannot reproduce the rest, and lows waste amplifier power."""
 
     def key(self) -> str:
         return json.dumps(self.__dict__, sort_keys=True)
@@ -139,7 +141,8 @@ def finish(segment: AudioSegment, settings: AudioSettings, extension: str = ".op
             raise AudioError("the audio is silent")
         gain = settings.loudness_lufs - measured
         for _ in range(4):
-            chain = (f"acompressor=threshold=0.125:ratio=3:attack=5:release=150,volume={gain:.2f}dB,"
+            band = "highpass=f=250:poles=2,lowpass=f=6000:poles=2," if settings.horn_filter else ""
+            chain = (f"{band}acompressor=threshold=0.125:ratio=3:attack=5:release=150,volume={gain:.2f}dB,"
                      f"alimiter=limit={limit:.3f}:level=false")
             try:
                 ffmpeg.input(str(raw)).output(str(out), af=chain, **options).global_args(

@@ -45,7 +45,7 @@ def cmd_tts(args: argparse.Namespace) -> int:
     if args.voice not in VOICES:
         print(f"broadcaster tts: unknown voice {args.voice!r}; choose from {', '.join(VOICES)}", file=sys.stderr)
         return 2
-    settings = AudioSettings(chime=not args.no_chime)
+    settings = AudioSettings(chime=not args.no_chime, horn_filter=args.horn_filter)
     try:
         sentences = Normalizer().sentences(_read_text(args.text))
         data = finish(speech_program(sentences, VOICES[args.voice], settings), settings, out.suffix)
@@ -138,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("-o", "--output", required=True, help="output file: .wav, .opus or .mp3")
     p.add_argument("--voice", default="vi", help="voice name (vi, vi-central, vi-south)")
     p.add_argument("--no-chime", action="store_true", help="leave out the chime")
+    p.add_argument("--horn-filter", action="store_true", help="band-limit to 250 Hz - 6 kHz for horn speakers")
     p.set_defaults(func=cmd_tts)
 
     p = sub.add_parser("normalize", help="print text as it will be read aloud")

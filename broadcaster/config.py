@@ -55,6 +55,8 @@ class SpeechSettings:
     """Integrated loudness target (LUFS)."""
     chime: bool = True
     """Play our chime before each bulletin."""
+    horn_filter: bool = False
+    """Band-limit broadcasts to 250 Hz - 6 kHz for horn loudspeakers."""
     max_recording_s: int = 1800
     """Longest uploaded recording accepted (seconds)."""
 

@@ -31,7 +31,8 @@ class Speech:
         self.store = store
         self.voice = VOICES[settings.voice]
         self.audio = AudioSettings(
-            loudness_lufs=settings.loudness_lufs, bitrate_kbps=settings.bitrate_kbps, chime=settings.chime
+            loudness_lufs=settings.loudness_lufs, bitrate_kbps=settings.bitrate_kbps, chime=settings.chime,
+            horn_filter=settings.horn_filter,
         )
         self.normalizer = Normalizer(SOUTH if settings.dialect == "south" else NORTH)
 

@@ -92,3 +92,23 @@ def test_same_text_is_never_synthesized_twice(tmp_path: Path) -> None:
     assert speech.store.path(first.id).stat().st_mtime_ns == stored, "the cached file was reused, not rewritten"
     with db.session() as session:
         assert speech.render(session, TEXT + " Xin cảm ơn.").id != first.id
+
+
+def band_level(path: Path, filter_: str) -> float:
+    """RMS level (dBFS) of the part of ``path`` that passes ``filter_``."""
+    result = subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-i", str(path), "-af",
+                             f"{filter_},astats=metadata=0:reset=0", "-f", "null", "-"],
+                            capture_output=True, text=True, check=True)
+    return float(result.stderr.rsplit("RMS level dB:", 1)[1].split()[0])
+
+
+def test_horn_filter_removes_what_horns_cannot_play_and_keeps_the_loudness(tmp_path: Path) -> None:
+    outputs = {}
+    for horn in (False, True):
+        settings = AudioSettings(horn_filter=horn)
+        out = tmp_path / f"horn-{horn}.wav"
+        out.write_bytes(finish(speech_program([TEXT], VOICES["vi"], settings), settings, ".wav"))
+        outputs[horn] = out
+    lows = {horn: band_level(path, "lowpass=f=120:poles=2,lowpass=f=120:poles=2") for horn, path in outputs.items()}
+    assert lows[False] - lows[True] >= 10, "the horn filter takes the lows out"
+    assert abs(integrated_loudness(outputs[True])[0] - AudioSettings().loudness_lufs) <= 1.0
