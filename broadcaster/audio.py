@@ -7,15 +7,18 @@ import logging
 import math
 import re
 import shutil
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import ffmpeg
 from pydub import AudioSegment
 from pydub.generators import Sine
+
+if TYPE_CHECKING:
+    from broadcaster.engines import Engine
 
 logger = logging.getLogger(__name__)
 
@@ -37,16 +40,6 @@ class AudioError(Exception):
 
 
 @dataclass(frozen=True)
-class Voice:
-    """An espeak-ng voice and how fast it speaks (words per minute)."""
-
-    name: str = "vi"
-    espeak_voice: str = "vi"
-    speed_wpm: int = 140
-    pitch: int = 50
-
-
-@dataclass(frozen=True)
 class AudioSettings:
     loudness_lufs: float = -16.0
     true_peak_db: float = -1.5
@@ -60,34 +53,11 @@ class AudioSettings:
         return json.dumps(self.__dict__, sort_keys=True)
 
 
-VOICES = {
-    "vi": Voice("vi", "vi"),
-    "vi-central": Voice("vi-central", "vi-vn-x-central"),
-    "vi-south": Voice("vi-south", "vi-vn-x-south"),
-}
-
-
 def _tool(name: str) -> str:
     path = shutil.which(name)
     if path is None:
         raise AudioError(f"{name} is not installed (apt-get install {name})")
     return path
-
-
-def synthesize(sentence: str, voice: Voice) -> AudioSegment:
-    """One sentence with espeak-ng, as mono audio at SAMPLE_RATE."""
-    with tempfile.TemporaryDirectory(prefix="tts-") as tmp:
-        out = Path(tmp) / "speech.wav"
-        result = subprocess.run(
-            [_tool("espeak-ng"), "-v", voice.espeak_voice, "-s", str(voice.speed_wpm),
-             "-p", str(voice.pitch), "-b", "1", "-w", str(out), "--stdin"],
-            input=sentence.encode("utf-8"), capture_output=True, check=False, timeout=120,
-        )
-        if result.returncode != 0 or not out.exists():
-            raise AudioError(f"espeak-ng failed: {result.stderr.decode(errors='replace').strip()[-300:]}")
-        with out.open("rb") as fh:
-            segment = AudioSegment.from_wav(fh)
-    return segment.set_channels(1).set_frame_rate(SAMPLE_RATE)
 
 
 @lru_cache(maxsize=1)
@@ -101,7 +71,7 @@ def chime() -> AudioSegment:
     return (notes[0] + notes[1]).set_channels(1)
 
 
-def speech_program(sentences: list[str], voice: Voice, settings: AudioSettings) -> AudioSegment:
+def speech_program(sentences: list[str], engine: Engine, settings: AudioSettings) -> AudioSegment:
     """Chime, then the sentences with pauses between them, as one segment (not yet loudness-normalized)."""
     if not sentences:
         raise AudioError("nothing to say: the text has no words")
@@ -112,7 +82,7 @@ def speech_program(sentences: list[str], voice: Voice, settings: AudioSettings) 
     for index, sentence in enumerate(sentences):
         if index:
             program += pause
-        program += synthesize(sentence, voice)
+        program += engine.synthesize(sentence)
     return program + AudioSegment.silent(600, frame_rate=SAMPLE_RATE)
 
 

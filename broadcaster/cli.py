@@ -35,20 +35,23 @@ def cmd_normalize(args: argparse.Namespace) -> int:
 
 
 def cmd_tts(args: argparse.Namespace) -> int:
-    from broadcaster.audio import ENCODINGS, VOICES, AudioError, AudioSettings, finish, speech_program
+    from broadcaster.audio import ENCODINGS, AudioError, AudioSettings, finish, speech_program
+    from broadcaster.engines import EngineUnavailable, make_engine
     from broadcaster.normalize import Normalizer
 
     out = Path(args.output)
     if out.suffix not in ENCODINGS:
         print(f"broadcaster tts: cannot tell the format of {out.name}; use .wav, .opus or .mp3", file=sys.stderr)
         return 2
-    if args.voice not in VOICES:
-        print(f"broadcaster tts: unknown voice {args.voice!r}; choose from {', '.join(VOICES)}", file=sys.stderr)
+    try:
+        engine = make_engine(args.voice)
+    except EngineUnavailable as exc:
+        print(f"broadcaster tts: {exc}", file=sys.stderr)
         return 2
     settings = AudioSettings(chime=not args.no_chime, horn_filter=args.horn_filter)
     try:
         sentences = Normalizer().sentences(_read_text(args.text))
-        data = finish(speech_program(sentences, VOICES[args.voice], settings), settings, out.suffix)
+        data = finish(speech_program(sentences, engine, settings), settings, out.suffix)
     except AudioError as exc:
         print(f"broadcaster tts: {exc}", file=sys.stderr)
         return 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from broadcaster.engines import VoiceSettings, all_voices
 from edge_agent.protocol.topics import DEFAULT_ROOT
 from edge_agent.settings import ConfigError, load, read_secret
 
@@ -46,7 +47,9 @@ class WebSettings:
 @dataclass
 class SpeechSettings:
     voice: str = "vi"
-    """Default voice: vi (northern), vi-central or vi-south (espeak-ng)."""
+    """Voice for bulletins: vi (northern), vi-central, vi-south, or a name from [speech.voices]."""
+    voices: dict[str, VoiceSettings] = field(default_factory=dict)
+    """Extra voices by name, e.g. [speech.voices.cham] engine = "espeak", speed_wpm = 120."""
     dialect: str = "north"
     """Number readings: north (nghìn, linh) or south (ngàn, lẻ)."""
     bitrate_kbps: int = 24
@@ -93,10 +96,9 @@ class ServerConfig:
         return read_secret(self.mqtt.password, self.mqtt.password_file)
 
     def check(self) -> ServerConfig:
-        from broadcaster.audio import VOICES
-
-        if self.speech.voice not in VOICES:
-            raise ConfigError(f"speech.voice: {self.speech.voice!r} is not one of {', '.join(VOICES)}")
+        voices = all_voices(self.speech.voices)
+        if self.speech.voice not in voices:
+            raise ConfigError(f"speech.voice: {self.speech.voice!r} is not one of {', '.join(sorted(voices))}")
         if not 1 <= self.mqtt.chunk_kib <= 1024:
             raise ConfigError("mqtt.chunk_kib: must be between 1 and 1024")
         if self.speech.dialect not in ("north", "south"):

@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 
 from broadcaster.assets import AssetStore
 from broadcaster.audio import (
-    VOICES,
     AudioSettings,
     duration_of,
     finish,
@@ -20,6 +19,7 @@ from broadcaster.audio import (
 )
 from broadcaster.config import SpeechSettings
 from broadcaster.db import Asset, Recording
+from broadcaster.engines import resolve
 from broadcaster.normalize import NORTH, SOUTH, Normalizer
 
 logger = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ class Speech:
     def __init__(self, settings: SpeechSettings, store: AssetStore) -> None:
         self.settings = settings
         self.store = store
-        self.voice = VOICES[settings.voice]
+        self.engine, self.fallback_reason = resolve(settings.voice, settings.voices)
         self.audio = AudioSettings(
             loudness_lufs=settings.loudness_lufs, bitrate_kbps=settings.bitrate_kbps, chime=settings.chime,
             horn_filter=settings.horn_filter,
@@ -37,7 +37,7 @@ class Speech:
         self.normalizer = Normalizer(SOUTH if settings.dialect == "south" else NORTH)
 
     def render_key(self, sentences: list[str]) -> str:
-        blob = json.dumps([sentences, self.voice.__dict__, self.audio.key()], ensure_ascii=False)
+        blob = json.dumps([sentences, self.engine.key(), self.audio.key()], ensure_ascii=False)
         return hashlib.sha256(blob.encode()).hexdigest()
 
     def render_recording(self, session: Session, recording: Recording, uploads: AssetStore,
@@ -58,7 +58,7 @@ class Speech:
         cached = session.query(Asset).filter_by(render_key=key).one_or_none()
         if cached is not None and self.store.path(cached.id).exists():
             return cached
-        data = finish(speech_program(sentences, self.voice, self.audio), self.audio, ".opus")
+        data = finish(speech_program(sentences, self.engine, self.audio), self.audio, ".opus")
         return self._store(session, key, data)
 
     def _store(self, session: Session, key: str, data: bytes) -> Asset:

@@ -28,6 +28,11 @@ def _convert(value: Any, kind: Any, where: str) -> Any:
         if value is None:
             return None
         return _convert(value, options[0], where)
+    if origin is dict:
+        _, value_kind = typing.get_args(kind)
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a table")
+        return {str(key): _convert(item, value_kind, f"{where}.{key}") for key, item in value.items()}
     if dataclasses.is_dataclass(kind):
         if not isinstance(value, dict):
             raise ConfigError(f"{where}: expected a table")

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from broadcaster.assets import AssetStore
-from broadcaster.audio import VOICES, AudioError, AudioSettings, chime, finish, speech_program
+from broadcaster.audio import AudioError, AudioSettings, chime, finish, speech_program
 from broadcaster.config import SpeechSettings
 from broadcaster.db import Asset, Database
+from broadcaster.engines import BUILTIN_VOICES, make_engine
 from broadcaster.speech import Speech
 from tests.audio_checks import integrated_loudness, probe_duration, voiced_seconds
 
@@ -49,7 +50,7 @@ def test_tts_reads_standard_input_and_refuses_unknown_formats(tmp_path: Path) ->
 def test_broadcast_audio_is_loudness_normalized_opus(tmp_path: Path) -> None:
     settings = AudioSettings()
     out = tmp_path / "b.opus"
-    out.write_bytes(finish(speech_program([TEXT], VOICES["vi"], settings), settings, ".opus"))
+    out.write_bytes(finish(speech_program([TEXT], make_engine("vi"), settings), settings, ".opus"))
     loudness, peak = integrated_loudness(out)
     assert abs(loudness - settings.loudness_lufs) <= 1.0
     assert peak <= -1.0
@@ -59,15 +60,15 @@ def test_broadcast_audio_is_loudness_normalized_opus(tmp_path: Path) -> None:
 
 def test_chime_comes_before_the_speech(tmp_path: Path) -> None:
     settings = AudioSettings()
-    with_chime = speech_program(["Xin chào."], VOICES["vi"], settings)
-    without = speech_program(["Xin chào."], VOICES["vi"], AudioSettings(chime=False))
+    with_chime = speech_program(["Xin chào."], make_engine("vi"), settings)
+    without = speech_program(["Xin chào."], make_engine("vi"), AudioSettings(chime=False))
     assert len(with_chime) - len(without) >= len(chime())
     assert chime().dBFS > -30, "the chime is audible"
 
 
-@pytest.mark.parametrize("voice", sorted(VOICES))
+@pytest.mark.parametrize("voice", sorted(BUILTIN_VOICES))
 def test_every_configured_voice_speaks(voice: str) -> None:
-    segment = speech_program(["Thông báo của ủy ban nhân dân xã."], VOICES[voice], AudioSettings(chime=False))
+    segment = speech_program(["Thông báo của ủy ban nhân dân xã."], make_engine(voice), AudioSettings(chime=False))
     assert len(segment) > 1500 and segment.dBFS > -35
 
 
@@ -107,7 +108,7 @@ def test_horn_filter_removes_what_horns_cannot_play_and_keeps_the_loudness(tmp_p
     for horn in (False, True):
         settings = AudioSettings(horn_filter=horn)
         out = tmp_path / f"horn-{horn}.wav"
-        out.write_bytes(finish(speech_program([TEXT], VOICES["vi"], settings), settings, ".wav"))
+        out.write_bytes(finish(speech_program([TEXT], make_engine("vi"), settings), settings, ".wav"))
         outputs[horn] = out
     lows = {horn: band_level(path, "lowpass=f=120:poles=2,lowpass=f=120:poles=2") for horn, path in outputs.items()}
     assert lows[False] - lows[True] >= 10, "the horn filter takes the lows out"

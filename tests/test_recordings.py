@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from broadcaster.audio import VOICES, synthesize
 from broadcaster.db import Bulletin, Recording
+from broadcaster.engines import make_engine
 from tests.audio_checks import wav_stats
 from tests.conftest import Env, wait_until
 
@@ -19,7 +19,7 @@ from tests.conftest import Env, wait_until
 def voice_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """About 3 s of real speech, standing in for an officer's recording."""
     path = tmp_path_factory.mktemp("rec") / "speech.wav"
-    synthesize("Bà con thôn bản chú ý, chiều nay họp dân tại nhà văn hóa.", VOICES["vi"]).export(
+    make_engine("vi").synthesize("Bà con thôn bản chú ý, chiều nay họp dân tại nhà văn hóa.").export(
         str(path), format="wav").close()
     return path
 

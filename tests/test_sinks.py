@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from broadcaster.audio import VOICES, AudioSettings, finish, speech_program
+from broadcaster.audio import AudioSettings, finish, speech_program
+from broadcaster.engines import make_engine
 from edge_agent.sinks import AlsaSink, AudioSink, FileSink, PlaybackError
 from tests.audio_checks import wav_stats
 
@@ -18,7 +19,7 @@ from tests.audio_checks import wav_stats
 def bulletin(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("audio") / "bulletin.opus"
     settings = AudioSettings(chime=False)
-    path.write_bytes(finish(speech_program(["Xin chào bà con thôn Đông."], VOICES["vi"], settings), settings))
+    path.write_bytes(finish(speech_program(["Xin chào bà con thôn Đông."], make_engine("vi"), settings), settings))
     return path
 
 

@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 from broadcaster import service
 from broadcaster.assets import AssetStore
 from broadcaster.db import Broadcast, Bulletin, Device, User, token_hash
+from broadcaster.engines import DEFAULT_VOICE, voice_report
 from broadcaster.web.common import config, db
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -70,6 +71,17 @@ def body() -> dict[str, Any]:
 @bp.get("/health")
 def health() -> Response:
     return jsonify(status="ok")
+
+
+@bp.get("/voices")
+@authenticated
+def voices() -> Response:
+    """Every voice, whether it can speak on this server, and the one bulletins use now."""
+    speech = config().speech
+    report = voice_report(speech.voices)
+    usable = {v["name"] for v in report if v["available"]}
+    return jsonify(voices=report, configured=speech.voice,
+                   in_use=speech.voice if speech.voice in usable else DEFAULT_VOICE)
 
 
 @bp.get("/devices")

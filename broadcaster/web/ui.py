@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 
 from broadcaster import service
 from broadcaster.db import Broadcast, Device, User
+from broadcaster.engines import DEFAULT_VOICE, voice_report
 from broadcaster.web.common import config, db
 
 bp = Blueprint("ui", __name__)
@@ -48,7 +49,8 @@ def local_time(value: datetime | None) -> str:
 def template_globals() -> dict[str, Any]:
     if "csrf" not in session:
         session["csrf"] = secrets.token_urlsafe(32)
-    return {"csrf_token": session["csrf"], "STATE_LABELS": STATE_LABELS, "PRIORITY_LABELS": PRIORITY_LABELS}
+    return {"csrf_token": session["csrf"], "STATE_LABELS": STATE_LABELS, "PRIORITY_LABELS": PRIORITY_LABELS,
+            "DEFAULT_VOICE": DEFAULT_VOICE}
 
 
 def login_required(view):
@@ -72,6 +74,15 @@ def _local_target(target: str) -> str | None:
     """Only paths on this site: never '//host' or '/\\host', which browsers read as another site."""
     if target.startswith("/") and not target.startswith(("//", "/\\")) and "\\" not in target:
         return target
+    return None
+
+
+def _voice_problem() -> str | None:
+    """Why the configured voice cannot speak here, if it cannot (bulletins then use the default voice)."""
+    speech = config().speech
+    for voice in voice_report(speech.voices):
+        if voice["name"] == speech.voice and not voice["available"]:
+            return str(voice["problem"])
     return None
 
 
@@ -101,7 +112,8 @@ def logout() -> Response:
 def index(user: User) -> str:
     devices = db().query(Device).order_by(Device.id).all()
     broadcasts = db().query(Broadcast).order_by(Broadcast.id.desc()).limit(20).all()
-    return render_template("index.html", user=user, devices=devices, broadcasts=broadcasts, form={})
+    return render_template("index.html", user=user, devices=devices, broadcasts=broadcasts, form={},
+                           voice_problem=_voice_problem())
 
 
 @bp.post("/send")
@@ -132,7 +144,8 @@ def send(user: User) -> str | Response | tuple[str, int]:
         devices = db().query(Device).order_by(Device.id).all()
         broadcasts = db().query(Broadcast).order_by(Broadcast.id.desc()).limit(20).all()
         return render_template("index.html", user=user, devices=devices, broadcasts=broadcasts,
-                               error=REFUSALS.get(exc.code, exc.message), form=form), 422
+                               error=REFUSALS.get(exc.code, exc.message), form=form,
+                               voice_problem=_voice_problem()), 422
     return redirect(url_for("ui.broadcast", broadcast_id=broadcast.id))
 
 

@@ -1,0 +1,149 @@
+"""Speech engines behind one interface, and voices configured by name.
+
+espeak-ng is always there and is the fallback; neural engines (vietTTS, Piper) plug in here. A voice that is
+configured but cannot be used is reported with the reason, and speech falls back to the default voice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import subprocess
+import tempfile
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from pydub import AudioSegment
+
+from broadcaster.audio import SAMPLE_RATE, AudioError
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_VOICE = "vi"
+
+
+class EngineUnavailable(Exception):
+    """This voice cannot speak here; the text says why (missing program, voice data or model files)."""
+
+
+@dataclass(frozen=True)
+class VoiceSettings:
+    engine: str = "espeak"
+    """Speech engine: espeak (more to come: viettts, piper)."""
+    espeak_voice: str = "vi"
+    """espeak-ng voice: vi (northern), vi-vn-x-central or vi-vn-x-south."""
+    speed_wpm: int = 140
+    """Speaking rate in words per minute."""
+    pitch: int = 50
+    """espeak-ng pitch, 0-99."""
+
+
+BUILTIN_VOICES = {
+    "vi": VoiceSettings(espeak_voice="vi"),
+    "vi-central": VoiceSettings(espeak_voice="vi-vn-x-central"),
+    "vi-south": VoiceSettings(espeak_voice="vi-vn-x-south"),
+}
+
+
+class Engine(ABC):
+    """Speaks one sentence at a time."""
+
+    def __init__(self, name: str, settings: VoiceSettings) -> None:
+        self.name = name
+        self.settings = settings
+
+    @abstractmethod
+    def check(self) -> None:
+        """Raise EngineUnavailable if this voice cannot speak on this machine."""
+
+    @abstractmethod
+    def synthesize(self, sentence: str) -> AudioSegment:
+        """One sentence as mono audio at SAMPLE_RATE."""
+
+    def key(self) -> str:
+        """What makes this voice's output differ (part of the render cache key)."""
+        return json.dumps(asdict(self.settings), sort_keys=True)
+
+
+@lru_cache(maxsize=1)
+def _espeak_voices() -> frozenset[str]:
+    binary = shutil.which("espeak-ng")
+    if binary is None:
+        return frozenset()
+    out = subprocess.run([binary, "--voices"], capture_output=True, text=True, check=False).stdout
+    names = set()
+    for line in out.splitlines()[1:]:
+        parts = line.split()
+        if len(parts) >= 5:
+            names.update({parts[1].lower(), parts[4].lower(), parts[4].rsplit("/", 1)[-1].lower()})
+    return frozenset(names)
+
+
+class EspeakEngine(Engine):
+    def check(self) -> None:
+        if shutil.which("espeak-ng") is None:
+            raise EngineUnavailable("espeak-ng is not installed (apt-get install espeak-ng)")
+        if self.settings.espeak_voice.lower() not in _espeak_voices():
+            raise EngineUnavailable(f"espeak-ng has no voice {self.settings.espeak_voice!r}")
+
+    def synthesize(self, sentence: str) -> AudioSegment:
+        s = self.settings
+        with tempfile.TemporaryDirectory(prefix="tts-") as tmp:
+            out = Path(tmp) / "speech.wav"
+            result = subprocess.run(
+                ["espeak-ng", "-v", s.espeak_voice, "-s", str(s.speed_wpm), "-p", str(s.pitch), "-b", "1",
+                 "-w", str(out), "--stdin"],
+                input=sentence.encode("utf-8"), capture_output=True, check=False, timeout=120,
+            )
+            if result.returncode != 0 or not out.exists():
+                raise AudioError(f"espeak-ng failed: {result.stderr.decode(errors='replace').strip()[-300:]}")
+            with out.open("rb") as fh:
+                segment = AudioSegment.from_wav(fh)
+        return segment.set_channels(1).set_frame_rate(SAMPLE_RATE)
+
+
+ENGINES: dict[str, type[Engine]] = {"espeak": EspeakEngine}
+
+
+def all_voices(configured: dict[str, VoiceSettings] | None = None) -> dict[str, VoiceSettings]:
+    return {**BUILTIN_VOICES, **(configured or {})}
+
+
+def make_engine(name: str, configured: dict[str, VoiceSettings] | None = None) -> Engine:
+    """The engine for voice ``name``, checked; raises EngineUnavailable with the reason."""
+    voices = all_voices(configured)
+    if name not in voices:
+        raise EngineUnavailable(f"no voice named {name!r} is configured (known: {', '.join(sorted(voices))})")
+    settings = voices[name]
+    engine_class = ENGINES.get(settings.engine)
+    if engine_class is None:
+        raise EngineUnavailable(f"voice {name!r} needs the {settings.engine!r} engine, which is not available")
+    engine = engine_class(name, settings)
+    engine.check()
+    return engine
+
+
+def resolve(name: str, configured: dict[str, VoiceSettings] | None = None) -> tuple[Engine, str | None]:
+    """The engine for ``name``, or the default voice and the reason ``name`` could not be used."""
+    try:
+        return make_engine(name, configured), None
+    except EngineUnavailable as exc:
+        reason = f"voice {name!r} is unavailable: {exc}; using {DEFAULT_VOICE!r} instead"
+        logger.error(reason)
+        return make_engine(DEFAULT_VOICE), reason
+
+
+def voice_report(configured: dict[str, VoiceSettings] | None = None) -> list[dict[str, object]]:
+    """Every voice with whether it can speak here and why not."""
+    report = []
+    for name, settings in sorted(all_voices(configured).items()):
+        try:
+            make_engine(name, configured)
+            problem = None
+        except EngineUnavailable as exc:
+            problem = str(exc)
+        report.append({"name": name, "engine": settings.engine, "available": problem is None, "problem": problem})
+    return report
