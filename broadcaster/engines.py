@@ -15,6 +15,7 @@ from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from pydub import AudioSegment
 
@@ -32,13 +33,21 @@ class EngineUnavailable(Exception):
 @dataclass(frozen=True)
 class VoiceSettings:
     engine: str = "espeak"
-    """Speech engine: espeak (more to come: viettts, piper)."""
+    """Speech engine: espeak or piper (viettts to come)."""
     espeak_voice: str = "vi"
     """espeak-ng voice: vi (northern), vi-vn-x-central or vi-vn-x-south."""
     speed_wpm: int = 140
     """Speaking rate in words per minute."""
     pitch: int = 50
     """espeak-ng pitch, 0-99."""
+    model: str | None = None
+    """Piper: the voice's .onnx file (e.g. vi_VN-vais1000-medium.onnx), supplied by the operator."""
+    model_config: str | None = None
+    """Piper: its .onnx.json (defaults to the model path + .json)."""
+    speaker: int | None = None
+    """Piper: speaker number of a multi-speaker voice."""
+    length_scale: float = 1.0
+    """Piper: above 1 speaks slower, below 1 faster."""
 
 
 BUILTIN_VOICES = {
@@ -105,7 +114,53 @@ class EspeakEngine(Engine):
         return segment.set_channels(1).set_frame_rate(SAMPLE_RATE)
 
 
-ENGINES: dict[str, type[Engine]] = {"espeak": EspeakEngine}
+class PiperEngine(Engine):
+    """A Piper voice (``pip install 'loaxa[piper]'``) from an operator-supplied .onnx and .onnx.json."""
+
+    def __init__(self, name: str, settings: VoiceSettings) -> None:
+        super().__init__(name, settings)
+        self._voice: Any = None
+
+    def check(self) -> None:
+        try:
+            from piper import PiperVoice
+        except ImportError:
+            raise EngineUnavailable("Piper is not installed (pip install 'loaxa[piper]')") from None
+        s = self.settings
+        if not s.model:
+            raise EngineUnavailable("no model file is configured (model = \"/path/to/voice.onnx\")")
+        model = Path(s.model)
+        config = Path(s.model_config) if s.model_config else Path(f"{s.model}.json")
+        for path in (model, config):
+            if not path.is_file():
+                raise EngineUnavailable(f"{path} not found")
+        try:
+            self._voice = PiperVoice.load(model, config_path=config)
+        except Exception as exc:  # onnxruntime and JSON errors come in many types; say which
+            raise EngineUnavailable(f"cannot load {model.name}: {exc.__class__.__name__}: {exc}") from None
+
+    def synthesize(self, sentence: str) -> AudioSegment:
+        from piper import SynthesisConfig
+
+        if self._voice is None:
+            self.check()
+        config = SynthesisConfig(speaker_id=self.settings.speaker, length_scale=self.settings.length_scale)
+        pcm, rate = b"", 22050
+        for chunk in self._voice.synthesize(sentence, syn_config=config):
+            pcm += chunk.audio_int16_bytes
+            rate = chunk.sample_rate
+        if not pcm:
+            raise AudioError(f"voice {self.name!r} produced no audio for this sentence")
+        segment = AudioSegment(data=pcm, sample_width=2, frame_rate=rate, channels=1)
+        return segment.set_frame_rate(SAMPLE_RATE)
+
+    def key(self) -> str:
+        # The model's bytes define the voice: name them by size and modification time, cheaply.
+        stat = Path(self.settings.model or "").stat()
+        return json.dumps([asdict(self.settings), stat.st_size, stat.st_mtime_ns], sort_keys=True)
+
+
+ENGINES: dict[str, type[Engine]] = {"espeak": EspeakEngine, "piper": PiperEngine}
 
 
 def all_voices(configured: dict[str, VoiceSettings] | None = None) -> dict[str, VoiceSettings]:
