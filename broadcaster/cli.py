@@ -29,7 +29,17 @@ def _config(path: Path | None) -> ServerConfig:
 def cmd_normalize(args: argparse.Namespace) -> int:
     from broadcaster.normalize import NORTH, SOUTH, Normalizer
 
-    normalizer = Normalizer(SOUTH if args.dialect == "south" else NORTH)
+    extra: dict[str, str] = {}
+    dialect = args.dialect
+    if args.config:
+        from broadcaster.db import Database
+        from broadcaster.service import lexicon
+
+        config = _config(args.config)
+        dialect = args.dialect or config.speech.dialect
+        with Database(config.db_url).session() as session:
+            extra = lexicon(session)
+    normalizer = Normalizer(SOUTH if dialect == "south" else NORTH, extra=extra)
     print("\n".join(normalizer.sentences(_read_text(args.text))))
     return 0
 
@@ -146,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("normalize", help="print text as it will be read aloud")
     p.add_argument("text", help="text, or - for standard input")
-    p.add_argument("--dialect", choices=["north", "south"], default="north")
+    p.add_argument("--dialect", choices=["north", "south"], help="default: north, or the server's setting")
+    p.add_argument("--config", type=Path, help="server TOML: also apply the commune's dictionary")
     p.set_defaults(func=cmd_normalize)
 
     args = parser.parse_args(argv)

@@ -102,6 +102,17 @@ class Bulletin(Base):
     recording: Mapped[Recording | None] = relationship()
 
 
+class LexiconEntry(Base):
+    """A commune's own reading of a word (a place name, a new abbreviation), applied before the built-in ones."""
+
+    __tablename__ = "lexicon"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    word: Mapped[str] = mapped_column(String(80), unique=True)
+    reading: Mapped[str] = mapped_column(String(300))
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Recording(Base):
     """An uploaded recording that a bulletin airs instead of synthesized speech (any language)."""
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from broadcaster.assets import AssetStore
 from broadcaster.audio import AudioError, load_recording
-from broadcaster.db import Broadcast, Bulletin, Delivery, Device, Recording, User, utcnow
+from broadcaster.db import Broadcast, Bulletin, Delivery, Device, LexiconEntry, Recording, User, utcnow
 from edge_agent.protocol import PRIORITIES
 
 MAX_TITLE = 200
@@ -26,7 +26,7 @@ class Refusal(Exception):
         self.code, self.message, self.status, self.field = code, message, status, field
 
 
-def _text_field(data: dict[str, Any], name: str, limit: int) -> str:
+def text_field(data: dict[str, Any], name: str, limit: int) -> str:
     value = data.get(name)
     if not isinstance(value, str) or not value.strip():
         raise Refusal("missing_field", f"'{name}' is required and must be non-empty text", field=name)
@@ -39,8 +39,8 @@ def _text_field(data: dict[str, Any], name: str, limit: int) -> str:
 
 
 def create_bulletin(session: Session, user: User, data: dict[str, Any]) -> Bulletin:
-    title = _text_field(data, "title", MAX_TITLE)
-    text = _text_field(data, "text", MAX_TEXT)
+    title = text_field(data, "title", MAX_TITLE)
+    text = text_field(data, "text", MAX_TEXT)
     if not any(ch.isalnum() for ch in text):
         raise Refusal("nothing_to_say", "'text' has no letters or digits to read aloud", field="text")
     bulletin = Bulletin(title=title, text=text, state="draft", created_by=user.id)
@@ -55,7 +55,7 @@ LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 def create_recording_bulletin(session: Session, user: User, title: Any, language: Any, filename: str,
                               data: bytes, uploads: AssetStore, max_seconds: float) -> Bulletin:
     """A bulletin that airs an uploaded recording, in any language (e.g. Hmông, Tày, Khmer)."""
-    title = _text_field({"title": title}, "title", MAX_TITLE)
+    title = text_field({"title": title}, "title", MAX_TITLE)
     if not isinstance(language, str) or not LANGUAGE_RE.match(language):
         raise Refusal("invalid_language", "'language' must be a language code such as vi, hmn, tay or km",
                       field="language")
@@ -71,6 +71,25 @@ def create_recording_bulletin(session: Session, user: User, title: Any, language
     session.flush()
     session.refresh(bulletin)
     return bulletin
+
+
+def lexicon(session: Session) -> dict[str, str]:
+    """The commune's words, as the normalizer takes them."""
+    return {e.word: e.reading for e in session.query(LexiconEntry)}
+
+
+def add_lexicon_entry(session: Session, user: User, data: dict[str, Any]) -> LexiconEntry:
+    word = text_field(data, "word", 80)
+    reading = text_field(data, "reading", 300)
+    if re.search(r"\d", reading) or not re.search(r"\w", reading):
+        raise Refusal("invalid_reading", "'reading' must be words as they are spoken, without digits",
+                      field="reading")
+    if session.query(LexiconEntry).filter_by(word=word).one_or_none() is not None:
+        raise Refusal("duplicate_word", f"'{word}' is already in the dictionary", status=409, field="word")
+    entry = LexiconEntry(word=word, reading=reading, created_by=user.id)
+    session.add(entry)
+    session.flush()
+    return entry
 
 
 def approve_bulletin(session: Session, user: User, bulletin_id: int) -> Bulletin:

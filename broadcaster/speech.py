@@ -21,6 +21,7 @@ from broadcaster.config import SpeechSettings
 from broadcaster.db import Asset, Recording
 from broadcaster.engines import resolve
 from broadcaster.normalize import NORTH, SOUTH, Normalizer
+from broadcaster.service import lexicon
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ class Speech:
             loudness_lufs=settings.loudness_lufs, bitrate_kbps=settings.bitrate_kbps, chime=settings.chime,
             horn_filter=settings.horn_filter,
         )
-        self.normalizer = Normalizer(SOUTH if settings.dialect == "south" else NORTH)
+        self.dialect = SOUTH if settings.dialect == "south" else NORTH
 
     def render_key(self, sentences: list[str]) -> str:
         blob = json.dumps([sentences, self.engine.key(), self.audio.key()], ensure_ascii=False)
@@ -51,9 +52,13 @@ class Speech:
         segment = load_recording(uploads.read(recording.source_sha256), max_seconds)
         return self._store(session, key, finish(recording_program(segment, self.audio), self.audio, ".opus"))
 
+    def normalizer(self, session: Session) -> Normalizer:
+        """The normalizer with the commune's own words, read from the database each time (they change)."""
+        return Normalizer(self.dialect, extra=lexicon(session))
+
     def render(self, session: Session, text: str) -> Asset:
         """The asset for ``text``: from the cache when this text, voice and settings were rendered before."""
-        sentences = self.normalizer.sentences(text)
+        sentences = self.normalizer(session).sentences(text)
         key = self.render_key(sentences)
         cached = session.query(Asset).filter_by(render_key=key).one_or_none()
         if cached is not None and self.store.path(cached.id).exists():

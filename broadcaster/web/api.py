@@ -11,8 +11,9 @@ from werkzeug.exceptions import HTTPException
 
 from broadcaster import service
 from broadcaster.assets import AssetStore
-from broadcaster.db import Broadcast, Bulletin, Device, User, token_hash
+from broadcaster.db import Broadcast, Bulletin, Device, LexiconEntry, User, token_hash
 from broadcaster.engines import DEFAULT_VOICE, voice_report
+from broadcaster.normalize import NORTH, SOUTH, Normalizer
 from broadcaster.web.common import config, db
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -82,6 +83,41 @@ def voices() -> Response:
     usable = {v["name"] for v in report if v["available"]}
     return jsonify(voices=report, configured=speech.voice,
                    in_use=speech.voice if speech.voice in usable else DEFAULT_VOICE)
+
+
+@bp.get("/lexicon")
+@authenticated
+def list_lexicon() -> Response:
+    """The commune's own words and their readings (applied before the built-in dictionary)."""
+    entries = db().query(LexiconEntry).order_by(LexiconEntry.word)
+    return jsonify([{"id": e.id, "word": e.word, "reading": e.reading} for e in entries])
+
+
+@bp.post("/lexicon")
+@authenticated
+def add_lexicon() -> tuple[Response, int]:
+    entry = service.add_lexicon_entry(db(), g.user, body())
+    return jsonify({"id": entry.id, "word": entry.word, "reading": entry.reading}), 201
+
+
+@bp.delete("/lexicon/<int:entry_id>")
+@authenticated
+def delete_lexicon(entry_id: int) -> Response | tuple[Response, int]:
+    entry = db().get(LexiconEntry, entry_id)
+    if entry is None:
+        return error("not_found", f"dictionary entry {entry_id} does not exist", 404)
+    db().delete(entry)
+    return Response(status=204)
+
+
+@bp.post("/normalize")
+@authenticated
+def preview_reading() -> Response:
+    """How ``text`` will be read aloud, with this commune's dictionary: a preview before approval."""
+    text = service.text_field(body(), "text", service.MAX_TEXT)
+    speech = config().speech
+    normalizer = Normalizer(SOUTH if speech.dialect == "south" else NORTH, extra=service.lexicon(db()))
+    return jsonify(sentences=normalizer.sentences(text))
 
 
 @bp.get("/devices")

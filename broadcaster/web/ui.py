@@ -13,7 +13,7 @@ from werkzeug.security import check_password_hash
 from werkzeug.wrappers import Response
 
 from broadcaster import service
-from broadcaster.db import Broadcast, Device, User
+from broadcaster.db import Broadcast, Device, LexiconEntry, User
 from broadcaster.engines import DEFAULT_VOICE, voice_report
 from broadcaster.web.common import config, db
 
@@ -147,6 +147,44 @@ def send(user: User) -> str | Response | tuple[str, int]:
                                error=REFUSALS.get(exc.code, exc.message), form=form,
                                voice_problem=_voice_problem()), 422
     return redirect(url_for("ui.broadcast", broadcast_id=broadcast.id))
+
+
+LEXICON_REFUSALS = {
+    "missing_field": "Hãy nhập cả từ và cách đọc.",
+    "too_long": "Từ hoặc cách đọc quá dài.",
+    "invalid_reading": "Cách đọc phải viết bằng chữ, không có chữ số.",
+    "duplicate_word": "Từ này đã có trong từ điển.",
+}
+
+
+@bp.route("/lexicon", methods=["GET", "POST"])
+@login_required
+def lexicon_page(user: User) -> str | Response | tuple[str, int]:
+    """The commune's dictionary: local place names and abbreviations, read the commune's way."""
+    error = None
+    if request.method == "POST":
+        check_csrf()
+        try:
+            service.add_lexicon_entry(db(), user, {"word": request.form.get("word"),
+                                                   "reading": request.form.get("reading")})
+        except service.Refusal as exc:
+            db().rollback()
+            error = LEXICON_REFUSALS.get(exc.code, exc.message)
+        else:
+            return redirect(url_for("ui.lexicon_page"))
+    entries = db().query(LexiconEntry).order_by(LexiconEntry.word).all()
+    page = render_template("lexicon.html", user=user, entries=entries, error=error, form=request.form)
+    return (page, 422) if error else page
+
+
+@bp.post("/lexicon/<int:entry_id>/delete")
+@login_required
+def lexicon_delete(user: User, entry_id: int) -> Response:
+    check_csrf()
+    entry = db().get(LexiconEntry, entry_id)
+    if entry is not None:
+        db().delete(entry)
+    return redirect(url_for("ui.lexicon_page"))
 
 
 @bp.get("/broadcasts/<int:broadcast_id>")
