@@ -27,10 +27,10 @@ def _config(path: Path | None) -> ServerConfig:
 
 
 def cmd_normalize(args: argparse.Namespace) -> int:
-    from broadcaster.normalize import NORTH, SOUTH, Normalizer
+    from broadcaster.normalize import DIALECTS, Normalizer
 
     extra: dict[str, str] = {}
-    dialect = args.dialect
+    dialect = args.dialect or "north"
     if args.config:
         from broadcaster.db import Database
         from broadcaster.service import lexicon
@@ -39,7 +39,7 @@ def cmd_normalize(args: argparse.Namespace) -> int:
         dialect = args.dialect or config.speech.dialect
         with Database(config.db_url).session() as session:
             extra = lexicon(session)
-    normalizer = Normalizer(SOUTH if dialect == "south" else NORTH, extra=extra)
+    normalizer = Normalizer(DIALECTS[dialect], extra=extra)
     print("\n".join(normalizer.sentences(_read_text(args.text))))
     return 0
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from broadcaster.engines import VoiceSettings, all_voices
+from broadcaster.normalize import DIALECTS
 from edge_agent.protocol.topics import DEFAULT_ROOT
 from edge_agent.settings import ConfigError, load, read_secret
 
@@ -101,7 +102,7 @@ class ServerConfig:
             raise ConfigError(f"speech.voice: {self.speech.voice!r} is not one of {', '.join(sorted(voices))}")
         if not 1 <= self.mqtt.chunk_kib <= 1024:
             raise ConfigError("mqtt.chunk_kib: must be between 1 and 1024")
-        if self.speech.dialect not in ("north", "south"):
+        if self.speech.dialect not in DIALECTS:
             raise ConfigError("speech.dialect: must be north or south")
         return self
 

@@ -11,6 +11,7 @@ import logging
 import shutil
 import subprocess
 import tempfile
+import time
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass
 from functools import lru_cache
@@ -191,14 +192,32 @@ def resolve(name: str, configured: dict[str, VoiceSettings] | None = None) -> tu
         return make_engine(DEFAULT_VOICE), reason
 
 
+_CHECKED: dict[tuple[str, VoiceSettings], tuple[float, str | None]] = {}
+CHECK_TTL_S = 60.0
+"""Pages and the API ask often; a check may load a whole model, so its answer is kept this long."""
+
+
+def voice_problem(name: str, configured: dict[str, VoiceSettings] | None = None) -> str | None:
+    """Why voice ``name`` cannot speak here, or None if it can (checked at most once a minute)."""
+    settings = all_voices(configured).get(name)
+    key = (name, settings or VoiceSettings(engine="<none>"))
+    now = time.monotonic()
+    cached = _CHECKED.get(key)
+    if cached is not None and now - cached[0] < CHECK_TTL_S:
+        return cached[1]
+    try:
+        make_engine(name, configured)
+        problem = None
+    except EngineUnavailable as exc:
+        problem = str(exc)
+    _CHECKED[key] = (now, problem)
+    return problem
+
+
 def voice_report(configured: dict[str, VoiceSettings] | None = None) -> list[dict[str, object]]:
     """Every voice with whether it can speak here and why not."""
     report = []
     for name, settings in sorted(all_voices(configured).items()):
-        try:
-            make_engine(name, configured)
-            problem = None
-        except EngineUnavailable as exc:
-            problem = str(exc)
+        problem = voice_problem(name, configured)
         report.append({"name": name, "engine": settings.engine, "available": problem is None, "problem": problem})
     return report

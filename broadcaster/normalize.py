@@ -28,6 +28,7 @@ class Dialect:
 
 NORTH = Dialect()
 SOUTH = Dialect("ngàn", "lẻ")
+DIALECTS = {"north": NORTH, "south": SOUTH}
 
 
 def read_number(n: int, dialect: Dialect = NORTH) -> str:

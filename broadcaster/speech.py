@@ -20,7 +20,7 @@ from broadcaster.audio import (
 from broadcaster.config import SpeechSettings
 from broadcaster.db import Asset, Recording
 from broadcaster.engines import resolve
-from broadcaster.normalize import NORTH, SOUTH, Normalizer
+from broadcaster.normalize import DIALECTS, Normalizer
 from broadcaster.service import lexicon
 
 logger = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ class Speech:
             loudness_lufs=settings.loudness_lufs, bitrate_kbps=settings.bitrate_kbps, chime=settings.chime,
             horn_filter=settings.horn_filter,
         )
-        self.dialect = SOUTH if settings.dialect == "south" else NORTH
+        self.dialect = DIALECTS[settings.dialect]
 
     def render_key(self, sentences: list[str]) -> str:
         blob = json.dumps([sentences, self.engine.key(), self.audio.key()], ensure_ascii=False)
@@ -46,8 +46,8 @@ class Speech:
         """The asset for an uploaded recording: chime, the recording, loudness, Opus; cached like speech."""
         blob = json.dumps(["recording", recording.source_sha256, self.audio.key()])
         key = hashlib.sha256(blob.encode()).hexdigest()
-        cached = session.query(Asset).filter_by(render_key=key).one_or_none()
-        if cached is not None and self.store.path(cached.id).exists():
+        cached = self._cached(session, key)
+        if cached is not None:
             return cached
         segment = load_recording(uploads.read(recording.source_sha256), max_seconds)
         return self._store(session, key, finish(recording_program(segment, self.audio), self.audio, ".opus"))
@@ -60,11 +60,16 @@ class Speech:
         """The asset for ``text``: from the cache when this text, voice and settings were rendered before."""
         sentences = self.normalizer(session).sentences(text)
         key = self.render_key(sentences)
-        cached = session.query(Asset).filter_by(render_key=key).one_or_none()
-        if cached is not None and self.store.path(cached.id).exists():
+        cached = self._cached(session, key)
+        if cached is not None:
             return cached
         data = finish(speech_program(sentences, self.engine, self.audio), self.audio, ".opus")
         return self._store(session, key, data)
+
+    def _cached(self, session: Session, key: str) -> Asset | None:
+        """An asset rendered before from the same input, if its file is still in the store."""
+        cached = session.query(Asset).filter_by(render_key=key).one_or_none()
+        return cached if cached is not None and self.store.path(cached.id).exists() else None
 
     def _store(self, session: Session, key: str, data: bytes) -> Asset:
         asset_id = self.store.put(data)

@@ -120,3 +120,17 @@ def test_bulletins_render_with_a_piper_voice(tmp_path: Path, model: Path) -> Non
     with db.session() as session:
         asset = speech.render(session, "UBND xã thông báo lúc 7h30.")
     assert asset.duration_s > 2
+
+
+def test_pages_asking_about_a_voice_do_not_reload_its_model(model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import piper
+
+    from broadcaster.engines import voice_problem
+
+    loads = []
+    real_load = piper.PiperVoice.load
+    monkeypatch.setattr(piper.PiperVoice, "load", lambda *a, **k: loads.append(1) or real_load(*a, **k))
+    configured = voices(model, length_scale=0.9)
+    for _ in range(5):
+        assert voice_problem("tiny", configured) is None
+    assert len(loads) == 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Blueprint, Response, g, jsonify, request
 from sqlalchemy.exc import OperationalError
@@ -13,10 +13,11 @@ from broadcaster import service
 from broadcaster.assets import AssetStore
 from broadcaster.db import Broadcast, Bulletin, Device, LexiconEntry, User, token_hash
 from broadcaster.engines import DEFAULT_VOICE, voice_report
-from broadcaster.normalize import NORTH, SOUTH, Normalizer
+from broadcaster.normalize import DIALECTS, Normalizer
 from broadcaster.web.common import config, db
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+T = TypeVar("T")
 
 
 def error(code: str, message: str, status: int, field: str | None = None) -> tuple[Response, int]:
@@ -39,6 +40,13 @@ def http_error(exc: HTTPException) -> tuple[Response, int]:
 @bp.errorhandler(OperationalError)
 def database_down(exc: OperationalError) -> tuple[Response, int]:
     return error("database_unavailable", "the database is not answering; try again shortly", 503)
+
+
+def get_or_404(model: type[T], key: Any, what: str) -> T:
+    found = db().get(model, key)
+    if found is None:
+        raise service.Refusal("not_found", f"{what} {key} does not exist", status=404)
+    return found
 
 
 def authenticated(view):
@@ -102,11 +110,8 @@ def add_lexicon() -> tuple[Response, int]:
 
 @bp.delete("/lexicon/<int:entry_id>")
 @authenticated
-def delete_lexicon(entry_id: int) -> Response | tuple[Response, int]:
-    entry = db().get(LexiconEntry, entry_id)
-    if entry is None:
-        return error("not_found", f"dictionary entry {entry_id} does not exist", 404)
-    db().delete(entry)
+def delete_lexicon(entry_id: int) -> Response:
+    db().delete(get_or_404(LexiconEntry, entry_id, "dictionary entry"))
     return Response(status=204)
 
 
@@ -116,7 +121,7 @@ def preview_reading() -> Response:
     """How ``text`` will be read aloud, with this commune's dictionary: a preview before approval."""
     text = service.text_field(body(), "text", service.MAX_TEXT)
     speech = config().speech
-    normalizer = Normalizer(SOUTH if speech.dialect == "south" else NORTH, extra=service.lexicon(db()))
+    normalizer = Normalizer(DIALECTS[speech.dialect], extra=service.lexicon(db()))
     return jsonify(sentences=normalizer.sentences(text))
 
 
@@ -145,11 +150,8 @@ def create_bulletin() -> tuple[Response, int]:
 
 @bp.get("/bulletins/<int:bulletin_id>")
 @authenticated
-def get_bulletin(bulletin_id: int) -> Response | tuple[Response, int]:
-    bulletin = db().get(Bulletin, bulletin_id)
-    if bulletin is None:
-        return error("not_found", f"bulletin {bulletin_id} does not exist", 404)
-    return jsonify(service.bulletin_json(bulletin))
+def get_bulletin(bulletin_id: int) -> Response:
+    return jsonify(service.bulletin_json(get_or_404(Bulletin, bulletin_id, "bulletin")))
 
 
 @bp.post("/bulletins/<int:bulletin_id>/approve")
@@ -167,11 +169,8 @@ def create_broadcast() -> tuple[Response, int]:
 
 @bp.get("/broadcasts/<int:broadcast_id>")
 @authenticated
-def get_broadcast(broadcast_id: int) -> Response | tuple[Response, int]:
-    broadcast = db().get(Broadcast, broadcast_id)
-    if broadcast is None:
-        return error("not_found", f"broadcast {broadcast_id} does not exist", 404)
-    return jsonify(service.broadcast_json(broadcast))
+def get_broadcast(broadcast_id: int) -> Response:
+    return jsonify(service.broadcast_json(get_or_404(Broadcast, broadcast_id, "broadcast")))
 
 
 @bp.get("/broadcasts")

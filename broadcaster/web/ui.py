@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 
 from broadcaster import service
 from broadcaster.db import Broadcast, Device, LexiconEntry, User
-from broadcaster.engines import DEFAULT_VOICE, voice_report
+from broadcaster.engines import DEFAULT_VOICE, voice_problem
 from broadcaster.web.common import config, db
 
 bp = Blueprint("ui", __name__)
@@ -77,15 +77,6 @@ def _local_target(target: str) -> str | None:
     return None
 
 
-def _voice_problem() -> str | None:
-    """Why the configured voice cannot speak here, if it cannot (bulletins then use the default voice)."""
-    speech = config().speech
-    for voice in voice_report(speech.voices):
-        if voice["name"] == speech.voice and not voice["available"]:
-            return str(voice["problem"])
-    return None
-
-
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> str | Response:
     if request.method == "POST":
@@ -110,10 +101,16 @@ def logout() -> Response:
 @bp.get("/")
 @login_required
 def index(user: User) -> str:
+    return _index_page(user)
+
+
+def _index_page(user: User, form: Any = None, error: str | None = None) -> str:
+    """Speakers, the announcement form (with what was typed and why it was refused) and recent broadcasts."""
     devices = db().query(Device).order_by(Device.id).all()
     broadcasts = db().query(Broadcast).order_by(Broadcast.id.desc()).limit(20).all()
-    return render_template("index.html", user=user, devices=devices, broadcasts=broadcasts, form={},
-                           voice_problem=_voice_problem())
+    speech = config().speech
+    return render_template("index.html", user=user, devices=devices, broadcasts=broadcasts, form=form or {},
+                           error=error, voice_problem=voice_problem(speech.voice, speech.voices))
 
 
 @bp.post("/send")
@@ -141,11 +138,7 @@ def send(user: User) -> str | Response | tuple[str, int]:
         )
     except service.Refusal as exc:
         db().rollback()
-        devices = db().query(Device).order_by(Device.id).all()
-        broadcasts = db().query(Broadcast).order_by(Broadcast.id.desc()).limit(20).all()
-        return render_template("index.html", user=user, devices=devices, broadcasts=broadcasts,
-                               error=REFUSALS.get(exc.code, exc.message), form=form,
-                               voice_problem=_voice_problem()), 422
+        return _index_page(user, form, REFUSALS.get(exc.code, exc.message)), 422
     return redirect(url_for("ui.broadcast", broadcast_id=broadcast.id))
 
 
