@@ -26,20 +26,29 @@ def _config(path: Path | None) -> ServerConfig:
     return load_config(path)
 
 
+def _commune_words(args: argparse.Namespace, config: ServerConfig) -> dict[str, str]:
+    """The commune's own dictionary from the server's database, when a server config was given."""
+    if not args.config:
+        return {}
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from broadcaster.db import Database
+    from broadcaster.service import lexicon
+
+    try:
+        with Database(config.db_url).session() as session:
+            return lexicon(session)
+    except SQLAlchemyError as exc:
+        print(f"broadcaster: cannot read the commune's dictionary ({exc.__class__.__name__}: "
+              f"{str(exc).splitlines()[0]}); reading without it", file=sys.stderr)
+        return {}
+
+
 def cmd_normalize(args: argparse.Namespace) -> int:
     from broadcaster.normalize import DIALECTS, Normalizer
 
-    extra: dict[str, str] = {}
-    dialect = args.dialect or "north"
-    if args.config:
-        from broadcaster.db import Database
-        from broadcaster.service import lexicon
-
-        config = _config(args.config)
-        dialect = args.dialect or config.speech.dialect
-        with Database(config.db_url).session() as session:
-            extra = lexicon(session)
-    normalizer = Normalizer(DIALECTS[dialect], extra=extra)
+    config = _config(args.config)
+    normalizer = Normalizer(DIALECTS[args.dialect or config.speech.dialect], extra=_commune_words(args, config))
     print("\n".join(normalizer.sentences(_read_text(args.text))))
     return 0
 
@@ -47,26 +56,58 @@ def cmd_normalize(args: argparse.Namespace) -> int:
 def cmd_tts(args: argparse.Namespace) -> int:
     from broadcaster.audio import ENCODINGS, AudioError, AudioSettings, finish, speech_program
     from broadcaster.engines import EngineUnavailable, make_engine
-    from broadcaster.normalize import Normalizer
+    from broadcaster.normalize import DIALECTS, Normalizer
 
     out = Path(args.output)
     if out.suffix not in ENCODINGS:
         print(f"broadcaster tts: cannot tell the format of {out.name}; use .wav, .opus or .mp3", file=sys.stderr)
         return 2
+    config = _config(args.config)
+    speech = config.speech
     try:
-        engine = make_engine(args.voice)
+        engine = make_engine(args.voice or speech.voice, speech.voices)
     except EngineUnavailable as exc:
         print(f"broadcaster tts: {exc}", file=sys.stderr)
         return 2
-    settings = AudioSettings(chime=not args.no_chime, horn_filter=args.horn_filter)
+    settings = AudioSettings(loudness_lufs=speech.loudness_lufs, bitrate_kbps=speech.bitrate_kbps,
+                             chime=speech.chime and not args.no_chime,
+                             horn_filter=speech.horn_filter or args.horn_filter)
     try:
-        sentences = Normalizer().sentences(_read_text(args.text))
+        normalizer = Normalizer(DIALECTS[speech.dialect], extra=_commune_words(args, config))
+        sentences = normalizer.sentences(_read_text(args.text))
         data = finish(speech_program(sentences, engine, settings), settings, out.suffix)
     except AudioError as exc:
         print(f"broadcaster tts: {exc}", file=sys.stderr)
         return 1
     out.write_bytes(data)
     print(f"wrote {out} ({len(data)} bytes)")
+    return 0
+
+
+def cmd_voices_fetch(args: argparse.Namespace) -> int:
+    from broadcaster.voicefetch import FetchError, fetch
+
+    config = _config(args.config)
+    dest = Path(args.dest) if args.dest else Path(config.data_dir) / "voices" / args.name
+    try:
+        fetch(args.name, dest, args.sha256)
+    except FetchError as exc:
+        print(f"broadcaster voices fetch: {exc}", file=sys.stderr)
+        return 1
+    print(f"{args.name} is in {dest.resolve()} (checked; SHA256SUMS beside it). To use it, add to the server "
+          f"config:\n\n[speech]\nvoice = \"{args.name}\"\n[speech.voices.{args.name}]\nengine = \"{args.name}\"\n"
+          f"model = \"{dest.resolve()}\"")
+    return 0
+
+
+def cmd_voices_list(args: argparse.Namespace) -> int:
+    from broadcaster.engines import voice_report
+
+    config = _config(args.config)
+    for voice in voice_report(config.speech.voices):
+        mark = "*" if voice["name"] == config.speech.voice else " "
+        state = "ok" if voice["available"] else f"UNAVAILABLE: {voice['problem']}"
+        print(f"{mark} {voice['name']:<16} {voice['engine']:<8} {state}")
     return 0
 
 
@@ -149,10 +190,24 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("tts", help="synthesize text into an audio file")
     p.add_argument("text", help="text to read, or - for standard input")
     p.add_argument("-o", "--output", required=True, help="output file: .wav, .opus or .mp3")
-    p.add_argument("--voice", default="vi", help="voice name (vi, vi-central, vi-south)")
+    p.add_argument("--voice", help="voice name: vi, vi-central, vi-south or one from the config (default: the "
+                                    "config's voice)")
+    p.add_argument("--config", type=Path, help="server TOML: its voices, dialect, audio settings and dictionary")
     p.add_argument("--no-chime", action="store_true", help="leave out the chime")
     p.add_argument("--horn-filter", action="store_true", help="band-limit to 250 Hz - 6 kHz for horn speakers")
     p.set_defaults(func=cmd_tts)
+
+    voices = sub.add_parser("voices", help="list voices, or fetch a voice's weights").add_subparsers(
+        dest="voices_command", required=True)
+    p = voices.add_parser("list", help="every configured voice and whether it can speak here")
+    p.add_argument("--config", type=Path, help="server TOML file")
+    p.set_defaults(func=cmd_voices_list)
+    p = voices.add_parser("fetch", help="download a voice's weights from their public location, verified")
+    p.add_argument("name", choices=["viettts"], help="voice to fetch")
+    p.add_argument("--dest", help="folder to put it in (default: <data_dir>/voices/<name>)")
+    p.add_argument("--sha256", help="expected SHA-256 of the download, if you have it from another channel")
+    p.add_argument("--config", type=Path, help="server TOML file (for data_dir)")
+    p.set_defaults(func=cmd_voices_fetch)
 
     p = sub.add_parser("normalize", help="print text as it will be read aloud")
     p.add_argument("text", help="text, or - for standard input")

@@ -34,7 +34,7 @@ class EngineUnavailable(Exception):
 @dataclass(frozen=True)
 class VoiceSettings:
     engine: str = "espeak"
-    """Speech engine: espeak or piper (viettts to come)."""
+    """Speech engine: espeak, viettts or piper."""
     espeak_voice: str = "vi"
     """espeak-ng voice: vi (northern), vi-vn-x-central or vi-vn-x-south."""
     speed_wpm: int = 140
@@ -42,13 +42,13 @@ class VoiceSettings:
     pitch: int = 50
     """espeak-ng pitch, 0-99."""
     model: str | None = None
-    """Piper: the voice's .onnx file (e.g. vi_VN-vais1000-medium.onnx), supplied by the operator."""
+    """vietTTS: the checkpoint folder (broadcaster voices fetch viettts); Piper: the voice's .onnx file."""
     model_config: str | None = None
     """Piper: its .onnx.json (defaults to the model path + .json)."""
     speaker: int | None = None
     """Piper: speaker number of a multi-speaker voice."""
     length_scale: float = 1.0
-    """Piper: above 1 speaks slower, below 1 faster."""
+    """vietTTS and Piper: above 1 speaks slower, below 1 faster."""
 
 
 BUILTIN_VOICES = {
@@ -161,7 +161,75 @@ class PiperEngine(Engine):
         return json.dumps([asdict(self.settings), stat.st_size, stat.st_mtime_ns], sort_keys=True)
 
 
-ENGINES: dict[str, type[Engine]] = {"espeak": EspeakEngine, "piper": PiperEngine}
+class VietTTSEngine(Engine):
+    """A vietTTS voice from the official checkpoint folder, run by our NumPy implementation of its graph
+    (``broadcaster/viettts.py``): no JAX on the server."""
+
+    def __init__(self, name: str, settings: VoiceSettings) -> None:
+        super().__init__(name, settings)
+        self._voice: Any = None
+
+    def _files(self) -> list[Path]:
+        from broadcaster.viettts import FILES
+
+        folder = Path(self.settings.model or "")
+        return [folder / name for name in (*FILES, "config.json")]
+
+    def check(self) -> None:
+        if not self.settings.model:
+            raise EngineUnavailable('no checkpoint folder is configured (model = "/path/to/folder"; '
+                                    "get one with: broadcaster voices fetch viettts)")
+        try:
+            from broadcaster.viettts import CheckpointError
+        except ImportError:
+            raise EngineUnavailable("NumPy is not installed (pip install 'loaxa[viettts]')") from None
+        try:
+            self._voice = _load_viettts(Path(self.settings.model), _stamp(self._files()))
+        except CheckpointError as exc:
+            raise EngineUnavailable(str(exc)) from None
+
+    def synthesize(self, sentence: str) -> AudioSegment:
+        import numpy as np
+
+        from broadcaster.viettts import SAMPLE_RATE as VIETTTS_RATE
+
+        if self._voice is None:
+            self.check()
+        samples = self._voice.speak(sentence, self.settings.length_scale)
+        if not len(samples):
+            return AudioSegment.silent(0, frame_rate=SAMPLE_RATE)
+        pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+        segment = AudioSegment(data=pcm, sample_width=2, frame_rate=VIETTTS_RATE, channels=1)
+        return segment.set_frame_rate(SAMPLE_RATE)
+
+    def key(self) -> str:
+        return json.dumps([asdict(self.settings), _stamp(self._files())], sort_keys=True)
+
+
+def _stamp(paths: list[Path]) -> tuple[tuple[str, int, int], ...]:
+    """Name, size and modification time of each file: a changed file is a different voice."""
+    stamps = []
+    for path in paths:
+        try:
+            stat = path.stat()
+            stamps.append((path.name, stat.st_size, stat.st_mtime_ns))
+        except OSError:
+            stamps.append((path.name, -1, -1))
+    return tuple(stamps)
+
+
+@lru_cache(maxsize=2)
+def _load_viettts(folder: Path, stamp: object) -> Any:
+    """A loaded vietTTS voice, kept while its files are unchanged (loading reads some 230 MB)."""
+    from broadcaster.viettts import VietTTSVoice
+
+    started = time.monotonic()
+    voice = VietTTSVoice.load(folder)
+    logger.info("loaded vietTTS voice from %s in %.1f s", folder, time.monotonic() - started)
+    return voice
+
+
+ENGINES: dict[str, type[Engine]] = {"espeak": EspeakEngine, "viettts": VietTTSEngine, "piper": PiperEngine}
 
 
 def all_voices(configured: dict[str, VoiceSettings] | None = None) -> dict[str, VoiceSettings]:

@@ -22,7 +22,7 @@ from edge_agent.settings import ConfigError
 from tests.conftest import Env
 from tests.test_web import login
 
-BROKEN = {"cham": VoiceSettings(espeak_voice="cham-xx"), "neural": VoiceSettings(engine="viettts")}
+BROKEN = {"cham": VoiceSettings(espeak_voice="cham-xx"), "neural": VoiceSettings(engine="wavenet")}
 
 
 def test_builtin_voices_speak() -> None:
@@ -31,7 +31,7 @@ def test_builtin_voices_speak() -> None:
         assert len(segment) > 500 and segment.dBFS > -35
 
 
-@pytest.mark.parametrize(("name", "reason"), [("cham", "no voice 'cham-xx'"), ("neural", "'viettts' engine"),
+@pytest.mark.parametrize(("name", "reason"), [("cham", "no voice 'cham-xx'"), ("neural", "'wavenet' engine"),
                                               ("typo", "no voice named 'typo'")])
 def test_unusable_voices_say_why(name: str, reason: str) -> None:
     with pytest.raises(EngineUnavailable, match=reason):
