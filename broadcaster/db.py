@@ -139,6 +139,23 @@ class Asset(Base):
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class ListeningCheck(Base):
+    """What the offline recognizer understood of a rendered asset, shown to the approver before air."""
+
+    __tablename__ = "listening_checks"
+    asset_id: Mapped[str] = mapped_column(ForeignKey("assets.id"), primary_key=True)
+    understood: Mapped[float] = mapped_column(Float)
+    """Share of the intended words recognized (1 - word error rate)."""
+    missed: Mapped[str] = mapped_column(Text)
+    """Intended words not recognized, one per line."""
+    heard: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def as_json(self) -> dict[str, object]:
+        return {"understood": round(self.understood, 3), "missed": self.missed.split("\n") if self.missed else [],
+                "heard": self.heard}
+
+
 class Broadcast(Base):
     """A bulletin sent to a set of devices, at a time and priority."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
@@ -18,8 +19,9 @@ from broadcaster.audio import (
     speech_program,
 )
 from broadcaster.config import SpeechSettings
-from broadcaster.db import Asset, Recording
+from broadcaster.db import Asset, ListeningCheck, Recording
 from broadcaster.engines import resolve
+from broadcaster.listening import ListenerUnavailable, listen
 from broadcaster.normalize import DIALECTS, Normalizer
 from broadcaster.service import lexicon
 
@@ -58,7 +60,28 @@ class Speech:
 
     def render(self, session: Session, text: str) -> Asset:
         """The asset for ``text``: from the cache when this text, voice and settings were rendered before."""
+        return self._render(session, self.normalizer(session).sentences(text))
+
+    def preview(self, session: Session, text: str) -> Preview:
+        """What will air for ``text``: its reading, its audio (the very asset a broadcast will use) and what the
+        listening check understood of it (computed once per asset, where the check is installed)."""
         sentences = self.normalizer(session).sentences(text)
+        asset = self._render(session, sentences)
+        check = session.get(ListeningCheck, asset.id)
+        problem = None
+        if check is None:
+            try:
+                heard = listen(self.store.read(asset.id), " ".join(sentences))
+            except ListenerUnavailable as exc:
+                problem = str(exc)
+            else:
+                check = ListeningCheck(asset_id=asset.id, understood=heard.understood, missed="\n".join(heard.missed),
+                                       heard=heard.heard)
+                session.add(check)
+                session.flush()
+        return Preview(sentences, asset, check, problem, self.engine.name, self.fallback_reason)
+
+    def _render(self, session: Session, sentences: list[str]) -> Asset:
         key = self.render_key(sentences)
         cached = self._cached(session, key)
         if cached is not None:
@@ -81,3 +104,19 @@ class Speech:
         session.flush()
         logger.info("rendered %s (%.1f s)", asset_id[:12], asset.duration_s)
         return asset
+
+
+@dataclass
+class Preview:
+    sentences: list[str]
+    asset: Asset
+    listening: ListeningCheck | None
+    listening_problem: str | None
+    voice: str
+    voice_problem: str | None
+
+    def as_json(self) -> dict[str, object]:
+        return {"sentences": self.sentences, "asset_id": self.asset.id, "duration_s": round(self.asset.duration_s, 2),
+                "voice": self.voice, "voice_problem": self.voice_problem,
+                "listening": self.listening.as_json() if self.listening else None,
+                "listening_problem": self.listening_problem}

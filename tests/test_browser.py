@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import threading
 from collections.abc import Iterator
@@ -72,3 +73,30 @@ def test_officer_sends_an_announcement_and_sees_it_played(env: Env, site: str, b
     row = browser.find_element(By.CSS_SELECTOR, "#deliveries tr[data-device=loa-01]").text
     assert row.count("/20") == 2, "the real start and end times from the device are shown"
     assert len(env.played_files("loa-01")) == 1
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_officer_listens_before_sending(env: Env, site: str, browser: webdriver.Chrome) -> None:
+    from broadcaster.listening import Listener
+
+    browser.get(site + "/")
+    browser.find_element(By.ID, "username").send_keys("admin")
+    browser.find_element(By.ID, "password").send_keys("correct horse battery")
+    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    WebDriverWait(browser, 10).until(lambda b: b.find_elements(By.ID, "preview-button"))
+    browser.find_element(By.ID, "text").send_keys("UBND xã họp dân lúc 19h30.")
+    browser.find_element(By.ID, "preview-button").click()
+
+    WebDriverWait(browser, 60, poll_frequency=0.3).until(
+        lambda b: (b.find_element(By.ID, "preview-audio").get_attribute("src") or "").count("/audio/") == 1)
+    reading = browser.find_element(By.ID, "preview-reading").text
+    assert "ủy ban nhân dân xã họp dân lúc mười chín giờ ba mươi phút" in reading
+    # The player can load the audio: the browser reads its duration from the file.
+    WebDriverWait(browser, 20).until(
+        lambda b: (b.execute_script("return document.getElementById('preview-audio').duration") or 0) > 1)
+    listening = browser.find_element(By.ID, "preview-listening").text
+    if Listener.problem() is None:
+        assert re.match(r"Máy nghe hiểu \d+% số từ", listening)
+    else:
+        assert "Chưa kiểm tra nghe" in listening
+    assert browser.find_element(By.ID, "text").get_attribute("value") == "UBND xã họp dân lúc 19h30."

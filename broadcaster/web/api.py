@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request, url_for
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -14,6 +14,7 @@ from broadcaster.assets import AssetStore
 from broadcaster.db import Broadcast, Bulletin, Device, LexiconEntry, User, token_hash
 from broadcaster.engines import DEFAULT_VOICE, voice_report
 from broadcaster.normalize import DIALECTS, Normalizer
+from broadcaster.web import common
 from broadcaster.web.common import config, db
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -123,6 +124,20 @@ def preview_reading() -> Response:
     speech = config().speech
     normalizer = Normalizer(DIALECTS[speech.dialect], extra=service.lexicon(db()))
     return jsonify(sentences=normalizer.sentences(text))
+
+
+@bp.post("/preview")
+@authenticated
+def preview() -> Response:
+    """The audio that will air for ``text``, with what the listening check understood of it."""
+    text = service.text_field(body(), "text", service.MAX_TEXT)
+    return jsonify(common.preview(text, url_for("api.asset_audio", asset_id="ASSET")))
+
+
+@bp.get("/assets/<asset_id>")
+@authenticated
+def asset_audio(asset_id: str) -> Response:
+    return common.asset_response(asset_id)
 
 
 @bp.get("/devices")

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from flask import current_app, g
+import threading
+from typing import Any
+
+from flask import Response, current_app, g, send_file
 from sqlalchemy.orm import Session
 
+from broadcaster import service
+from broadcaster.audio import AudioError
 from broadcaster.config import ServerConfig
-from broadcaster.db import Database
+from broadcaster.db import Asset, Database
+
+_RENDER_LOCK = threading.Lock()
 
 
 def db() -> Session:
@@ -21,3 +28,33 @@ def db() -> Session:
 def config() -> ServerConfig:
     cfg: ServerConfig = current_app.extensions["broadcaster"]["config"]
     return cfg
+
+
+def preview(text: str, audio_url: str) -> dict[str, Any]:
+    """Render ``text`` as it will air (cached: the broadcast reuses it) and run the listening check.
+
+    One render at a time per web process: a preview is a click, not a batch job.
+    """
+    from broadcaster.assets import AssetStore
+    from broadcaster.speech import Speech
+
+    state = current_app.extensions["broadcaster"]
+    with _RENDER_LOCK:
+        if "speech" not in state:
+            state["speech"] = Speech(config().speech, AssetStore(config().asset_dir))
+        try:
+            result = state["speech"].preview(db(), text)
+        except AudioError as exc:
+            raise service.Refusal("cannot_render", f"the text cannot be read aloud: {exc}", field="text") from None
+    return {**result.as_json(), "audio_url": audio_url.replace("ASSET", result.asset.id)}
+
+
+def asset_response(asset_id: str) -> Response:
+    """The encoded audio of a stored asset, for the page's player."""
+    from broadcaster.assets import AssetStore
+
+    asset = db().get(Asset, asset_id)
+    path = AssetStore(config().asset_dir).path(asset_id) if asset is not None else None
+    if path is None or not path.exists():
+        raise service.Refusal("not_found", f"audio {asset_id} does not exist", status=404)
+    return send_file(path, mimetype="audio/ogg", conditional=True, max_age=3600)

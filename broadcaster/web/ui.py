@@ -8,13 +8,14 @@ from functools import wraps
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, session, url_for
 from werkzeug.security import check_password_hash
 from werkzeug.wrappers import Response
 
 from broadcaster import service
-from broadcaster.db import Broadcast, Device, LexiconEntry, User
+from broadcaster.db import Broadcast, Device, LexiconEntry, ListeningCheck, User
 from broadcaster.engines import DEFAULT_VOICE, voice_problem
+from broadcaster.web import common
 from broadcaster.web.common import config, db
 
 bp = Blueprint("ui", __name__)
@@ -34,6 +35,7 @@ REFUSALS = {
     "invalid_targets": "Hãy chọn cụm loa.",
     "no_devices": "Chưa có cụm loa nào.",
     "invalid_priority": "Mức ưu tiên không hợp lệ.",
+    "cannot_render": "Không tạo được âm thanh cho nội dung này.",
 }
 PRIORITY_LABELS = {"normal": "Thông thường", "priority": "Ưu tiên", "emergency": "Khẩn cấp"}
 
@@ -142,6 +144,28 @@ def send(user: User) -> str | Response | tuple[str, int]:
     return redirect(url_for("ui.broadcast", broadcast_id=broadcast.id))
 
 
+@bp.post("/preview")
+@login_required
+def preview(user: User) -> Response | tuple[Response, int]:
+    """Nghe thử: the reading, the audio and the listening check for the text in the form (JSON for the page)."""
+    check_csrf()
+    try:
+        text = service.text_field({"text": request.form.get("text")}, "text", service.MAX_TEXT)
+        return jsonify(common.preview(text, url_for("ui.audio", asset_id="ASSET")))
+    except service.Refusal as exc:
+        db().rollback()
+        return jsonify(error={"code": exc.code, "message": REFUSALS.get(exc.code, exc.message)}), exc.status
+
+
+@bp.get("/audio/<asset_id>")
+@login_required
+def audio(user: User, asset_id: str) -> Response:
+    try:
+        return common.asset_response(asset_id)
+    except service.Refusal:
+        abort(404)
+
+
 LEXICON_REFUSALS = {
     "missing_field": "Hãy nhập cả từ và cách đọc.",
     "too_long": "Từ hoặc cách đọc quá dài.",
@@ -187,4 +211,5 @@ def broadcast(user: User, broadcast_id: int) -> str:
     if item is None:
         abort(404)
     names = {d.id: d for d in db().query(Device)}
-    return render_template("broadcast.html", user=user, broadcast=item, devices=names)
+    check = db().get(ListeningCheck, item.asset_id) if item.asset_id else None
+    return render_template("broadcast.html", user=user, broadcast=item, devices=names, listening=check)

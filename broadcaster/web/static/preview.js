@@ -1,0 +1,73 @@
+// "Nghe thử": render the typed text as it will air, play it, and show what the listening check understood.
+(function () {
+  "use strict";
+  const button = document.getElementById("preview-button");
+  if (!button) return;
+  const form = document.getElementById("send-form");
+  const box = document.getElementById("preview");
+  const status = document.getElementById("preview-status");
+  const audio = document.getElementById("preview-audio");
+  const listening = document.getElementById("preview-listening");
+  const reading = document.getElementById("preview-reading");
+
+  function words(text) {
+    return text.toLowerCase().normalize("NFC").match(/[\p{L}\p{N}]+/gu) || [];
+  }
+
+  function showReading(sentences, missed) {
+    reading.replaceChildren();
+    for (const sentence of sentences) {
+      const item = document.createElement("li");
+      for (const part of sentence.split(/(\s+)/)) {
+        const word = words(part)[0];
+        if (word && missed.has(word)) {
+          const mark = document.createElement("mark");
+          mark.textContent = part;
+          mark.title = "Máy chưa nghe rõ từ này";
+          item.append(mark);
+        } else {
+          item.append(part);
+        }
+      }
+      reading.append(item);
+    }
+  }
+
+  button.addEventListener("click", async () => {
+    const data = new FormData();
+    data.append("csrf_token", form.elements["csrf_token"].value);
+    data.append("text", form.elements["text"].value);
+    box.hidden = false;
+    status.textContent = "Đang tạo âm thanh…";
+    listening.textContent = "";
+    reading.replaceChildren();
+    audio.removeAttribute("src");
+    button.disabled = true;
+    try {
+      const response = await fetch(button.dataset.url, { method: "POST", body: data, credentials: "same-origin" });
+      const body = await response.json();
+      if (!response.ok) {
+        status.textContent = body.error ? body.error.message : "Không tạo được âm thanh.";
+        return;
+      }
+      status.textContent = "Bản đọc sẽ phát (" + Math.round(body.duration_s) + " giây)" +
+        (body.voice_problem ? " — giọng đã cấu hình không dùng được, đang dùng giọng " + body.voice : "") + ":";
+      audio.src = body.audio_url;
+      const missed = new Set(body.listening ? body.listening.missed : []);
+      if (body.listening) {
+        const percent = Math.round(body.listening.understood * 100);
+        listening.textContent = "Máy nghe hiểu " + percent + "% số từ." +
+          (missed.size ? " Những từ máy chưa nghe rõ được tô màu bên dưới." : "");
+        listening.className = percent >= 80 ? "state played" : "state failed";
+      } else {
+        listening.textContent = "Chưa kiểm tra nghe: " + body.listening_problem;
+        listening.className = "";
+      }
+      showReading(body.sentences, missed);
+    } catch (error) {
+      status.textContent = "Mất kết nối tới máy chủ; hãy thử lại.";
+    } finally {
+      button.disabled = false;
+    }
+  });
+})();
