@@ -3,6 +3,7 @@ when they are not usable audio, and aired through the same path as speech."""
 
 from __future__ import annotations
 
+import random
 import subprocess
 from io import BytesIO
 from pathlib import Path
@@ -56,6 +57,27 @@ def test_recordings_in_common_formats_are_accepted(env: Env, voice_wav: Path, su
     assert body["kind"] == "recording" and body["language"] == "hmn" and body["state"] == "draft"
     assert 2.0 < float(body["duration_s"]) < 6.0  # type: ignore[arg-type]
     assert stored(env) == (1, 1, 1)
+
+
+def amr_nb(seconds: float, seed: int = 1) -> bytes:
+    """An AMR-NB file as phones record them (the .amr storage format, 12.2 kbit/s frames of 20 ms).
+
+    Debian's ffmpeg has no AMR encoder, so the frames carry random speech-codec parameters: the decoder
+    turns them into loud, noise-like sound, which exercises the same container and codec path as a phone's
+    recording.
+    """
+    rng = random.Random(seed)
+    frame = 0x3C  # frame type 7 (12.2 kbit/s), quality bit set
+    frames = [bytes([frame]) + bytes(rng.getrandbits(8) for _ in range(31)) for _ in range(int(seconds * 50))]
+    return b"#!AMR\n" + b"".join(frames)
+
+
+def test_an_amr_recording_from_a_phone_is_accepted(env: Env) -> None:
+    status, body = upload(env, amr_nb(4.0), "ghi-am-dien-thoai.amr", language="hmn")
+    assert status == 201, body
+    assert float(body["duration_s"]) == pytest.approx(4.0, abs=0.2)  # type: ignore[arg-type]
+    truncated = amr_nb(4.0)[:5]
+    assert upload(env, truncated, "hong.amr")[1]["error"]["code"] in {"not_audio", "silent_audio"}  # type: ignore[index]
 
 
 def test_unusable_uploads_are_refused_clearly_and_nothing_is_kept(env: Env, voice_wav: Path, tmp_path: Path) -> None:
