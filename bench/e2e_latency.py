@@ -20,13 +20,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from broadcaster.audio import duration_of
 from broadcaster.bootstrap import ensure_area, ensure_device, ensure_user, new_token
 from broadcaster.broker import Mosquitto
-from broadcaster.config import MqttSettings, ServerConfig
+from broadcaster.config import MqttSettings, ServerConfig, SigningSettings
 from broadcaster.db import Database
 from broadcaster.web import create_app
 from broadcaster.worker import Worker
 from edge_agent.agent import Agent
 from edge_agent.config import AgentConfig, AudioSettings
 from edge_agent.config import MqttSettings as AgentMqtt
+from edge_agent.protocol.signing import Signer
 from edge_agent.sinks import FileSink
 
 TEXT = ("Ủy ban nhân dân xã thông báo khẩn: bão số 3 đổ bộ lúc 14h30 ngày 20/9, gió giật cấp 12. "
@@ -56,13 +57,16 @@ def main() -> None:
         village = ensure_area(session, "Thôn", "village")
         for d in ids:
             ensure_device(session, d, d, village)
+    Signer.generate().save(tmp / "signing.key")
     config = ServerConfig(data_dir=str(tmp / "server"),
-                          mqtt=MqttSettings(port=broker.port, password=users["broadcaster"]))
+                          mqtt=MqttSettings(port=broker.port, password=users["broadcaster"]),
+                          signing=SigningSettings(key_file=str(tmp / "signing.key")))
     worker = Worker(config, db)
     worker.start()
     agents = []
     for d in ids:
         cfg = AgentConfig(device_id=d, cache_dir=str(tmp / d / "cache"), heartbeat_s=30,
+                          trusted_keys=[config.signer().public_text],
                           mqtt=AgentMqtt(port=broker.port, password=users[d]),
                           audio=AudioSettings(sink="file", played_dir=str(tmp / d / "played")))
         agent = Agent(cfg, FileSink(cfg.played_dir, realtime=False))

@@ -84,6 +84,36 @@ def cmd_tts(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keys_generate(args: argparse.Namespace) -> int:
+    from edge_agent.protocol.signing import Signer
+
+    out = Path(args.out)
+    if out.exists():
+        print(f"broadcaster keys generate: {out} exists; a new key would cut off every receiver that pins the old "
+              "one. Choose another file (see docs/operations.md, key rotation).", file=sys.stderr)
+        return 1
+    signer = Signer.generate()
+    signer.save(out)
+    print(f"wrote {out} (key {signer.kid}). Public key, for trusted_keys in every receiver's agent.toml:\n"
+          f"{signer.public_text}")
+    return 0
+
+
+def cmd_keys_public(args: argparse.Namespace) -> int:
+    from edge_agent.protocol.signing import Signer
+
+    if args.key:
+        try:
+            signer = Signer.from_text(Path(args.key).read_text())
+        except (OSError, ValueError) as exc:
+            print(f"broadcaster keys public: {args.key}: {exc}", file=sys.stderr)
+            return 1
+    else:
+        signer = _config(args.config).signer()
+    print(signer.public_text)
+    return 0
+
+
 def cmd_voices_fetch(args: argparse.Namespace) -> int:
     from broadcaster.voicefetch import FetchError, fetch
 
@@ -196,6 +226,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-chime", action="store_true", help="leave out the chime")
     p.add_argument("--horn-filter", action="store_true", help="band-limit to 250 Hz - 6 kHz for horn speakers")
     p.set_defaults(func=cmd_tts)
+
+    keys = sub.add_parser("keys", help="the server's signing key").add_subparsers(dest="keys_command", required=True)
+    p = keys.add_parser("generate", help="create a new Ed25519 signing key file (never overwrites)")
+    p.add_argument("--out", required=True, help="file to create, e.g. /etc/broadcaster/signing.key")
+    p.set_defaults(func=cmd_keys_generate)
+    p = keys.add_parser("public", help="print the public key receivers pin (trusted_keys)")
+    p.add_argument("--config", type=Path, help="server TOML file (its signing.key_file)")
+    p.add_argument("--key", help="a key file instead of the configured one")
+    p.set_defaults(func=cmd_keys_public)
 
     voices = sub.add_parser("voices", help="list voices, or fetch a voice's weights").add_subparsers(
         dest="voices_command", required=True)

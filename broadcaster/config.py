@@ -7,6 +7,7 @@ from pathlib import Path
 
 from broadcaster.engines import VoiceSettings, all_voices
 from broadcaster.normalize import DIALECTS
+from edge_agent.protocol.signing import Signer
 from edge_agent.protocol.topics import DEFAULT_ROOT
 from edge_agent.settings import ConfigError, load, read_secret
 
@@ -66,6 +67,17 @@ class SpeechSettings:
 
 
 @dataclass
+class SigningSettings:
+    key_file: str | None = None
+    """The server's Ed25519 private key ('broadcaster keys generate'); relative names are looked up in
+    $CREDENTIALS_DIRECTORY. Receivers pin its public key."""
+    schedule_ttl_days: int = 30
+    """How long a signed schedule stays valid: a receiver offline longer than this waits for a fresh one."""
+    manifest_ttl_days: int = 30
+    """How long a signed audio manifest stays valid (it is signed afresh whenever a receiver asks again)."""
+
+
+@dataclass
 class ServerConfig:
     data_dir: str = "/var/lib/broadcaster"
     """Folder for the audio store (and the SQLite database when database_url is empty)."""
@@ -80,6 +92,7 @@ class ServerConfig:
     mqtt: MqttSettings = field(default_factory=MqttSettings)
     web: WebSettings = field(default_factory=WebSettings)
     speech: SpeechSettings = field(default_factory=SpeechSettings)
+    signing: SigningSettings = field(default_factory=SigningSettings)
 
     @property
     def db_url(self) -> str:
@@ -95,6 +108,17 @@ class ServerConfig:
 
     def mqtt_password(self) -> str | None:
         return read_secret(self.mqtt.password, self.mqtt.password_file)
+
+    def signer(self) -> Signer:
+        """The signing key; ConfigError when none is configured or it cannot be read."""
+        if not self.signing.key_file:
+            raise ConfigError("signing.key_file is not set: create a key with 'broadcaster keys generate --out "
+                              "/etc/broadcaster/signing.key' and give receivers 'broadcaster keys public'")
+        text = read_secret(None, self.signing.key_file) or ""
+        try:
+            return Signer.from_text(text)
+        except ValueError as exc:
+            raise ConfigError(f"signing.key_file: {exc}") from None
 
     def check(self) -> ServerConfig:
         voices = all_voices(self.speech.voices)

@@ -156,6 +156,20 @@ class ListeningCheck(Base):
                 "heard": self.heard}
 
 
+class RefusalRecord(Base):
+    """A message a device refused (unsigned, forged, expired, replayed, malformed): a sign of trouble."""
+
+    __tablename__ = "refusals"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id"), index=True)
+    topic: Mapped[str] = mapped_column(String(300))
+    reason: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[str] = mapped_column(Text)
+    reported_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    """The device's own time of the refusal."""
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Broadcast(Base):
     """A bulletin sent to a set of devices, at a time and priority."""
 

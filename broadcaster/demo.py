@@ -23,6 +23,7 @@ from typing import Any
 from broadcaster.bootstrap import ensure_area, ensure_device, ensure_user, new_password, new_token
 from broadcaster.broker import BrokerError, Mosquitto, free_port, mosquitto_path, wait_for_port
 from broadcaster.db import Database
+from edge_agent.protocol.signing import Signer
 from edge_agent.protocol.topics import DEFAULT_ROOT
 from edge_agent.settings import dump_toml
 
@@ -137,9 +138,14 @@ def prepare(data_dir: Path, port: int, agents: int) -> dict[str, Any]:
     secret_dir = data_dir / "secrets"
     _private_write(secret_dir / "web-secret-key", secrets_["secret_key"])
     _private_write(secret_dir / "mqtt-broadcaster", secrets_["mqtt"][SERVER_USER])
+    signing_key = secret_dir / "signing.key"
+    if not signing_key.exists():
+        Signer.generate().save(signing_key)
+    public_key = Signer.from_text(signing_key.read_text()).public_text
     server_toml = data_dir / "server.toml"
     _private_write(server_toml, dump_toml({
         "data_dir": str(data_dir),
+        "signing": {"key_file": str(signing_key)},
         "mqtt": {"host": "127.0.0.1", "port": mqtt_port, "username": SERVER_USER,
                  "password_file": str(secret_dir / "mqtt-broadcaster"), "topic_root": DEFAULT_ROOT},
         "web": {"host": "127.0.0.1", "port": port, "secret_key_file": str(secret_dir / "web-secret-key")},
@@ -162,6 +168,7 @@ def prepare(data_dir: Path, port: int, agents: int) -> dict[str, Any]:
             "device_id": ident,
             "cache_dir": str(folder / "cache"),
             "heartbeat_s": 15.0,
+            "trusted_keys": [public_key],
             "mqtt": {"host": "127.0.0.1", "port": mqtt_port, "password": secrets_["mqtt"][ident],
                      "topic_root": DEFAULT_ROOT},
             "audio": {"sink": "file", "played_dir": str(folder / "played")},

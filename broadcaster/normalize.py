@@ -216,6 +216,9 @@ class Normalizer:
                    lambda m: m[1] + read_digits(m[2]), s)
         # A range of days in one month: "15-20/4" -> "15 đến 20/4".
         s = re.sub(r"\b(\d{1,2})\s?[-–]\s?(\d{1,2})/(\d{1,2})\b", r"\1 đến \2/\3", s)
+        # A list of days in one month: "các ngày 03 và 04/12" -> "mùng ba và 04/12".
+        s = re.sub(r"(?i)\b(ngày )((?:\d{1,2}(?:, ?| và ))+)(?=\d{1,2}[/.-]\d{1,2}\b)",
+                   lambda m: m[1] + re.sub(r"\d{1,2}", lambda n: _day(int(n[0]), d), m[2]), s)
         # A quarter or term with its year: "Quý III/2025".
         s = re.sub(ROMAN_AFTER + r" ([IVX]{1,6})/(\d{4})\b", lambda m: f"{m[0][: m[0].rindex('/')]} năm {m[2]}", s)
         # Dates with a year: 7-6-2023, 01/01/2025, 20.9.2024.

@@ -20,7 +20,16 @@ from sqlalchemy.orm import Session
 from broadcaster.assets import AssetStore
 from broadcaster.audio import AudioError
 from broadcaster.config import ServerConfig
-from broadcaster.db import FINAL_DELIVERY_STATES, Asset, Broadcast, Database, Delivery, Device, utcnow
+from broadcaster.db import (
+    FINAL_DELIVERY_STATES,
+    Asset,
+    Broadcast,
+    Database,
+    Delivery,
+    Device,
+    RefusalRecord,
+    utcnow,
+)
 from broadcaster.speech import Speech
 from edge_agent.link import Link
 from edge_agent.protocol import (
@@ -28,6 +37,7 @@ from edge_agent.protocol import (
     Heartbeat,
     Playback,
     ProtocolError,
+    Refused,
     Schedule,
     ScheduleEntry,
     Status,
@@ -53,6 +63,7 @@ class Worker:
         self.topics = Topics(config.mqtt.topic_root)
         self.store = AssetStore(config.asset_dir)
         self.speech = Speech(config.speech, self.store)
+        self.signer = config.signer()
         self.chunk_size = config.mqtt.chunk_kib * 1024
         self.uploads = AssetStore(config.upload_dir, suffix="")
         self.inbox: queue.Queue[tuple[str, bytes]] = queue.Queue()
@@ -153,7 +164,9 @@ class Worker:
         for seq in seqs if seqs else range(len(chunks)):
             if 0 <= seq < len(chunks):
                 self.link.publish(self.topics.chunk(asset, seq), chunks[seq], qos=1, retain=True)
-        self.link.publish(self.topics.manifest(asset), manifest.to_bytes(), qos=1, retain=True)
+        topic = self.topics.manifest(asset)
+        signed = self.signer.sign(topic, manifest.to_dict(), timedelta(days=self.config.signing.manifest_ttl_days))
+        self.link.publish(topic, signed, qos=1, retain=True)
 
     def publish_schedule(self, session: Session, device_id: str) -> None:
         """The device's whole upcoming schedule, retained on its schedule topic."""
@@ -175,8 +188,10 @@ class Worker:
                                   b.grace_s)
             if entry.deadline() > now - timedelta(minutes=10):
                 entries.append(entry)
-        message = Schedule(device_id, now, entries)
-        self.link.publish(self.topics.schedule(device_id), message.to_bytes(), qos=1, retain=True)
+        topic = self.topics.schedule(device_id)
+        ttl = timedelta(days=self.config.signing.schedule_ttl_days)
+        self.link.publish(topic, self.signer.sign(topic, Schedule(device_id, now, entries).to_dict(), ttl), qos=1,
+                          retain=True)
 
     # reports from devices --------------------------------------------------------------------------
 
@@ -230,6 +245,12 @@ class Worker:
                                   playback.started_at, playback.finished_at)
                 elif kind == "req":
                     self._on_request(session, device, ChunkRequest.from_bytes(payload))
+                elif kind == "evt/refused":
+                    refused = Refused.from_bytes(payload)
+                    logger.error("device %s refused a message on %s: %s (%s)", device.id, refused.topic,
+                                 refused.reason, refused.detail)
+                    session.add(RefusalRecord(device_id=device.id, topic=refused.topic, reason=refused.reason,
+                                              detail=refused.detail, reported_at=refused.ts))
                 else:
                     logger.warning("ignored report on unknown topic %s", topic)
         except ProtocolError as exc:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 from edge_agent import __version__
 from edge_agent.config import AgentConfig
@@ -19,13 +20,16 @@ from edge_agent.protocol import (
     Delivery,
     Heartbeat,
     Manifest,
+    Message,
     Playback,
     ProtocolError,
+    Refused,
     Schedule,
     Status,
     Topics,
 )
-from edge_agent.protocol.messages import utcnow
+from edge_agent.protocol.messages import load_object, utcnow
+from edge_agent.protocol.signing import SignatureError, Verifier
 from edge_agent.settings import read_secret
 from edge_agent.sinks import AudioSink, PlaybackError
 from edge_agent.store import LocalEntry, Store
@@ -33,8 +37,12 @@ from edge_agent.transfer import Download, TransferError
 
 logger = logging.getLogger(__name__)
 
+M = TypeVar("M", bound=Message)
+
 MAX_EARLY_CHUNKS = 256
 """Chunks kept in memory when they arrive before their manifest (retained messages come in any order)."""
+REFUSAL_REPORT_GAP_S = 60.0
+"""The same refusal (topic and reason) is reported to the server at most this often."""
 
 
 @dataclass
@@ -60,6 +68,8 @@ class Agent:
         self.clock = clock
         self.topics = Topics(config.mqtt.topic_root)
         self.store = Store(Path(config.cache_dir))
+        self.verifier = Verifier(config.trusted_keys)
+        self._refusals: dict[tuple[str, str], float] = {}
         self.fetches: dict[str, Fetch] = {}
         self.inbox: queue.Queue[tuple[str, bytes]] = queue.Queue()
         self.now_playing: int | None = None
@@ -128,16 +138,43 @@ class Agent:
             except Exception:
                 logger.exception("error while handling %s", topic or "retries")
 
+    def _open(self, topic: str, payload: bytes, kind: type[M], replay_check: bool) -> M | None:
+        """The message in ``payload`` if the server signed it for ``topic`` and it is current; else None,
+        with the refusal logged and reported."""
+        try:
+            data = load_object(payload)
+            newest = self.store.newest_seq(topic) if replay_check else 0
+            seq = self.verifier.verify(topic, data, self.clock(), newest)
+            if data.get("type") != kind.TYPE:
+                raise ProtocolError(f"expected a {kind.TYPE!r} message")
+            message = kind.from_dict(data)
+        except SignatureError as exc:
+            self._refuse(topic, exc.reason, str(exc))
+            return None
+        except ProtocolError as exc:
+            self._refuse(topic, "malformed", str(exc))
+            return None
+        if replay_check:
+            self.store.accept_seq(topic, seq)
+        return message
+
+    def _refuse(self, topic: str, reason: str, detail: str) -> None:
+        logger.error("refused message on %s: %s", topic, detail)
+        key = (topic, reason)
+        now = time.monotonic()
+        if now - self._refusals.get(key, -REFUSAL_REPORT_GAP_S) < REFUSAL_REPORT_GAP_S:
+            return  # a flood of forged messages gets one report a minute, not one each
+        self._refusals[key] = now
+        report = Refused(self.clock(), topic, reason, detail[:500])
+        self.link.publish(self.topics.event(self.id, "refused"), report.to_bytes(), qos=1)
+
     def _handle(self, topic: str, payload: bytes) -> None:
         if topic == self.topics.schedule(self.id):
             if not payload:
                 return
-            try:
-                schedule = Schedule.from_bytes(payload)
-            except ProtocolError as exc:
-                logger.error("refused schedule: %s", exc)
-                return
-            self._merge(schedule)
+            schedule = self._open(topic, payload, Schedule, replay_check=True)
+            if schedule is not None:
+                self._merge(schedule)
             return
         blob = self.topics.blob_of(topic)
         if blob is None:
@@ -171,12 +208,9 @@ class Agent:
             self.link.subscribe(self.topics.blob_all(asset))
 
     def _on_manifest(self, fetch: Fetch, payload: bytes) -> None:
-        try:
-            manifest = Manifest.from_bytes(payload)
-        except ProtocolError as exc:
-            logger.error("refused manifest for %s: %s", fetch.asset[:12], exc)
-            return
-        if manifest.asset != fetch.asset or fetch.download is not None:
+        # Content-addressed: an old manifest of the same asset says the same thing, so no replay check.
+        manifest = self._open(self.topics.manifest(fetch.asset), payload, Manifest, replay_check=False)
+        if manifest is None or manifest.asset != fetch.asset or fetch.download is not None:
             return
         fetch.download = Download(self.store.partial, manifest)
         fetch.progress_at = time.monotonic()

@@ -49,6 +49,9 @@ class AgentConfig:
     """Seconds between heartbeats."""
     retry_s: float = 3.0
     """Seconds without progress before asking the server again for missing audio chunks."""
+    trusted_keys: list[str] = field(default_factory=list)
+    """The server's Ed25519 public keys (base64; 'broadcaster keys public' prints the current one). Schedules,
+    manifests and commands not signed by one of them are refused. Two during a key rotation."""
     mqtt: MqttSettings = field(default_factory=MqttSettings)
     audio: AudioSettings = field(default_factory=AudioSettings)
 
@@ -61,6 +64,15 @@ class AgentConfig:
             raise ConfigError("audio.volume: must be 0-100")
         if self.heartbeat_s <= 0 or self.retry_s <= 0:
             raise ConfigError("heartbeat_s and retry_s must be positive")
+        if not self.trusted_keys:
+            raise ConfigError("trusted_keys: pin the server's public key ('broadcaster keys public' prints it); "
+                              "without one the receiver would accept nothing")
+        from edge_agent.protocol.signing import Verifier
+
+        try:
+            Verifier(self.trusted_keys)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
         return self
 
     @property

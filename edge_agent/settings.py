@@ -28,6 +28,13 @@ def _convert(value: Any, kind: Any, where: str) -> Any:
         if value is None:
             return None
         return _convert(value, options[0], where)
+    if origin is list:
+        (item_kind,) = typing.get_args(kind)
+        if isinstance(value, str):  # from an environment variable: comma-separated
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: expected a list")
+        return [_convert(item, item_kind, f"{where}[{index}]") for index, item in enumerate(value)]
     if origin is dict:
         _, value_kind = typing.get_args(kind)
         if not isinstance(value, dict):
@@ -103,6 +110,8 @@ def dump_toml(data: dict[str, Any]) -> str:
             return "true" if value else "false"
         if isinstance(value, int | float):
             return repr(value)
+        if isinstance(value, list):
+            return "[" + ", ".join(scalar(item) for item in value) + "]"
         text = str(value).replace("\\", "\\\\").replace('"', '\\"')
         return f'"{text}"'
 

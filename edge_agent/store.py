@@ -59,6 +59,7 @@ class Store:
         self.assets.mkdir(parents=True, exist_ok=True)
         self.partial.mkdir(parents=True, exist_ok=True)
         self._file = cache_dir / "schedule.json"
+        self._seq_file = cache_dir / "sequence.json"
         self._lock = threading.RLock()
         self.entries: dict[int, LocalEntry] = {}
         self._load()
@@ -99,6 +100,28 @@ class Store:
             for key, value in changes.items():
                 setattr(local, key, value)
             self.save()
+
+    def newest_seq(self, topic: str) -> int:
+        """The sequence number of the newest signed message accepted on ``topic`` (0: none yet)."""
+        with self._lock:
+            return int(self._seqs().get(topic, 0))
+
+    def accept_seq(self, topic: str, seq: int) -> None:
+        """Remember ``seq`` so an older message replayed on ``topic`` is refused, across reboots too."""
+        with self._lock:
+            seqs = self._seqs()
+            if seq > seqs.get(topic, 0):
+                seqs[topic] = seq
+                tmp = self._seq_file.with_suffix(".tmp")
+                tmp.write_text(json.dumps(seqs))
+                os.replace(tmp, self._seq_file)
+
+    def _seqs(self) -> dict[str, int]:
+        try:
+            data = json.loads(self._seq_file.read_text())
+            return {str(k): int(v) for k, v in data.items()} if isinstance(data, dict) else {}
+        except (OSError, ValueError):
+            return {}
 
     def asset_path(self, asset: str) -> Path:
         return self.assets / f"{asset}.ogg"

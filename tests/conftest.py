@@ -7,6 +7,7 @@ import os
 import secrets
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -14,13 +15,15 @@ from sqlalchemy import text
 
 from broadcaster.bootstrap import ensure_area, ensure_device, ensure_user, new_token
 from broadcaster.broker import Mosquitto
-from broadcaster.config import MqttSettings, ServerConfig, WebSettings
+from broadcaster.config import MqttSettings, ServerConfig, SigningSettings, WebSettings
 from broadcaster.db import Base, Database
 from broadcaster.web import create_app
 from broadcaster.worker import Worker
 from edge_agent.agent import Agent
 from edge_agent.config import AgentConfig, AudioSettings
 from edge_agent.config import MqttSettings as AgentMqtt
+from edge_agent.protocol import Message
+from edge_agent.protocol.signing import Signer
 from edge_agent.sinks import FileSink
 
 DEVICES = ["loa-01", "loa-02", "loa-03"]
@@ -95,6 +98,10 @@ class Env:
     def auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
 
+    def signed(self, topic: str, message: Message, ttl: timedelta = timedelta(days=1)) -> bytes:
+        """``message`` signed with this server's key for ``topic``, as the worker sends it."""
+        return self.config.signer().sign(topic, message.to_dict(), ttl)
+
     def start_worker(self) -> Worker:
         self.worker = Worker(self.config, self.db)
         self.worker.start()
@@ -107,6 +114,7 @@ class Env:
             cache_dir=str(folder / "cache"),
             heartbeat_s=2.0,
             retry_s=1.0,
+            trusted_keys=[self.config.signer().public_text],
             mqtt=AgentMqtt(host="127.0.0.1", port=self.broker.port, password=self.broker.users[device_id],
                            topic_root=self.config.mqtt.topic_root),
             audio=AudioSettings(sink="file", played_dir=str(folder / "played")),
@@ -158,11 +166,14 @@ class Env:
 def env(database: Database, broker: Mosquitto, tmp_path: Path) -> Iterator[Env]:
     # Each test gets its own topic root, so retained messages of one test never reach another.
     root = "t" + secrets.token_hex(4)
+    signer = Signer.generate()
+    signer.save(tmp_path / "signing.key")
     config = ServerConfig(
         data_dir=str(tmp_path / "server"),
         mqtt=MqttSettings(port=broker.port, username=SERVER_USER, password=broker.users[SERVER_USER],
                           topic_root=root, client_id=f"worker-{root}"),
         web=WebSettings(),
+        signing=SigningSettings(key_file=str(tmp_path / "signing.key")),
     )
     token = new_token()
     with database.session() as session:

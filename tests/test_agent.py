@@ -44,8 +44,9 @@ def test_same_broadcast_never_plays_twice_even_after_restart(env: Env) -> None:
     entry = ScheduleEntry(int(broadcast["id"]), asset, "again", created_at=datetime.now(UTC))  # type: ignore[call-overload]
     client = server_client(env, "replay")
     topics = Topics(env.config.mqtt.topic_root)
-    client.publish(topics.schedule("loa-01"), Schedule("loa-01", datetime.now(UTC), [entry]).to_bytes(),
-                   qos=1, retain=True).wait_for_publish(5)
+    schedule = Schedule("loa-01", datetime.now(UTC), [entry])
+    client.publish(topics.schedule("loa-01"), env.signed(topics.schedule("loa-01"), schedule), qos=1,
+                   retain=True).wait_for_publish(5)
     wait_until(lambda: again.inbox.empty(), timeout=5)
     time.sleep(1.5)
     client.loop_stop()
@@ -60,7 +61,8 @@ def test_malformed_and_misaddressed_schedules_are_refused_without_crashing(env: 
     topics = Topics(env.config.mqtt.topic_root)
     client = server_client(env, "bad")
     other = Schedule("loa-03", datetime.now(UTC), [ScheduleEntry(999, "ab" * 32, "not for you")])
-    for payload in (b"\xff\x00garbage", b'{"v": 1, "type": "schedule"}', b"[]", other.to_bytes()):
+    for payload in (b"\xff\x00garbage", b'{"v": 1, "type": "schedule"}', b"[]",
+                    env.signed(topics.schedule("loa-02"), other)):
         client.publish(topics.schedule("loa-02"), payload, qos=1).wait_for_publish(5)
     client.loop_stop()
     client.disconnect()
@@ -90,8 +92,9 @@ def test_entry_past_its_grace_is_reported_missed_not_played(env: Env) -> None:
     late = ScheduleEntry(int(broadcast["id"]), asset, "late",  # type: ignore[call-overload]
                          created_at=datetime.now(UTC) - timedelta(minutes=30), grace_s=60)
     client = server_client(env, "late")
-    client.publish(topics.schedule("loa-03"), Schedule("loa-03", datetime.now(UTC), [late]).to_bytes(),
-                   qos=1, retain=True).wait_for_publish(5)
+    schedule = Schedule("loa-03", datetime.now(UTC), [late])
+    client.publish(topics.schedule("loa-03"), env.signed(topics.schedule("loa-03"), schedule), qos=1,
+                   retain=True).wait_for_publish(5)
     client.loop_stop()
     client.disconnect()
     # ...but if it reaches the device anyway, the device reports it missed and stays silent.
@@ -131,8 +134,9 @@ def test_agent_stops_fetching_audio_nobody_needs_any_more(env: Env) -> None:
     entry = ScheduleEntry(77, "cd" * 32, "never delivered", created_at=datetime.now(UTC), grace_s=3)
     client = server_client(env, "gone")
     # Retained, as the server sends schedules: the agent's subscription may not be active yet.
-    client.publish(topics.schedule("loa-02"), Schedule("loa-02", datetime.now(UTC), [entry]).to_bytes(),
-                   qos=1, retain=True).wait_for_publish(5)
+    schedule = Schedule("loa-02", datetime.now(UTC), [entry])
+    client.publish(topics.schedule("loa-02"), env.signed(topics.schedule("loa-02"), schedule), qos=1,
+                   retain=True).wait_for_publish(5)
     wait_until(lambda: "cd" * 32 in agent.fetches, timeout=10)
     wait_until(lambda: agent.store.entries[77].state == "missed", timeout=10)
     wait_until(lambda: "cd" * 32 not in agent.fetches, timeout=10)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
@@ -69,7 +70,8 @@ def test_officer_sends_an_announcement_and_sees_it_played(env: Env, site: str, b
         rows = b.find_elements(By.CSS_SELECTOR, "#deliveries tr[data-device=loa-01]")
         return bool(rows) and "đã phát" in rows[0].text
 
-    WebDriverWait(browser, 60, poll_frequency=0.5).until(played)
+    # The page may reload between finding a row and reading it: try again then.
+    WebDriverWait(browser, 60, poll_frequency=0.5, ignored_exceptions=(StaleElementReferenceException,)).until(played)
     row = browser.find_element(By.CSS_SELECTOR, "#deliveries tr[data-device=loa-01]").text
     assert row.count("/20") == 2, "the real start and end times from the device are shown"
     assert len(env.played_files("loa-01")) == 1

@@ -36,6 +36,9 @@ def test_unknown_keys_are_refused_with_their_place(tmp_path: Path) -> None:
     ('device_id = "loa-01"\nheartbeat_s = "often"', "heartbeat_s: expected a number"),
     ('device_id = "loa-01"\n[mqtt]\nport = true', "mqtt.port: expected a number"),
     ("device_id = ", "not valid TOML"),
+    ('device_id = "loa-01"\ntrusted_keys = []', "trusted_keys: pin the server's public key"),
+    ('device_id = "loa-01"\ntrusted_keys = ["not a key"]', "is not a base64 Ed25519 public key"),
+    ('device_id = "loa-01"\ntrusted_keys = "x"', "expected a list|base64"),
 ])
 def test_bad_agent_configs_are_refused(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "agent.toml"

@@ -1,6 +1,6 @@
 """The MQTT wire contract shared by the broadcaster and the edge agent.
 
-Standard library only, so a receiver installs it without any server dependency.
+Standard library plus ``cryptography`` (Ed25519 signatures), so a receiver installs it without any server\ndependency.
 See docs/protocol.md for the prose version of this module.
 """
 
@@ -14,6 +14,7 @@ from edge_agent.protocol.messages import (
     Message,
     Playback,
     ProtocolError,
+    Refused,
     Schedule,
     ScheduleEntry,
     Status,
@@ -31,6 +32,7 @@ __all__ = [
     "Message",
     "Playback",
     "ProtocolError",
+    "Refused",
     "Schedule",
     "ScheduleEntry",
     "Status",

@@ -129,6 +129,11 @@ class Message:
         return cls.from_dict(data)
 
 
+def load_object(payload: bytes) -> dict[str, Any]:
+    """A payload as a JSON object of this protocol version; ProtocolError otherwise."""
+    return _load(payload)
+
+
 def _load(payload: bytes) -> dict[str, Any]:
     try:
         data = json.loads(payload.decode("utf-8"))
@@ -296,6 +301,26 @@ class Heartbeat(Message):
 
 
 @dataclass
+class Refused(Message):
+    """A device refused a message from the server (bad signature, replay, malformed...), and says why."""
+
+    TYPE: ClassVar[str] = "refused"
+    ts: datetime
+    topic: str
+    reason: str
+    detail: str = ""
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Refused:
+        return cls(
+            ts=_time(data, "ts"),
+            topic=_text(data, "topic", 300) or "",
+            reason=_text(data, "reason", 40) or "",
+            detail=_text(data, "detail", 500, optional=True) or "",
+        )
+
+
+@dataclass
 class Delivery(Message):
     """The audio of a broadcast is on the device (or could not be fetched)."""
 
@@ -360,7 +385,7 @@ class ChunkRequest(Message):
 
 
 _TYPES: dict[str, type[Message]] = {
-    cls.TYPE: cls for cls in (Schedule, Manifest, Status, Heartbeat, Delivery, Playback, ChunkRequest)
+    cls.TYPE: cls for cls in (Schedule, Manifest, Status, Heartbeat, Delivery, Playback, ChunkRequest, Refused)
 }
 
 
