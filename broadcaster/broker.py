@@ -6,6 +6,7 @@ import getpass
 import logging
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -63,9 +64,15 @@ class Mosquitto:
     """A mosquitto process with its own config folder, password file and ACL, on a loopback port."""
 
     def __init__(self, directory: Path, users: dict[str, str], root: str, server_user: str,
-                 port: int | None = None) -> None:
+                 port: int | None = None, password_file: Path | None = None,
+                 tls: tuple[Path, Path, Path] | None = None) -> None:
         self.directory = directory
+        self.tls = tls
+        """(CA, certificate, key) for a second, TLS listener on ``tls_port``."""
+        self.tls_port = free_port() if tls else None
         self.users = users
+        self.password_file = password_file
+        """A password file written elsewhere (``broadcaster broker files``), used instead of ``users``."""
         self.root = root
         self.server_user = server_user
         self.port = port or free_port()
@@ -78,18 +85,20 @@ class Mosquitto:
         d = self.directory
         (d / "data").mkdir(parents=True, exist_ok=True)
         passwd, acl, conf = d / "passwd", d / "acl", d / "mosquitto.conf"
-        passwd.write_text("".join(f"{u}:{p}\n" for u, p in self.users.items()))
-        passwd.chmod(0o600)
-        hasher = Path(binary).with_name("mosquitto_passwd")
-        tool = str(hasher) if hasher.exists() else shutil.which("mosquitto_passwd")
-        if tool is None:
-            raise BrokerError("mosquitto_passwd is not installed (apt-get install mosquitto)")
-        result = subprocess.run([tool, "-U", str(passwd)], capture_output=True, text=True, check=False)
-        if result.returncode != 0:
-            raise BrokerError(f"mosquitto_passwd failed: {result.stderr.strip()}")
+        if self.password_file is not None:
+            passwd = self.password_file
+        else:
+            self._hash_users(binary, passwd)
         acl.write_text(acl_text(self.root, self.server_user))
+        tls_lines = []
+        if self.tls is not None:
+            ca, cert, key = self.tls
+            tls_lines = [f"listener {self.tls_port} 127.0.0.1", f"cafile {ca}", f"certfile {cert}",
+                         f"keyfile {key}", "tls_version tlsv1.2"]
         conf.write_text("\n".join([
             "# Generated; edits are overwritten at the next start.",
+            "per_listener_settings false",
+            *tls_lines,
             f"listener {self.port} 127.0.0.1",
             "allow_anonymous false",
             f"password_file {passwd}",
@@ -109,13 +118,29 @@ class Mosquitto:
         ]))
         return conf
 
+    def _hash_users(self, binary: str, passwd: Path) -> None:
+        passwd.write_text("".join(f"{u}:{p}\n" for u, p in self.users.items()))
+        passwd.chmod(0o600)
+        hasher = Path(binary).with_name("mosquitto_passwd")
+        tool = str(hasher) if hasher.exists() else shutil.which("mosquitto_passwd")
+        if tool is None:
+            raise BrokerError("mosquitto_passwd is not installed (apt-get install mosquitto)")
+        result = subprocess.run([tool, "-U", str(passwd)], capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise BrokerError(f"mosquitto_passwd failed: {result.stderr.strip()}")
+
+    def reload(self) -> None:
+        """Re-read the password file and ACL (what ``systemctl reload mosquitto`` does: SIGHUP)."""
+        if self.process is not None:
+            self.process.send_signal(signal.SIGHUP)
+
     def start(self) -> None:
         conf = self.write_config()
         binary = mosquitto_path()
         assert binary is not None
         self.process = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL,
                                         stderr=subprocess.PIPE)
-        if not wait_for_port(self.port):
+        if not wait_for_port(self.port) or (self.tls_port is not None and not wait_for_port(self.tls_port)):
             self.stop()
             log = self.directory / "mosquitto.log"
             tail = log.read_text()[-500:] if log.exists() else ""

@@ -114,6 +114,52 @@ def cmd_keys_public(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_devices_add(args: argparse.Namespace) -> int:
+    from broadcaster.db import Database
+    from broadcaster.devices import DeviceError, add_device, agent_config_text, set_password, write_private
+
+    config = _config(args.config)
+    trusted = [config.signer().public_text]
+    db = Database(config.db_url)
+    db.create_all()
+    try:
+        with db.session() as session:
+            if args.new_password:
+                password = set_password(session, args.device_id)
+            else:
+                _, password = add_device(session, args.device_id, args.name or args.device_id, args.village,
+                                         args.commune)
+    except DeviceError as exc:
+        print(f"broadcaster devices: {exc}", file=sys.stderr)
+        return 1
+    out = Path(args.out_dir or f"./{args.device_id}")
+    write_private(out / "mqtt-password", password + "\n")
+    (out / "agent.toml").write_text(agent_config_text(args.device_id, args.broker_host, args.broker_port,
+                                                      config.mqtt.topic_root, trusted, args.ca_file))
+    print(f"{args.device_id}: wrote {out / 'agent.toml'} and {out / 'mqtt-password'}.\n"
+          "Copy both to /etc/edge-agent/ on the receiver, then regenerate the broker's files:\n"
+          "  broadcaster broker files --config ... --out-dir /etc/mosquitto/loaxa && systemctl reload mosquitto")
+    return 0
+
+
+def cmd_broker_files(args: argparse.Namespace) -> int:
+    from broadcaster.db import Database
+    from broadcaster.devices import write_broker_files
+
+    config = _config(args.config)
+    password = config.mqtt_password()
+    if not password:
+        print("broadcaster broker files: the server's MQTT password is not configured (mqtt.password_file)",
+              file=sys.stderr)
+        return 1
+    out = Path(args.out_dir)
+    with Database(config.db_url).session() as session:
+        write_broker_files(session, out, config.mqtt.topic_root, config.mqtt.username, password)
+    print(f"wrote {out / 'passwd'} and {out / 'acl'}; point mosquitto's password_file and acl_file at them and "
+          "reload it (systemctl reload mosquitto)")
+    return 0
+
+
 def cmd_voices_fetch(args: argparse.Namespace) -> int:
     from broadcaster.voicefetch import FetchError, fetch
 
@@ -235,6 +281,27 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--config", type=Path, help="server TOML file (its signing.key_file)")
     p.add_argument("--key", help="a key file instead of the configured one")
     p.set_defaults(func=cmd_keys_public)
+
+    devices = sub.add_parser("devices", help="receivers and their credentials").add_subparsers(
+        dest="devices_command", required=True)
+    p = devices.add_parser("add", help="create a receiver with its own MQTT password and write its agent.toml")
+    p.add_argument("device_id", help="id = MQTT user name: a-z, 0-9 and -, e.g. thon-dong-01")
+    p.add_argument("--name", help="name shown to operators, e.g. 'Cụm loa thôn Đông'")
+    p.add_argument("--village", help="village it serves (created if new)")
+    p.add_argument("--commune", help="commune of that village (created if new)")
+    p.add_argument("--broker-host", required=True, help="broker host name the receiver connects to")
+    p.add_argument("--broker-port", type=int, default=1883, help="1883, or 8883 with TLS")
+    p.add_argument("--ca-file", help="CA certificate path on the receiver: turns TLS on")
+    p.add_argument("--out-dir", help="where to write agent.toml and mqtt-password (default ./<device_id>)")
+    p.add_argument("--new-password", action="store_true", help="an existing device: replace its password")
+    p.add_argument("--config", type=Path, help="server TOML file")
+    p.set_defaults(func=cmd_devices_add)
+    broker = sub.add_parser("broker", help="the MQTT broker's files").add_subparsers(dest="broker_command",
+                                                                                     required=True)
+    p = broker.add_parser("files", help="write mosquitto's password file and ACL from the database")
+    p.add_argument("--out-dir", required=True, help="e.g. /etc/mosquitto/loaxa")
+    p.add_argument("--config", type=Path, help="server TOML file")
+    p.set_defaults(func=cmd_broker_files)
 
     voices = sub.add_parser("voices", help="list voices, or fetch a voice's weights").add_subparsers(
         dest="voices_command", required=True)

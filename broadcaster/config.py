@@ -28,6 +28,8 @@ class MqttSettings:
     """First level of every topic."""
     chunk_kib: int = 64
     """Size of audio chunks (KiB); keep under the broker's packet limit (AWS IoT: 128 KB)."""
+    ca_file: str | None = None
+    """CA certificate to check the broker's TLS certificate against; TLS is used when set."""
     client_id: str = "broadcaster-worker"
     """Client id of the worker; its session is persistent so device reports wait while it restarts."""
 

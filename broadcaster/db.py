@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy import (
     Boolean,
@@ -156,6 +157,15 @@ class ListeningCheck(Base):
                 "heard": self.heard}
 
 
+class DeviceCredential(Base):
+    """A device's MQTT password, as the broker's hash only (the password itself is shown once)."""
+
+    __tablename__ = "device_credentials"
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id"), primary_key=True)
+    mqtt_hash: Mapped[str] = mapped_column(String(200))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class RefusalRecord(Base):
     """A message a device refused (unsigned, forged, expired, replayed, malformed): a sign of trouble."""
 
@@ -214,6 +224,8 @@ class Database:
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
         self.engine: Engine = create_engine(url, **kwargs)
+        if url.startswith("sqlite") and self.engine.url.database not in (None, "", ":memory:"):
+            Path(str(self.engine.url.database)).parent.mkdir(parents=True, exist_ok=True)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)

@@ -80,6 +80,7 @@ class Worker:
             lambda topic, payload: self.inbox.put((topic, payload)),
             clean_session=False,
             on_connect=self._resync.set,
+            ca_file=config.mqtt.ca_file,
         )
         for topic in self.topics.server_subscriptions():
             self.link.subscribe(topic)

@@ -88,6 +88,7 @@ class Agent:
             keepalive=config.mqtt.keepalive_s,
             will=Will(self.topics.status(self.id), Status("offline").to_bytes()),
             on_connect=self._on_connect,
+            ca_file=config.mqtt.ca_file,
         )
         self.link.subscribe(self.topics.schedule(self.id))
 

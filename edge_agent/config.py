@@ -25,6 +25,8 @@ class MqttSettings:
     """First level of every topic."""
     keepalive_s: int = 30
     """MQTT keepalive (seconds); the broker publishes our Last Will after 1.5 times this."""
+    ca_file: str | None = None
+    """CA certificate to check the broker's TLS certificate against; TLS is used when set (port 8883)."""
 
 
 @dataclass

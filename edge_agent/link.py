@@ -42,6 +42,7 @@ class Link:
         will: Will | None = None,
         clean_session: bool = True,
         on_connect: Callable[[], None] | None = None,
+        ca_file: str | None = None,
     ) -> None:
         self.host, self.port, self.keepalive = host, port, keepalive
         self._on_message_cb = on_message
@@ -58,6 +59,9 @@ class Link:
             clean_session=clean_session,
             protocol=mqtt.MQTTv311,
         )
+        if ca_file:
+            # TLS, checking the broker's certificate against this CA and its host name.
+            self.client.tls_set(ca_certs=ca_file)
         if username:
             self.client.username_pw_set(username, password)
         if will:
