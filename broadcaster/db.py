@@ -26,7 +26,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, rela
 BULLETIN_STATES = ("draft", "approved")
 BROADCAST_STATES = ("queued", "sent", "failed")
 DELIVERY_STATES = ("pending", "delivered", "playing", "played", "failed", "missed")
-FINAL_DELIVERY_STATES = ("played", "failed", "missed")
+FINAL_DELIVERY_STATES = ("played", "failed", "missed", "interrupted", "cancelled")
 
 
 def utcnow() -> datetime:
@@ -164,6 +164,17 @@ class DeviceCredential(Base):
     device_id: Mapped[str] = mapped_column(ForeignKey("devices.id"), primary_key=True)
     mqtt_hash: Mapped[str] = mapped_column(String(200))
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class VolumeSetting(Base):
+    """The volume an operator set for a device; the worker sends it, signed and retained, until it is sent."""
+
+    __tablename__ = "volume_settings"
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id"), primary_key=True)
+    volume: Mapped[int] = mapped_column(Integer)
+    set_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class RefusalRecord(Base):

@@ -10,7 +10,17 @@ from sqlalchemy.orm import Session
 
 from broadcaster.assets import AssetStore
 from broadcaster.audio import AudioError, load_recording
-from broadcaster.db import Broadcast, Bulletin, Delivery, Device, LexiconEntry, Recording, User, utcnow
+from broadcaster.db import (
+    Broadcast,
+    Bulletin,
+    Delivery,
+    Device,
+    LexiconEntry,
+    Recording,
+    User,
+    VolumeSetting,
+    utcnow,
+)
 from edge_agent.protocol import PRIORITIES
 
 MAX_TITLE = 200
@@ -142,6 +152,44 @@ def create_broadcast(session: Session, user: User, data: dict[str, Any], grace_s
         session.add(Delivery(broadcast_id=broadcast.id, device_id=device_id, state="pending", updated_at=now))
     session.flush()
     return broadcast
+
+
+def stop_broadcast(session: Session, user: User, broadcast_id: int) -> Broadcast:
+    """Stop a broadcast everywhere: cut off where it plays, never started where it waits.
+
+    Not yet sent: it is cancelled here. Sent: the worker lists it as cancelled in each device's signed
+    schedule (retained, so a receiver that is offline now learns it when it reconnects).
+    """
+    broadcast = session.get(Broadcast, broadcast_id)
+    if broadcast is None:
+        raise Refusal("not_found", f"broadcast {broadcast_id} does not exist", status=404)
+    if broadcast.state in ("stopping", "stopped"):
+        return broadcast
+    if broadcast.state == "queued":
+        broadcast.state = "stopped"
+        for delivery in broadcast.deliveries:
+            delivery.state, delivery.error, delivery.updated_at = "cancelled", "stopped before it was sent", utcnow()
+    elif broadcast.state == "sent":
+        broadcast.state = "stopping"
+    else:
+        raise Refusal("not_stoppable", f"broadcast {broadcast_id} is {broadcast.state}", status=409)
+    broadcast.error = f"stopped by {user.username}"
+    session.flush()
+    return broadcast
+
+
+def set_volume(session: Session, user: User, device_id: str, volume: Any) -> VolumeSetting:
+    if session.get(Device, device_id) is None:
+        raise Refusal("not_found", f"device {device_id} does not exist", status=404)
+    if not isinstance(volume, int) or isinstance(volume, bool) or not 0 <= volume <= 100:
+        raise Refusal("invalid_volume", "'volume' must be a whole number from 0 to 100", field="volume")
+    setting = session.get(VolumeSetting, device_id)
+    if setting is None:
+        setting = VolumeSetting(device_id=device_id, volume=volume, set_by=user.id)
+        session.add(setting)
+    setting.volume, setting.set_by, setting.set_at, setting.sent_at = volume, user.id, utcnow(), None
+    session.flush()
+    return setting
 
 
 def resolve_targets(session: Session, targets: Any) -> list[str]:

@@ -28,12 +28,14 @@ from broadcaster.db import (
     Delivery,
     Device,
     RefusalRecord,
+    VolumeSetting,
     utcnow,
 )
 from broadcaster.speech import Speech
 from edge_agent.link import Link
 from edge_agent.protocol import (
     ChunkRequest,
+    Command,
     Heartbeat,
     Playback,
     ProtocolError,
@@ -50,7 +52,8 @@ from edge_agent.protocol.messages import PRIORITY_RANK
 
 logger = logging.getLogger(__name__)
 
-STATE_RANK = {"pending": 0, "delivered": 1, "playing": 2, "played": 3, "failed": 3, "missed": 3}
+STATE_RANK = {"pending": 0, "delivered": 1, "playing": 2, "played": 3, "failed": 3, "missed": 3, "interrupted": 3,
+              "cancelled": 3}
 NO_REPORT = "no report from the device by the deadline"
 REPUBLISH_GAP_S = 2.0
 """A chunk asked for by many devices at once is published again at most this often."""
@@ -115,6 +118,28 @@ class Worker:
                 queued = session.query(Broadcast.id, Broadcast.priority).filter_by(state="queued").all()
             for broadcast_id, _ in sorted(queued, key=lambda row: (-PRIORITY_RANK[row[1]], row[0])):
                 self._send(broadcast_id)
+            self._send_stops()
+            self._send_volumes()
+
+    def _send_stops(self) -> None:
+        """Broadcasts an operator stopped: each device's schedule now lists them as cancelled."""
+        with self.db.session() as session:
+            for broadcast in session.query(Broadcast).filter_by(state="stopping"):
+                for delivery in broadcast.deliveries:
+                    if delivery.state not in FINAL_DELIVERY_STATES:
+                        self.publish_schedule(session, delivery.device_id)
+                broadcast.state = "stopped"
+                logger.info("broadcast %d stopped", broadcast.id)
+
+    def _send_volumes(self) -> None:
+        with self.db.session() as session:
+            for setting in session.query(VolumeSetting).filter(VolumeSetting.sent_at.is_(None)):
+                topic = self.topics.command(setting.device_id)
+                command = Command("volume", utcnow(), volume=setting.volume)
+                # Retained: a receiver offline now gets the latest setting when it reconnects.
+                ttl = timedelta(days=self.config.signing.schedule_ttl_days)
+                self.link.publish(topic, self.signer.sign(topic, command.to_dict(), ttl), qos=1, retain=True)
+                setting.sent_at = utcnow()
 
     def _send(self, broadcast_id: int) -> None:
         with self.db.session() as session:
@@ -151,7 +176,8 @@ class Worker:
         with self.db.session() as session:
             devices = [
                 d for (d,) in session.query(Delivery.device_id).join(Broadcast)
-                .filter(Broadcast.state == "sent", Delivery.state.not_in(FINAL_DELIVERY_STATES)).distinct()
+                .filter(Broadcast.state.in_(("sent", "stopping", "stopped")),
+                        Delivery.state.not_in(FINAL_DELIVERY_STATES)).distinct()
             ]
             for device_id in devices:
                 self.publish_schedule(session, device_id)
@@ -180,6 +206,13 @@ class Worker:
             .order_by(Broadcast.id)
             .all()
         )
+        cancelled = [
+            broadcast_id for (broadcast_id,) in
+            session.query(Delivery.broadcast_id).join(Broadcast)
+            .filter(Delivery.device_id == device_id, Broadcast.state.in_(("stopping", "stopped")),
+                    Delivery.state.not_in(FINAL_DELIVERY_STATES))
+            .order_by(Delivery.broadcast_id)
+        ]
         entries = []
         for row in rows:
             b = row.broadcast
@@ -191,8 +224,8 @@ class Worker:
                 entries.append(entry)
         topic = self.topics.schedule(device_id)
         ttl = timedelta(days=self.config.signing.schedule_ttl_days)
-        self.link.publish(topic, self.signer.sign(topic, Schedule(device_id, now, entries).to_dict(), ttl), qos=1,
-                          retain=True)
+        message = Schedule(device_id, now, entries, cancelled)
+        self.link.publish(topic, self.signer.sign(topic, message.to_dict(), ttl), qos=1, retain=True)
 
     # reports from devices --------------------------------------------------------------------------
 
@@ -276,7 +309,7 @@ class Worker:
             logger.warning("device %s reported on broadcast %d it was not sent", device.id, broadcast_id)
             return
         device.last_seen = utcnow()
-        overriding_guess = row.state == "missed" and row.error == NO_REPORT
+        overriding_guess = row.state in ("missed", "cancelled") and row.error == NO_REPORT
         if STATE_RANK[state] <= STATE_RANK[row.state] and not overriding_guess:
             return  # never move backwards (reports on two topics may arrive out of order)
         row.state, row.error, row.updated_at = state, error, utcnow()
@@ -320,16 +353,18 @@ class Worker:
                                self.config.offline_after_s)
             open_rows = (
                 session.query(Delivery.broadcast_id, Delivery.device_id, Broadcast.play_at, Broadcast.created_at,
-                              Broadcast.grace_s)
+                              Broadcast.grace_s, Broadcast.state)
                 .join(Broadcast)
-                .filter(Broadcast.state == "sent", Delivery.state.in_(("pending", "delivered")))
+                .filter(Broadcast.state.in_(("sent", "stopped")), Delivery.state.in_(("pending", "delivered")))
                 .all()
             )
-            for broadcast_id, device_id, play_at, created_at, grace_s in open_rows:
+            for broadcast_id, device_id, play_at, created_at, grace_s, state in open_rows:
                 if now > (play_at or created_at) + timedelta(seconds=grace_s + 60):
+                    # A stopped broadcast that the device never reported on did not play: cancelled.
+                    guess = "missed" if state == "sent" else "cancelled"
                     session.execute(
                         update(Delivery)
                         .where(Delivery.broadcast_id == broadcast_id, Delivery.device_id == device_id,
                                Delivery.state.in_(("pending", "delivered")))
-                        .values(state="missed", error=NO_REPORT, updated_at=now)
+                        .values(state=guess, error=NO_REPORT, updated_at=now)
                     )

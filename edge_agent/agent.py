@@ -17,6 +17,7 @@ from edge_agent.config import AgentConfig
 from edge_agent.link import Link, Will
 from edge_agent.protocol import (
     ChunkRequest,
+    Command,
     Delivery,
     Heartbeat,
     Manifest,
@@ -28,11 +29,11 @@ from edge_agent.protocol import (
     Status,
     Topics,
 )
-from edge_agent.protocol.messages import load_object, utcnow
+from edge_agent.protocol.messages import PRIORITY_RANK, load_object, utcnow
 from edge_agent.protocol.signing import SignatureError, Verifier
 from edge_agent.settings import read_secret
 from edge_agent.sinks import AudioSink, PlaybackError
-from edge_agent.store import LocalEntry, Store
+from edge_agent.store import FINAL_STATES, LocalEntry, Store
 from edge_agent.transfer import Download, TransferError
 
 logger = logging.getLogger(__name__)
@@ -91,6 +92,11 @@ class Agent:
             ca_file=config.mqtt.ca_file,
         )
         self.link.subscribe(self.topics.schedule(self.id))
+        self.link.subscribe(self.topics.command(self.id))
+        volume = self.store.setting("volume")
+        if isinstance(volume, int) and 0 <= volume <= 100:
+            self.sink.volume = volume  # set remotely before a reboot: it outlasts the config file's value
+        self._cut_reason: str | None = None
 
     # lifecycle -------------------------------------------------------------------------------------
 
@@ -136,6 +142,7 @@ class Agent:
                 if topic:
                     self._handle(topic, payload)
                 self._retry_stalled()
+                self._preempt()  # a scheduled emergency may just have come due
             except Exception:
                 logger.exception("error while handling %s", topic or "retries")
 
@@ -177,6 +184,11 @@ class Agent:
             if schedule is not None:
                 self._merge(schedule)
             return
+        if topic == self.topics.command(self.id):
+            command = self._open(topic, payload, Command, replay_check=True) if payload else None
+            if command is not None:
+                self._on_command(command)
+            return
         blob = self.topics.blob_of(topic)
         if blob is None:
             logger.warning("message on unexpected topic %s ignored", topic)
@@ -199,6 +211,48 @@ class Agent:
             if local is not None:
                 logger.info("new entry: broadcast %d %r", entry.broadcast_id, entry.title)
                 self._need(local)
+        for broadcast_id in schedule.cancelled:
+            self._cancel(broadcast_id)
+
+    def _on_command(self, command: Command) -> None:
+        if command.action == "volume" and command.volume is not None and command.volume != self.sink.volume:
+            self.sink.volume = command.volume
+            self.store.set_setting("volume", command.volume)
+            logger.info("volume set to %d%% by the server", command.volume)
+            self._send_heartbeat()
+
+    def _cancel(self, broadcast_id: int) -> None:
+        local = self.store.entries.get(broadcast_id)
+        if local is None or local.state in FINAL_STATES:
+            return
+        if local.state == "playing" and self.now_playing == broadcast_id:
+            self._cut("stopped by the operator")
+        elif local.state != "playing":
+            logger.info("broadcast %d cancelled by the operator", broadcast_id)
+            self._finish(local, "cancelled", error="stopped by the operator before it played")
+
+    def _cut(self, reason: str) -> None:
+        """Cut off what is playing now; the player reports it ``interrupted`` with ``reason``."""
+        self._cut_reason = reason
+        self.sink.stop()
+        self._wake.set()
+
+    def _preempt(self) -> None:
+        """An item more urgent than the one playing is ready and due: cut the one playing (within a moment of
+        the audio arriving) so the player starts the urgent one."""
+        playing = self.store.entries.get(self.now_playing) if self.now_playing is not None else None
+        if playing is None:
+            return
+        rank = PRIORITY_RANK[playing.entry.priority]
+        now = self.clock()
+        for local in self.store.waiting():
+            entry = local.entry
+            if (local.state == "delivered" and PRIORITY_RANK[entry.priority] > rank
+                    and (entry.play_at is None or entry.play_at <= now) and now <= entry.deadline()):
+                logger.warning("broadcast %d (%s) cuts off broadcast %d", entry.broadcast_id, entry.priority,
+                               playing.entry.broadcast_id)
+                self._cut(f"interrupted by {entry.priority} broadcast {entry.broadcast_id}")
+                return
 
     def _need(self, local: LocalEntry) -> None:
         asset = local.entry.asset
@@ -277,6 +331,7 @@ class Agent:
                 report = Delivery(local.entry.broadcast_id, asset, "delivered", self.clock())
                 self.link.publish(self.topics.event(self.id, "delivery"), report.to_bytes())
         self._wake.set()
+        self._preempt()
 
     def _fail_asset(self, asset: str, error: str) -> None:
         for local in self.store.waiting():
@@ -322,18 +377,22 @@ class Agent:
         report = Playback(entry.broadcast_id, "playing", self.clock(), local.started_at)
         self.link.publish(self.topics.event(self.id, "playback"), report.to_bytes())
         logger.info("playing broadcast %d %r", entry.broadcast_id, entry.title)
+        self._cut_reason = None
         try:
-            self.sink.play(self.store.asset_path(entry.asset), f"b{entry.broadcast_id}")
+            completed = self.sink.play(self.store.asset_path(entry.asset), f"b{entry.broadcast_id}")
         except (PlaybackError, OSError) as exc:
             logger.error("broadcast %d failed: %s", entry.broadcast_id, exc)
             self._finish(local, "failed", error=str(exc))
         else:
             if self._stop.is_set():
                 self._finish(local, "failed", error="interrupted: the receiver was stopped")
+            elif not completed:
+                self._finish(local, "interrupted", error=self._cut_reason or "interrupted")
             else:
                 self._finish(local, "played")
         finally:
             self.now_playing = None
+            self._cut_reason = None
 
     # health ----------------------------------------------------------------------------------------
 

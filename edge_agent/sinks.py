@@ -31,14 +31,15 @@ def _ffmpeg() -> str:
 
 
 class AudioSink(ABC):
-    """Plays one file at a time; ``play`` returns when the item has finished or was stopped."""
+    """Plays one file at a time; ``play`` returns True when the item played to its end, False when ``stop``
+    cut it off (an emergency, a stop command, shutting down)."""
 
     def __init__(self, volume: int = 100) -> None:
         self.volume = volume
         self._stop = threading.Event()
 
     @abstractmethod
-    def play(self, path: Path, label: str) -> None: ...
+    def play(self, path: Path, label: str) -> bool: ...
 
     def stop(self) -> None:
         self._stop.set()
@@ -56,7 +57,7 @@ class FileSink(AudioSink):
         self.realtime = realtime
         played_dir.mkdir(parents=True, exist_ok=True)
 
-    def play(self, path: Path, label: str) -> None:
+    def play(self, path: Path, label: str) -> bool:
         self._stop.clear()
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
         out = self.played_dir / f"{stamp}-{label}.wav"
@@ -75,8 +76,20 @@ class FileSink(AudioSink):
             duration = wav.getnframes() / wav.getframerate()
         if self.realtime:
             remaining = duration - (time.monotonic() - started)
-            if remaining > 0:
-                self._stop.wait(remaining)
+            if remaining > 0 and self._stop.wait(remaining):
+                # Cut off: keep only what a listener would have heard.
+                _truncate(out, time.monotonic() - started)
+                return False
+        return True
+
+
+def _truncate(path: Path, seconds: float) -> None:
+    with wave.open(str(path), "rb") as wav:
+        params = wav.getparams()
+        frames = wav.readframes(max(0, int(seconds * wav.getframerate())))
+    with wave.open(str(path), "wb") as wav:
+        wav.setparams(params)
+        wav.writeframes(frames)
 
 
 class AlsaSink(AudioSink):
@@ -87,7 +100,7 @@ class AlsaSink(AudioSink):
         self.device = device
         self._proc: subprocess.Popen[str] | None = None
 
-    def play(self, path: Path, label: str) -> None:
+    def play(self, path: Path, label: str) -> bool:
         self._stop.clear()
         self._proc = subprocess.Popen(
             [_ffmpeg(), "-nostdin", "-v", "error", "-i", str(path), *self._filter(),
@@ -96,8 +109,11 @@ class AlsaSink(AudioSink):
         )
         _, err = self._proc.communicate()
         code, self._proc = self._proc.returncode, None
-        if code != 0 and not self._stop.is_set():
+        if self._stop.is_set():
+            return False
+        if code != 0:
             raise PlaybackError(f"ALSA playback failed on {self.device!r}: {err.strip()[-300:]}")
+        return True
 
     def stop(self) -> None:
         super().stop()

@@ -16,7 +16,7 @@ from edge_agent.protocol.messages import PRIORITY_RANK, format_time, parse_time
 
 logger = logging.getLogger(__name__)
 
-FINAL_STATES = ("played", "missed", "failed")
+FINAL_STATES = ("played", "missed", "failed", "interrupted", "cancelled")
 
 
 @dataclass
@@ -60,6 +60,7 @@ class Store:
         self.partial.mkdir(parents=True, exist_ok=True)
         self._file = cache_dir / "schedule.json"
         self._seq_file = cache_dir / "sequence.json"
+        self._settings_file = cache_dir / "settings.json"
         self._lock = threading.RLock()
         self.entries: dict[int, LocalEntry] = {}
         self._load()
@@ -100,6 +101,25 @@ class Store:
             for key, value in changes.items():
                 setattr(local, key, value)
             self.save()
+
+    def setting(self, name: str) -> object:
+        """A value set remotely (e.g. the volume), kept across reboots; None when never set."""
+        try:
+            data = json.loads(self._settings_file.read_text())
+        except (OSError, ValueError):
+            return None
+        return data.get(name) if isinstance(data, dict) else None
+
+    def set_setting(self, name: str, value: object) -> None:
+        with self._lock:
+            try:
+                data = json.loads(self._settings_file.read_text())
+            except (OSError, ValueError):
+                data = {}
+            data[name] = value
+            tmp = self._settings_file.with_suffix(".tmp")
+            tmp.write_text(json.dumps(data))
+            os.replace(tmp, self._settings_file)
 
     def newest_seq(self, topic: str) -> int:
         """The sequence number of the newest signed message accepted on ``topic`` (0: none yet)."""

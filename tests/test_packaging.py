@@ -24,7 +24,7 @@ sys.exit(edge_agent.cli.main())
 
 def test_agent_runs_without_server_dependencies(tmp_path: Path) -> None:
     config = tmp_path / "agent.toml"
-    config.write_text('device_id = "loa-01"\n')
+    config.write_text('device_id = "loa-01"\ntrusted_keys = ["x/DEua5ZOKtAWlFVrXDvG8U8gcyT0+sSGBqUZ+vt5/Y="]\n')
     result = subprocess.run([sys.executable, "-c", BLOCK, str(config)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     assert "configuration OK" in result.stdout
@@ -34,5 +34,6 @@ def test_base_dependencies_are_the_agent_alone() -> None:
     import tomllib
 
     project = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())["project"]
-    assert [d.split(">")[0].split("<")[0] for d in project["dependencies"]] == ["paho-mqtt"]
+    # MQTT, and Ed25519 to check that orders come from the server: nothing of the server's stack.
+    assert [d.split(">")[0].split("<")[0] for d in project["dependencies"]] == ["paho-mqtt", "cryptography"]
     assert project["scripts"] == {"broadcaster": "broadcaster.cli:main", "edge-agent": "edge_agent.cli:main"}

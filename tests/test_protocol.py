@@ -9,11 +9,13 @@ import pytest
 
 from edge_agent.protocol import (
     ChunkRequest,
+    Command,
     Delivery,
     Heartbeat,
     Manifest,
     Playback,
     ProtocolError,
+    Refused,
     Schedule,
     ScheduleEntry,
     Status,
@@ -44,6 +46,11 @@ MESSAGES = [
     Playback(7, "missed", NOW, error="too late to play"),
     ChunkRequest(ASSET, [3, 1]),
     ChunkRequest(ASSET, []),
+    Schedule("loa-01", NOW, [], cancelled=[5, 6]),
+    Playback(7, "interrupted", NOW, NOW, NOW + timedelta(seconds=3), "interrupted by emergency broadcast 9"),
+    Playback(7, "cancelled", NOW, error="stopped by the operator before it played"),
+    Command("volume", NOW, volume=35),
+    Refused(NOW, "loaxa/dev/loa-01/schedule", "bad_signature", "the signature does not match"),
 ]
 
 
@@ -108,6 +115,11 @@ def schedule_with(**entry_changes: object) -> bytes:
      b' "volume": 1, "cache_bytes": 0, "pending": 0}', "finite"),
     (b'{"v": 1, "type": "chunk_request", "asset": "' + ASSET.encode() + b'", "seqs": [-1]}', "seqs"),
     (b"[" * 100000 + b"]" * 100000, "not"),
+    (b'{"v": 1, "type": "command", "action": "volume", "issued_at": "2026-11-22T06:00:00Z", "volume": 120}',
+     "volume"),
+    (b'{"v": 1, "type": "command", "action": "self_destruct", "issued_at": "2026-11-22T06:00:00Z"}', "action"),
+    (b'{"v": 1, "type": "schedule", "device": "loa-01", "issued_at": "2026-11-22T06:00:00Z", "entries": [],'
+     b' "cancelled": [0, true]}', "cancelled"),
 ])
 def test_malformed_payloads_are_refused_with_a_reason(payload: bytes, reason: str) -> None:
     with pytest.raises(ProtocolError, match=reason.replace("[", r"\[").replace("]", r"\]")):

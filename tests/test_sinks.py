@@ -31,7 +31,7 @@ def sink(request: pytest.FixtureRequest, tmp_path: Path) -> AudioSink:
 
 
 def test_plays_a_bulletin(sink: AudioSink, bulletin: Path) -> None:
-    sink.play(bulletin, "b1")
+    assert sink.play(bulletin, "b1") is True, "played to its end"
 
 
 def test_refuses_a_broken_file_with_the_reason(sink: AudioSink, tmp_path: Path) -> None:
@@ -58,13 +58,19 @@ def test_file_sink_takes_the_real_duration_and_writes_the_audio(tmp_path: Path, 
     assert level > -30
 
 
-def test_file_sink_stops_when_asked(tmp_path: Path, bulletin: Path) -> None:
+def test_file_sink_stops_when_asked_and_keeps_only_what_was_heard(tmp_path: Path, bulletin: Path) -> None:
+    full = FileSink(tmp_path / "full", realtime=False)
+    full.play(bulletin, "whole")
+    whole = wav_stats(next((tmp_path / "full").glob("*-whole.wav")))[0]
     sink = FileSink(tmp_path)
-    threading.Timer(0.3, sink.stop).start()
+    threading.Timer(0.5, sink.stop).start()
     started = time.monotonic()
-    sink.play(bulletin, "b5")
+    assert sink.play(bulletin, "b5") is False, "cut off"
+    elapsed = time.monotonic() - started
     (written,) = tmp_path.glob("*-b5.wav")
-    assert time.monotonic() - started < wav_stats(written)[0] - 0.5
+    heard = wav_stats(written)[0]
+    assert elapsed < whole - 0.5
+    assert heard == pytest.approx(elapsed, abs=0.3) and heard < whole - 0.5
 
 
 def test_file_sink_applies_the_volume(tmp_path: Path, bulletin: Path) -> None:

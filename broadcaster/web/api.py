@@ -182,6 +182,20 @@ def create_broadcast() -> tuple[Response, int]:
     return jsonify(service.broadcast_json(broadcast)), 201
 
 
+@bp.post("/broadcasts/<int:broadcast_id>/stop")
+@authenticated
+def stop_broadcast(broadcast_id: int) -> Response:
+    """Stop it everywhere: cut off where it plays, never started where it waits."""
+    return jsonify(service.broadcast_json(service.stop_broadcast(db(), g.user, broadcast_id)))
+
+
+@bp.put("/devices/<device_id>/volume")
+@authenticated
+def device_volume(device_id: str) -> Response:
+    setting = service.set_volume(db(), g.user, device_id, body().get("volume"))
+    return jsonify({"device": device_id, "volume": setting.volume, "sent": setting.sent_at is not None})
+
+
 @bp.get("/broadcasts/<int:broadcast_id>")
 @authenticated
 def get_broadcast(broadcast_id: int) -> Response:

@@ -23,6 +23,7 @@ bp = Blueprint("ui", __name__)
 STATE_LABELS = {
     "pending": "đang chờ", "delivered": "đã nhận", "playing": "đang phát", "played": "đã phát",
     "failed": "lỗi", "missed": "lỡ giờ", "queued": "đang xử lý", "sent": "đã gửi",
+    "interrupted": "bị ngắt", "cancelled": "đã hủy", "stopping": "đang dừng", "stopped": "đã dừng",
 }
 REFUSALS = {
     "missing_field": "Vui lòng nhập đầy đủ tiêu đề và nội dung.",
@@ -202,6 +203,18 @@ def lexicon_delete(user: User, entry_id: int) -> Response:
     if entry is not None:
         db().delete(entry)
     return redirect(url_for("ui.lexicon_page"))
+
+
+@bp.post("/broadcasts/<int:broadcast_id>/stop")
+@login_required
+def stop(user: User, broadcast_id: int) -> Response:
+    check_csrf()
+    try:
+        service.stop_broadcast(db(), user, broadcast_id)
+    except service.Refusal as exc:
+        db().rollback()
+        flash(exc.message)
+    return redirect(url_for("ui.broadcast", broadcast_id=broadcast_id))
 
 
 @bp.get("/broadcasts/<int:broadcast_id>")

@@ -17,7 +17,10 @@ from edge_agent.protocol.topics import ASSET_ID_RE
 PROTOCOL_VERSION = 1
 PRIORITIES = ("normal", "priority", "emergency")
 PRIORITY_RANK = {name: rank for rank, name in enumerate(PRIORITIES)}
-PLAYBACK_STATES = ("playing", "played", "missed", "failed")
+PLAYBACK_STATES = ("playing", "played", "missed", "failed", "interrupted", "cancelled")
+"""``interrupted``: cut off while playing (by an emergency or a stop command); ``cancelled``: stopped before
+it started. Both are final: a broadcast never plays twice."""
+COMMAND_ACTIONS = ("volume",)
 DELIVERY_STATES = ("delivered", "failed")
 MAX_CHUNKS = 4096
 MAX_ENTRIES = 1000
@@ -192,6 +195,8 @@ class Schedule(Message):
     device: str
     issued_at: datetime
     entries: list[ScheduleEntry]
+    cancelled: list[int] = field(default_factory=list)
+    """Broadcasts an operator stopped: cut off if playing, never started if waiting."""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Schedule:
@@ -206,10 +211,15 @@ class Schedule(Message):
                 entries.append(ScheduleEntry.from_dict(item))
             except ProtocolError as exc:
                 raise ProtocolError(f"entries[{index}].{exc}") from None
+        cancelled = _require(data, "cancelled", list, optional=True) or []
+        if len(cancelled) > MAX_ENTRIES or not all(
+                isinstance(i, int) and not isinstance(i, bool) and i > 0 for i in cancelled):
+            raise ProtocolError("cancelled: must be a list of broadcast ids")
         return cls(
             device=_text(data, "device", 64) or "",
             issued_at=_time(data, "issued_at"),
             entries=entries,
+            cancelled=list(cancelled),
         )
 
 
@@ -301,6 +311,26 @@ class Heartbeat(Message):
 
 
 @dataclass
+class Command(Message):
+    """A device setting, signed and retained on ``dev/<id>/cmd`` so a receiver that was offline gets the
+    latest when it reconnects (applying it twice changes nothing)."""
+
+    TYPE: ClassVar[str] = "command"
+    action: str
+    issued_at: datetime
+    volume: int | None = None
+    """volume: the output volume, 0-100, kept across reboots."""
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Command:
+        action = _choice(data, "action", COMMAND_ACTIONS)
+        volume = _require(data, "volume", int)
+        if not 0 <= volume <= 100:
+            raise ProtocolError("volume: must be 0-100")
+        return cls(action=action, issued_at=_time(data, "issued_at"), volume=volume)
+
+
+@dataclass
 class Refused(Message):
     """A device refused a message from the server (bad signature, replay, malformed...), and says why."""
 
@@ -385,7 +415,8 @@ class ChunkRequest(Message):
 
 
 _TYPES: dict[str, type[Message]] = {
-    cls.TYPE: cls for cls in (Schedule, Manifest, Status, Heartbeat, Delivery, Playback, ChunkRequest, Refused)
+    cls.TYPE: cls
+    for cls in (Schedule, Manifest, Status, Heartbeat, Delivery, Playback, ChunkRequest, Refused, Command)
 }
 
 

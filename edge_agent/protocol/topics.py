@@ -24,6 +24,9 @@ class Topics:
     def schedule(self, device_id: str) -> str:
         return f"{self.root}/dev/{device_id}/schedule"
 
+    def command(self, device_id: str) -> str:
+        return f"{self.root}/dev/{device_id}/cmd"
+
     def manifest(self, asset: str) -> str:
         return f"{self.root}/blob/{asset}/manifest"
 
