@@ -166,6 +166,18 @@ class DeviceCredential(Base):
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class DeviceHealth(Base):
+    """The latest health a device reported, and how far its clock is from the server's."""
+
+    __tablename__ = "device_health"
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id"), primary_key=True)
+    reported: Mapped[str] = mapped_column(Text)
+    """The heartbeat's health fields, as JSON."""
+    clock_skew_s: Mapped[float | None] = mapped_column(Float)
+    """Device time minus server time when its heartbeat arrived (plus the network delay)."""
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class VolumeSetting(Base):
     """The volume an operator set for a device; the worker sends it, signed and retained, until it is sent."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,6 +16,7 @@ from broadcaster.db import (
     Bulletin,
     Delivery,
     Device,
+    DeviceHealth,
     LexiconEntry,
     Recording,
     User,
@@ -207,8 +209,10 @@ def resolve_targets(session: Session, targets: Any) -> list[str]:
     return sorted(set(targets))
 
 
-def device_json(device: Device) -> dict[str, Any]:
+def device_json(device: Device, health: DeviceHealth | None = None) -> dict[str, Any]:
     return {
+        "health": json.loads(health.reported) if health else None,
+        "clock_skew_s": health.clock_skew_s if health else None,
         "id": device.id,
         "name": device.name,
         "village": device.village.name if device.village else None,

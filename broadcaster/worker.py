@@ -6,6 +6,7 @@ The database is the source of truth; the worker keeps no state that a restart wo
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import threading
@@ -27,6 +28,7 @@ from broadcaster.db import (
     Database,
     Delivery,
     Device,
+    DeviceHealth,
     RefusalRecord,
     VolumeSetting,
     utcnow,
@@ -52,6 +54,10 @@ from edge_agent.protocol.messages import PRIORITY_RANK
 
 logger = logging.getLogger(__name__)
 
+CLOCK_SKEW_ALARM_S = 30.0
+"""A device clock further than this from the server's is reported: it would play at the wrong time."""
+HEALTH_FIELDS = ("uptime_s", "load_1m", "cpu_temp_c", "mem_available_mb", "disk_free_mb", "ntp_synced",
+                 "link_quality", "amplifier", "cache_bytes", "pending", "outbox")
 STATE_RANK = {"pending": 0, "delivered": 1, "playing": 2, "played": 3, "failed": 3, "missed": 3, "interrupted": 3,
               "cancelled": 3}
 NO_REPORT = "no report from the device by the deadline"
@@ -69,7 +75,7 @@ class Worker:
         self.signer = config.signer()
         self.chunk_size = config.mqtt.chunk_kib * 1024
         self.uploads = AssetStore(config.upload_dir, suffix="")
-        self.inbox: queue.Queue[tuple[str, bytes]] = queue.Queue()
+        self.inbox: queue.Queue[tuple[str, bytes, datetime]] = queue.Queue()
         self._republished: dict[tuple[str, int], float] = {}
         self._stop = threading.Event()
         self._dispatch_lock = threading.Lock()
@@ -80,7 +86,7 @@ class Worker:
             config.mqtt.port,
             config.mqtt.username,
             config.mqtt_password(),
-            lambda topic, payload: self.inbox.put((topic, payload)),
+            lambda topic, payload: self.inbox.put((topic, payload, utcnow())),
             clean_session=False,
             on_connect=self._resync.set,
             ca_file=config.mqtt.ca_file,
@@ -232,18 +238,18 @@ class Worker:
     def _ingest_loop(self) -> None:
         while not self._stop.is_set():
             try:
-                topic, payload = self.inbox.get(timeout=0.5)
+                topic, payload, received_at = self.inbox.get(timeout=0.5)
             except queue.Empty:
                 continue
-            self._ingest_with_retry(topic, payload)
+            self._ingest_with_retry(topic, payload, received_at)
 
-    def _ingest_with_retry(self, topic: str, payload: bytes) -> None:
+    def _ingest_with_retry(self, topic: str, payload: bytes, received_at: datetime) -> None:
         """Store one report; while the database is unreachable, keep it and try again (the broker has
         already handed it over, so dropping it would lose it)."""
         delay = 0.5
         while not self._stop.is_set():
             try:
-                self.ingest(topic, payload)
+                self.ingest(topic, payload, received_at)
                 return
             except OperationalError as exc:
                 logger.warning("database unavailable (%s); report on %s kept, retrying in %.0f s",
@@ -255,7 +261,8 @@ class Worker:
                 return
         logger.error("stopping with an unstored report on %s", topic)
 
-    def ingest(self, topic: str, payload: bytes) -> None:
+    def ingest(self, topic: str, payload: bytes, received_at: datetime | None = None) -> None:
+        """Store one report; ``received_at`` is when the broker handed it over (for the clock check)."""
         device_id = self.topics.device_of(topic)
         if device_id is None or not payload:
             return
@@ -269,7 +276,7 @@ class Worker:
                 if kind == "status":
                     self._on_status(device, Status.from_bytes(payload))
                 elif kind == "hb":
-                    self._on_heartbeat(device, Heartbeat.from_bytes(payload))
+                    self._on_heartbeat(session, device, Heartbeat.from_bytes(payload), received_at or utcnow())
                 elif kind == "evt/delivery":
                     report = DeliveryReport.from_bytes(payload)
                     self._advance(session, device, report.broadcast_id, report.state, error=report.error)
@@ -298,9 +305,20 @@ class Worker:
         else:
             device.now_playing = None
 
-    def _on_heartbeat(self, device: Device, beat: Heartbeat) -> None:
+    def _on_heartbeat(self, session: Session, device: Device, beat: Heartbeat, received_at: datetime) -> None:
         device.online, device.last_seen = True, utcnow()
         device.version, device.volume, device.now_playing = beat.version, beat.volume, beat.now_playing
+        skew = round((beat.ts - received_at).total_seconds(), 1)
+        record = session.get(DeviceHealth, device.id)
+        if record is None:
+            record = DeviceHealth(device_id=device.id, reported="{}")
+            session.add(record)
+        was_off = record.clock_skew_s is not None and abs(record.clock_skew_s) > CLOCK_SKEW_ALARM_S
+        if abs(skew) > CLOCK_SKEW_ALARM_S and not was_off:
+            logger.error("device %s clock is %+.0f s off the server's (NTP synchronized: %s): it will play at "
+                         "the wrong time", device.id, skew, beat.ntp_synced)
+        record.clock_skew_s, record.updated_at = skew, received_at
+        record.reported = json.dumps({name: getattr(beat, name) for name in HEALTH_FIELDS})
 
     def _advance(self, session: Session, device: Device, broadcast_id: int, state: str, error: str | None,
                  started_at: datetime | None = None, finished_at: datetime | None = None) -> None:

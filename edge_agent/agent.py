@@ -12,9 +12,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
-from edge_agent import __version__
+from edge_agent import __version__, health
 from edge_agent.config import AgentConfig
 from edge_agent.link import Link, Will
+from edge_agent.outbox import Outbox
 from edge_agent.protocol import (
     ChunkRequest,
     Command,
@@ -91,6 +92,7 @@ class Agent:
             on_connect=self._on_connect,
             ca_file=config.mqtt.ca_file,
         )
+        self.outbox = Outbox(Path(config.cache_dir) / "outbox", self.link)
         self.link.subscribe(self.topics.schedule(self.id))
         self.link.subscribe(self.topics.command(self.id))
         volume = self.store.setting("volume")
@@ -108,6 +110,7 @@ class Agent:
             elif local.state == "pending":
                 self._need(local)
         self.link.start()
+        self.outbox.start()
         for target, name in ((self._work, "inbox"), (self._play_loop, "player"), (self._beat, "heartbeat")):
             thread = threading.Thread(target=target, name=f"agent-{name}", daemon=True)
             thread.start()
@@ -120,6 +123,7 @@ class Agent:
         self.sink.stop()
         for thread in self._threads:
             thread.join(timeout=5)
+        self.outbox.stop()
         self.link.stop(final=(self.topics.status(self.id), Status("offline", self.clock()).to_bytes()))
 
     # inbound ---------------------------------------------------------------------------------------
@@ -174,7 +178,7 @@ class Agent:
             return  # a flood of forged messages gets one report a minute, not one each
         self._refusals[key] = now
         report = Refused(self.clock(), topic, reason, detail[:500])
-        self.link.publish(self.topics.event(self.id, "refused"), report.to_bytes(), qos=1)
+        self.outbox.put(self.topics.event(self.id, "refused"), report.to_dict())
 
     def _handle(self, topic: str, payload: bytes) -> None:
         if topic == self.topics.schedule(self.id):
@@ -329,7 +333,7 @@ class Agent:
             if local.entry.asset == asset and local.state == "pending":
                 self.store.update(local, state="delivered")
                 report = Delivery(local.entry.broadcast_id, asset, "delivered", self.clock())
-                self.link.publish(self.topics.event(self.id, "delivery"), report.to_bytes())
+                self.outbox.put(self.topics.event(self.id, "delivery"), report.to_dict())
         self._wake.set()
         self._preempt()
 
@@ -337,14 +341,14 @@ class Agent:
         for local in self.store.waiting():
             if local.entry.asset == asset:
                 report = Delivery(local.entry.broadcast_id, asset, "failed", self.clock(), error)
-                self.link.publish(self.topics.event(self.id, "delivery"), report.to_bytes())
+                self.outbox.put(self.topics.event(self.id, "delivery"), report.to_dict())
                 self._finish(local, "failed", error=error)
 
     def _finish(self, local: LocalEntry, state: str, error: str | None = None) -> None:
         finished = self.clock() if state != "missed" else None
         self.store.update(local, state=state, finished_at=finished, error=error)
         report = Playback(local.entry.broadcast_id, state, self.clock(), local.started_at, finished, error)
-        self.link.publish(self.topics.event(self.id, "playback"), report.to_bytes())
+        self.outbox.put(self.topics.event(self.id, "playback"), report.to_dict())
 
     # playback --------------------------------------------------------------------------------------
 
@@ -375,7 +379,7 @@ class Agent:
         self.store.update(local, state="playing", started_at=self.clock())
         self.now_playing = entry.broadcast_id
         report = Playback(entry.broadcast_id, "playing", self.clock(), local.started_at)
-        self.link.publish(self.topics.event(self.id, "playback"), report.to_bytes())
+        self.outbox.put(self.topics.event(self.id, "playback"), report.to_dict())
         logger.info("playing broadcast %d %r", entry.broadcast_id, entry.title)
         self._cut_reason = None
         try:
@@ -403,6 +407,7 @@ class Agent:
     def _send_heartbeat(self) -> None:
         if not self.link.connected.is_set():
             return  # a stale heartbeat is worthless; status and events carry the rest
+        state = health.read(Path(self.config.cache_dir))
         beat = Heartbeat(
             ts=self.clock(),
             uptime_s=round(time.monotonic() - self.started, 1),
@@ -411,5 +416,12 @@ class Agent:
             now_playing=self.now_playing,
             cache_bytes=self.store.cache_bytes(),
             pending=len(self.store.waiting()),
+            load_1m=state.load_1m,
+            cpu_temp_c=state.cpu_temp_c,
+            mem_available_mb=state.mem_available_mb,
+            disk_free_mb=state.disk_free_mb,
+            ntp_synced=state.ntp_synced,
+            link_quality=state.link_quality,
+            outbox=self.outbox.pending(),
         )
         self.link.publish(self.topics.heartbeat(self.id), beat.to_bytes(), qos=0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -68,7 +69,9 @@ class Link:
             self.client.will_set(will.topic, will.payload, qos=will.qos, retain=will.retain)
         # Unbounded in-memory queue of QoS 1 publishes while the link is down.
         self.client.max_queued_messages_set(0)
-        self.client.reconnect_delay_set(min_delay=1, max_delay=30)
+        # Exponential backoff (paho doubles the delay up to the maximum), with bounds drawn at random per
+        # client: after a broker restart a whole fleet does not knock at the same instants.
+        self.client.reconnect_delay_set(min_delay=random.randint(1, 3), max_delay=random.randint(30, 60))
         self.client.on_connect = self._handle_connect
         self.client.on_disconnect = self._handle_disconnect
         self.client.on_message = self._handle_message

@@ -101,7 +101,8 @@ def test_a_report_is_kept_while_the_database_is_down(env: Env, worker: Worker,
     monkeypatch.setattr(env.db, "session", flaky_session)
     now = datetime.now(UTC)
     report = Playback(bid, "played", now, now, now).to_bytes()
-    thread = threading.Thread(target=worker._ingest_with_retry, args=(topics.event("loa-01", "playback"), report))
+    thread = threading.Thread(target=worker._ingest_with_retry, args=(topics.event("loa-01", "playback"), report,
+                                                                      datetime.now(UTC)))
     thread.start()
     thread.join(timeout=10)
     assert not thread.is_alive()

@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from broadcaster import service
 from broadcaster.assets import AssetStore
-from broadcaster.db import Broadcast, Bulletin, Device, LexiconEntry, User, token_hash
+from broadcaster.db import Broadcast, Bulletin, Device, DeviceHealth, LexiconEntry, User, token_hash
 from broadcaster.engines import DEFAULT_VOICE, voice_report
 from broadcaster.normalize import DIALECTS, Normalizer
 from broadcaster.web import common
@@ -143,7 +143,8 @@ def asset_audio(asset_id: str) -> Response:
 @bp.get("/devices")
 @authenticated
 def devices() -> Response:
-    return jsonify([service.device_json(d) for d in db().query(Device).order_by(Device.id)])
+    health = {h.device_id: h for h in db().query(DeviceHealth)}
+    return jsonify([service.device_json(d, health.get(d.id)) for d in db().query(Device).order_by(Device.id)])
 
 
 @bp.post("/bulletins")

@@ -93,6 +93,10 @@ def _choice(data: dict[str, Any], name: str, allowed: tuple[str, ...]) -> str:
     return str(value)
 
 
+def _historical(data: dict[str, Any]) -> bool:
+    return bool(_require(data, "historical", bool, optional=True))
+
+
 def _text(data: dict[str, Any], name: str, limit: int, optional: bool = False) -> str | None:
     value = _require(data, name, str, optional=optional)
     if value is not None and len(value) > limit:
@@ -293,12 +297,31 @@ class Heartbeat(Message):
     now_playing: int | None = None
     cache_bytes: int = 0
     pending: int = 0
+    # Health, each null where the platform does not tell (all optional on the wire).
+    load_1m: float | None = None
+    cpu_temp_c: float | None = None
+    mem_available_mb: int | None = None
+    disk_free_mb: int | None = None
+    ntp_synced: bool | None = None
+    link_quality: int | None = None
+    amplifier: str | None = None
+    """``on`` or ``off``: the state of the amplifier relay."""
+    outbox: int = 0
+    """Reports waiting on the device's disk for the link to come back."""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Heartbeat:
         volume = _require(data, "volume", int)
         if not 0 <= volume <= 100:
             raise ProtocolError("volume: must be 0-100")
+        link = _require(data, "link_quality", int, optional=True)
+        if link is not None and not 0 <= link <= 100:
+            raise ProtocolError("link_quality: must be 0-100")
+        load = _require(data, "load_1m", (int, float), optional=True)
+        temp = _require(data, "cpu_temp_c", (int, float), optional=True)
+        amplifier = data.get("amplifier")
+        if amplifier is not None and amplifier not in ("on", "off"):
+            raise ProtocolError("amplifier: must be on, off or null")
         return cls(
             ts=_time(data, "ts"),
             uptime_s=float(_require(data, "uptime_s", (int, float))),
@@ -307,6 +330,14 @@ class Heartbeat(Message):
             now_playing=_require(data, "now_playing", int, optional=True),
             cache_bytes=_require(data, "cache_bytes", int),
             pending=_require(data, "pending", int),
+            load_1m=float(load) if load is not None else None,
+            cpu_temp_c=float(temp) if temp is not None else None,
+            mem_available_mb=_require(data, "mem_available_mb", int, optional=True),
+            disk_free_mb=_require(data, "disk_free_mb", int, optional=True),
+            ntp_synced=_require(data, "ntp_synced", bool, optional=True),
+            link_quality=link,
+            amplifier=amplifier,
+            outbox=_require(data, "outbox", int, optional=True) or 0,
         )
 
 
@@ -339,6 +370,8 @@ class Refused(Message):
     topic: str
     reason: str
     detail: str = ""
+    historical: bool = False
+    """Made while the device was offline and sent when the link came back."""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Refused:
@@ -347,6 +380,7 @@ class Refused(Message):
             topic=_text(data, "topic", 300) or "",
             reason=_text(data, "reason", 40) or "",
             detail=_text(data, "detail", 500, optional=True) or "",
+            historical=_historical(data),
         )
 
 
@@ -360,6 +394,7 @@ class Delivery(Message):
     state: str
     ts: datetime
     error: str | None = None
+    historical: bool = False
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Delivery:
@@ -369,6 +404,7 @@ class Delivery(Message):
             state=_choice(data, "state", DELIVERY_STATES),
             ts=_time(data, "ts"),
             error=_text(data, "error", 500, optional=True),
+            historical=_historical(data),
         )
 
 
@@ -383,6 +419,7 @@ class Playback(Message):
     started_at: datetime | None = None
     finished_at: datetime | None = None
     error: str | None = None
+    historical: bool = False
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Playback:
@@ -393,6 +430,7 @@ class Playback(Message):
             started_at=parse_time(data.get("started_at"), "started_at"),
             finished_at=parse_time(data.get("finished_at"), "finished_at"),
             error=_text(data, "error", 500, optional=True),
+            historical=_historical(data),
         )
 
 

@@ -1,0 +1,110 @@
+"""What a receiver can tell about its own health, read from Linux without extra packages.
+
+Every reading is optional: a value the platform does not expose is None, never a guess.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+STA_UNSYNC = 0x0040
+"""adjtimex status bit: the kernel clock is not synchronized (no NTP daemon has disciplined it)."""
+
+
+@dataclass
+class Health:
+    load_1m: float | None = None
+    cpu_temp_c: float | None = None
+    mem_available_mb: int | None = None
+    disk_free_mb: int | None = None
+    ntp_synced: bool | None = None
+    link_quality: int | None = None
+    """Wi-Fi link quality (0-100) from /proc/net/wireless, when the uplink is Wi-Fi."""
+
+
+def _read(path: str) -> str | None:
+    try:
+        return Path(path).read_text()
+    except OSError:
+        return None
+
+
+def load_1m() -> float | None:
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
+
+
+def cpu_temp_c(root: str = "/sys/class/thermal") -> float | None:
+    """The CPU's temperature (the Raspberry Pi's thermal_zone0), in degrees Celsius."""
+    for zone in sorted(Path(root).glob("thermal_zone*")):
+        kind = (_read(str(zone / "type")) or "").strip()
+        raw = _read(str(zone / "temp"))
+        if raw and raw.strip().lstrip("-").isdigit() and kind in ("cpu-thermal", "x86_pkg_temp", "soc_thermal", ""):
+            return round(int(raw) / 1000, 1)
+    return None
+
+
+def mem_available_mb() -> int | None:
+    for line in (_read("/proc/meminfo") or "").splitlines():
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) // 1024
+    return None
+
+
+def disk_free_mb(path: Path) -> int | None:
+    try:
+        stat = os.statvfs(path)
+    except OSError:
+        return None
+    return stat.f_bavail * stat.f_frsize // (1024 * 1024)
+
+
+class _Timex(ctypes.Structure):
+    # struct timex from <sys/timex.h> (Linux, 64-bit and 32-bit alike: longs and ints in this order).
+    _fields_ = [("modes", ctypes.c_uint), ("offset", ctypes.c_long), ("freq", ctypes.c_long),
+                ("maxerror", ctypes.c_long), ("esterror", ctypes.c_long), ("status", ctypes.c_int),
+                ("constant", ctypes.c_long), ("precision", ctypes.c_long), ("tolerance", ctypes.c_long),
+                ("time_sec", ctypes.c_long), ("time_usec", ctypes.c_long), ("tick", ctypes.c_long),
+                ("ppsfreq", ctypes.c_long), ("jitter", ctypes.c_long), ("shift", ctypes.c_int),
+                ("stabil", ctypes.c_long), ("jitcnt", ctypes.c_long), ("calcnt", ctypes.c_long),
+                ("errcnt", ctypes.c_long), ("stbcnt", ctypes.c_long), ("tai", ctypes.c_int),
+                ("padding", ctypes.c_int * 11)]
+
+
+def ntp_synced() -> bool | None:
+    """Whether the kernel clock is NTP-synchronized (adjtimex, read-only), or None where unknown."""
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return None
+    try:
+        libc = ctypes.CDLL(name, use_errno=True)
+        timex = _Timex()  # modes = 0: read only
+        state = libc.adjtimex(ctypes.byref(timex))
+    except (OSError, AttributeError):
+        return None
+    if state < 0:
+        return None
+    return not (timex.status & STA_UNSYNC) and state != 5  # 5 = TIME_ERROR: the clock is not synchronized
+
+
+def link_quality() -> int | None:
+    lines = (_read("/proc/net/wireless") or "").splitlines()[2:]
+    for line in lines:
+        parts = line.split()
+        if len(parts) > 2:
+            try:
+                return min(100, int(float(parts[2].rstrip("."))) * 100 // 70)
+            except ValueError:
+                continue
+    return None
+
+
+def read(cache_dir: Path) -> Health:
+    return Health(load_1m=load_1m(), cpu_temp_c=cpu_temp_c(), mem_available_mb=mem_available_mb(),
+                  disk_free_mb=disk_free_mb(cache_dir), ntp_synced=ntp_synced(), link_quality=link_quality())
