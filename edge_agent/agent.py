@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from edge_agent import __version__, health
+from edge_agent.amplifier import Amplifier, AmplifierError, NoAmplifier
 from edge_agent.config import AgentConfig
 from edge_agent.link import Link, Will
 from edge_agent.outbox import Outbox
@@ -63,10 +64,13 @@ class Agent:
         config: AgentConfig,
         sink: AudioSink,
         clock: Callable[[], datetime] = utcnow,
+        amplifier: Amplifier | None = None,
     ) -> None:
         self.config = config
         self.id = config.device_id
         self.sink = sink
+        self.amplifier = amplifier or NoAmplifier()
+        self._last_sound = time.monotonic()
         self.clock = clock
         self.topics = Topics(config.mqtt.topic_root)
         self.store = Store(Path(config.cache_dir))
@@ -356,10 +360,33 @@ class Agent:
         while not self._stop.is_set():
             try:
                 self._play_due()
+                self._tend_amplifier()
             except Exception:
                 logger.exception("player error")
             self._wake.wait(0.2)
             self._wake.clear()
+        self._switch_amplifier(False)
+
+    def _tend_amplifier(self) -> None:
+        """On ahead of an item due within the lead time; off when nothing has sounded for the hold time."""
+        settings = self.config.amplifier
+        now = self.clock()
+        soon = any(
+            local.state == "delivered" and (local.entry.play_at is None
+                                            or (local.entry.play_at - now).total_seconds() <= settings.lead_s)
+            for local in self.store.waiting()
+        )
+        if soon:
+            self._switch_amplifier(True)
+        elif self.amplifier.is_on and self.now_playing is None \
+                and time.monotonic() - self._last_sound > settings.hold_s:
+            self._switch_amplifier(False)
+
+    def _switch_amplifier(self, on: bool) -> None:
+        try:
+            self.amplifier.switch(on)
+        except AmplifierError as exc:
+            logger.error("%s", exc)
 
     def _play_due(self) -> None:
         for local in self.store.waiting():
@@ -382,6 +409,9 @@ class Agent:
         self.outbox.put(self.topics.event(self.id, "playback"), report.to_dict())
         logger.info("playing broadcast %d %r", entry.broadcast_id, entry.title)
         self._cut_reason = None
+        if not self.amplifier.is_on:
+            self._switch_amplifier(True)
+            self._stop.wait(self.config.amplifier.lead_s if not isinstance(self.amplifier, NoAmplifier) else 0)
         try:
             completed = self.sink.play(self.store.asset_path(entry.asset), f"b{entry.broadcast_id}")
         except (PlaybackError, OSError) as exc:
@@ -397,6 +427,7 @@ class Agent:
         finally:
             self.now_playing = None
             self._cut_reason = None
+            self._last_sound = time.monotonic()
 
     # health ----------------------------------------------------------------------------------------
 
@@ -423,5 +454,6 @@ class Agent:
             ntp_synced=state.ntp_synced,
             link_quality=state.link_quality,
             outbox=self.outbox.pending(),
+            amplifier=None if isinstance(self.amplifier, NoAmplifier) else self.amplifier.state,
         )
         self.link.publish(self.topics.heartbeat(self.id), beat.to_bytes(), qos=0)

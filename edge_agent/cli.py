@@ -10,7 +10,8 @@ import threading
 from pathlib import Path
 
 from edge_agent.agent import Agent
-from edge_agent.config import load_config
+from edge_agent.amplifier import AmplifierError
+from edge_agent.config import load_config, make_amplifier
 from edge_agent.settings import ConfigError
 from edge_agent.sinks import AlsaSink, AudioSink, FileSink
 
@@ -41,7 +42,12 @@ def main(argv: list[str] | None = None) -> int:
         sink = FileSink(config.played_dir, volume=config.audio.volume)
     else:
         sink = AlsaSink(config.audio.alsa_device, volume=config.audio.volume)
-    agent = Agent(config, sink)
+    try:
+        amplifier = make_amplifier(config.amplifier)
+    except AmplifierError as exc:
+        print(f"edge-agent: {exc}", file=sys.stderr)
+        return 2
+    agent = Agent(config, sink, amplifier=amplifier)
     done = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: done.set())

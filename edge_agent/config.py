@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from edge_agent.protocol.topics import DEFAULT_ROOT, valid_device_id
 from edge_agent.settings import ConfigError, load
+
+if TYPE_CHECKING:
+    from edge_agent.amplifier import Amplifier
 
 
 @dataclass
@@ -42,6 +46,22 @@ class AudioSettings:
 
 
 @dataclass
+class AmplifierSettings:
+    kind: str = "none"
+    """none (no relay wired), gpio (a relay on a GPIO pin), or simulated (demo and tests)."""
+    gpio_pin: int = 17
+    """GPIO (BCM numbering) that drives the relay."""
+    active_high: bool = True
+    """False for relay boards that switch on when the pin is low."""
+    gpio_root: str = "/sys/class/gpio"
+    """Where the kernel's GPIO files are."""
+    lead_s: float = 2.0
+    """Seconds the amplifier is on before an item starts (it needs a moment before it sounds clean)."""
+    hold_s: float = 10.0
+    """Seconds it stays on after the last item, so items close together do not click it on and off."""
+
+
+@dataclass
 class AgentConfig:
     device_id: str = ""
     """This receiver's id (= MQTT user and client id), characters a-z, 0-9 and -."""
@@ -56,6 +76,7 @@ class AgentConfig:
     manifests and commands not signed by one of them are refused. Two during a key rotation."""
     mqtt: MqttSettings = field(default_factory=MqttSettings)
     audio: AudioSettings = field(default_factory=AudioSettings)
+    amplifier: AmplifierSettings = field(default_factory=AmplifierSettings)
 
     def check(self) -> AgentConfig:
         if not valid_device_id(self.device_id):
@@ -66,6 +87,10 @@ class AgentConfig:
             raise ConfigError("audio.volume: must be 0-100")
         if self.heartbeat_s <= 0 or self.retry_s <= 0:
             raise ConfigError("heartbeat_s and retry_s must be positive")
+        if self.amplifier.kind not in ("none", "gpio", "simulated"):
+            raise ConfigError(f"amplifier.kind: {self.amplifier.kind!r} must be none, gpio or simulated")
+        if not 0 <= self.amplifier.lead_s <= 30 or not 0 <= self.amplifier.hold_s <= 3600:
+            raise ConfigError("amplifier.lead_s must be 0-30 and amplifier.hold_s 0-3600 seconds")
         if not self.trusted_keys:
             raise ConfigError("trusted_keys: pin the server's public key ('broadcaster keys public' prints it); "
                               "without one the receiver would accept nothing")
@@ -86,3 +111,13 @@ class AgentConfig:
 
 def load_config(path: Path | None) -> AgentConfig:
     return load(AgentConfig, path, "EDGE_AGENT").check()
+
+
+def make_amplifier(settings: AmplifierSettings) -> Amplifier:
+    from edge_agent.amplifier import GpioAmplifier, NoAmplifier, SimulatedAmplifier
+
+    if settings.kind == "gpio":
+        return GpioAmplifier(settings.gpio_pin, settings.active_high, Path(settings.gpio_root))
+    if settings.kind == "simulated":
+        return SimulatedAmplifier()
+    return NoAmplifier()
