@@ -275,10 +275,18 @@ class Agent:
         manifest = self._open(self.topics.manifest(fetch.asset), payload, Manifest, replay_check=False)
         if manifest is None or manifest.asset != fetch.asset or fetch.download is not None:
             return
-        fetch.download = Download(self.store.partial, manifest)
-        fetch.progress_at = time.monotonic()
-        for seq, data in sorted(fetch.early.items()):
-            fetch.download.accept(seq, data)
+        if not self._make_room(manifest.size):
+            self._fail_asset(fetch.asset, f"cache full: {manifest.size} bytes do not fit in cache_max_mb = "
+                                          f"{self.config.cache_max_mb:g} beside the audio still to play")
+            return
+        try:
+            fetch.download = Download(self.store.partial, manifest)
+            fetch.progress_at = time.monotonic()
+            for seq, data in sorted(fetch.early.items()):
+                fetch.download.accept(seq, data)
+        except OSError as exc:
+            self._storage_failed(fetch, exc)
+            return
         fetch.early.clear()
         self._maybe_complete(fetch)
 
@@ -287,9 +295,36 @@ class Agent:
             if len(fetch.early) < MAX_EARLY_CHUNKS:
                 fetch.early[seq] = data
             return
-        if fetch.download.accept(seq, data):
+        try:
+            accepted = fetch.download.accept(seq, data)
+        except OSError as exc:
+            self._storage_failed(fetch, exc)
+            return
+        if accepted:
             fetch.progress_at = time.monotonic()
             self._maybe_complete(fetch)
+
+    def _make_room(self, size: int) -> bool:
+        """Evict cached audio no waiting entry needs (played, expired: oldest first) until ``size`` more bytes
+        fit under cache_max_mb; False if they cannot."""
+        limit = int(self.config.cache_max_mb * 1024 * 1024)
+        needed = {local.entry.asset for local in self.store.waiting()}
+        return self.store.evict(keep=needed, room_for=size, limit=limit)
+
+    def _storage_failed(self, fetch: Fetch, exc: OSError) -> None:
+        """The disk refused a write (full, failing): free what is not needed; if that is not enough, report the
+        entries failed with the reason instead of retrying forever."""
+        needed = {local.entry.asset for local in self.store.waiting()}
+        freed = self.store.evict(keep=needed, room_for=0, limit=0)
+        if fetch.download is not None:
+            fetch.download.discard()
+            fetch.download = None
+        if freed:
+            logger.warning("disk refused audio (%s); freed old audio, fetching %s again", exc.strerror,
+                           fetch.asset[:12])
+            self._request(fetch.asset, [])
+            return
+        self._fail_asset(fetch.asset, f"cannot store audio: {exc.strerror or exc}")
 
     def _maybe_complete(self, fetch: Fetch) -> None:
         download = fetch.download

@@ -71,6 +71,8 @@ class AgentConfig:
     """Seconds between heartbeats."""
     retry_s: float = 3.0
     """Seconds without progress before asking the server again for missing audio chunks."""
+    cache_max_mb: float = 1024.0
+    """Most audio kept on the device; played and expired audio is evicted first to make room."""
     trusted_keys: list[str] = field(default_factory=list)
     """The server's Ed25519 public keys (base64; 'broadcaster keys public' prints the current one). Schedules,
     manifests and commands not signed by one of them are refused. Two during a key rotation."""
@@ -87,6 +89,8 @@ class AgentConfig:
             raise ConfigError("audio.volume: must be 0-100")
         if self.heartbeat_s <= 0 or self.retry_s <= 0:
             raise ConfigError("heartbeat_s and retry_s must be positive")
+        if self.cache_max_mb <= 0:
+            raise ConfigError("cache_max_mb must be positive")
         if self.amplifier.kind not in ("none", "gpio", "simulated"):
             raise ConfigError(f"amplifier.kind: {self.amplifier.kind!r} must be none, gpio or simulated")
         if not 0 <= self.amplifier.lead_s <= 30 or not 0 <= self.amplifier.hold_s <= 3600:

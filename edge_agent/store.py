@@ -158,5 +158,23 @@ class Store:
             key=lambda e: (-PRIORITY_RANK[e.entry.priority], e.entry.play_at or e.entry.created_at),
         )
 
+    def evict(self, keep: set[str], room_for: int, limit: int) -> bool:
+        """Delete cached audio not in ``keep``, oldest first, until ``room_for`` more bytes fit under ``limit``
+        (limit 0: delete everything not kept). True when there is room."""
+        files = sorted((p for p in self.assets.glob("*.ogg") if p.stem not in keep), key=lambda p: p.stat().st_mtime)
+        used = self.cache_bytes() + sum(p.stat().st_size for p in self.partial.glob("*.part"))
+        freed = False
+        for path in files:
+            if limit and used + room_for <= limit:
+                break
+            size = path.stat().st_size
+            path.unlink(missing_ok=True)
+            used -= size
+            freed = True
+            logger.info("evicted cached audio %s (%d bytes)", path.stem[:12], size)
+        if limit == 0:
+            return freed
+        return used + room_for <= limit
+
     def cache_bytes(self) -> int:
         return sum(p.stat().st_size for p in self.assets.iterdir() if p.is_file())

@@ -1,0 +1,76 @@
+"""The receiver's audio cache: bounded, evicting what is no longer needed, and honest about a full disk."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+import pytest
+
+from edge_agent.store import Store
+from edge_agent.transfer import Download
+from tests.conftest import Env, wait_until
+
+MB = 1024 * 1024
+
+
+def test_eviction_takes_unneeded_audio_oldest_first(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    for age, name in enumerate(("old", "mid", "new", "kept")):
+        path = store.asset_path(name * 8)
+        path.write_bytes(b"x" * 1000)
+        os.utime(path, (1_000_000 + age, 1_000_000 + age))
+    assert store.evict(keep={"kept" * 8}, room_for=1000, limit=3000)
+    remaining = sorted(p.stem for p in store.assets.glob("*.ogg"))
+    assert remaining == sorted(["new" * 8, "kept" * 8]), "the two oldest unneeded files went"
+    assert not store.evict(keep={"kept" * 8, "new" * 8}, room_for=5000, limit=3000), "what is needed stays"
+    assert (store.asset_path("kept" * 8)).exists()
+
+
+def asset_size(env: Env, broadcast_id: object) -> int:
+    from broadcaster.assets import AssetStore
+
+    asset = env.status(broadcast_id)["asset"]
+    assert isinstance(asset, str)
+    return len(AssetStore(env.config.asset_dir).read(asset))
+
+
+def test_a_small_cache_evicts_played_audio_and_refuses_what_cannot_fit(env: Env) -> None:
+    env.start_worker()
+    agent = env.start_agent("loa-02")
+    first = env.broadcast("Bản tin thứ nhất.", targets=["loa-02"])
+    wait_until(lambda: env.device_states(first["id"]) == {"loa-02": "played"}, timeout=60)
+    size = asset_size(env, first["id"])
+    agent.config.cache_max_mb = 1.6 * size / MB  # room for one more file, not two
+    second = env.broadcast("Bản tin thứ hai, dài hơn một chút.", targets=["loa-02"])
+    wait_until(lambda: env.device_states(second["id"]) == {"loa-02": "played"}, timeout=60)
+    cached = {p.stem for p in agent.store.assets.glob("*.ogg")}
+    assert env.status(first["id"])["asset"] not in cached, "the played one made room"
+    assert env.status(second["id"])["asset"] in cached
+
+    agent.config.cache_max_mb = 0.5 * size / MB  # now nothing fits
+    third = env.broadcast("Bản tin thứ ba không vừa bộ nhớ.", targets=["loa-02"])
+    wait_until(lambda: env.device_states(third["id"]) == {"loa-02": "failed"}, timeout=60)
+    devices = env.status(third["id"])["devices"]
+    assert isinstance(devices, list) and "cache full" in devices[0]["error"]
+
+
+def test_a_full_disk_fails_the_entry_with_the_reason_and_the_receiver_carries_on(
+        env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    env.start_worker()
+    env.start_agent("loa-01")
+    real_accept = Download.accept
+
+    def disk_full(self: Download, seq: int, data: bytes) -> bool:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Download, "accept", disk_full)  # the disk: the one part we fake
+    doomed = env.broadcast("Không còn chỗ trên thẻ nhớ.", targets=["loa-01"])
+    wait_until(lambda: env.device_states(doomed["id"]) == {"loa-01": "failed"}, timeout=60)
+    devices = env.status(doomed["id"])["devices"]
+    assert isinstance(devices, list) and "No space left on device" in devices[0]["error"]
+
+    monkeypatch.setattr(Download, "accept", real_accept)  # space again
+    fine = env.broadcast("Đã có chỗ trở lại.", targets=["loa-01"])
+    wait_until(lambda: env.device_states(fine["id"]) == {"loa-01": "played"}, timeout=60)
