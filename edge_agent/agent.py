@@ -129,6 +129,7 @@ class Agent:
             thread.join(timeout=5)
         self.outbox.stop()
         self.link.stop(final=(self.topics.status(self.id), Status("offline", self.clock()).to_bytes()))
+        self.store.close()
 
     # inbound ---------------------------------------------------------------------------------------
 

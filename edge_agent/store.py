@@ -1,10 +1,11 @@
-"""The device's local schedule and audio cache, kept on disk so it survives a reboot."""
+"""The device's local schedule and audio cache, kept on disk (SQLite and files) so it survives a reboot."""
 
 from __future__ import annotations
 
 import json
 import logging
 import os
+import sqlite3
 import threading
 from dataclasses import dataclass
 from datetime import datetime
@@ -50,7 +51,15 @@ class LocalEntry:
 
 
 class Store:
-    """Audio files under ``assets/`` and the schedule in ``schedule.json`` (written atomically)."""
+    """Audio files under ``assets/``; the schedule, what happened to each entry, accepted message sequence
+    numbers and remote settings in ``agent.db`` (SQLite, every change committed before it is acted on)."""
+
+    SCHEMA = (
+        "CREATE TABLE IF NOT EXISTS entries (broadcast_id INTEGER PRIMARY KEY, entry TEXT NOT NULL, "
+        "state TEXT NOT NULL, started_at TEXT, finished_at TEXT, error TEXT)",
+        "CREATE TABLE IF NOT EXISTS sequences (topic TEXT PRIMARY KEY, seq INTEGER NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    )
 
     def __init__(self, cache_dir: Path) -> None:
         self.root = cache_dir
@@ -58,33 +67,56 @@ class Store:
         self.partial = cache_dir / "partial"
         self.assets.mkdir(parents=True, exist_ok=True)
         self.partial.mkdir(parents=True, exist_ok=True)
-        self._file = cache_dir / "schedule.json"
-        self._seq_file = cache_dir / "sequence.json"
-        self._settings_file = cache_dir / "settings.json"
+        self._path = cache_dir / "agent.db"
         self._lock = threading.RLock()
         self.entries: dict[int, LocalEntry] = {}
+        self._db = self._open()
         self._load()
 
-    def _load(self) -> None:
-        if not self._file.exists():
-            return
-        try:
-            raw = json.loads(self._file.read_text())
-            for item in raw:
-                local = LocalEntry.from_json(item)
-                self.entries[local.entry.broadcast_id] = local
-        except (ValueError, KeyError, OSError) as exc:
-            # Keep the unreadable file for inspection; the server's retained schedule refills us.
-            backup = self._file.with_suffix(".corrupt")
-            os.replace(self._file, backup)
-            logger.error("schedule file unreadable (%s); moved to %s", exc, backup)
+    def _open(self) -> sqlite3.Connection:
+        for attempt in (1, 2):
+            try:
+                db = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=FULL")  # a power cut must not lose an accepted entry
+                for statement in self.SCHEMA:
+                    db.execute(statement)
+                db.execute("SELECT count(*) FROM entries").fetchone()
+                return db
+            except sqlite3.DatabaseError as exc:
+                if attempt == 2:
+                    raise
+                # Keep the damaged file for inspection; the server's retained schedule refills us.
+                backup = self._path.with_suffix(".corrupt")
+                os.replace(self._path, backup)
+                for suffix in ("-wal", "-shm"):
+                    Path(f"{self._path}{suffix}").unlink(missing_ok=True)
+                logger.error("local database unreadable (%s); moved to %s and started afresh", exc, backup)
+        raise AssertionError("unreachable")
 
-    def save(self) -> None:
+    def _load(self) -> None:
+        rows = self._db.execute("SELECT entry, state, started_at, finished_at, error FROM entries").fetchall()
+        for entry, state, started_at, finished_at, error in rows:
+            try:
+                local = LocalEntry.from_json({"entry": json.loads(entry), "state": state, "started_at": started_at,
+                                              "finished_at": finished_at, "error": error})
+            except (ValueError, KeyError) as exc:
+                logger.error("skipping an unreadable schedule entry: %s", exc)
+                continue
+            self.entries[local.entry.broadcast_id] = local
+
+    def _write(self, local: LocalEntry) -> None:
+        data = local.to_json()
+        self._db.execute(
+            "INSERT OR REPLACE INTO entries (broadcast_id, entry, state, started_at, finished_at, error) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (local.entry.broadcast_id, json.dumps(data["entry"], ensure_ascii=False), local.state,
+             data["started_at"], data["finished_at"], local.error),
+        )
+
+    def close(self) -> None:
         with self._lock:
-            data = [local.to_json() for local in self.entries.values()]
-            tmp = self._file.with_suffix(".tmp")
-            tmp.write_text(json.dumps(data, ensure_ascii=False))
-            os.replace(tmp, self._file)
+            self._db.close()
 
     def add(self, entry: ScheduleEntry) -> LocalEntry | None:
         """Add an entry unless this broadcast is already known (a broadcast never plays twice)."""
@@ -92,56 +124,38 @@ class Store:
             if entry.broadcast_id in self.entries:
                 return None
             local = LocalEntry(entry)
+            self._write(local)
             self.entries[entry.broadcast_id] = local
-            self.save()
             return local
 
     def update(self, local: LocalEntry, **changes: Any) -> None:
         with self._lock:
             for key, value in changes.items():
                 setattr(local, key, value)
-            self.save()
+            self._write(local)
 
     def setting(self, name: str) -> object:
         """A value set remotely (e.g. the volume), kept across reboots; None when never set."""
-        try:
-            data = json.loads(self._settings_file.read_text())
-        except (OSError, ValueError):
-            return None
-        return data.get(name) if isinstance(data, dict) else None
+        with self._lock:
+            row = self._db.execute("SELECT value FROM settings WHERE name = ?", (name,)).fetchone()
+        return json.loads(row[0]) if row else None
 
     def set_setting(self, name: str, value: object) -> None:
         with self._lock:
-            try:
-                data = json.loads(self._settings_file.read_text())
-            except (OSError, ValueError):
-                data = {}
-            data[name] = value
-            tmp = self._settings_file.with_suffix(".tmp")
-            tmp.write_text(json.dumps(data))
-            os.replace(tmp, self._settings_file)
+            self._db.execute("INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)", (name, json.dumps(value)))
 
     def newest_seq(self, topic: str) -> int:
         """The sequence number of the newest signed message accepted on ``topic`` (0: none yet)."""
         with self._lock:
-            return int(self._seqs().get(topic, 0))
+            row = self._db.execute("SELECT seq FROM sequences WHERE topic = ?", (topic,)).fetchone()
+        return int(row[0]) if row else 0
 
     def accept_seq(self, topic: str, seq: int) -> None:
         """Remember ``seq`` so an older message replayed on ``topic`` is refused, across reboots too."""
         with self._lock:
-            seqs = self._seqs()
-            if seq > seqs.get(topic, 0):
-                seqs[topic] = seq
-                tmp = self._seq_file.with_suffix(".tmp")
-                tmp.write_text(json.dumps(seqs))
-                os.replace(tmp, self._seq_file)
-
-    def _seqs(self) -> dict[str, int]:
-        try:
-            data = json.loads(self._seq_file.read_text())
-            return {str(k): int(v) for k, v in data.items()} if isinstance(data, dict) else {}
-        except (OSError, ValueError):
-            return {}
+            self._db.execute(
+                "INSERT INTO sequences (topic, seq) VALUES (?, ?) "
+                "ON CONFLICT(topic) DO UPDATE SET seq = max(seq, excluded.seq)", (topic, seq))
 
     def asset_path(self, asset: str) -> Path:
         return self.assets / f"{asset}.ogg"

@@ -111,6 +111,7 @@ def test_playback_interrupted_by_a_reboot_is_reported_failed(env: Env) -> None:
     local = store.add(entry)
     assert local is not None
     store.update(local, state="playing", started_at=datetime.now(UTC))
+    store.close()
 
     reports: list[Playback] = []
     topics = Topics(env.config.mqtt.topic_root)

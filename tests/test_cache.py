@@ -26,6 +26,35 @@ def test_eviction_takes_unneeded_audio_oldest_first(tmp_path: Path) -> None:
     assert remaining == sorted(["new" * 8, "kept" * 8]), "the two oldest unneeded files went"
     assert not store.evict(keep={"kept" * 8, "new" * 8}, room_for=5000, limit=3000), "what is needed stays"
     assert (store.asset_path("kept" * 8)).exists()
+    store.close()
+
+
+def test_the_local_schedule_survives_a_reboot_and_a_damaged_database_starts_afresh(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from edge_agent.protocol import ScheduleEntry
+
+    store = Store(tmp_path)
+    local = store.add(ScheduleEntry(11, "ab" * 32, "Họp dân", created_at=datetime.now(UTC)))
+    assert local is not None
+    store.update(local, state="played", finished_at=datetime.now(UTC))
+    store.accept_seq("t/dev/x/schedule", 500)
+    store.accept_seq("t/dev/x/schedule", 400)  # never goes back
+    store.set_setting("volume", 35)
+    store.close()
+
+    rebooted = Store(tmp_path)
+    assert rebooted.entries[11].state == "played" and rebooted.entries[11].entry.title == "Họp dân"
+    assert rebooted.add(ScheduleEntry(11, "ab" * 32, "again", created_at=datetime.now(UTC))) is None
+    assert rebooted.newest_seq("t/dev/x/schedule") == 500 and rebooted.setting("volume") == 35
+    rebooted.close()
+
+    (tmp_path / "agent.db").write_bytes(b"this is not a database" * 100)
+    for suffix in ("-wal", "-shm"):
+        Path(f"{tmp_path / 'agent.db'}{suffix}").unlink(missing_ok=True)
+    fresh = Store(tmp_path)
+    assert fresh.entries == {} and (tmp_path / "agent.corrupt").exists()
+    fresh.close()
 
 
 def asset_size(env: Env, broadcast_id: object) -> int:
