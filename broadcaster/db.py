@@ -220,6 +220,16 @@ class Broadcast(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     bulletin: Mapped[Bulletin] = relationship()
     deliveries: Mapped[list[Delivery]] = relationship(back_populates="broadcast", order_by="Delivery.device_id")
+    relay: Mapped[Relay | None] = relationship(uselist=False)
+
+
+class Relay(Base):
+    """A broadcast that relays a live stream for a time window; its bulletin is the fallback item."""
+
+    __tablename__ = "relays"
+    broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id"), primary_key=True)
+    url: Mapped[str] = mapped_column(String(500))
+    window_s: Mapped[int] = mapped_column(Integer)
 
 
 class Delivery(Base):

@@ -19,6 +19,7 @@ from broadcaster.db import (
     DeviceHealth,
     LexiconEntry,
     Recording,
+    Relay,
     User,
     VolumeSetting,
     utcnow,
@@ -146,14 +147,33 @@ def create_broadcast(session: Session, user: User, data: dict[str, Any], grace_s
     now = utcnow()
     play_at = parse_play_at(data.get("play_at"), now)
     devices = resolve_targets(session, data.get("targets"))
+    relay = parse_relay(data.get("relay"))
     broadcast = Broadcast(bulletin_id=bulletin.id, priority=priority, play_at=play_at, grace_s=grace_s,
                           state="queued", created_by=user.id, created_at=now)
     session.add(broadcast)
     session.flush()
+    if relay is not None:
+        session.add(Relay(broadcast_id=broadcast.id, url=relay[0], window_s=relay[1]))
     for device_id in devices:
         session.add(Delivery(broadcast_id=broadcast.id, device_id=device_id, state="pending", updated_at=now))
     session.flush()
     return broadcast
+
+
+def parse_relay(value: Any) -> tuple[str, int] | None:
+    """``{"url": "https://...", "window_s": 600}``: a live stream to relay; the bulletin is its fallback."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise Refusal("invalid_relay", "'relay' must be an object with 'url' and 'window_s'", field="relay")
+    url, window = value.get("url"), value.get("window_s")
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")) or len(url) > 500 \
+            or any(ch.isspace() for ch in url):
+        raise Refusal("invalid_relay", "'relay.url' must be an http:// or https:// address (Icecast, HLS...)",
+                      field="relay")
+    if not isinstance(window, int) or isinstance(window, bool) or not 10 <= window <= 86400:
+        raise Refusal("invalid_relay", "'relay.window_s' must be 10 s to one day", field="relay")
+    return url, window
 
 
 def stop_broadcast(session: Session, user: User, broadcast_id: int) -> Broadcast:
@@ -234,6 +254,7 @@ def broadcast_json(broadcast: Broadcast) -> dict[str, Any]:
         "state": broadcast.state,
         "error": broadcast.error,
         "asset": broadcast.asset_id,
+        "relay": {"url": broadcast.relay.url, "window_s": broadcast.relay.window_s} if broadcast.relay else None,
         "created_at": iso(broadcast.created_at),
         "sent_at": iso(broadcast.sent_at),
         "devices": [

@@ -225,7 +225,7 @@ class Worker:
             if b.asset_id is None:
                 continue
             entry = ScheduleEntry(b.id, b.asset_id, b.bulletin.title, b.priority, b.play_at, b.created_at,
-                                  b.grace_s)
+                                  b.grace_s, b.relay.url if b.relay else None, b.relay.window_s if b.relay else None)
             if entry.deadline() > now - timedelta(minutes=10):
                 entries.append(entry)
         topic = self.topics.schedule(device_id)

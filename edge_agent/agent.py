@@ -448,8 +448,12 @@ class Agent:
         if not self.amplifier.is_on:
             self._switch_amplifier(True)
             self._stop.wait(self.config.amplifier.lead_s if not isinstance(self.amplifier, NoAmplifier) else 0)
+        note = None
         try:
-            completed = self.sink.play(self.store.asset_path(entry.asset), f"b{entry.broadcast_id}")
+            if entry.stream_url and entry.window_s:
+                completed, note = self._relay(entry.stream_url, entry.window_s, local)
+            else:
+                completed = self.sink.play(self.store.asset_path(entry.asset), f"b{entry.broadcast_id}")
         except (PlaybackError, OSError) as exc:
             logger.error("broadcast %d failed: %s", entry.broadcast_id, exc)
             self._finish(local, "failed", error=str(exc))
@@ -459,11 +463,29 @@ class Agent:
             elif not completed:
                 self._finish(local, "interrupted", error=self._cut_reason or "interrupted")
             else:
-                self._finish(local, "played")
+                self._finish(local, "played", error=note)
         finally:
             self.now_playing = None
             self._cut_reason = None
             self._last_sound = time.monotonic()
+
+    def _relay(self, url: str, window_s: int, local: LocalEntry) -> tuple[bool, str | None]:
+        """A live stream for its window: (played to the end, what the operator should know)."""
+        label = f"b{local.entry.broadcast_id}"
+        result = self.sink.relay(url, window_s, f"{label}-relay", self.config.dead_air_s)
+        if result.stopped:
+            return False, None
+        if result.error and result.heard_s < 3:
+            logger.error("stream %s failed (%s); playing the fallback item", url, result.error)
+            completed = self.sink.play(self.store.asset_path(local.entry.asset), f"{label}-fallback")
+            return completed, f"stream failed ({result.error[-200:]}); the fallback item played instead"
+        notes = []
+        if result.error or result.heard_s < window_s - 2:
+            notes.append(f"stream broke off after {result.heard_s:.0f} s of {window_s} s: {result.error or 'ended'}")
+        if result.dead_air_s:
+            silent = sum(result.dead_air_s)
+            notes.append(f"dead air: {len(result.dead_air_s)} silent stretch(es), {silent:.0f} s in all")
+        return True, "; ".join(notes) or None
 
     # health ----------------------------------------------------------------------------------------
 

@@ -71,6 +71,8 @@ class AgentConfig:
     """Seconds between heartbeats."""
     retry_s: float = 3.0
     """Seconds without progress before asking the server again for missing audio chunks."""
+    dead_air_s: float = 10.0
+    """A relayed stream silent for this long is reported as dead air."""
     cache_max_mb: float = 1024.0
     """Most audio kept on the device; played and expired audio is evicted first to make room."""
     trusted_keys: list[str] = field(default_factory=list)

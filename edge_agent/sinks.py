@@ -13,6 +13,7 @@ import threading
 import time
 import wave
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -47,6 +48,51 @@ class AudioSink(ABC):
     def _filter(self) -> list[str]:
         return ["-af", f"volume={self.volume / 100:.2f}"]
 
+    @abstractmethod
+    def _output(self, label: str) -> list[str]:
+        """ffmpeg output arguments for a live relay."""
+
+    def relay(self, url: str, seconds: float, label: str, dead_air_s: float = 10.0) -> Relay:
+        """Play a live stream (HTTP, Icecast, HLS: what ffmpeg opens) for ``seconds`` or until stopped,
+        noting every stretch of silence longer than ``dead_air_s``."""
+        self._stop.clear()
+        args = [_ffmpeg(), "-nostdin", "-hide_banner", "-nostats", "-rw_timeout", "15000000", "-i", url,
+                "-t", f"{seconds:.1f}", "-af",
+                f"silencedetect=noise=-45dB:d={dead_air_s:g},volume={self.volume / 100:.2f}",
+                *self._output(label)]
+        started = time.monotonic()
+        lines: list[str] = []
+        with subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) as proc:
+            reader = threading.Thread(target=lambda: lines.extend(proc.stderr or []), daemon=True)
+            reader.start()
+            while proc.poll() is None:
+                if self._stop.wait(0.2):
+                    proc.terminate()
+                    break
+            proc.wait()
+            reader.join(timeout=5)
+        heard = time.monotonic() - started
+        silences = [float(line.rsplit("silence_duration:", 1)[1]) for line in lines if "silence_duration:" in line]
+        open_silence = [line for line in lines if "silence_start:" in line][len(silences):]
+        if open_silence:  # silent until the end: count it too
+            start = float(open_silence[-1].rsplit("silence_start:", 1)[1].split()[0])
+            silences.append(max(0.0, min(seconds, heard) - start))
+        problem = None if proc.returncode == 0 or self._stop.is_set() else (
+            "".join(line for line in lines if "silence" not in line).strip()[-300:] or f"ffmpeg {proc.returncode}")
+        return Relay(heard_s=heard, stopped=self._stop.is_set(), error=problem, dead_air_s=silences)
+
+
+@dataclass
+class Relay:
+    heard_s: float
+    """How long the stream played."""
+    stopped: bool
+    """Cut off by stop() (an emergency, an operator)."""
+    error: str | None
+    """Why the stream could not be played (or broke off), from ffmpeg."""
+    dead_air_s: list[float]
+    """Lengths of the silent stretches (each longer than the dead-air threshold)."""
+
 
 class FileSink(AudioSink):
     """Writes every playback as ``<played_dir>/<UTC time>-<label>.wav`` and takes its real duration."""
@@ -56,6 +102,10 @@ class FileSink(AudioSink):
         self.played_dir = played_dir
         self.realtime = realtime
         played_dir.mkdir(parents=True, exist_ok=True)
+
+    def _output(self, label: str) -> list[str]:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+        return ["-y", "-ac", "1", "-ar", "22050", "-c:a", "pcm_s16le", str(self.played_dir / f"{stamp}-{label}.wav")]
 
     def play(self, path: Path, label: str) -> bool:
         self._stop.clear()
@@ -99,6 +149,9 @@ class AlsaSink(AudioSink):
         super().__init__(volume)
         self.device = device
         self._proc: subprocess.Popen[str] | None = None
+
+    def _output(self, label: str) -> list[str]:
+        return ["-f", "alsa", self.device]
 
     def play(self, path: Path, label: str) -> bool:
         self._stop.clear()

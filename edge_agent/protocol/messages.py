@@ -168,6 +168,10 @@ class ScheduleEntry(Message):
     created_at: datetime = field(default_factory=utcnow)
     grace_s: int = 300
     """How late (seconds after play_at, or after created_at when play_at is None) it may still start."""
+    stream_url: str | None = None
+    """A relay: play this live stream (HTTP, Icecast, HLS) for ``window_s``; ``asset`` is the fallback
+    played instead when the stream cannot be opened."""
+    window_s: int | None = None
 
     def deadline(self) -> datetime:
         return (self.play_at or self.created_at) + timedelta(seconds=self.grace_s)
@@ -188,7 +192,20 @@ class ScheduleEntry(Message):
             play_at=parse_time(data.get("play_at"), "play_at"),
             created_at=_time(data, "created_at"),
             grace_s=grace,
+            **_relay(data),
         )
+
+
+def _relay(data: dict[str, Any]) -> dict[str, Any]:
+    url = _text(data, "stream_url", 500, optional=True)
+    if url is None:
+        return {}
+    if not url.startswith(("http://", "https://")):
+        raise ProtocolError("stream_url: must be an http:// or https:// URL")
+    window = _require(data, "window_s", int)
+    if not 1 <= window <= 86400:
+        raise ProtocolError("window_s: must be between 1 s and one day")
+    return {"stream_url": url, "window_s": window}
 
 
 @dataclass
