@@ -7,7 +7,6 @@ Real mosquitto, real SQLite, the real worker (espeak-ng, ffmpeg) and N real agen
 from __future__ import annotations
 
 import argparse
-import secrets
 import statistics
 import sys
 import tempfile
@@ -17,17 +16,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.rig import start as rig_start
 from broadcaster.audio import duration_of
-from broadcaster.bootstrap import ensure_area, ensure_device, ensure_user, new_token
-from broadcaster.broker import Mosquitto
-from broadcaster.config import MqttSettings, ServerConfig, SigningSettings
-from broadcaster.db import Database
-from broadcaster.web import create_app
-from broadcaster.worker import Worker
 from edge_agent.agent import Agent
-from edge_agent.config import AgentConfig, AudioSettings
-from edge_agent.config import MqttSettings as AgentMqtt
-from edge_agent.protocol.signing import Signer
 from edge_agent.sinks import FileSink
 
 TEXT = ("Ủy ban nhân dân xã thông báo khẩn: bão số 3 đổ bộ lúc 14h30 ngày 20/9, gió giật cấp 12. "
@@ -46,36 +37,17 @@ def main() -> None:
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-e2e-"))
     ids = [f"loa-{i:04d}" for i in range(args.agents)]
-    users = {"broadcaster": secrets.token_urlsafe(12), **{d: secrets.token_urlsafe(12) for d in ids}}
-    broker = Mosquitto(tmp / "broker", users, "loaxa", "broadcaster")
-    broker.start()
-    db = Database(f"sqlite:///{tmp / 'b.db'}")
-    db.create_all()
-    token = new_token()
-    with db.session() as session:
-        ensure_user(session, "admin", secrets.token_urlsafe(12), token)
-        village = ensure_area(session, "Thôn", "village")
-        for d in ids:
-            ensure_device(session, d, d, village)
-    Signer.generate().save(tmp / "signing.key")
-    config = ServerConfig(data_dir=str(tmp / "server"),
-                          mqtt=MqttSettings(port=broker.port, password=users["broadcaster"]),
-                          signing=SigningSettings(key_file=str(tmp / "signing.key")))
-    worker = Worker(config, db)
-    worker.start()
+    rig = rig_start(tmp, ids)
+    worker = rig.worker
     agents = []
     for d in ids:
-        cfg = AgentConfig(device_id=d, cache_dir=str(tmp / d / "cache"), heartbeat_s=30,
-                          trusted_keys=[config.signer().public_text],
-                          mqtt=AgentMqtt(port=broker.port, password=users[d]),
-                          audio=AudioSettings(sink="file", played_dir=str(tmp / d / "played")))
+        cfg = rig.agent_config(d, heartbeat_s=30)
         agent = Agent(cfg, FileSink(cfg.played_dir, realtime=False))
         agent.start()
         agents.append(agent)
     while not all(a.link.ready.is_set() for a in agents):
         time.sleep(0.05)
-    client = create_app(config, db).test_client()
-    auth = {"Authorization": f"Bearer {token}"}
+    client, auth = rig.client, rig.auth
     starts: list[float] = []
     renders: list[float] = []
     size = duration = 0.0
@@ -106,8 +78,7 @@ def main() -> None:
     print(f"audio bytes per device per minute of speech: {size / duration * 60 / 1000:.0f} KB")
     for agent in agents:
         agent.stop()
-    worker.stop()
-    broker.stop()
+    rig.stop()
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ Run by hand:  .venv/bin/python bench/preempt.py --rounds 5
 from __future__ import annotations
 
 import argparse
-import secrets
 import statistics
 import sys
 import tempfile
@@ -21,16 +20,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from broadcaster.bootstrap import ensure_area, ensure_device, ensure_user, new_token
-from broadcaster.broker import Mosquitto
-from broadcaster.config import MqttSettings, ServerConfig, SigningSettings
-from broadcaster.db import Database
-from broadcaster.web import create_app
-from broadcaster.worker import Worker
+from bench.rig import start as rig_start
 from edge_agent.agent import Agent
-from edge_agent.config import AgentConfig, AudioSettings
-from edge_agent.config import MqttSettings as AgentMqtt
-from edge_agent.protocol.signing import Signer
 from edge_agent.sinks import FileSink
 
 LONG = ("Thông báo về kế hoạch tiêm chủng mở rộng cho trẻ em dưới năm tuổi tại trạm y tế xã. Phụ huynh mang theo "
@@ -42,24 +33,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-preempt-"))
-    users = {"broadcaster": secrets.token_urlsafe(12), "loa-01": secrets.token_urlsafe(12)}
-    broker = Mosquitto(tmp / "broker", users, "loaxa", "broadcaster")
-    broker.start()
-    db = Database(f"sqlite:///{tmp / 'b.db'}")
-    db.create_all()
-    token = new_token()
-    with db.session() as session:
-        ensure_user(session, "admin", secrets.token_urlsafe(12), token)
-        ensure_device(session, "loa-01", "loa-01", ensure_area(session, "Thôn", "village"))
-    Signer.generate().save(tmp / "signing.key")
-    config = ServerConfig(data_dir=str(tmp / "server"), mqtt=MqttSettings(port=broker.port,
-                          password=users["broadcaster"]), signing=SigningSettings(key_file=str(tmp / "signing.key")))
-    worker = Worker(config, db)
-    worker.start()
-    cfg = AgentConfig(device_id="loa-01", cache_dir=str(tmp / "agent" / "cache"), retry_s=1.0,
-                      trusted_keys=[config.signer().public_text],
-                      mqtt=AgentMqtt(port=broker.port, password=users["loa-01"]),
-                      audio=AudioSettings(sink="file", played_dir=str(tmp / "agent" / "played")))
+    rig = rig_start(tmp, ["loa-01"])
+    cfg = rig.agent_config("loa-01", retry_s=1.0)
     sink = FileSink(cfg.played_dir)
     agent = Agent(cfg, sink)
     marks: dict[str, float] = {}
@@ -82,14 +57,10 @@ def main() -> None:
 
     agent._merge, agent._delivered, sink.play = merge, delivered, play  # type: ignore[method-assign]
     agent.start()
-    client = create_app(config, db).test_client()
-    auth = {"Authorization": f"Bearer {token}"}
+    client, auth = rig.client, rig.auth
 
     def send(text: str, priority: str) -> dict[str, Any]:
-        bid = client.post("/api/v1/bulletins", json={"title": "b", "text": text}, headers=auth).get_json()["id"]
-        client.post(f"/api/v1/bulletins/{bid}/approve", headers=auth)
-        return client.post("/api/v1/broadcasts", headers=auth, json={
-            "bulletin_id": bid, "targets": ["loa-01"], "priority": priority}).get_json()
+        return rig.send(text, ["loa-01"], priority)
 
     def state(broadcast: dict[str, Any]) -> str:
         body = client.get(f"/api/v1/broadcasts/{broadcast['id']}", headers=auth).get_json()
@@ -117,8 +88,7 @@ def main() -> None:
     print(f"emergency audio complete -> emergency playing: median {statistics.median(ready_to_start):.3f} s, "
           f"max {max(ready_to_start):.3f} s")
     agent.stop()
-    worker.stop()
-    broker.stop()
+    rig.stop()
 
 
 if __name__ == "__main__":

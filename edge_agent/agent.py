@@ -7,7 +7,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
@@ -505,12 +505,7 @@ class Agent:
             now_playing=self.now_playing,
             cache_bytes=self.store.cache_bytes(),
             pending=len(self.store.waiting()),
-            load_1m=state.load_1m,
-            cpu_temp_c=state.cpu_temp_c,
-            mem_available_mb=state.mem_available_mb,
-            disk_free_mb=state.disk_free_mb,
-            ntp_synced=state.ntp_synced,
-            link_quality=state.link_quality,
+            **asdict(state),
             outbox=self.outbox.pending(),
             amplifier=None if isinstance(self.amplifier, NoAmplifier) else self.amplifier.state,
         )
