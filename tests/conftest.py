@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from broadcaster.assets import AssetStore
 from broadcaster.bootstrap import ensure_area, ensure_device, ensure_user, new_token
 from broadcaster.broker import Mosquitto
 from broadcaster.config import MqttSettings, ServerConfig, SigningSettings, WebSettings
@@ -149,6 +150,12 @@ class Env:
     def status(self, broadcast_id: object) -> dict[str, object]:
         result: dict[str, object] = self.client.get(f"/api/v1/broadcasts/{broadcast_id}", headers=self.auth).get_json()
         return result
+
+    def audio_of(self, broadcast_id: object) -> bytes:
+        """The encoded audio a broadcast sent."""
+        asset = self.status(broadcast_id)["asset"]
+        assert isinstance(asset, str), "the broadcast has been rendered"
+        return AssetStore(self.config.asset_dir).read(asset)
 
     def device_states(self, broadcast_id: object) -> dict[str, str]:
         devices = self.status(broadcast_id)["devices"]

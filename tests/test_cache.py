@@ -57,20 +57,12 @@ def test_the_local_schedule_survives_a_reboot_and_a_damaged_database_starts_afre
     fresh.close()
 
 
-def asset_size(env: Env, broadcast_id: object) -> int:
-    from broadcaster.assets import AssetStore
-
-    asset = env.status(broadcast_id)["asset"]
-    assert isinstance(asset, str)
-    return len(AssetStore(env.config.asset_dir).read(asset))
-
-
 def test_a_small_cache_evicts_played_audio_and_refuses_what_cannot_fit(env: Env) -> None:
     env.start_worker()
     agent = env.start_agent("loa-02")
     first = env.broadcast("Bản tin thứ nhất.", targets=["loa-02"])
     wait_until(lambda: env.device_states(first["id"]) == {"loa-02": "played"}, timeout=60)
-    size = asset_size(env, first["id"])
+    size = len(env.audio_of(first["id"]))
     agent.config.cache_max_mb = 1.6 * size / MB  # room for one more file, not two
     second = env.broadcast("Bản tin thứ hai, dài hơn một chút.", targets=["loa-02"])
     wait_until(lambda: env.device_states(second["id"]) == {"loa-02": "played"}, timeout=60)

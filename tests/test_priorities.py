@@ -27,11 +27,7 @@ def device_row(env: Env, broadcast_id: object, device_id: str) -> dict[str, obje
 
 
 def full_length(env: Env, broadcast_id: object) -> float:
-    from broadcaster.assets import AssetStore
-
-    asset = env.status(broadcast_id)["asset"]
-    assert isinstance(asset, str)
-    return duration_of(AssetStore(env.config.asset_dir).read(asset))
+    return duration_of(env.audio_of(broadcast_id))
 
 
 def test_an_emergency_cuts_off_what_is_playing(env: Env) -> None:
