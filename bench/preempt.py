@@ -14,6 +14,7 @@ import argparse
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -49,9 +50,9 @@ def main() -> None:
         marks.setdefault(f"delivered:{asset}", time.monotonic())
         real_delivered(asset)
 
-    def play(path: Path, label: str) -> bool:
+    def play(path: Path, label: str, cancel: threading.Event | None = None) -> bool:
         marks[f"start:{label}"] = time.monotonic()
-        completed = real_play(path, label)
+        completed = real_play(path, label, cancel)
         marks[f"end:{label}"] = time.monotonic()
         return completed
 

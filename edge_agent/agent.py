@@ -103,6 +103,8 @@ class Agent:
         if isinstance(volume, int) and 0 <= volume <= 100:
             self.sink.volume = volume  # set remotely before a reboot: it outlasts the config file's value
         self._cut_reason: str | None = None
+        self._item_cut = threading.Event()
+        """Set to cut off the item playing now; a fresh one for each item."""
 
     # lifecycle -------------------------------------------------------------------------------------
 
@@ -124,6 +126,7 @@ class Agent:
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
+        self._item_cut.set()
         self.sink.stop()
         for thread in self._threads:
             thread.join(timeout=5)
@@ -241,9 +244,10 @@ class Agent:
             self._finish(local, "cancelled", error="stopped by the operator before it played")
 
     def _cut(self, reason: str) -> None:
-        """Cut off what is playing now; the player reports it ``interrupted`` with ``reason``."""
+        """Cut off what is playing now; the player reports it ``interrupted`` with ``reason``. The event is the
+        playing item's own, so a cut that comes as an item ends never lands on the next one."""
         self._cut_reason = reason
-        self.sink.stop()
+        self._item_cut.set()
         self._wake.set()
 
     def _preempt(self) -> None:
@@ -444,16 +448,18 @@ class Agent:
         report = Playback(entry.broadcast_id, "playing", self.clock(), local.started_at)
         self.outbox.put(self.topics.event(self.id, "playback"), report.to_dict())
         logger.info("playing broadcast %d %r", entry.broadcast_id, entry.title)
-        self._cut_reason = None
+        cut = self._item_cut
         if not self.amplifier.is_on:
             self._switch_amplifier(True)
-            self._stop.wait(self.config.amplifier.lead_s if not isinstance(self.amplifier, NoAmplifier) else 0)
+            cut.wait(self.config.amplifier.lead_s if not isinstance(self.amplifier, NoAmplifier) else 0)
         note = None
         try:
-            if entry.stream_url and entry.window_s:
-                completed, note = self._relay(entry.stream_url, entry.window_s, local)
+            if cut.is_set():
+                completed = False  # cut off while the amplifier warmed up: nothing was heard
+            elif entry.stream_url and entry.window_s:
+                completed, note = self._relay(entry.stream_url, entry.window_s, local, cut)
             else:
-                completed = self.sink.play(self.store.asset_path(entry.asset), f"b{entry.broadcast_id}")
+                completed = self.sink.play(self.store.asset_path(entry.asset), f"b{entry.broadcast_id}", cut)
         except (PlaybackError, OSError) as exc:
             logger.error("broadcast %d failed: %s", entry.broadcast_id, exc)
             self._finish(local, "failed", error=str(exc))
@@ -467,17 +473,18 @@ class Agent:
         finally:
             self.now_playing = None
             self._cut_reason = None
+            self._item_cut = threading.Event()
             self._last_sound = time.monotonic()
 
-    def _relay(self, url: str, window_s: int, local: LocalEntry) -> tuple[bool, str | None]:
+    def _relay(self, url: str, window_s: int, local: LocalEntry, cut: threading.Event) -> tuple[bool, str | None]:
         """A live stream for its window: (played to the end, what the operator should know)."""
         label = f"b{local.entry.broadcast_id}"
-        result = self.sink.relay(url, window_s, f"{label}-relay", self.config.dead_air_s)
+        result = self.sink.relay(url, window_s, f"{label}-relay", self.config.dead_air_s, cut)
         if result.stopped:
             return False, None
         if result.error and result.heard_s < 3:
             logger.error("stream %s failed (%s); playing the fallback item", url, result.error)
-            completed = self.sink.play(self.store.asset_path(local.entry.asset), f"{label}-fallback")
+            completed = self.sink.play(self.store.asset_path(local.entry.asset), f"{label}-fallback", cut)
             return completed, f"stream failed ({result.error[-200:]}); the fallback item played instead"
         notes = []
         if result.error or result.heard_s < window_s - 2:

@@ -32,18 +32,44 @@ def _ffmpeg() -> str:
 
 
 class AudioSink(ABC):
-    """Plays one file at a time; ``play`` returns True when the item played to its end, False when ``stop``
-    cut it off (an emergency, a stop command, shutting down)."""
+    """Plays one file at a time; ``play`` returns True when the item played to its end, False when it was cut
+    off (an emergency, a stop command, shutting down).
+
+    Cutting off: set the ``cancel`` event given to ``play``/``relay`` (one per item, so a cut meant for one
+    item can never land on the next), or call ``stop()`` for whatever plays without one.
+    """
 
     def __init__(self, volume: int = 100) -> None:
         self.volume = volume
         self._stop = threading.Event()
 
     @abstractmethod
-    def play(self, path: Path, label: str) -> bool: ...
+    def play(self, path: Path, label: str, cancel: threading.Event | None = None) -> bool: ...
 
     def stop(self) -> None:
         self._stop.set()
+
+    def _cancel_event(self, cancel: threading.Event | None) -> threading.Event:
+        if cancel is not None:
+            return cancel
+        self._stop.clear()
+        return self._stop
+
+    def _run(self, args: list[str], cancel: threading.Event) -> tuple[int, list[str], bool]:
+        """Run ffmpeg until it ends or ``cancel`` is set: (exit code, stderr lines, cut off)."""
+        lines: list[str] = []
+        with subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) as proc:
+            reader = threading.Thread(target=lambda: lines.extend(proc.stderr or []), daemon=True)
+            reader.start()
+            cut = False
+            while proc.poll() is None:
+                if cancel.wait(0.1) or self._stop.is_set():
+                    cut = True
+                    proc.terminate()
+                    break
+            proc.wait()
+            reader.join(timeout=5)
+        return proc.returncode, lines, cut
 
     def _filter(self) -> list[str]:
         return ["-af", f"volume={self.volume / 100:.2f}"]
@@ -52,34 +78,26 @@ class AudioSink(ABC):
     def _output(self, label: str) -> list[str]:
         """ffmpeg output arguments for a live relay."""
 
-    def relay(self, url: str, seconds: float, label: str, dead_air_s: float = 10.0) -> Relay:
-        """Play a live stream (HTTP, Icecast, HLS: what ffmpeg opens) for ``seconds`` or until stopped,
+    def relay(self, url: str, seconds: float, label: str, dead_air_s: float = 10.0,
+              cancel: threading.Event | None = None) -> Relay:
+        """Play a live stream (HTTP, Icecast, HLS: what ffmpeg opens) for ``seconds`` or until cut off,
         noting every stretch of silence longer than ``dead_air_s``."""
-        self._stop.clear()
+        event = self._cancel_event(cancel)
         args = [_ffmpeg(), "-nostdin", "-hide_banner", "-nostats", "-rw_timeout", "15000000", "-i", url,
                 "-t", f"{seconds:.1f}", "-af",
                 f"silencedetect=noise=-45dB:d={dead_air_s:g},volume={self.volume / 100:.2f}",
                 *self._output(label)]
         started = time.monotonic()
-        lines: list[str] = []
-        with subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) as proc:
-            reader = threading.Thread(target=lambda: lines.extend(proc.stderr or []), daemon=True)
-            reader.start()
-            while proc.poll() is None:
-                if self._stop.wait(0.2):
-                    proc.terminate()
-                    break
-            proc.wait()
-            reader.join(timeout=5)
+        code, lines, cut = self._run(args, event)
         heard = time.monotonic() - started
         silences = [float(line.rsplit("silence_duration:", 1)[1]) for line in lines if "silence_duration:" in line]
         open_silence = [line for line in lines if "silence_start:" in line][len(silences):]
         if open_silence:  # silent until the end: count it too
             start = float(open_silence[-1].rsplit("silence_start:", 1)[1].split()[0])
             silences.append(max(0.0, min(seconds, heard) - start))
-        problem = None if proc.returncode == 0 or self._stop.is_set() else (
-            "".join(line for line in lines if "silence" not in line).strip()[-300:] or f"ffmpeg {proc.returncode}")
-        return Relay(heard_s=heard, stopped=self._stop.is_set(), error=problem, dead_air_s=silences)
+        problem = None if code == 0 or cut else (
+            "".join(line for line in lines if "silence" not in line).strip()[-300:] or f"ffmpeg {code}")
+        return Relay(heard_s=heard, stopped=cut, error=problem, dead_air_s=silences)
 
 
 @dataclass
@@ -107,8 +125,8 @@ class FileSink(AudioSink):
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
         return ["-y", "-ac", "1", "-ar", "22050", "-c:a", "pcm_s16le", str(self.played_dir / f"{stamp}-{label}.wav")]
 
-    def play(self, path: Path, label: str) -> bool:
-        self._stop.clear()
+    def play(self, path: Path, label: str, cancel: threading.Event | None = None) -> bool:
+        event = self._cancel_event(cancel)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
         out = self.played_dir / f"{stamp}-{label}.wav"
         tmp = out.with_suffix(".partial.wav")
@@ -126,7 +144,7 @@ class FileSink(AudioSink):
             duration = wav.getnframes() / wav.getframerate()
         if self.realtime:
             remaining = duration - (time.monotonic() - started)
-            if remaining > 0 and self._stop.wait(remaining):
+            if remaining > 0 and (event.wait(remaining) or self._stop.is_set()):
                 # Cut off: keep only what a listener would have heard.
                 _truncate(out, time.monotonic() - started)
                 return False
@@ -148,28 +166,16 @@ class AlsaSink(AudioSink):
     def __init__(self, device: str = "default", volume: int = 100) -> None:
         super().__init__(volume)
         self.device = device
-        self._proc: subprocess.Popen[str] | None = None
 
     def _output(self, label: str) -> list[str]:
         return ["-f", "alsa", self.device]
 
-    def play(self, path: Path, label: str) -> bool:
-        self._stop.clear()
-        self._proc = subprocess.Popen(
-            [_ffmpeg(), "-nostdin", "-v", "error", "-i", str(path), *self._filter(),
-             "-f", "alsa", self.device],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        )
-        _, err = self._proc.communicate()
-        code, self._proc = self._proc.returncode, None
-        if self._stop.is_set():
+    def play(self, path: Path, label: str, cancel: threading.Event | None = None) -> bool:
+        event = self._cancel_event(cancel)
+        code, lines, cut = self._run([_ffmpeg(), "-nostdin", "-v", "error", "-i", str(path), *self._filter(),
+                                      "-f", "alsa", self.device], event)
+        if cut:
             return False
         if code != 0:
-            raise PlaybackError(f"ALSA playback failed on {self.device!r}: {err.strip()[-300:]}")
+            raise PlaybackError(f"ALSA playback failed on {self.device!r}: {''.join(lines).strip()[-300:]}")
         return True
-
-    def stop(self) -> None:
-        super().stop()
-        proc = self._proc
-        if proc is not None and proc.poll() is None:
-            proc.terminate()

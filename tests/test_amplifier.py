@@ -3,6 +3,7 @@ pass the same tests; the receiver switches it on ahead of an item and off after 
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -76,10 +77,10 @@ def test_the_amplifier_is_on_ahead_of_an_item_and_off_after_a_quiet_while(env: E
     ended: list[float] = []
     real_play = sink.play
 
-    def play(path: Path, label: str) -> bool:
+    def play(path: Path, label: str, cancel: threading.Event | None = None) -> bool:
         started.append(time.monotonic())
         try:
-            return real_play(path, label)
+            return real_play(path, label, cancel)
         finally:
             ended.append(time.monotonic())
 

@@ -110,3 +110,23 @@ def test_volume_set_remotely_is_applied_reported_and_kept_across_a_reboot(env: E
     agent.stop()
     again = env.start_agent("loa-02")  # its config says 80; the operator's setting wins
     assert again.sink.volume == 30
+
+
+def test_an_emergency_during_the_amplifier_warm_up_goes_first(env: Env) -> None:
+    from edge_agent.agent import Agent
+    from edge_agent.amplifier import SimulatedAmplifier
+    from edge_agent.config import AmplifierSettings
+    from edge_agent.sinks import FileSink
+
+    config = env.agent_config("loa-02", amplifier=AmplifierSettings(kind="simulated", lead_s=8.0, hold_s=60.0))
+    agent = Agent(config, FileSink(config.played_dir), amplifier=SimulatedAmplifier())
+    agent.start()
+    env.agents["loa-02"] = agent
+    env.start_worker()
+    normal = env.broadcast("Thông báo thường.", targets=["loa-02"])
+    wait_until(lambda: env.device_states(normal["id"]) == {"loa-02": "playing"}, timeout=60)  # warming up
+    emergency = env.broadcast("Khẩn cấp: sơ tán ngay.", targets=["loa-02"], priority="emergency")
+    wait_until(lambda: env.device_states(emergency["id"]) == {"loa-02": "played"}, timeout=60)
+    assert env.device_states(normal["id"]) == {"loa-02": "interrupted"}
+    (heard,) = env.played_files("loa-02")
+    assert heard.name.endswith(f"-b{emergency['id']}.wav"), "the normal item never sounded"
