@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -187,6 +188,15 @@ class VolumeSetting(Base):
     set_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     set_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SigningState(Base):
+    """The highest sequence number the server has signed with a key, so it never goes back, even if the
+    server's clock does (receivers would take a lower number for a replay)."""
+
+    __tablename__ = "signing_state"
+    kid: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
 
 
 class RefusalRecord(Base):

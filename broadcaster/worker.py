@@ -30,6 +30,7 @@ from broadcaster.db import (
     Device,
     DeviceHealth,
     RefusalRecord,
+    SigningState,
     VolumeSetting,
     utcnow,
 )
@@ -54,6 +55,8 @@ from edge_agent.protocol.messages import PRIORITY_RANK
 
 logger = logging.getLogger(__name__)
 
+SEQ_SAVE_MARGIN = 3_600_000_000
+"""An hour of signing sequence numbers (microseconds) skipped at start, past any issued since the last save."""
 CLOCK_SKEW_ALARM_S = 30.0
 """A device clock further than this from the server's is reported: it would play at the wrong time."""
 HEALTH_FIELDS = ("uptime_s", "load_1m", "cpu_temp_c", "mem_available_mb", "disk_free_mb", "ntp_synced",
@@ -98,6 +101,11 @@ class Worker:
 
     def start(self) -> None:
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        with self.db.session() as session:
+            state = session.get(SigningState, self.signer.kid)
+            if state is not None:
+                # Up to one sweep's worth of numbers may have been issued after the last save: skip past them.
+                self.signer.raise_floor(state.last_seq + SEQ_SAVE_MARGIN)
         self.link.start()
         self._ingest_thread.start()
         self.scheduler.add_job(self.dispatch, "interval", seconds=0.5, id="dispatch",
@@ -106,9 +114,21 @@ class Worker:
         self.scheduler.start()
         logger.info("worker started; broker %s:%d", self.config.mqtt.host, self.config.mqtt.port)
 
+    def _save_signing_state(self) -> None:
+        with self.db.session() as session:
+            state = session.get(SigningState, self.signer.kid)
+            if state is None:
+                session.add(SigningState(kid=self.signer.kid, last_seq=self.signer.last_seq))
+            else:
+                state.last_seq = max(state.last_seq, self.signer.last_seq)
+
     def stop(self) -> None:
         self._stop.set()
         self.scheduler.shutdown(wait=True)
+        try:
+            self._save_signing_state()
+        except OperationalError:
+            logger.warning("could not save the signing sequence; the next start skips ahead anyway")
         self._ingest_thread.join(timeout=5)
         self.link.stop()
 
@@ -361,6 +381,7 @@ class Worker:
         Both are conditional UPDATEs, so a report stored meanwhile by the ingest thread is never overwritten.
         """
         now = utcnow()
+        self._save_signing_state()
         with self.db.session() as session:
             cutoff = now - timedelta(seconds=self.config.offline_after_s)
             silent = session.execute(

@@ -162,3 +162,23 @@ def test_a_manifest_not_signed_by_the_server_is_refused(env: Env) -> None:
     assert agent.fetches[asset].download is None, "the forged manifest started no download"
     attacker.loop_stop()
     attacker.disconnect()
+
+
+def test_sequence_numbers_never_go_back_across_restarts_even_if_the_clock_does(
+        env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time as real_time
+
+    first = Worker(env.config, env.db)
+    first.start()
+    issued = opened(first.signer.sign(TOPIC, schedule().to_dict(), timedelta(hours=1)))["sig"]["seq"]  # type: ignore[index]
+    first.stop()
+    # The server's clock is stepped back ten minutes (an NTP correction) and the worker restarts.
+    earlier = real_time.time_ns() // 1000 - 600 * 10**6
+    monkeypatch.setattr("edge_agent.protocol.signing._now_us", lambda: earlier)
+    second = Worker(env.config, env.db)
+    second.start()
+    try:
+        later = opened(second.signer.sign(TOPIC, schedule().to_dict(), timedelta(hours=1)))["sig"]["seq"]  # type: ignore[index]
+    finally:
+        second.stop()
+    assert later > issued, "receivers would refuse it as a replay"

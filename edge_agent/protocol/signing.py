@@ -53,6 +53,10 @@ def _signed_bytes(topic: str, data: dict[str, Any]) -> bytes:
     return topic.encode("utf-8") + b"\n" + _canonical({**data, "sig": sig})
 
 
+def _now_us() -> int:
+    return time.time_ns() // 1000
+
+
 def key_id(public: bytes) -> str:
     """A short, stable name for a public key: the first 8 bytes of its SHA-256, in hex."""
     return hashlib.sha256(public).hexdigest()[:16]
@@ -98,9 +102,18 @@ class Signer:
     def public_text(self) -> str:
         return public_key_text(self.public)
 
+    def raise_floor(self, seq: int) -> None:
+        """Never sign with a sequence number at or below ``seq`` (one issued before a restart)."""
+        with self._lock:
+            self._last_seq = max(self._last_seq, seq)
+
+    @property
+    def last_seq(self) -> int:
+        return self._last_seq
+
     def next_seq(self) -> int:
         with self._lock:
-            self._last_seq = max(self._last_seq + 1, time.time_ns() // 1000)
+            self._last_seq = max(self._last_seq + 1, _now_us())
             return self._last_seq
 
     def sign(self, topic: str, message: dict[str, Any], ttl: timedelta, now: datetime | None = None) -> bytes:
