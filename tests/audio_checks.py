@@ -8,6 +8,7 @@ import re
 import subprocess
 import wave
 from pathlib import Path
+from typing import Any
 
 
 def wav_stats(path: Path) -> tuple[float, float]:
@@ -49,3 +50,18 @@ def integrated_loudness(path: Path) -> tuple[float, float]:
     loudness = float(re.search(r"I:\s+(-?[0-9.]+) LUFS", summary).group(1))  # type: ignore[union-attr]
     peak = float(re.search(r"Peak:\s+(-?[0-9.inf]+) dBFS", summary).group(1))  # type: ignore[union-attr]
     return loudness, peak
+
+
+def render_bulletin(tmp_path: Path, voice: str, voices: dict[str, Any], text: str) -> Any:
+    """Render ``text`` through the server's whole speech path with ``voice``; returns the stored Asset."""
+    from broadcaster.assets import AssetStore
+    from broadcaster.config import SpeechSettings
+    from broadcaster.db import Database
+    from broadcaster.speech import Speech
+
+    db = Database(f"sqlite:///{tmp_path / 'render.db'}")
+    db.create_all()
+    speech = Speech(SpeechSettings(voice=voice, voices=voices), AssetStore(tmp_path / "assets"))
+    assert speech.fallback_reason is None and speech.engine.name == voice
+    with db.session() as session:
+        return speech.render(session, text)

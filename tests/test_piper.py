@@ -10,11 +10,8 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
-from broadcaster.assets import AssetStore
-from broadcaster.config import SpeechSettings
-from broadcaster.db import Database
 from broadcaster.engines import EngineUnavailable, VoiceSettings, make_engine
-from broadcaster.speech import Speech
+from tests.audio_checks import render_bulletin
 
 SAMPLE_RATE = 16000
 HOP = 256
@@ -113,12 +110,7 @@ def test_broken_model_is_reported(tmp_path: Path, model: Path) -> None:
 
 
 def test_bulletins_render_with_a_piper_voice(tmp_path: Path, model: Path) -> None:
-    db = Database(f"sqlite:///{tmp_path / 'a.db'}")
-    db.create_all()
-    speech = Speech(SpeechSettings(voice="tiny", voices=voices(model)), AssetStore(tmp_path / "assets"))
-    assert speech.fallback_reason is None and speech.engine.name == "tiny"
-    with db.session() as session:
-        asset = speech.render(session, "UBND xã thông báo lúc 7h30.")
+    asset = render_bulletin(tmp_path, "tiny", voices(model), "UBND xã thông báo lúc 7h30.")
     assert asset.duration_s > 2
 
 

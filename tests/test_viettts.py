@@ -256,19 +256,10 @@ def test_the_real_checkpoint_speaks() -> None:
 
 
 def test_bulletins_and_the_tts_command_use_a_viettts_voice(tmp_path: Path, voice_folder: Path) -> None:
-    from broadcaster.assets import AssetStore
     from broadcaster.cli import main
-    from broadcaster.config import SpeechSettings
-    from broadcaster.db import Database
-    from broadcaster.speech import Speech
-    from tests.audio_checks import probe_duration
+    from tests.audio_checks import probe_duration, render_bulletin
 
-    db = Database(f"sqlite:///{tmp_path / 'a.db'}")
-    db.create_all()
-    speech = Speech(SpeechSettings(voice="nam", voices=voices(voice_folder)), AssetStore(tmp_path / "assets"))
-    assert speech.fallback_reason is None and speech.engine.name == "nam"
-    with db.session() as session:
-        asset = speech.render(session, "Xin chào bà con.")
+    asset = render_bulletin(tmp_path, "nam", voices(voice_folder), "Xin chào bà con.")
     assert asset.duration_s > 1.5  # chime, speech, pauses
 
     config = tmp_path / "server.toml"
