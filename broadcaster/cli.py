@@ -116,7 +116,8 @@ def cmd_keys_public(args: argparse.Namespace) -> int:
 
 def cmd_devices_add(args: argparse.Namespace) -> int:
     from broadcaster.db import Database
-    from broadcaster.devices import DeviceError, add_device, agent_config_text, set_password, write_private
+    from broadcaster.devices import DeviceError, add_device, agent_config_text, set_password
+    from edge_agent.settings import write_secret
 
     config = _config(args.config)
     trusted = [config.signer().public_text]
@@ -133,7 +134,7 @@ def cmd_devices_add(args: argparse.Namespace) -> int:
         print(f"broadcaster devices: {exc}", file=sys.stderr)
         return 1
     out = Path(args.out_dir or f"./{args.device_id}")
-    write_private(out / "mqtt-password", password + "\n")
+    write_secret(out / "mqtt-password", password + "\n")
     (out / "agent.toml").write_text(agent_config_text(args.device_id, args.broker_host, args.broker_port,
                                                       config.mqtt.topic_root, trusted, args.ca_file))
     print(f"{args.device_id}: wrote {out / 'agent.toml'} and {out / 'mqtt-password'}.\n"

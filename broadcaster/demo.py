@@ -10,7 +10,6 @@ import contextlib
 import ctypes
 import json
 import logging
-import os
 import signal
 import subprocess
 import sys
@@ -25,7 +24,7 @@ from broadcaster.broker import BrokerError, Mosquitto, free_port, mosquitto_path
 from broadcaster.db import Database
 from edge_agent.protocol.signing import Signer
 from edge_agent.protocol.topics import DEFAULT_ROOT
-from edge_agent.settings import dump_toml
+from edge_agent.settings import dump_toml, write_secret
 
 logger = logging.getLogger(__name__)
 
@@ -44,14 +43,6 @@ def village_name(index: int) -> str:
     return base if index <= len(VILLAGES) else f"{base} {(index - 1) // len(VILLAGES) + 1}"
 
 
-def _private_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    path.chmod(0o600)
-
-
 def load_secrets(data_dir: Path, agents: int) -> dict[str, Any]:
     """Random secrets made at first run and kept (owner-only) in ``secrets.json``; never fixed defaults."""
     path = data_dir / "secrets.json"
@@ -63,7 +54,7 @@ def load_secrets(data_dir: Path, agents: int) -> dict[str, Any]:
     mqtt.setdefault(SERVER_USER, new_token())
     for index in range(1, agents + 1):
         mqtt.setdefault(device_id(index), new_token())
-    _private_write(path, json.dumps(secrets_, indent=2))
+    write_secret(path, json.dumps(secrets_, indent=2))
     return secrets_
 
 
@@ -136,14 +127,14 @@ def prepare(data_dir: Path, port: int, agents: int) -> dict[str, Any]:
     secrets_ = load_secrets(data_dir, agents)
     mqtt_port = free_port()
     secret_dir = data_dir / "secrets"
-    _private_write(secret_dir / "web-secret-key", secrets_["secret_key"])
-    _private_write(secret_dir / "mqtt-broadcaster", secrets_["mqtt"][SERVER_USER])
+    write_secret(secret_dir / "web-secret-key", secrets_["secret_key"])
+    write_secret(secret_dir / "mqtt-broadcaster", secrets_["mqtt"][SERVER_USER])
     signing_key = secret_dir / "signing.key"
     if not signing_key.exists():
         Signer.generate().save(signing_key)
     public_key = Signer.from_text(signing_key.read_text()).public_text
     server_toml = data_dir / "server.toml"
-    _private_write(server_toml, dump_toml({
+    write_secret(server_toml, dump_toml({
         "data_dir": str(data_dir),
         "signing": {"key_file": str(signing_key)},
         "mqtt": {"host": "127.0.0.1", "port": mqtt_port, "username": SERVER_USER,
@@ -164,7 +155,7 @@ def prepare(data_dir: Path, port: int, agents: int) -> dict[str, Any]:
         ident = device_id(index)
         folder = data_dir / "agents" / ident
         config = folder / "agent.toml"
-        _private_write(config, dump_toml({
+        write_secret(config, dump_toml({
             "device_id": ident,
             "cache_dir": str(folder / "cache"),
             "heartbeat_s": 15.0,
@@ -177,7 +168,7 @@ def prepare(data_dir: Path, port: int, agents: int) -> dict[str, Any]:
     url = f"http://127.0.0.1:{port}"
     credentials = {"url": url, "username": "admin", "password": secrets_["admin_password"],
                    "token": secrets_["token"]}
-    _private_write(data_dir / "credentials.json", json.dumps(credentials, indent=2, ensure_ascii=False))
+    write_secret(data_dir / "credentials.json", json.dumps(credentials, indent=2, ensure_ascii=False))
     return {"data_dir": data_dir, "mqtt_port": mqtt_port, "server_toml": server_toml,
             "agents": agent_configs, "credentials": credentials, "users": secrets_["mqtt"]}
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
 import secrets
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from broadcaster.bootstrap import ensure_area
 from broadcaster.broker import acl_text
 from broadcaster.db import Device, DeviceCredential, utcnow
 from edge_agent.protocol.topics import valid_device_id
-from edge_agent.settings import dump_toml
+from edge_agent.settings import dump_toml, write_secret
 
 ITERATIONS = 20_000
 """PBKDF2 rounds per password: device passwords are 32 random characters, so this guards against the
@@ -95,18 +94,8 @@ def password_file_text(session: Session, server_user: str, server_password: str)
     return "\n".join(lines) + "\n"
 
 
-def write_private(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` readable by the owner only, replacing it atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
-
-
 def write_broker_files(session: Session, folder: Path, root: str, server_user: str, server_password: str) -> None:
-    write_private(folder / "passwd", password_file_text(session, server_user, server_password))
+    write_secret(folder / "passwd", password_file_text(session, server_user, server_password))
     (folder / "acl").write_text(acl_text(root, server_user))
 
 

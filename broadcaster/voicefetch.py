@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
+from edge_agent.transfer import file_sha256
+
 
 class FetchError(Exception):
     """Fetching failed; the text says why and what to do."""
@@ -158,20 +160,12 @@ def fetch(name: str, dest: Path, sha256: str | None = None, *, source: Source | 
         staging.mkdir()
         _extract(archive, source.files, staging)
         _validate(name, staging)
-        sums = [f"{_sha256(staging / file)}  {file}\n" for file in source.files]
+        sums = [f"{file_sha256(staging / file)}  {file}\n" for file in source.files]
         (staging / "SHA256SUMS").write_text("".join(sums))
         if dest.exists():
             shutil.rmtree(dest)
         staging.rename(dest)
     return dest
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _validate(name: str, folder: Path) -> Any:
@@ -191,6 +185,6 @@ def verify(folder: Path) -> list[str]:
     for line in (folder / "SHA256SUMS").read_text().splitlines():
         expected, _, file = line.partition("  ")
         path = folder / file
-        if not path.is_file() or _sha256(path) != expected:
+        if not path.is_file() or file_sha256(path) != expected:
             bad.append(file)
     return bad

@@ -76,6 +76,7 @@ class Worker:
         self.store = AssetStore(config.asset_dir)
         self.speech = Speech(config.speech, self.store)
         self.signer = config.signer()
+        self._saved_seq = -1
         self.chunk_size = config.mqtt.chunk_kib * 1024
         self.uploads = AssetStore(config.upload_dir, suffix="")
         self.inbox: queue.Queue[tuple[str, bytes, datetime]] = queue.Queue()
@@ -115,12 +116,15 @@ class Worker:
         logger.info("worker started; broker %s:%d", self.config.mqtt.host, self.config.mqtt.port)
 
     def _save_signing_state(self) -> None:
+        if self.signer.last_seq == self._saved_seq:
+            return  # nothing signed since the last save
         with self.db.session() as session:
             state = session.get(SigningState, self.signer.kid)
             if state is None:
                 session.add(SigningState(kid=self.signer.kid, last_seq=self.signer.last_seq))
             else:
                 state.last_seq = max(state.last_seq, self.signer.last_seq)
+        self._saved_seq = self.signer.last_seq
 
     def stop(self) -> None:
         self._stop.set()
@@ -144,21 +148,18 @@ class Worker:
                 queued = session.query(Broadcast.id, Broadcast.priority).filter_by(state="queued").all()
             for broadcast_id, _ in sorted(queued, key=lambda row: (-PRIORITY_RANK[row[1]], row[0])):
                 self._send(broadcast_id)
-            self._send_stops()
-            self._send_volumes()
+            self._send_operator_changes()
 
-    def _send_stops(self) -> None:
-        """Broadcasts an operator stopped: each device's schedule now lists them as cancelled."""
+    def _send_operator_changes(self) -> None:
+        """Stops and volumes set in the web app since the last round, in one database session."""
         with self.db.session() as session:
+            # A stopped broadcast: each device's schedule now lists it as cancelled.
             for broadcast in session.query(Broadcast).filter_by(state="stopping"):
                 for delivery in broadcast.deliveries:
                     if delivery.state not in FINAL_DELIVERY_STATES:
                         self.publish_schedule(session, delivery.device_id)
                 broadcast.state = "stopped"
                 logger.info("broadcast %d stopped", broadcast.id)
-
-    def _send_volumes(self) -> None:
-        with self.db.session() as session:
             for setting in session.query(VolumeSetting).filter(VolumeSetting.sent_at.is_(None)):
                 topic = self.topics.command(setting.device_id)
                 command = Command("volume", utcnow(), volume=setting.volume)

@@ -449,9 +449,9 @@ class Agent:
         self.outbox.put(self.topics.event(self.id, "playback"), report.to_dict())
         logger.info("playing broadcast %d %r", entry.broadcast_id, entry.title)
         cut = self._item_cut
-        if not self.amplifier.is_on:
+        if self.amplifier.present and not self.amplifier.is_on:
             self._switch_amplifier(True)
-            cut.wait(self.config.amplifier.lead_s if not isinstance(self.amplifier, NoAmplifier) else 0)
+            cut.wait(self.config.amplifier.lead_s)
         note = None
         try:
             if cut.is_set():
@@ -514,6 +514,6 @@ class Agent:
             pending=len(self.store.waiting()),
             **asdict(state),
             outbox=self.outbox.pending(),
-            amplifier=None if isinstance(self.amplifier, NoAmplifier) else self.amplifier.state,
+            amplifier=self.amplifier.state if self.amplifier.present else None,
         )
         self.link.publish(self.topics.heartbeat(self.id), beat.to_bytes(), qos=0)

@@ -21,6 +21,9 @@ class AmplifierError(Exception):
 
 
 class Amplifier(ABC):
+    present = True
+    """False when no relay is wired: nothing to warm up, nothing to report."""
+
     def __init__(self) -> None:
         self.is_on = False
         self.switches: list[tuple[float, bool]] = []
@@ -50,11 +53,9 @@ class SimulatedAmplifier(Amplifier):
 
 
 class NoAmplifier(Amplifier):
-    """No relay is wired: switching does nothing and the state is reported as unknown."""
+    """No relay is wired: switching does nothing and no state is reported."""
 
-    @property
-    def state(self) -> str:
-        return "none"
+    present = False
 
     def _set(self, on: bool) -> None:
         pass

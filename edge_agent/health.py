@@ -9,6 +9,7 @@ import ctypes
 import ctypes.util
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 STA_UNSYNC = 0x0040
@@ -77,13 +78,22 @@ class _Timex(ctypes.Structure):
                 ("padding", ctypes.c_int * 11)]
 
 
+@lru_cache(maxsize=1)
+def _libc() -> ctypes.CDLL | None:
+    """The C library, looked up once (find_library runs ldconfig: not something to do every heartbeat)."""
+    name = ctypes.util.find_library("c")
+    try:
+        return ctypes.CDLL(name, use_errno=True) if name else None
+    except OSError:
+        return None
+
+
 def ntp_synced() -> bool | None:
     """Whether the kernel clock is NTP-synchronized (adjtimex, read-only), or None where unknown."""
-    name = ctypes.util.find_library("c")
-    if name is None:
+    libc = _libc()
+    if libc is None:
         return None
     try:
-        libc = ctypes.CDLL(name, use_errno=True)
         timex = _Timex()  # modes = 0: read only
         state = libc.adjtimex(ctypes.byref(timex))
     except (OSError, AttributeError):

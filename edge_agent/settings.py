@@ -134,3 +134,13 @@ def read_secret(value: str | None, file: str | None) -> str | None:
         except OSError as exc:
             raise ConfigError(f"cannot read secret file {path}: {exc.strerror}") from None
     return value
+
+
+def write_secret(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` readable by its owner only, replacing any old file atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)

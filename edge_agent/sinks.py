@@ -121,19 +121,24 @@ class FileSink(AudioSink):
         self.realtime = realtime
         played_dir.mkdir(parents=True, exist_ok=True)
 
-    def _output(self, label: str) -> list[str]:
+    def _target(self, label: str) -> Path:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
-        return ["-y", "-ac", "1", "-ar", "22050", "-c:a", "pcm_s16le", str(self.played_dir / f"{stamp}-{label}.wav")]
+        return self.played_dir / f"{stamp}-{label}.wav"
+
+    @staticmethod
+    def _wav(path: Path) -> list[str]:
+        return ["-y", "-ac", "1", "-ar", "22050", "-c:a", "pcm_s16le", str(path)]
+
+    def _output(self, label: str) -> list[str]:
+        return self._wav(self._target(label))
 
     def play(self, path: Path, label: str, cancel: threading.Event | None = None) -> bool:
         event = self._cancel_event(cancel)
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
-        out = self.played_dir / f"{stamp}-{label}.wav"
+        out = self._target(label)
         tmp = out.with_suffix(".partial.wav")
         started = time.monotonic()
         result = subprocess.run(
-            [_ffmpeg(), "-nostdin", "-v", "error", "-y", "-i", str(path), *self._filter(),
-             "-ac", "1", "-ar", "22050", "-c:a", "pcm_s16le", str(tmp)],
+            [_ffmpeg(), "-nostdin", "-v", "error", "-i", str(path), *self._filter(), *self._wav(tmp)],
             capture_output=True, text=True, check=False,
         )
         if result.returncode != 0:

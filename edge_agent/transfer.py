@@ -13,6 +13,15 @@ from edge_agent.protocol import Manifest
 logger = logging.getLogger(__name__)
 
 
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, read in blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 16), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 class TransferError(Exception):
     """The assembled file does not match its manifest."""
 
@@ -65,11 +74,7 @@ class Download:
 
     def finalize(self, destination: Path) -> Path:
         """Check the whole-file hash, then move the file into place."""
-        digest = hashlib.sha256()
-        with self.part.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 16), b""):
-                digest.update(block)
-        if digest.hexdigest() != self.manifest.asset:
+        if file_sha256(self.part) != self.manifest.asset:
             # Start over rather than keep a file that can never verify.
             self.discard()
             raise TransferError(f"asset {self.manifest.asset[:12]} failed its whole-file hash check")

@@ -16,6 +16,7 @@ from broadcaster import service
 from broadcaster.db import Broadcast, Device, LexiconEntry, ListeningCheck, User
 from broadcaster.engines import DEFAULT_VOICE, voice_problem
 from broadcaster.web import common
+from broadcaster.web.api import error as api_error
 from broadcaster.web.common import config, db
 
 bp = Blueprint("ui", __name__)
@@ -155,7 +156,7 @@ def preview(user: User) -> Response | tuple[Response, int]:
         return jsonify(common.preview(text, url_for("ui.audio", asset_id="ASSET")))
     except service.Refusal as exc:
         db().rollback()
-        return jsonify(error={"code": exc.code, "message": REFUSALS.get(exc.code, exc.message)}), exc.status
+        return api_error(exc.code, REFUSALS.get(exc.code, exc.message), exc.status)
 
 
 @bp.get("/audio/<asset_id>")
