@@ -60,12 +60,16 @@ SEQ_SAVE_MARGIN = 3_600_000_000
 CLOCK_SKEW_ALARM_S = 30.0
 """A device clock further than this from the server's is reported: it would play at the wrong time."""
 HEALTH_FIELDS = ("uptime_s", "load_1m", "cpu_temp_c", "mem_available_mb", "disk_free_mb", "ntp_synced",
-                 "link_quality", "amplifier", "cache_bytes", "pending", "outbox")
+                 "clock_offset_ms", "clock_error_ms", "link_quality", "amplifier", "cache_bytes", "pending", "outbox")
 STATE_RANK = {"pending": 0, "delivered": 1, "playing": 2, "played": 3, "failed": 3, "missed": 3, "interrupted": 3,
               "cancelled": 3}
 NO_REPORT = "no report from the device by the deadline"
 REPUBLISH_GAP_S = 2.0
 """A chunk asked for by many devices at once is published again at most this often."""
+
+
+def _not_busy(record: logging.LogRecord) -> bool:
+    return "maximum number of running instances reached" not in record.getMessage()
 
 
 class Worker:
@@ -102,6 +106,8 @@ class Worker:
 
     def start(self) -> None:
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        # A dispatch that runs past its 0.5 s interval (a long render) is normal; the skipped tick is not news.
+        logging.getLogger("apscheduler.executors.default").addFilter(_not_busy)
         with self.db.session() as session:
             state = session.get(SigningState, self.signer.kid)
             if state is not None:

@@ -44,6 +44,8 @@ M = TypeVar("M", bound=Message)
 
 MAX_EARLY_CHUNKS = 256
 """Chunks kept in memory when they arrive before their manifest (retained messages come in any order)."""
+IDLE_WAIT_S = 0.2
+"""Longest the player sleeps between looks at its schedule when nothing wakes it."""
 REFUSAL_REPORT_GAP_S = 60.0
 """The same refusal (topic and reason) is reported to the server at most this often."""
 
@@ -403,9 +405,17 @@ class Agent:
                 self._tend_amplifier()
             except Exception:
                 logger.exception("player error")
-            self._wake.wait(0.2)
+            self._wake.wait(self._idle_wait())
             self._wake.clear()
         self._switch_amplifier(False)
+
+    def _idle_wait(self) -> float:
+        """Seconds the player may sleep: at most 0.2 s, and never past the start of the next item, so every
+        receiver starts a scheduled broadcast on the same tick of its clock rather than up to 0.2 s late."""
+        now = self.clock()
+        due = [(local.entry.play_at - now).total_seconds() for local in self.store.waiting()
+               if local.state == "delivered" and local.entry.play_at is not None and local.entry.play_at > now]
+        return max(0.0, min([IDLE_WAIT_S, *due]))
 
     def _tend_amplifier(self) -> None:
         """On ahead of an item due within the lead time; off when nothing has sounded for the hold time."""

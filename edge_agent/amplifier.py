@@ -61,16 +61,36 @@ class NoAmplifier(Amplifier):
         pass
 
 
+PI_GPIO_CHIPS = ("pinctrl-bcm2835", "pinctrl-bcm2711", "pinctrl-bcm2712", "pinctrl-rp1")
+"""Labels of the Raspberry Pi's main GPIO controller (Pi 1-3, Pi 4, Pi 5)."""
+
+
+def sysfs_number(pin: int, root: Path) -> int:
+    """The sysfs number of BCM GPIO ``pin``: the pin plus the base of the Pi's main GPIO controller. Kernels
+    before 6.6 put that base at 0; newer ones at 512 or more, so GPIO 17 is ``gpio529`` on Raspberry Pi OS
+    Bookworm. Where no Pi controller is listed the pin is taken as is."""
+    for chip in sorted(root.glob("gpiochip*")):
+        try:
+            label = (chip / "label").read_text().strip()
+            base = int((chip / "base").read_text())
+        except (OSError, ValueError):
+            continue
+        if label in PI_GPIO_CHIPS:
+            return base + pin
+    return pin
+
+
 class GpioAmplifier(Amplifier):
     """A relay on GPIO ``pin`` through sysfs; ``active_high`` false for boards that switch on a low level."""
 
     def __init__(self, pin: int, active_high: bool = True, root: Path = Path("/sys/class/gpio")) -> None:
         super().__init__()
         self.pin, self.active_high, self.root = pin, active_high, root
-        self.folder = root / f"gpio{pin}"
+        number = sysfs_number(pin, root)
+        self.folder = root / f"gpio{number}"
         try:
             if not self.folder.exists():
-                (root / "export").write_text(str(pin))
+                (root / "export").write_text(str(number))
             (self.folder / "direction").write_text("out")
         except OSError as exc:
             raise AmplifierError(f"cannot drive GPIO {pin} under {root}: {exc.strerror} (is the agent in the "

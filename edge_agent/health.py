@@ -14,6 +14,8 @@ from pathlib import Path
 
 STA_UNSYNC = 0x0040
 """adjtimex status bit: the kernel clock is not synchronized (no NTP daemon has disciplined it)."""
+STA_NANO = 0x2000
+"""adjtimex status bit: ``offset`` is in nanoseconds rather than microseconds."""
 
 
 @dataclass
@@ -23,6 +25,10 @@ class Health:
     mem_available_mb: int | None = None
     disk_free_mb: int | None = None
     ntp_synced: bool | None = None
+    clock_offset_ms: float | None = None
+    """The offset the kernel is still correcting towards NTP time (adjtimex), when an NTP daemon disciplines it."""
+    clock_error_ms: float | None = None
+    """The kernel's estimate of its clock error (adjtimex esterror)."""
     link_quality: int | None = None
     """Wi-Fi link quality (0-100) from /proc/net/wireless, when the uplink is Wi-Fi."""
 
@@ -88,19 +94,34 @@ def _libc() -> ctypes.CDLL | None:
         return None
 
 
-def ntp_synced() -> bool | None:
-    """Whether the kernel clock is NTP-synchronized (adjtimex, read-only), or None where unknown."""
+@dataclass
+class Clock:
+    synced: bool | None = None
+    offset_ms: float | None = None
+    error_ms: float | None = None
+
+
+def clock() -> Clock:
+    """What the kernel knows about its clock's synchronization (adjtimex, read-only); all None where unknown."""
     libc = _libc()
     if libc is None:
-        return None
+        return Clock()
     try:
         timex = _Timex()  # modes = 0: read only
         state = libc.adjtimex(ctypes.byref(timex))
     except (OSError, AttributeError):
-        return None
+        return Clock()
+    return _clock_of(state, timex)
+
+
+def _clock_of(state: int, timex: _Timex) -> Clock:
     if state < 0:
-        return None
-    return not (timex.status & STA_UNSYNC) and state != 5  # 5 = TIME_ERROR: the clock is not synchronized
+        return Clock()
+    synced = not (timex.status & STA_UNSYNC) and state != 5  # 5 = TIME_ERROR: the clock is not synchronized
+    if not synced:
+        return Clock(synced=False)
+    offset_ms = timex.offset / (1e6 if timex.status & STA_NANO else 1e3)
+    return Clock(synced=True, offset_ms=round(offset_ms, 3), error_ms=round(timex.esterror / 1e3, 3))
 
 
 def link_quality() -> int | None:
@@ -116,5 +137,7 @@ def link_quality() -> int | None:
 
 
 def read(cache_dir: Path) -> Health:
+    kernel = clock()
     return Health(load_1m=load_1m(), cpu_temp_c=cpu_temp_c(), mem_available_mb=mem_available_mb(),
-                  disk_free_mb=disk_free_mb(cache_dir), ntp_synced=ntp_synced(), link_quality=link_quality())
+                  disk_free_mb=disk_free_mb(cache_dir), ntp_synced=kernel.synced, clock_offset_ms=kernel.offset_ms,
+                  clock_error_ms=kernel.error_ms, link_quality=link_quality())

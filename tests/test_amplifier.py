@@ -55,6 +55,20 @@ def test_gpio_drives_the_pin_level(tmp_path: Path) -> None:
     assert inverted.level() == "0"
 
 
+def test_gpio_numbers_follow_the_kernels_controller_base(tmp_path: Path) -> None:
+    # Raspberry Pi OS Bookworm (kernel 6.6+) numbers the Pi 4's GPIOs from 512: BCM 17 is gpio529.
+    for name, label, base in (("gpiochip512", "pinctrl-bcm2711", 512), ("gpiochip570", "raspberrypi-exp-gpio", 570)):
+        chip = tmp_path / name
+        chip.mkdir(parents=True)
+        (chip / "label").write_text(label + "\n")
+        (chip / "base").write_text(f"{base}\n")
+    folder = fake_sysfs(tmp_path, 529)
+    relay = GpioAmplifier(17, root=tmp_path)
+    relay.switch(True)
+    assert (folder / "value").read_text() == "1"
+    assert not (tmp_path / "gpio17").exists()
+
+
 def test_a_gpio_that_cannot_be_driven_says_why(tmp_path: Path) -> None:
     with pytest.raises(AmplifierError, match="cannot drive GPIO 5"):
         GpioAmplifier(5, root=tmp_path / "no-gpio-here")

@@ -20,6 +20,17 @@ def test_health_readings_come_from_the_system(tmp_path: Path) -> None:
     assert state.ntp_synced in (True, False, None)
 
 
+def test_the_kernel_clock_discipline_is_read_in_milliseconds() -> None:
+    synced = health._Timex(offset=-1500, esterror=2000, status=0)  # microseconds
+    assert health._clock_of(0, synced) == health.Clock(True, -1.5, 2.0)
+    nano = health._Timex(offset=2_500_000, esterror=500, status=health.STA_NANO)
+    assert health._clock_of(0, nano) == health.Clock(True, 2.5, 0.5)
+    # No NTP daemon has touched the clock: nothing about its offset is known, and we do not pretend.
+    assert health._clock_of(0, health._Timex(status=health.STA_UNSYNC)) == health.Clock(synced=False)
+    assert health._clock_of(5, synced) == health.Clock(synced=False)  # TIME_ERROR
+    assert health._clock_of(-1, synced) == health.Clock()
+
+
 def test_cpu_temperature_is_read_from_the_thermal_zone(tmp_path: Path) -> None:
     zone = tmp_path / "thermal_zone0"
     zone.mkdir()

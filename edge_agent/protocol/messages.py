@@ -320,6 +320,10 @@ class Heartbeat(Message):
     mem_available_mb: int | None = None
     disk_free_mb: int | None = None
     ntp_synced: bool | None = None
+    clock_offset_ms: float | None = None
+    """The offset the device's NTP discipline is still correcting (kernel adjtimex), milliseconds."""
+    clock_error_ms: float | None = None
+    """The device kernel's estimate of its clock error, milliseconds."""
     link_quality: int | None = None
     amplifier: str | None = None
     """``on`` or ``off``: the state of the amplifier relay."""
@@ -336,6 +340,8 @@ class Heartbeat(Message):
             raise ProtocolError("link_quality: must be 0-100")
         load = _require(data, "load_1m", (int, float), optional=True)
         temp = _require(data, "cpu_temp_c", (int, float), optional=True)
+        offset = _require(data, "clock_offset_ms", (int, float), optional=True)
+        error = _require(data, "clock_error_ms", (int, float), optional=True)
         amplifier = data.get("amplifier")
         if amplifier is not None and amplifier not in ("on", "off"):
             raise ProtocolError("amplifier: must be on, off or null")
@@ -352,6 +358,8 @@ class Heartbeat(Message):
             mem_available_mb=_require(data, "mem_available_mb", int, optional=True),
             disk_free_mb=_require(data, "disk_free_mb", int, optional=True),
             ntp_synced=_require(data, "ntp_synced", bool, optional=True),
+            clock_offset_ms=float(offset) if offset is not None else None,
+            clock_error_ms=float(error) if error is not None else None,
             link_quality=link,
             amplifier=amplifier,
             outbox=_require(data, "outbox", int, optional=True) or 0,
