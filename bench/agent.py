@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -54,12 +55,7 @@ def main() -> None:
         for device_id in ids:
             config = rig.agent_config(device_id, heartbeat_s=30.0)
             path = tmp / f"{device_id}.toml"
-            path.write_text(dump_toml({
-                "device_id": device_id, "cache_dir": config.cache_dir, "trusted_keys": config.trusted_keys,
-                "heartbeat_s": config.heartbeat_s,
-                "mqtt": {"host": "127.0.0.1", "port": rig.broker.port, "password": config.mqtt.password},
-                "audio": {"sink": "file", "played_dir": str(config.played_dir)},
-            }))
+            path.write_text(dump_toml(asdict(config)))
             procs.append(subprocess.Popen([sys.executable, "-m", "edge_agent.cli", "--config", str(path)],
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         time.sleep(10)  # connected, first heartbeat sent, settled

@@ -107,7 +107,7 @@ class Worker:
     def start(self) -> None:
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
         # A dispatch that runs past its 0.5 s interval (a long render) is normal; the skipped tick is not news.
-        logging.getLogger("apscheduler.executors.default").addFilter(_not_busy)
+        logging.getLogger("apscheduler.scheduler").addFilter(_not_busy)
         with self.db.session() as session:
             state = session.get(SigningState, self.signer.kid)
             if state is not None:

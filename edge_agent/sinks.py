@@ -120,6 +120,8 @@ class FileSink(AudioSink):
         self.played_dir = played_dir
         self.realtime = realtime
         played_dir.mkdir(parents=True, exist_ok=True)
+        for stale in played_dir.glob("*.partial.wav"):
+            stale.unlink(missing_ok=True)  # a decode cut off by a power loss: never heard, never finished
 
     def _target(self, label: str) -> Path:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")

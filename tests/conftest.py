@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import os
 import secrets
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,6 +28,7 @@ from edge_agent.config import AgentConfig, AudioSettings
 from edge_agent.config import MqttSettings as AgentMqtt
 from edge_agent.protocol import Message
 from edge_agent.protocol.signing import Signer
+from edge_agent.settings import dump_toml
 from edge_agent.sinks import FileSink
 
 DEVICES = ["loa-01", "loa-02", "loa-03"]
@@ -43,12 +47,18 @@ def wait_until(predicate: Callable[[], object], timeout: float = 30.0, interval:
     raise AssertionError(f"condition not met within {timeout} s")
 
 
-@pytest.fixture(scope="session")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
+def start_broker(directory: Path) -> Mosquitto:
+    """A mosquitto with a password for the server and for every test device."""
     users = {SERVER_USER: secrets.token_urlsafe(16)}
     users.update({d: secrets.token_urlsafe(16) for d in DEVICES + EXTRA_DEVICES})
-    mosquitto = Mosquitto(tmp_path_factory.mktemp("broker"), users, root="+", server_user=SERVER_USER)
+    mosquitto = Mosquitto(directory, users, root="+", server_user=SERVER_USER)
     mosquitto.start()
+    return mosquitto
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
+    mosquitto = start_broker(tmp_path_factory.mktemp("broker"))
     yield mosquitto
     mosquitto.stop()
 
@@ -94,6 +104,7 @@ class Env:
         self.client = self.app.test_client()
         self.worker: Worker | None = None
         self.agents: dict[str, Agent] = {}
+        self.processes: list[subprocess.Popen[bytes]] = []
 
     @property
     def auth(self) -> dict[str, str]:
@@ -131,8 +142,22 @@ class Env:
         self.agents[device_id] = agent
         return agent
 
+    def spawn_agent(self, device_id: str, **overrides: object) -> subprocess.Popen[bytes]:
+        """The agent as a real ``edge-agent`` process, as systemd runs it (so a test can kill -9 it)."""
+        config = self.agent_config(device_id, **overrides)
+        folder = self.root / "agents"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{device_id}.toml"
+        path.write_text(dump_toml(asdict(config)))
+        with (folder / f"{device_id}.log").open("ab") as log:
+            process = subprocess.Popen([sys.executable, "-m", "edge_agent.cli", "--config", str(path)],
+                                       stdout=log, stderr=log)
+        self.processes.append(process)
+        return process
+
     def played_files(self, device_id: str) -> list[Path]:
-        return sorted((self.root / "agents" / device_id / "played").glob("*.wav"))
+        played = (self.root / "agents" / device_id / "played").glob("*.wav")
+        return sorted(p for p in played if not p.name.endswith(".partial.wav"))
 
     def broadcast(self, text: str = "Thông báo thử.", **fields: object) -> dict[str, object]:
         """Create, approve and broadcast a bulletin through the API; returns the broadcast JSON."""
@@ -163,6 +188,10 @@ class Env:
         return {d["device_id"]: d["state"] for d in devices}
 
     def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
         for agent in self.agents.values():
             agent.stop()
         if self.worker is not None:

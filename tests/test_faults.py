@@ -1,0 +1,213 @@
+"""A receiver through the faults of a real village: the agent process killed mid-download and mid-playback,
+the broker restarted mid-transfer, the broker gone across a scheduled time, garbage on every topic it
+reads. Real mosquitto (one per test here, since the tests stop it), real ``edge-agent`` processes."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+
+from broadcaster.broker import Mosquitto
+from broadcaster.db import Database
+from edge_agent.protocol import Topics
+from tests.conftest import Env, start_broker, wait_until
+from tests.test_agent import server_client
+
+TEXT = "Thông báo lịch tiêm chủng cho trẻ em dưới 5 tuổi tại trạm y tế xã vào sáng thứ Bảy."
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Mosquitto]:
+    """Each test's own broker: these tests stop and start it."""
+    mosquitto = start_broker(tmp_path / "broker")
+    yield mosquitto
+    mosquitto.stop()
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Iterator[Database]:
+    """SQLite only: these are the receiver's faults; the server's database plays no part in them."""
+    db = Database(f"sqlite:///{tmp_path / 'test.db'}")
+    db.create_all()
+    yield db
+    db.engine.dispose()
+
+
+def publish_all(client: mqtt.Client, messages: list[tuple[str, bytes]]) -> None:
+    infos = [client.publish(topic, payload, qos=1, retain=True) for topic, payload in messages]
+    for info in infos:
+        info.wait_for_publish(10)
+
+
+def chunks_of(data: bytes, size: int) -> list[bytes]:
+    return [data[i:i + size] for i in range(0, len(data), size)]
+
+
+def received(env: Env, device_id: str, asset: str) -> int:
+    """How many chunks the receiver has on its disk (its transfer bitmap)."""
+    meta = env.root / "agents" / device_id / "cache" / "partial" / f"{asset}.json"
+    try:
+        return len(json.loads(meta.read_text())["received"])
+    except (OSError, ValueError, KeyError):
+        return 0
+
+
+def half_sent(env: Env, device_id: str) -> tuple[dict[str, object], bytes, list[bytes], mqtt.Client]:
+    """A broadcast sent to ``device_id`` whose second half of audio chunks the broker no longer holds, with the
+    worker stopped so nobody answers the receiver's requests: what it has, it has only on its own disk."""
+    env.config.mqtt.chunk_kib = 1
+    env.start_worker()
+    broadcast = env.broadcast(TEXT, targets=[device_id])
+    wait_until(lambda: env.status(broadcast["id"])["state"] == "sent", timeout=60)
+    broadcast = env.status(broadcast["id"])
+    assert env.worker is not None
+    env.worker.stop()
+    env.worker = None
+    audio = env.audio_of(broadcast["id"])
+    chunks = chunks_of(audio, 1024)
+    assert len(chunks) >= 6, "enough chunks to cut the transfer in the middle"
+    net = server_client(env, "net")
+    topics = Topics(env.config.mqtt.topic_root)
+    asset = str(broadcast["asset"])
+    publish_all(net, [(topics.chunk(asset, seq), b"") for seq in range(len(chunks) // 2, len(chunks))])
+    return broadcast, audio, chunks, net
+
+
+def test_agent_killed_mid_download_resumes_from_its_disk_and_plays_once(env: Env) -> None:
+    broadcast, audio, chunks, net = half_sent(env, "loa-01")
+    asset, half = str(broadcast["asset"]), len(chunks) // 2
+    topics = Topics(env.config.mqtt.topic_root)
+    agent = env.spawn_agent("loa-01")
+    wait_until(lambda: received(env, "loa-01", asset) == half, timeout=30)
+    agent.kill()  # power cut: no goodbye, no flush
+    agent.wait()
+
+    # The first half is now gone from the broker too: the restarted receiver can only have it from its disk.
+    publish_all(net, [(topics.chunk(asset, seq), b"") for seq in range(half)]
+                + [(topics.chunk(asset, seq), chunks[seq]) for seq in range(half, len(chunks))])
+    env.spawn_agent("loa-01")
+    wait_until(lambda: env.played_files("loa-01"), timeout=60)
+    [cached] = (env.root / "agents" / "loa-01" / "cache" / "assets").glob(f"{asset}*")
+    assert cached.read_bytes() == audio, "the resumed file is exactly the audio sent"
+
+    env.start_worker()  # the reports waited on the receiver's disk or in the broker's session for the worker
+    wait_until(lambda: env.device_states(broadcast["id"]) == {"loa-01": "played"}, timeout=30)
+    time.sleep(1)
+    assert len(env.played_files("loa-01")) == 1
+    net.loop_stop()
+    net.disconnect()
+
+
+def test_broker_restarted_mid_transfer_the_download_carries_on(env: Env) -> None:
+    broadcast, audio, chunks, net = half_sent(env, "loa-02")
+    asset, half = str(broadcast["asset"]), len(chunks) // 2
+    topics = Topics(env.config.mqtt.topic_root)
+    agent = env.start_agent("loa-02")
+    wait_until(lambda: received(env, "loa-02", asset) == half, timeout=30)
+    publish_all(net, [(topics.chunk(asset, seq), b"") for seq in range(half)])
+    net.loop_stop()
+    net.disconnect()
+
+    env.broker.stop()
+    time.sleep(1)
+    env.broker.start()  # same port, its retained messages persisted
+    wait_until(lambda: agent.link.ready.is_set(), timeout=30)
+    net = server_client(env, "net2")
+    publish_all(net, [(topics.chunk(asset, seq), chunks[seq]) for seq in range(half, len(chunks))])
+    env.start_worker()
+    wait_until(lambda: env.device_states(broadcast["id"]) == {"loa-02": "played"}, timeout=60)
+    assert agent.store.asset_path(asset).read_bytes() == audio
+    assert len(env.played_files("loa-02")) == 1
+    net.loop_stop()
+    net.disconnect()
+
+
+def test_agent_killed_mid_playback_reports_it_and_never_replays_it(env: Env) -> None:
+    env.start_worker()
+    agent = env.spawn_agent("loa-03")
+    broadcast = env.broadcast(TEXT, targets=["loa-03"])
+    wait_until(lambda: env.device_states(broadcast["id"]) == {"loa-03": "playing"}, timeout=60)
+    wait_until(lambda: env.played_files("loa-03"), timeout=30)  # sound is coming out
+    agent.kill()
+    agent.wait()
+    env.spawn_agent("loa-03")
+    wait_until(lambda: env.device_states(broadcast["id"]) == {"loa-03": "failed"}, timeout=30)
+    device = env.status(broadcast["id"])["devices"][0]  # type: ignore[index]
+    assert "restarted during playback" in device["error"]
+    time.sleep(2)
+    assert len(env.played_files("loa-03")) == 1, "the item cut off by the power cut was not played again"
+
+
+def test_broker_down_across_the_scheduled_time_the_item_still_plays_on_time(env: Env) -> None:
+    env.start_worker()
+    agent = env.start_agent("loa-01")
+    play_at = datetime.now(UTC) + timedelta(seconds=8)
+    broadcast = env.broadcast("Loa phát đúng giờ dù mất mạng.", targets=["loa-01"], play_at=play_at.isoformat())
+    wait_until(lambda: env.device_states(broadcast["id"]) == {"loa-01": "delivered"}, timeout=60)
+    assert datetime.now(UTC) < play_at - timedelta(seconds=2), "delivered well ahead of time"
+    env.broker.stop()  # the mobile link is gone from now until after the broadcast
+
+    files = wait_until(lambda: env.played_files("loa-01"), timeout=40)
+    assert isinstance(files, list)
+    started = datetime.strptime(files[0].name.split("-")[0], "%Y%m%dT%H%M%S.%fZ").replace(tzinfo=UTC)
+    assert abs((started - play_at).total_seconds()) < 1.5, "played at its time, from the cache"
+    wait_until(lambda: agent.outbox.pending() >= 2, timeout=30)  # playing and played wait on disk
+
+    env.broker.start()
+    wait_until(lambda: env.device_states(broadcast["id"]) == {"loa-01": "played"}, timeout=60)
+    device = env.status(broadcast["id"])["devices"][0]  # type: ignore[index]
+    reported = datetime.fromisoformat(device["started_at"])
+    assert abs((reported - play_at).total_seconds()) < 1.5, "the server learns the real start time afterwards"
+
+
+GARBAGE = [b"", b"\xff\xfe\x00", b"null", b"[]", b"{}", b'{"type": "schedule"}', b'"text"', b"1e999",
+           b'{"type": "manifest", "asset": 5}', b"{" * 5000, json.dumps({"x": "y" * 200_000}).encode()]
+
+
+def test_garbage_on_every_topic_the_agent_reads_never_stops_it(env: Env) -> None:
+    env.start_worker()
+    agent = env.spawn_agent("loa-02")
+    topics = Topics(env.config.mqtt.topic_root)
+    first = env.broadcast("Bản tin đầu tiên.", targets=["loa-02"])
+    wait_until(lambda: env.device_states(first["id"]) == {"loa-02": "played"}, timeout=60)
+    asset = str(env.status(first["id"])["asset"])
+
+    net = server_client(env, "vandal")
+    targets = [topics.schedule("loa-02"), topics.command("loa-02"), topics.manifest(asset),
+               topics.chunk(asset, 0), topics.chunk(asset, 99999)]
+    for topic in targets:
+        for payload in GARBAGE:
+            net.publish(topic, payload, qos=1).wait_for_publish(10)
+    net.loop_stop()
+    net.disconnect()
+
+    second = env.broadcast("Bản tin thứ hai sau rác.", targets=["loa-02"])
+    wait_until(lambda: env.device_states(second["id"]) == {"loa-02": "played"}, timeout=60)
+    assert agent.poll() is None, "the agent process is still running"
+    refusals = env.client.get("/api/v1/devices", headers=env.auth).get_json()
+    assert refusals  # the device list still answers
+    log = (env.root / "agents" / "loa-02.log").read_text()
+    assert "refused message on" in log and "Traceback" not in log
+    agent.send_signal(signal.SIGTERM)
+    assert agent.wait(timeout=15) == 0, "and it still stops cleanly"
+
+
+def test_agent_process_stops_cleanly_on_sigterm_and_says_offline(env: Env) -> None:
+    agent = env.spawn_agent("loa-03")
+    watcher = server_client(env, "status")
+    statuses: list[bytes] = []
+    watcher.on_message = lambda c, u, m: statuses.append(m.payload)
+    watcher.subscribe(Topics(env.config.mqtt.topic_root).status("loa-03"), qos=1)
+    wait_until(lambda: any(b'"online"' in s for s in statuses), timeout=30)
+    agent.send_signal(signal.SIGTERM)
+    assert agent.wait(timeout=15) == 0
+    wait_until(lambda: b'"offline"' in statuses[-1], timeout=10)
+    watcher.loop_stop()
+    watcher.disconnect()
