@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -24,10 +25,13 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
+from edge_agent.protocol import Repeat
+
 BULLETIN_STATES = ("draft", "approved")
 BROADCAST_STATES = ("queued", "sent", "failed")
 DELIVERY_STATES = ("pending", "delivered", "playing", "played", "failed", "missed")
-FINAL_DELIVERY_STATES = ("played", "failed", "missed", "interrupted", "cancelled")
+FINAL_DELIVERY_STATES = ("played", "failed", "missed", "interrupted", "cancelled", "ended")
+"""``ended``: a recurring broadcast past its last day on that device (each play is in ``occurrence_plays``)."""
 
 
 def utcnow() -> datetime:
@@ -231,6 +235,38 @@ class Broadcast(Base):
     bulletin: Mapped[Bulletin] = relationship()
     deliveries: Mapped[list[Delivery]] = relationship(back_populates="broadcast", order_by="Delivery.device_id")
     relay: Mapped[Relay | None] = relationship(uselist=False)
+    recurrence: Mapped[Recurrence | None] = relationship(uselist=False)
+    plays: Mapped[list[OccurrencePlay]] = relationship(
+        order_by="(OccurrencePlay.occurrence.desc(), OccurrencePlay.device_id)", viewonly=True)
+
+    def repeat(self) -> Repeat | None:
+        """The recurrence rule of a recurring broadcast, as sent to devices."""
+        if self.recurrence is None:
+            return None
+        return Repeat.from_dict(json.loads(self.recurrence.rule))
+
+
+class Recurrence(Base):
+    """A broadcast that plays on a weekly pattern (``edge_agent.protocol.Repeat``, as JSON); receivers expand
+    it into occurrences themselves."""
+
+    __tablename__ = "recurrences"
+    broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id"), primary_key=True)
+    rule: Mapped[str] = mapped_column(Text)
+
+
+class OccurrencePlay(Base):
+    """What one device did with one occurrence of a recurring broadcast, as it reported."""
+
+    __tablename__ = "occurrence_plays"
+    broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id"), primary_key=True)
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id"), primary_key=True)
+    occurrence: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    state: Mapped[str] = mapped_column(String(20))
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Relay(Base):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session
 
@@ -19,16 +21,20 @@ from broadcaster.db import (
     DeviceHealth,
     LexiconEntry,
     Recording,
+    Recurrence,
     Relay,
     User,
     VolumeSetting,
     utcnow,
 )
-from edge_agent.protocol import PRIORITIES
+from edge_agent.protocol import PRIORITIES, ProtocolError, Repeat
+from edge_agent.protocol.messages import DEFAULT_TZ
 
 MAX_TITLE = 200
 MAX_TEXT = 20_000
 PAST_TOLERANCE = timedelta(seconds=60)
+MAX_PLAYS_SHOWN = 500
+"""Occurrences of a recurring broadcast listed with it (newest first); reports cover the rest."""
 
 
 class Refusal(Exception):
@@ -148,16 +154,45 @@ def create_broadcast(session: Session, user: User, data: dict[str, Any], grace_s
     play_at = parse_play_at(data.get("play_at"), now)
     devices = resolve_targets(session, data.get("targets"))
     relay = parse_relay(data.get("relay"))
+    repeat = parse_repeat(data.get("repeat"), now)
+    if repeat is not None and play_at is not None:
+        raise Refusal("invalid_repeat", "a recurring broadcast has 'repeat' and no 'play_at'", field="play_at")
     broadcast = Broadcast(bulletin_id=bulletin.id, priority=priority, play_at=play_at, grace_s=grace_s,
                           state="queued", created_by=user.id, created_at=now)
     session.add(broadcast)
     session.flush()
     if relay is not None:
         session.add(Relay(broadcast_id=broadcast.id, url=relay[0], window_s=relay[1]))
+    if repeat is not None:
+        session.add(Recurrence(broadcast_id=broadcast.id, rule=json.dumps(repeat.to_dict())))
     for device_id in devices:
         session.add(Delivery(broadcast_id=broadcast.id, device_id=device_id, state="pending", updated_at=now))
     session.flush()
     return broadcast
+
+
+def parse_repeat(value: Any, now: datetime) -> Repeat | None:
+    """``{"weekdays": [1, 3, 5], "times": ["06:30", "17:00"], "start": "2026-12-01", "until": "2026-12-31",
+    "skip": ["2026-12-24"], "tz": "Asia/Ho_Chi_Minh"}``: every Monday, Wednesday and Friday at 06:30 and
+    17:00 local time. ``start`` defaults to today, ``tz`` to Asia/Ho_Chi_Minh; ``until`` and ``skip`` are
+    optional."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise Refusal("invalid_repeat", "'repeat' must be an object with 'weekdays' and 'times'", field="repeat")
+    data = dict(value)
+    zone = str(data["tz"]) if isinstance(data.get("tz"), str) else DEFAULT_TZ
+    with contextlib.suppress(ZoneInfoNotFoundError, ValueError):  # Repeat.from_dict names an unknown zone
+        data.setdefault("start", now.astimezone(ZoneInfo(zone)).date().isoformat())
+    try:
+        repeat = Repeat.from_dict(data)
+    except ProtocolError as exc:
+        raise Refusal("invalid_repeat", f"'repeat.{exc}", field="repeat") from None
+    if repeat.ends_before(now):
+        raise Refusal("invalid_repeat", "'repeat.until' is in the past: it would never play", field="repeat")
+    if not repeat.occurrences(now, now + timedelta(days=366)):
+        raise Refusal("invalid_repeat", "'repeat' gives no time to play in the coming year", field="repeat")
+    return repeat
 
 
 def parse_relay(value: Any) -> tuple[str, int] | None:
@@ -255,6 +290,7 @@ def broadcast_json(broadcast: Broadcast) -> dict[str, Any]:
         "error": broadcast.error,
         "asset": broadcast.asset_id,
         "relay": {"url": broadcast.relay.url, "window_s": broadcast.relay.window_s} if broadcast.relay else None,
+        "repeat": _repeat_json(broadcast.repeat()),
         "created_at": iso(broadcast.created_at),
         "sent_at": iso(broadcast.sent_at),
         "devices": [
@@ -267,7 +303,26 @@ def broadcast_json(broadcast: Broadcast) -> dict[str, Any]:
             }
             for d in broadcast.deliveries
         ],
+        "plays": [
+            {
+                "device_id": p.device_id,
+                "occurrence": iso(p.occurrence),
+                "state": p.state,
+                "started_at": iso(p.started_at),
+                "finished_at": iso(p.finished_at),
+                "error": p.error,
+            }
+            for p in broadcast.plays[:MAX_PLAYS_SHOWN]
+        ],
     }
+
+
+def _repeat_json(repeat: Repeat | None) -> dict[str, Any] | None:
+    if repeat is None:
+        return None
+    data = repeat.to_dict()
+    del data["v"], data["type"]
+    return data
 
 
 def bulletin_json(bulletin: Bulletin) -> dict[str, Any]:

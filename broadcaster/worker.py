@@ -29,6 +29,8 @@ from broadcaster.db import (
     Delivery,
     Device,
     DeviceHealth,
+    OccurrencePlay,
+    Recurrence,
     RefusalRecord,
     SigningState,
     VolumeSetting,
@@ -43,6 +45,7 @@ from edge_agent.protocol import (
     Playback,
     ProtocolError,
     Refused,
+    Repeat,
     Schedule,
     ScheduleEntry,
     Status,
@@ -62,7 +65,7 @@ CLOCK_SKEW_ALARM_S = 30.0
 HEALTH_FIELDS = ("uptime_s", "load_1m", "cpu_temp_c", "mem_available_mb", "disk_free_mb", "ntp_synced",
                  "clock_offset_ms", "clock_error_ms", "link_quality", "amplifier", "cache_bytes", "pending", "outbox")
 STATE_RANK = {"pending": 0, "delivered": 1, "playing": 2, "played": 3, "failed": 3, "missed": 3, "interrupted": 3,
-              "cancelled": 3}
+              "cancelled": 3, "ended": 3}
 NO_REPORT = "no report from the device by the deadline"
 REPUBLISH_GAP_S = 2.0
 """A chunk asked for by many devices at once is published again at most this often."""
@@ -252,8 +255,12 @@ class Worker:
             if b.asset_id is None:
                 continue
             entry = ScheduleEntry(b.id, b.asset_id, b.bulletin.title, b.priority, b.play_at, b.created_at,
-                                  b.grace_s, b.relay.url if b.relay else None, b.relay.window_s if b.relay else None)
-            if entry.deadline() > now - timedelta(minutes=10):
+                                  b.grace_s, b.relay.url if b.relay else None, b.relay.window_s if b.relay else None,
+                                  repeat=b.repeat())
+            if entry.repeat is not None:
+                if not entry.repeat.ends_before(now - timedelta(seconds=b.grace_s)):
+                    entries.append(entry)
+            elif entry.deadline() > now - timedelta(minutes=10):
                 entries.append(entry)
         topic = self.topics.schedule(device_id)
         ttl = timedelta(days=self.config.signing.schedule_ttl_days)
@@ -309,6 +316,9 @@ class Worker:
                     self._advance(session, device, report.broadcast_id, report.state, error=report.error)
                 elif kind == "evt/playback":
                     playback = Playback.from_bytes(payload)
+                    if playback.occurrence is not None:
+                        self._on_occurrence(session, device, playback)
+                        return
                     self._advance(session, device, playback.broadcast_id, playback.state, playback.error,
                                   playback.started_at, playback.finished_at)
                 elif kind == "req":
@@ -364,6 +374,24 @@ class Worker:
             session.flush()
             self.publish_schedule(session, device.id)
 
+    def _on_occurrence(self, session: Session, device: Device, playback: Playback) -> None:
+        """One play of a recurring broadcast: its own row, moving forward only, like deliveries."""
+        assert playback.occurrence is not None
+        if session.get(Delivery, (playback.broadcast_id, device.id)) is None:
+            logger.warning("device %s reported on broadcast %d it was not sent", device.id, playback.broadcast_id)
+            return
+        device.last_seen = utcnow()
+        key = (playback.broadcast_id, device.id, playback.occurrence)
+        row = session.get(OccurrencePlay, key)
+        if row is None:
+            row = OccurrencePlay(broadcast_id=key[0], device_id=key[1], occurrence=key[2], state=playback.state)
+            session.add(row)
+        elif STATE_RANK[playback.state] <= STATE_RANK[row.state]:
+            return
+        row.state, row.error, row.updated_at = playback.state, playback.error, utcnow()
+        row.started_at = playback.started_at or row.started_at
+        row.finished_at = playback.finished_at or row.finished_at
+
     def _on_request(self, session: Session, device: Device, request: ChunkRequest) -> None:
         asset = session.get(Asset, request.asset)
         if asset is None or not self.store.path(asset.id).exists():
@@ -398,19 +426,30 @@ class Worker:
                 logger.warning("%d device(s) silent for %d s: offline", silent.rowcount,  # type: ignore[attr-defined]
                                self.config.offline_after_s)
             open_rows = (
-                session.query(Delivery.broadcast_id, Delivery.device_id, Broadcast.play_at, Broadcast.created_at,
-                              Broadcast.grace_s, Broadcast.state)
-                .join(Broadcast)
+                session.query(Delivery.broadcast_id, Delivery.device_id, Delivery.state, Broadcast.play_at,
+                              Broadcast.created_at, Broadcast.grace_s, Broadcast.state, Recurrence.rule)
+                .select_from(Delivery)
+                .join(Broadcast, Delivery.broadcast_id == Broadcast.id)
+                .outerjoin(Recurrence, Recurrence.broadcast_id == Broadcast.id)
                 .filter(Broadcast.state.in_(("sent", "stopped")), Delivery.state.in_(("pending", "delivered")))
                 .all()
             )
-            for broadcast_id, device_id, play_at, created_at, grace_s, state in open_rows:
-                if now > (play_at or created_at) + timedelta(seconds=grace_s + 60):
+            for broadcast_id, device_id, reached, play_at, created_at, grace_s, state, rule in open_rows:
+                late = now - timedelta(seconds=grace_s + 60)
+                error: str | None = NO_REPORT
+                if rule is not None and state == "sent":
+                    if not Repeat.from_dict(json.loads(rule)).ends_before(late):
+                        continue
+                    # Past its last day. Each occurrence has its own report; the broadcast is over here.
+                    guess, error = ("ended", None) if reached == "delivered" else ("missed", NO_REPORT)
+                elif (play_at or created_at) < late:
                     # A stopped broadcast that the device never reported on did not play: cancelled.
                     guess = "missed" if state == "sent" else "cancelled"
-                    session.execute(
-                        update(Delivery)
-                        .where(Delivery.broadcast_id == broadcast_id, Delivery.device_id == device_id,
-                               Delivery.state.in_(("pending", "delivered")))
-                        .values(state=guess, error=NO_REPORT, updated_at=now)
-                    )
+                else:
+                    continue
+                session.execute(
+                    update(Delivery)
+                    .where(Delivery.broadcast_id == broadcast_id, Delivery.device_id == device_id,
+                           Delivery.state.in_(("pending", "delivered")))
+                    .values(state=guess, error=error, updated_at=now)
+                )

@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -46,6 +46,10 @@ MAX_EARLY_CHUNKS = 256
 """Chunks kept in memory when they arrive before their manifest (retained messages come in any order)."""
 IDLE_WAIT_S = 0.2
 """Longest the player sleeps between looks at its schedule when nothing wakes it."""
+HORIZON = timedelta(days=7)
+"""How far ahead a recurring entry is expanded into occurrences on the device."""
+EXPAND_EVERY_S = 60.0
+"""How often the device looks for new occurrences of its recurring entries (and forgets old ones)."""
 REFUSAL_REPORT_GAP_S = 60.0
 """The same refusal (topic and reason) is reported to the server at most this often."""
 
@@ -58,6 +62,12 @@ class Fetch:
     download: Download | None = None
     early: dict[int, bytes] = field(default_factory=dict)
     progress_at: float = field(default_factory=time.monotonic)
+
+
+def relay_end(local: LocalEntry) -> datetime:
+    """When a relay's window closes: ``window_s`` after it first started."""
+    start = local.started_at or local.entry.play_at or local.entry.created_at
+    return start + timedelta(seconds=local.entry.window_s or 0)
 
 
 class Agent:
@@ -81,6 +91,8 @@ class Agent:
         self.fetches: dict[str, Fetch] = {}
         self.inbox: queue.Queue[tuple[str, bytes]] = queue.Queue()
         self.now_playing: int | None = None
+        self._playing: LocalEntry | None = None
+        self._expanded_at = -EXPAND_EVERY_S
         self.started = time.monotonic()
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -105,6 +117,8 @@ class Agent:
         if isinstance(volume, int) and 0 <= volume <= 100:
             self.sink.volume = volume  # set remotely before a reboot: it outlasts the config file's value
         self._cut_reason: str | None = None
+        self._cut_pauses = False
+        """The cut is an urgent item taking the air: a relay playing now pauses and resumes after it."""
         self._item_cut = threading.Event()
         """Set to cut off the item playing now; a fresh one for each item."""
 
@@ -113,10 +127,13 @@ class Agent:
     def start(self) -> None:
         # Entries left from before a restart: one cut off mid-playback is reported, the rest resume.
         for local in self.store.waiting():
-            if local.state == "playing":
+            if local.state == "playing" and local.entry.stream_url and relay_end(local) > self.clock():
+                self.store.update(local, state="paused")  # a live relay takes up again where the station is
+            elif local.state == "playing":
                 self._finish(local, "failed", error="interrupted: the receiver restarted during playback")
             elif local.state == "pending":
                 self._need(local)
+        self._expand()
         self.link.start()
         self.outbox.start()
         for target, name in ((self._work, "inbox"), (self._play_loop, "player"), (self._beat, "heartbeat")):
@@ -155,6 +172,8 @@ class Agent:
             try:
                 if topic:
                     self._handle(topic, payload)
+                if time.monotonic() - self._expanded_at >= EXPAND_EVERY_S:
+                    self._expand()
                 self._retry_stalled()
                 self._preempt()  # a scheduled emergency may just have come due
             except Exception:
@@ -223,10 +242,34 @@ class Agent:
         for entry in schedule.entries:
             local = self.store.add(entry)
             if local is not None:
-                logger.info("new entry: broadcast %d %r", entry.broadcast_id, entry.title)
+                logger.info("new %sentry: broadcast %d %r", "recurring " if entry.repeat else "",
+                            entry.broadcast_id, entry.title)
                 self._need(local)
         for broadcast_id in schedule.cancelled:
             self._cancel(broadcast_id)
+        self._expand()
+
+    def _expand(self) -> None:
+        """Add the occurrences of every recurring entry due within the horizon (the device does this itself,
+        so it keeps to a weekly programme through a long outage). Occurrences already known are skipped:
+        each plays at most once, across reboots too."""
+        now = self.clock()
+        self._expanded_at = time.monotonic()
+        for rule in self.store.waiting():
+            repeat = rule.entry.repeat
+            if repeat is None:
+                continue
+            grace = timedelta(seconds=rule.entry.grace_s)
+            if repeat.ends_before(now - grace):
+                logger.info("recurring broadcast %d has had its last day", rule.entry.broadcast_id)
+                self.store.update(rule, state="ended")
+                continue
+            ready = "delivered" if self.store.has_asset(rule.entry.asset) else "pending"
+            for at in repeat.occurrences(now - grace, now + HORIZON):
+                if self.store.add(rule.entry.occurrence(at), occurrence=at, state=ready) is not None:
+                    logger.info("broadcast %d will play at %s", rule.entry.broadcast_id, at.isoformat())
+        self.store.prune(now - timedelta(days=2))
+        self._wake.set()
 
     def _on_command(self, command: Command) -> None:
         if command.action == "volume" and command.volume is not None and command.volume != self.sink.volume:
@@ -236,37 +279,50 @@ class Agent:
             self._send_heartbeat()
 
     def _cancel(self, broadcast_id: int) -> None:
-        local = self.store.entries.get(broadcast_id)
-        if local is None or local.state in FINAL_STATES:
-            return
-        if local.state == "playing" and self.now_playing == broadcast_id:
+        for local in self.store.of_broadcast(broadcast_id):
+            if local.state not in FINAL_STATES:
+                self._cancel_one(local)
+
+    def _cancel_one(self, local: LocalEntry) -> None:
+        broadcast_id = local.entry.broadcast_id
+        if local.state == "playing" and self._playing is local:
             self._cut("stopped by the operator")
+        elif local.state == "paused":
+            self._finish(local, "interrupted", error="stopped by the operator while paused for a more urgent item")
+        elif local.recurring:
+            logger.info("recurring broadcast %d stopped by the operator", broadcast_id)
+            self._finish(local, "cancelled", error="stopped by the operator: no further occurrences")
+        elif local.occurrence is not None:
+            # Covered by the recurring entry's own report: no report for each future occurrence.
+            self.store.update(local, state="cancelled", error="stopped by the operator before it played")
         elif local.state != "playing":
             logger.info("broadcast %d cancelled by the operator", broadcast_id)
             self._finish(local, "cancelled", error="stopped by the operator before it played")
 
-    def _cut(self, reason: str) -> None:
-        """Cut off what is playing now; the player reports it ``interrupted`` with ``reason``. The event is the
-        playing item's own, so a cut that comes as an item ends never lands on the next one."""
+    def _cut(self, reason: str, pause: bool = False) -> None:
+        """Cut off what is playing now; the player reports it ``interrupted`` with ``reason`` (or, with
+        ``pause``, a relay waits to resume). The event is the playing item's own, so a cut that comes as an
+        item ends never lands on the next one."""
         self._cut_reason = reason
+        self._cut_pauses = pause
         self._item_cut.set()
         self._wake.set()
 
     def _preempt(self) -> None:
         """An item more urgent than the one playing is ready and due: cut the one playing (within a moment of
         the audio arriving) so the player starts the urgent one."""
-        playing = self.store.entries.get(self.now_playing) if self.now_playing is not None else None
+        playing = self._playing
         if playing is None:
             return
         rank = PRIORITY_RANK[playing.entry.priority]
         now = self.clock()
-        for local in self.store.waiting():
+        for local in self.store.playable():
             entry = local.entry
             if (local.state == "delivered" and PRIORITY_RANK[entry.priority] > rank
                     and (entry.play_at is None or entry.play_at <= now) and now <= entry.deadline()):
                 logger.warning("broadcast %d (%s) cuts off broadcast %d", entry.broadcast_id, entry.priority,
                                playing.entry.broadcast_id)
-                self._cut(f"interrupted by {entry.priority} broadcast {entry.broadcast_id}")
+                self._cut(f"interrupted by {entry.priority} broadcast {entry.broadcast_id}", pause=True)
                 return
 
     def _need(self, local: LocalEntry) -> None:
@@ -378,22 +434,25 @@ class Agent:
         for local in self.store.waiting():
             if local.entry.asset == asset and local.state == "pending":
                 self.store.update(local, state="delivered")
-                report = Delivery(local.entry.broadcast_id, asset, "delivered", self.clock())
-                self.outbox.put(self.topics.event(self.id, "delivery"), report.to_dict())
+                if local.occurrence is None:  # the audio is there for every occurrence: one report
+                    report = Delivery(local.entry.broadcast_id, asset, "delivered", self.clock())
+                    self.outbox.put(self.topics.event(self.id, "delivery"), report.to_dict())
         self._wake.set()
         self._preempt()
 
     def _fail_asset(self, asset: str, error: str) -> None:
         for local in self.store.waiting():
             if local.entry.asset == asset:
-                report = Delivery(local.entry.broadcast_id, asset, "failed", self.clock(), error)
-                self.outbox.put(self.topics.event(self.id, "delivery"), report.to_dict())
+                if local.occurrence is None:
+                    report = Delivery(local.entry.broadcast_id, asset, "failed", self.clock(), error)
+                    self.outbox.put(self.topics.event(self.id, "delivery"), report.to_dict())
                 self._finish(local, "failed", error=error)
 
     def _finish(self, local: LocalEntry, state: str, error: str | None = None) -> None:
         finished = self.clock() if state != "missed" else None
         self.store.update(local, state=state, finished_at=finished, error=error)
-        report = Playback(local.entry.broadcast_id, state, self.clock(), local.started_at, finished, error)
+        report = Playback(local.entry.broadcast_id, state, self.clock(), local.started_at, finished, error,
+                          occurrence=local.occurrence)
         self.outbox.put(self.topics.event(self.id, "playback"), report.to_dict())
 
     # playback --------------------------------------------------------------------------------------
@@ -413,7 +472,7 @@ class Agent:
         """Seconds the player may sleep: at most 0.2 s, and never past the start of the next item, so every
         receiver starts a scheduled broadcast on the same tick of its clock rather than up to 0.2 s late."""
         now = self.clock()
-        due = [(local.entry.play_at - now).total_seconds() for local in self.store.waiting()
+        due = [(local.entry.play_at - now).total_seconds() for local in self.store.playable()
                if local.state == "delivered" and local.entry.play_at is not None and local.entry.play_at > now]
         return max(0.0, min([IDLE_WAIT_S, *due]))
 
@@ -424,7 +483,7 @@ class Agent:
         soon = any(
             local.state == "delivered" and (local.entry.play_at is None
                                             or (local.entry.play_at - now).total_seconds() <= settings.lead_s)
-            for local in self.store.waiting()
+            for local in self.store.playable()
         )
         if soon:
             self._switch_amplifier(True)
@@ -439,11 +498,16 @@ class Agent:
             logger.error("%s", exc)
 
     def _play_due(self) -> None:
-        for local in self.store.waiting():
+        for local in self.store.playable():
             if self._stop.is_set():
                 return
             entry, now = local.entry, self.clock()
-            if now > entry.deadline():
+            if local.state == "paused":
+                if now < relay_end(local):
+                    self._play(local)
+                    return
+                self._finish(local, "played", error="the rest of its window went to a more urgent broadcast")
+            elif now > entry.deadline():
                 why = "too late to play" if local.state == "delivered" else "audio did not arrive in time"
                 logger.warning("broadcast %d missed: %s", entry.broadcast_id, why)
                 self._finish(local, "missed", error=why)
@@ -453,11 +517,14 @@ class Agent:
 
     def _play(self, local: LocalEntry) -> None:
         entry = local.entry
-        self.store.update(local, state="playing", started_at=self.clock())
-        self.now_playing = entry.broadcast_id
-        report = Playback(entry.broadcast_id, "playing", self.clock(), local.started_at)
-        self.outbox.put(self.topics.event(self.id, "playback"), report.to_dict())
-        logger.info("playing broadcast %d %r", entry.broadcast_id, entry.title)
+        resuming = local.state == "paused"
+        self.store.update(local, state="playing", started_at=local.started_at if resuming else self.clock())
+        self.now_playing, self._playing = entry.broadcast_id, local
+        if not resuming:
+            report = Playback(entry.broadcast_id, "playing", self.clock(), local.started_at,
+                              occurrence=local.occurrence)
+            self.outbox.put(self.topics.event(self.id, "playback"), report.to_dict())
+        logger.info("%s broadcast %d %r", "resuming" if resuming else "playing", entry.broadcast_id, entry.title)
         cut = self._item_cut
         if self.amplifier.present and not self.amplifier.is_on:
             self._switch_amplifier(True)
@@ -467,7 +534,7 @@ class Agent:
             if cut.is_set():
                 completed = False  # cut off while the amplifier warmed up: nothing was heard
             elif entry.stream_url and entry.window_s:
-                completed, note = self._relay(entry.stream_url, entry.window_s, local, cut)
+                completed, note = self._relay(entry.stream_url, local, cut)
             else:
                 completed = self.sink.play(self.store.asset_path(entry.asset), f"b{entry.broadcast_id}", cut)
         except (PlaybackError, OSError) as exc:
@@ -476,19 +543,26 @@ class Agent:
         else:
             if self._stop.is_set():
                 self._finish(local, "failed", error="interrupted: the receiver was stopped")
+            elif not completed and self._cut_pauses and entry.stream_url and relay_end(local) > self.clock():
+                logger.info("relay %d paused: %s", entry.broadcast_id, self._cut_reason)
+                self.store.update(local, state="paused")
             elif not completed:
                 self._finish(local, "interrupted", error=self._cut_reason or "interrupted")
             else:
                 self._finish(local, "played", error=note)
         finally:
-            self.now_playing = None
+            self.now_playing, self._playing = None, None
             self._cut_reason = None
+            self._cut_pauses = False
             self._item_cut = threading.Event()
             self._last_sound = time.monotonic()
 
-    def _relay(self, url: str, window_s: int, local: LocalEntry, cut: threading.Event) -> tuple[bool, str | None]:
-        """A live stream for its window: (played to the end, what the operator should know)."""
+    def _relay(self, url: str, local: LocalEntry, cut: threading.Event) -> tuple[bool, str | None]:
+        """A live stream to the end of its window (which runs from its first start, so a relay paused for an
+        emergency takes up again where the station is now): (played to the end, what the operator should
+        know)."""
         label = f"b{local.entry.broadcast_id}"
+        window_s = (relay_end(local) - self.clock()).total_seconds()
         result = self.sink.relay(url, window_s, f"{label}-relay", self.config.dead_air_s, cut)
         if result.stopped:
             return False, None
@@ -498,7 +572,8 @@ class Agent:
             return completed, f"stream failed ({result.error[-200:]}); the fallback item played instead"
         notes = []
         if result.error or result.heard_s < window_s - 2:
-            notes.append(f"stream broke off after {result.heard_s:.0f} s of {window_s} s: {result.error or 'ended'}")
+            notes.append(f"stream broke off after {result.heard_s:.0f} s of {window_s:.0f} s: "
+                         f"{result.error or 'ended'}")
         if result.dead_air_s:
             silent = sum(result.dead_air_s)
             notes.append(f"dead air: {len(result.dead_air_s)} silent stretch(es), {silent:.0f} s in all")

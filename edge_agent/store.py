@@ -17,7 +17,8 @@ from edge_agent.protocol.messages import PRIORITY_RANK, format_time, parse_time
 
 logger = logging.getLogger(__name__)
 
-FINAL_STATES = ("played", "missed", "failed", "interrupted", "cancelled")
+FINAL_STATES = ("played", "missed", "failed", "interrupted", "cancelled", "ended")
+"""``ended``: a recurring entry past its last day (its occurrences carry their own states)."""
 
 
 @dataclass
@@ -29,6 +30,19 @@ class LocalEntry:
     started_at: datetime | None = None
     finished_at: datetime | None = None
     error: str | None = None
+    occurrence: datetime | None = None
+    """Set on one play of a recurring entry: its planned time (``entry.play_at`` is the same)."""
+
+    @property
+    def key(self) -> str:
+        """Unique on this device: the broadcast id, and for one play of a recurring entry its time too."""
+        bid = self.entry.broadcast_id
+        return f"{bid}@{format_time(self.occurrence)}" if self.occurrence else str(bid)
+
+    @property
+    def recurring(self) -> bool:
+        """A recurring entry itself: never played as such, its occurrences are."""
+        return self.entry.repeat is not None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -37,6 +51,7 @@ class LocalEntry:
             "started_at": format_time(self.started_at),
             "finished_at": format_time(self.finished_at),
             "error": self.error,
+            "occurrence": format_time(self.occurrence),
         }
 
     @classmethod
@@ -47,6 +62,7 @@ class LocalEntry:
             started_at=parse_time(data.get("started_at"), "started_at"),
             finished_at=parse_time(data.get("finished_at"), "finished_at"),
             error=data.get("error"),
+            occurrence=parse_time(data.get("occurrence"), "occurrence"),
         )
 
 
@@ -55,8 +71,8 @@ class Store:
     numbers and remote settings in ``agent.db`` (SQLite, every change committed before it is acted on)."""
 
     SCHEMA = (
-        "CREATE TABLE IF NOT EXISTS entries (broadcast_id INTEGER PRIMARY KEY, entry TEXT NOT NULL, "
-        "state TEXT NOT NULL, started_at TEXT, finished_at TEXT, error TEXT)",
+        "CREATE TABLE IF NOT EXISTS items (key TEXT PRIMARY KEY, entry TEXT NOT NULL, state TEXT NOT NULL, "
+        "started_at TEXT, finished_at TEXT, error TEXT, occurrence TEXT)",
         "CREATE TABLE IF NOT EXISTS sequences (topic TEXT PRIMARY KEY, seq INTEGER NOT NULL)",
         "CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
     )
@@ -69,7 +85,8 @@ class Store:
         self.partial.mkdir(parents=True, exist_ok=True)
         self._path = cache_dir / "agent.db"
         self._lock = threading.RLock()
-        self.entries: dict[int, LocalEntry] = {}
+        self.entries: dict[str, LocalEntry] = {}
+        """By ``LocalEntry.key``."""
         self._db = self._open()
         self._load()
 
@@ -81,7 +98,8 @@ class Store:
                 db.execute("PRAGMA synchronous=FULL")  # a power cut must not lose an accepted entry
                 for statement in self.SCHEMA:
                     db.execute(statement)
-                db.execute("SELECT count(*) FROM entries").fetchone()
+                self._migrate(db)
+                db.execute("SELECT count(*) FROM items").fetchone()
                 return db
             except sqlite3.DatabaseError as exc:
                 if attempt == 2:
@@ -94,39 +112,67 @@ class Store:
                 logger.error("local database unreadable (%s); moved to %s and started afresh", exc, backup)
         raise AssertionError("unreachable")
 
+    @staticmethod
+    def _migrate(db: sqlite3.Connection) -> None:
+        """Agents before recurring entries kept one row per broadcast in ``entries``: carry them over."""
+        if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'entries'").fetchone():
+            db.execute("BEGIN")
+            db.execute("INSERT OR IGNORE INTO items (key, entry, state, started_at, finished_at, error) "
+                       "SELECT CAST(broadcast_id AS TEXT), entry, state, started_at, finished_at, error FROM entries")
+            db.execute("DROP TABLE entries")
+            db.execute("COMMIT")
+
     def _load(self) -> None:
-        rows = self._db.execute("SELECT entry, state, started_at, finished_at, error FROM entries").fetchall()
-        for entry, state, started_at, finished_at, error in rows:
+        rows = self._db.execute("SELECT entry, state, started_at, finished_at, error, occurrence FROM items")
+        for entry, state, started_at, finished_at, error, occurrence in rows.fetchall():
             try:
                 local = LocalEntry.from_json({"entry": json.loads(entry), "state": state, "started_at": started_at,
-                                              "finished_at": finished_at, "error": error})
+                                              "finished_at": finished_at, "error": error, "occurrence": occurrence})
             except (ValueError, KeyError) as exc:
                 logger.error("skipping an unreadable schedule entry: %s", exc)
                 continue
-            self.entries[local.entry.broadcast_id] = local
+            self.entries[local.key] = local
 
     def _write(self, local: LocalEntry) -> None:
         data = local.to_json()
         self._db.execute(
-            "INSERT OR REPLACE INTO entries (broadcast_id, entry, state, started_at, finished_at, error) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (local.entry.broadcast_id, json.dumps(data["entry"], ensure_ascii=False), local.state,
-             data["started_at"], data["finished_at"], local.error),
+            "INSERT OR REPLACE INTO items (key, entry, state, started_at, finished_at, error, occurrence) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (local.key, json.dumps(data["entry"], ensure_ascii=False), local.state, data["started_at"],
+             data["finished_at"], local.error, data["occurrence"]),
         )
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
 
-    def add(self, entry: ScheduleEntry) -> LocalEntry | None:
-        """Add an entry unless this broadcast is already known (a broadcast never plays twice)."""
+    def add(self, entry: ScheduleEntry, occurrence: datetime | None = None, state: str = "pending"
+            ) -> LocalEntry | None:
+        """Add an entry (or one ``occurrence`` of a recurring one) unless it is already known: a broadcast,
+        and each occurrence of a recurring one, plays at most once."""
+        local = LocalEntry(entry, state=state, occurrence=occurrence)
         with self._lock:
-            if entry.broadcast_id in self.entries:
+            if local.key in self.entries:
                 return None
-            local = LocalEntry(entry)
             self._write(local)
-            self.entries[entry.broadcast_id] = local
+            self.entries[local.key] = local
             return local
+
+    def of_broadcast(self, broadcast_id: int) -> list[LocalEntry]:
+        """The entry of a broadcast and, for a recurring one, its occurrences."""
+        with self._lock:
+            return [e for e in self.entries.values() if e.entry.broadcast_id == broadcast_id]
+
+    def prune(self, before: datetime) -> int:
+        """Forget finished occurrences planned before ``before`` (they can never come due again), so a
+        years-long recurring entry does not grow the database without end."""
+        with self._lock:
+            old = [e for e in self.entries.values()
+                   if e.occurrence is not None and e.occurrence < before and e.state in FINAL_STATES]
+            for local in old:
+                self._db.execute("DELETE FROM items WHERE key = ?", (local.key,))
+                del self.entries[local.key]
+        return len(old)
 
     def update(self, local: LocalEntry, **changes: Any) -> None:
         with self._lock:
@@ -163,8 +209,13 @@ class Store:
     def has_asset(self, asset: str) -> bool:
         return self.asset_path(asset).exists()
 
+    def playable(self) -> list[LocalEntry]:
+        """Waiting entries that play as such (all but recurring entries themselves), most urgent first."""
+        return [e for e in self.waiting() if not e.recurring]
+
     def waiting(self) -> list[LocalEntry]:
-        """Entries not yet played, missed or failed, most urgent first."""
+        """Entries not yet played, missed or failed (recurring ones until their last day), most urgent
+        first."""
         with self._lock:
             live = [e for e in self.entries.values() if e.state not in FINAL_STATES]
         return sorted(

@@ -69,7 +69,7 @@ def test_malformed_and_misaddressed_schedules_are_refused_without_crashing(env: 
     # Still alive: a real broadcast afterwards plays normally, and nothing was taken from the bad ones.
     broadcast = env.broadcast(TEXT, targets=["loa-02"])
     wait_until(lambda: env.device_states(broadcast["id"]) == {"loa-02": "played"}, timeout=60)
-    assert 999 not in agent.store.entries
+    assert "999" not in agent.store.entries
 
 
 def test_entry_past_its_grace_is_reported_missed_not_played(env: Env) -> None:
@@ -124,7 +124,7 @@ def test_playback_interrupted_by_a_reboot_is_reported_failed(env: Env) -> None:
     client.disconnect()
     assert reports[0].broadcast_id == 4242 and reports[0].state == "failed"
     assert "restarted" in (reports[0].error or "")
-    assert agent.store.entries[4242].state == "failed"
+    assert agent.store.entries["4242"].state == "failed"
 
 
 def test_agent_stops_fetching_audio_nobody_needs_any_more(env: Env) -> None:
@@ -139,7 +139,7 @@ def test_agent_stops_fetching_audio_nobody_needs_any_more(env: Env) -> None:
     client.publish(topics.schedule("loa-02"), env.signed(topics.schedule("loa-02"), schedule), qos=1,
                    retain=True).wait_for_publish(5)
     wait_until(lambda: "cd" * 32 in agent.fetches, timeout=10)
-    wait_until(lambda: agent.store.entries[77].state == "missed", timeout=10)
+    wait_until(lambda: agent.store.entries["77"].state == "missed", timeout=10)
     wait_until(lambda: "cd" * 32 not in agent.fetches, timeout=10)
     client.loop_stop()
     client.disconnect()

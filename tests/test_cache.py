@@ -29,6 +29,28 @@ def test_eviction_takes_unneeded_audio_oldest_first(tmp_path: Path) -> None:
     store.close()
 
 
+def test_a_schedule_kept_by_an_older_agent_is_carried_over(tmp_path: Path) -> None:
+    import json
+    import sqlite3
+    from datetime import UTC, datetime
+
+    from edge_agent.protocol import ScheduleEntry
+
+    entry = ScheduleEntry(12, "cd" * 32, "Đã phát", created_at=datetime.now(UTC))
+    old = sqlite3.connect(tmp_path / "agent.db")  # the layout before recurring entries: one row per broadcast
+    old.execute("CREATE TABLE entries (broadcast_id INTEGER PRIMARY KEY, entry TEXT NOT NULL, "
+                "state TEXT NOT NULL, started_at TEXT, finished_at TEXT, error TEXT)")
+    old.execute("INSERT INTO entries VALUES (12, ?, 'played', NULL, NULL, NULL)", (json.dumps(entry.to_dict()),))
+    old.commit()
+    old.close()
+    store = Store(tmp_path)
+    assert store.entries["12"].state == "played", "what the old agent played stays played"
+    assert store.add(entry) is None, "so it never plays again after the upgrade"
+    store.close()
+    tables = sqlite3.connect(tmp_path / "agent.db").execute("SELECT name FROM sqlite_master").fetchall()
+    assert ("entries",) not in tables
+
+
 def test_the_local_schedule_survives_a_reboot_and_a_damaged_database_starts_afresh(tmp_path: Path) -> None:
     from datetime import UTC, datetime
 
@@ -44,7 +66,7 @@ def test_the_local_schedule_survives_a_reboot_and_a_damaged_database_starts_afre
     store.close()
 
     rebooted = Store(tmp_path)
-    assert rebooted.entries[11].state == "played" and rebooted.entries[11].entry.title == "Họp dân"
+    assert rebooted.entries["11"].state == "played" and rebooted.entries["11"].entry.title == "Họp dân"
     assert rebooted.add(ScheduleEntry(11, "ab" * 32, "again", created_at=datetime.now(UTC))) is None
     assert rebooted.newest_seq("t/dev/x/schedule") == 500 and rebooted.setting("volume") == 35
     rebooted.close()

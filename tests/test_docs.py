@@ -21,3 +21,24 @@ def test_every_json_example_in_the_protocol_document_decodes() -> None:
         assert message.to_dict()["type"] == json.loads(block)["type"]
     assert kinds == {"schedule", "manifest", "status", "heartbeat", "delivery", "playback", "chunk_request",
                      "refused", "command"}
+
+
+def test_the_receiver_guide_documents_every_agent_setting() -> None:
+    from dataclasses import fields, is_dataclass
+
+    from edge_agent.config import AgentConfig
+
+    guide = (DOC.parent / "edge.md").read_text(encoding="utf-8")
+
+    def names(cls: type, prefix: str = "") -> list[str]:
+        out = []
+        for f in fields(cls):
+            kind = f.default_factory() if callable(f.default_factory) else None  # type: ignore[misc]
+            if kind is not None and is_dataclass(kind):
+                out += names(type(kind), f"{prefix}{f.name}.")
+            else:
+                out.append(prefix + f.name)
+        return out
+
+    missing = [name for name in names(AgentConfig) if f"`{name}`" not in guide]
+    assert not missing, f"docs/edge.md does not document {missing}"

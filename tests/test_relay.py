@@ -111,6 +111,28 @@ def test_a_relay_broadcast_plays_the_stream_or_its_fallback(env: Env, station: s
     assert isinstance(devices, list) and "the fallback item played instead" in devices[0]["error"]
 
 
+def test_an_emergency_pauses_a_relay_which_then_takes_up_the_rest_of_its_window(env: Env, station: str) -> None:
+    env.start_worker()
+    env.start_agent("loa-01")
+    relay = env.broadcast("Tiếp sóng đài tỉnh.", targets=["loa-01"],
+                          relay={"url": f"{station}/live.mp3", "window_s": 20})
+    wait_until(lambda: env.device_states(relay["id"]) == {"loa-01": "playing"}, timeout=60)
+    time.sleep(3)
+    emergency = env.broadcast("Khẩn cấp: bão số 9 đổ bộ.", targets=["loa-01"], priority="emergency")
+    wait_until(lambda: env.device_states(emergency["id"]) == {"loa-01": "played"}, timeout=60)
+    assert env.device_states(relay["id"]) == {"loa-01": "playing"}, "the relay is paused, not cut off"
+    wait_until(lambda: env.device_states(relay["id"]) == {"loa-01": "played"}, timeout=40)
+
+    files = env.played_files("loa-01")
+    assert [f.name.split("-", 1)[1] for f in files] == [
+        f"b{relay['id']}-relay.wav", f"b{emergency['id']}.wav", f"b{relay['id']}-relay.wav"]
+    before, urgent, after = (wav_stats(f)[0] for f in files)
+    assert before >= 2.5 and after >= 3, "the station was heard before and after the emergency"
+    assert before + urgent + after == pytest.approx(20, abs=3), "the relay kept to its window, not 20 s more"
+    device = env.status(relay["id"])["devices"][0]  # type: ignore[index]
+    assert device["error"] is None
+
+
 def test_bad_relays_are_refused(env: Env) -> None:
     bulletin = env.client.post("/api/v1/bulletins", json={"title": "x", "text": "Dự phòng."}, headers=env.auth)
     bulletin_id = bulletin.get_json()["id"]

@@ -119,14 +119,14 @@ def test_forged_and_replayed_schedules_are_refused_and_reported(env: Env) -> Non
                                     timedelta(hours=1))
     send(forged)
     wait_until(lambda: ("loa-01", "unknown_key") in refusals(env), timeout=15)
-    assert 501 not in agent.store.entries
+    assert "501" not in agent.store.entries
 
     # A genuine schedule, then a newer one; the older one sent again is a replay.
     older = env.signed(topic, Schedule("loa-01", now, [ScheduleEntry(502, "cd" * 32, "cũ", created_at=now,
                                                                      grace_s=5)]))
     newer = env.signed(topic, Schedule("loa-01", now, []))
     send(older)
-    wait_until(lambda: 502 in agent.store.entries, timeout=15)
+    wait_until(lambda: "502" in agent.store.entries, timeout=15)
     send(newer)
     wait_until(lambda: agent.store.newest_seq(topic) == opened(newer)["sig"]["seq"], timeout=15)  # type: ignore[index]
     agent.stop()

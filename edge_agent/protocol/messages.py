@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime, timedelta
+import re
+from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, ClassVar, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from edge_agent.protocol.topics import ASSET_ID_RE
 
@@ -24,6 +26,8 @@ COMMAND_ACTIONS = ("volume",)
 DELIVERY_STATES = ("delivered", "failed")
 MAX_CHUNKS = 4096
 MAX_ENTRIES = 1000
+DEFAULT_TZ = "Asia/Ho_Chi_Minh"
+TIME_OF_DAY_RE = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 
 
 class ProtocolError(ValueError):
@@ -113,12 +117,7 @@ class Message:
     def to_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {"v": PROTOCOL_VERSION, "type": self.TYPE}
         for f in fields(self):
-            value = getattr(self, f.name)
-            if isinstance(value, datetime):
-                value = format_time(value)
-            elif isinstance(value, list):
-                value = [item.to_dict() if isinstance(item, Message) else item for item in value]
-            body[f.name] = value
+            body[f.name] = _wire(getattr(self, f.name))
         return body
 
     def to_bytes(self) -> bytes:
@@ -134,6 +133,18 @@ class Message:
         if data.get("type") != cls.TYPE:
             raise ProtocolError(f"expected a {cls.TYPE!r} message, got {str(data.get('type'))[:40]!r}")
         return cls.from_dict(data)
+
+
+def _wire(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return format_time(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Message):
+        return value.to_dict()
+    if isinstance(value, list):
+        return [_wire(item) for item in value]
+    return value
 
 
 def load_object(payload: bytes) -> dict[str, Any]:
@@ -154,6 +165,85 @@ def _load(payload: bytes) -> dict[str, Any]:
     return data
 
 
+def _date(value: Any, name: str) -> date:
+    if not isinstance(value, str):
+        raise ProtocolError(f"{name}: expected a date YYYY-MM-DD")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ProtocolError(f"{name}: not a date YYYY-MM-DD: {value[:20]!r}") from None
+
+
+@dataclass
+class Repeat(Message):
+    """When a recurring entry plays: at each of ``times`` (local time in ``tz``) on each of ``weekdays``
+    (1 = Monday ... 7 = Sunday), from ``start`` to ``until`` (both included; no end when null), except on
+    the ``skip`` dates. The receiver expands it into occurrences itself, so it keeps playing them while
+    offline."""
+
+    TYPE: ClassVar[str] = "repeat"
+    weekdays: list[int]
+    times: list[str]
+    start: date
+    until: date | None = None
+    skip: list[date] = field(default_factory=list)
+    tz: str = DEFAULT_TZ
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.tz)
+
+    def occurrences(self, since: datetime, before: datetime) -> list[datetime]:
+        """Every occurrence (UTC) in [since, before), in order."""
+        zone = self.zone
+        day = max(self.start, since.astimezone(zone).date())
+        last = before.astimezone(zone).date()
+        if self.until is not None:
+            last = min(last, self.until)
+        skip = set(self.skip)
+        found = []
+        while day <= last:
+            if day.isoweekday() in self.weekdays and day not in skip:
+                for clock in sorted(self.times):
+                    hour, minute = map(int, clock.split(":"))
+                    at = datetime.combine(day, time(hour, minute), zone).astimezone(UTC)
+                    if since <= at < before:
+                        found.append(at)
+            day += timedelta(days=1)
+        return found
+
+    def ends_before(self, moment: datetime) -> bool:
+        """True when the last occurrence is before ``moment`` (never, without an end date)."""
+        if self.until is None:
+            return False
+        end = datetime.combine(self.until + timedelta(days=1), time(0), self.zone)
+        return end <= moment
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Repeat:
+        weekdays = _require(data, "weekdays", list)
+        if not weekdays or len(weekdays) > 7 or not all(
+                isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= 7 for d in weekdays):
+            raise ProtocolError("weekdays: a list of 1 (Monday) to 7 (Sunday)")
+        times = _require(data, "times", list)
+        if not times or len(times) > 48 or not all(isinstance(t, str) and TIME_OF_DAY_RE.match(t) for t in times):
+            raise ProtocolError("times: a list of up to 48 times of day HH:MM")
+        tz = _text(data, "tz", 64, optional=True) or DEFAULT_TZ
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ProtocolError(f"tz: unknown time zone {tz[:64]!r}") from None
+        start = _date(data.get("start"), "start")
+        until = _date(data["until"], "until") if data.get("until") is not None else None
+        if until is not None and until < start:
+            raise ProtocolError("until: before start")
+        skip = _require(data, "skip", list, optional=True) or []
+        if len(skip) > 366:
+            raise ProtocolError("skip: more than 366 dates")
+        return cls(weekdays=sorted(set(weekdays)), times=sorted(set(times)), start=start, until=until,
+                   skip=[_date(d, "skip") for d in skip], tz=tz)
+
+
 @dataclass
 class ScheduleEntry(Message):
     """One broadcast a device must play."""
@@ -172,9 +262,15 @@ class ScheduleEntry(Message):
     """A relay: play this live stream (HTTP, Icecast, HLS) for ``window_s``; ``asset`` is the fallback
     played instead when the stream cannot be opened."""
     window_s: int | None = None
+    repeat: Repeat | None = None
+    """A recurring entry: played at every occurrence of ``repeat`` (``play_at`` is then null)."""
 
     def deadline(self) -> datetime:
         return (self.play_at or self.created_at) + timedelta(seconds=self.grace_s)
+
+    def occurrence(self, at: datetime) -> ScheduleEntry:
+        """This recurring entry's single play at ``at``."""
+        return replace(self, play_at=at, repeat=None)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ScheduleEntry:
@@ -192,8 +288,21 @@ class ScheduleEntry(Message):
             play_at=parse_time(data.get("play_at"), "play_at"),
             created_at=_time(data, "created_at"),
             grace_s=grace,
+            repeat=_repeat(data),
             **_relay(data),
         )
+
+
+def _repeat(data: dict[str, Any]) -> Repeat | None:
+    raw = data.get("repeat")
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ProtocolError("repeat: not an object")
+    try:
+        return Repeat.from_dict(raw)
+    except ProtocolError as exc:
+        raise ProtocolError(f"repeat.{exc}") from None
 
 
 def _relay(data: dict[str, Any]) -> dict[str, Any]:
@@ -445,6 +554,8 @@ class Playback(Message):
     finished_at: datetime | None = None
     error: str | None = None
     historical: bool = False
+    occurrence: datetime | None = None
+    """For a recurring broadcast: which occurrence (its planned time) this report is about."""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Playback:
@@ -456,6 +567,7 @@ class Playback(Message):
             finished_at=parse_time(data.get("finished_at"), "finished_at"),
             error=_text(data, "error", 500, optional=True),
             historical=_historical(data),
+            occurrence=parse_time(data.get("occurrence"), "occurrence"),
         )
 
 
