@@ -258,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
 
     for name, func, text in (("web", cmd_web, "serve the web app and API"),
                              ("worker", cmd_worker, "run the scheduler and MQTT worker (exactly one)"),
-                             ("init-db", cmd_init_db, "create the database tables"),
+                             ("init-db", cmd_init_db, "create the database, or upgrade it to the newest schema"),
                              ("check-config", cmd_check_config, "validate a config file")):
         p = sub.add_parser(name, help=text)
         p.add_argument("--config", type=Path, help="server TOML file (see config/server.example.toml)")

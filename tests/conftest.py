@@ -20,7 +20,7 @@ from broadcaster.assets import AssetStore
 from broadcaster.bootstrap import ensure_area, ensure_device, ensure_user, new_token
 from broadcaster.broker import Mosquitto
 from broadcaster.config import MqttSettings, ServerConfig, SigningSettings, WebSettings
-from broadcaster.db import Base, Database
+from broadcaster.db import Database
 from broadcaster.web import create_app
 from broadcaster.worker import Worker
 from edge_agent.agent import Agent
@@ -87,11 +87,11 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
         db = Database(f"sqlite:///{tmp_path / 'test.db'}")
     else:
         db = Database(request.getfixturevalue("postgres_url"))
-        Base.metadata.drop_all(db.engine)
+        db.drop_all()
     db.create_all()
     yield db
     if request.param != "sqlite":
-        Base.metadata.drop_all(db.engine)
+        db.drop_all()
     db.engine.dispose()
 
 
