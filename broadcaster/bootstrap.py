@@ -7,7 +7,7 @@ import secrets
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
-from broadcaster.db import Area, Device, User, token_hash
+from broadcaster.db import AirtimeRule, ApiToken, Area, Device, User, UserArea, UserRole, token_hash
 
 
 def new_password() -> str:
@@ -18,14 +18,22 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-def ensure_user(session: Session, username: str, password: str, token: str, admin: bool = True) -> User:
-    """Create the user, or reset its password and token to the given ones."""
+def ensure_user(session: Session, username: str, password: str, token: str | None = None,
+                roles: tuple[str, ...] = ("admin",), areas: tuple[Area, ...] = ()) -> User:
+    """Create the user, or reset its password, roles, areas and (when given) its first API token."""
     user = session.query(User).filter_by(username=username).one_or_none()
     if user is None:
-        user = User(username=username, is_admin=admin, password_hash="")
+        user = User(username=username, password_hash="", failed_logins=0)
         session.add(user)
+        session.flush()
     user.password_hash = generate_password_hash(password)
-    user.token_hash = token_hash(token)
+    user.roles = [UserRole(user_id=user.id, role=role) for role in roles]
+    user.areas = [UserArea(user_id=user.id, area_id=area.id) for area in areas]
+    user.failed_logins, user.locked_until = 0, None
+    if token is not None:
+        digest = token_hash(token)
+        if session.query(ApiToken).filter_by(token_hash=digest).one_or_none() is None:
+            session.add(ApiToken(user_id=user.id, name="first token", token_hash=digest))
     session.flush()
     return user
 
@@ -47,3 +55,12 @@ def ensure_device(session: Session, device_id: str, name: str, village: Area | N
         session.add(device)
         session.flush()
     return device
+
+
+def ensure_airtime(session: Session, area: Area, allowed_from: str, allowed_to: str) -> AirtimeRule:
+    """Set an area's allowed hours (the demo and the tests use 00:00-24:00 so they work at any hour)."""
+    rule = session.get(AirtimeRule, area.id) or AirtimeRule(area_id=area.id)
+    rule.allowed_from, rule.allowed_to = allowed_from, allowed_to
+    session.add(rule)
+    session.flush()
+    return rule

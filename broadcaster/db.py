@@ -28,7 +28,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, rela
 
 from edge_agent.protocol import Repeat
 
-BULLETIN_STATES = ("draft", "approved")
+BULLETIN_STATES = ("draft", "submitted", "approved", "rejected")
 BROADCAST_STATES = ("queued", "sent", "failed")
 DELIVERY_STATES = ("pending", "delivered", "playing", "played", "failed", "missed")
 FINAL_DELIVERY_STATES = ("played", "failed", "missed", "interrupted", "cancelled", "ended")
@@ -70,14 +70,101 @@ class Area(Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"))
 
 
+ROLES = ("admin", "editor", "approver", "operator")
+"""admin: everything, users and the audit log; editor: writes bulletins and schedules approved ones;
+approver (the commune leader): approves or rejects; operator: devices, alarms, stops and emergencies."""
+
+
+class CapAlert(Base):
+    """A CAP 1.2 alert received (by identifier, so the same alert twice airs once) and what it aired."""
+
+    __tablename__ = "cap_alerts"
+    identifier: Mapped[str] = mapped_column(String(200), primary_key=True)
+    sender: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20))
+    msg_type: Mapped[str] = mapped_column(String(20))
+    bulletin_id: Mapped[int | None] = mapped_column(ForeignKey("bulletins.id"))
+    broadcast_ids: Mapped[str] = mapped_column(Text, default="[]")
+    received_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AirtimeRule(Base):
+    """When loudspeakers in an area may sound (local time), and how much. The nearest area up the tree with
+    a rule governs a device; without one, DEFAULT_HOURS apply. Emergencies ignore every rule."""
+
+    __tablename__ = "airtime_rules"
+    area_id: Mapped[int] = mapped_column(ForeignKey("areas.id"), primary_key=True)
+    allowed_from: Mapped[str] = mapped_column(String(5), default="05:30")
+    allowed_to: Mapped[str] = mapped_column(String(5), default="21:30")
+    max_session_min: Mapped[int | None] = mapped_column(Integer)
+    """Longest one broadcast may be, in minutes (None: no limit)."""
+    max_sessions_per_day: Mapped[int | None] = mapped_column(Integer)
+    """Most broadcasts a loudspeaker plays in a day (None: no limit)."""
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class User(Base):
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(80), unique=True)
     password_hash: Mapped[str] = mapped_column(String(300))
-    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
-    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    """Wrong passwords in a row; reset by a good one."""
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    roles: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+    areas: Mapped[list[UserArea]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+
+    @property
+    def role_names(self) -> set[str]:
+        return {r.role for r in self.roles}
+
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.role_names
+
+
+class UserRole(Base):
+    __tablename__ = "user_roles"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(20), primary_key=True)
+
+
+class UserArea(Base):
+    """An area a user works in: the user sees and acts on it and everything below it."""
+
+    __tablename__ = "user_areas"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    area_id: Mapped[int] = mapped_column(ForeignKey("areas.id"), primary_key=True)
+
+
+class ApiToken(Base):
+    """A user's API token, stored only as its SHA-256 (tokens are long random strings: no KDF needed)."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    user: Mapped[User] = relationship()
+
+
+class AuditEntry(Base):
+    """Who did what, when, from where: every change made through the API, the pages or the command line."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    username: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(60), index=True)
+    target: Mapped[str | None] = mapped_column(String(200))
+    detail: Mapped[str | None] = mapped_column(Text)
+    address: Mapped[str | None] = mapped_column(String(64))
 
 
 class Device(Base):
@@ -106,6 +193,12 @@ class Bulletin(Base):
     approved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"))
+    """The area it belongs to: users of that area (and above) see it. None: visible to admins alone."""
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    review_comment: Mapped[str | None] = mapped_column(Text)
+    """Why it was rejected (or a note with the approval)."""
     recording: Mapped[Recording | None] = relationship()
 
 
@@ -234,6 +327,7 @@ class Broadcast(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     bulletin: Mapped[Bulletin] = relationship()
+    asset: Mapped[Asset | None] = relationship()
     deliveries: Mapped[list[Delivery]] = relationship(back_populates="broadcast", order_by="Delivery.device_id")
     relay: Mapped[Relay | None] = relationship(uselist=False)
     recurrence: Mapped[Recurrence | None] = relationship(uselist=False)
@@ -291,6 +385,7 @@ class Delivery(Base):
     error: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     broadcast: Mapped[Broadcast] = relationship(back_populates="deliveries")
+    device: Mapped[Device] = relationship()
 
 
 def token_hash(token: str) -> str:

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from broadcaster.bootstrap import ensure_area, ensure_device, ensure_user, new_password, new_token
+from broadcaster.bootstrap import ensure_airtime, ensure_area, ensure_device, ensure_user, new_password, new_token
 from broadcaster.broker import BrokerError, Mosquitto, free_port, mosquitto_path, wait_for_port
-from broadcaster.db import Database
+from broadcaster.db import AirtimeRule, Database
 from edge_agent.protocol.signing import Signer
 from edge_agent.protocol.topics import DEFAULT_ROOT
 from edge_agent.settings import dump_toml, write_secret
@@ -146,6 +146,9 @@ def prepare(data_dir: Path, port: int, agents: int) -> dict[str, Any]:
     with db.session() as session:
         ensure_user(session, "admin", secrets_["admin_password"], secrets_["token"])
         commune = ensure_area(session, COMMUNE, "commune")
+        if session.get(AirtimeRule, commune.id) is None:
+            # The demo should answer at any hour it is tried; a real commune keeps 05:30-21:30 (or its own).
+            ensure_airtime(session, commune, "00:00", "24:00")
         for index in range(1, agents + 1):
             village = ensure_area(session, village_name(index), "village", commune)
             ensure_device(session, device_id(index), f"Cụm loa {village.name}", village)

@@ -5,15 +5,21 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session
 
+from broadcaster import airtime
+from broadcaster.access import Scope, audit, below, home_area, require, scope_of
 from broadcaster.assets import AssetStore
 from broadcaster.audio import AudioError, load_recording
 from broadcaster.db import (
+    BULLETIN_STATES,
+    AirtimeRule,
+    Area,
     Broadcast,
     Bulletin,
     Delivery,
@@ -38,11 +44,14 @@ MAX_PLAYS_SHOWN = 500
 
 
 class Refusal(Exception):
-    """A request the system will not carry out: a stable code, a message for people, an HTTP status."""
+    """A request the system will not carry out: a stable code, a message for people, an HTTP status, and
+    optionally structured ``details`` (e.g. each air-time rule broken, for the page to show)."""
 
-    def __init__(self, code: str, message: str, status: int = 422, field: str | None = None) -> None:
+    def __init__(self, code: str, message: str, status: int = 422, field: str | None = None,
+                 details: list[dict[str, Any]] | None = None) -> None:
         super().__init__(message)
         self.code, self.message, self.status, self.field = code, message, status, field
+        self.details = details
 
 
 def text_field(data: dict[str, Any], name: str, limit: int) -> str:
@@ -57,14 +66,109 @@ def text_field(data: dict[str, Any], name: str, limit: int) -> str:
     return value
 
 
-def create_bulletin(session: Session, user: User, data: dict[str, Any]) -> Bulletin:
-    title = text_field(data, "title", MAX_TITLE)
+def _spoken_text(data: dict[str, Any]) -> str:
     text = text_field(data, "text", MAX_TEXT)
     if not any(ch.isalnum() for ch in text):
         raise Refusal("nothing_to_say", "'text' has no letters or digits to read aloud", field="text")
-    bulletin = Bulletin(title=title, text=text, state="draft", created_by=user.id)
+    return text
+
+
+def _bulletin_area(session: Session, user: User, value: Any) -> int | None:
+    """The area a new bulletin belongs to: the one asked for (in the user's scope) or the user's own."""
+    if value is None:
+        return home_area(user)
+    if not isinstance(value, int) or isinstance(value, bool) or session.get(Area, value) is None:
+        raise Refusal("unknown_area", "'area_id' must be the id of an area", field="area_id")
+    if not scope_of(session, user).has_area(value):
+        raise Refusal("out_of_scope", f"area {value} is outside your areas", status=403, field="area_id")
+    return value
+
+
+def create_bulletin(session: Session, user: User, data: dict[str, Any]) -> Bulletin:
+    """A draft (or, with ``"submit": true``, submitted for approval at once)."""
+    require(user, "write")
+    title = text_field(data, "title", MAX_TITLE)
+    text = _spoken_text(data)
+    now = utcnow()
+    bulletin = Bulletin(title=title, text=text, state="draft", created_by=user.id, created_at=now,
+                        area_id=_bulletin_area(session, user, data.get("area_id")))
+    if data.get("submit") is True:
+        bulletin.state, bulletin.submitted_at = "submitted", now
     session.add(bulletin)
     session.flush()
+    audit(session, user, "bulletin.create", f"bulletin {bulletin.id}", title)
+    return bulletin
+
+
+def visible_bulletin(session: Session, user: User, bulletin_id: int) -> Bulletin:
+    """The bulletin if it exists in the user's scope; 404 otherwise (never say what exists elsewhere)."""
+    require(user, "view")
+    bulletin = session.get(Bulletin, bulletin_id)
+    scope = scope_of(session, user)
+    if bulletin is None or not (scope.everywhere or scope.has_area(bulletin.area_id)):
+        raise Refusal("not_found", f"bulletin {bulletin_id} does not exist", status=404)
+    return bulletin
+
+
+def list_bulletins(session: Session, user: User, state: str | None = None, limit: int = 100) -> list[Bulletin]:
+    require(user, "view")
+    scope = scope_of(session, user)
+    query = session.query(Bulletin).order_by(Bulletin.id.desc())
+    if state is not None:
+        if state not in BULLETIN_STATES:
+            raise Refusal("invalid_state", f"'state' must be one of {', '.join(BULLETIN_STATES)}", field="state")
+        query = query.filter(Bulletin.state == state)
+    if not scope.everywhere:
+        query = query.filter(Bulletin.area_id.in_(scope.areas))
+    return query.limit(limit).all()
+
+
+def update_bulletin(session: Session, user: User, bulletin_id: int, data: dict[str, Any]) -> Bulletin:
+    """Change the title or text. Approved content that changes goes back for approval: only what an
+    approver read airs."""
+    require(user, "write")
+    bulletin = visible_bulletin(session, user, bulletin_id)
+    changed = []
+    if "title" in data:
+        bulletin.title = text_field(data, "title", MAX_TITLE)
+        changed.append("title")
+    if "text" in data:
+        if bulletin.recording is not None:
+            raise Refusal("not_text", "a recording's audio cannot be edited as text; upload a new one",
+                          field="text")
+        bulletin.text = _spoken_text(data)
+        changed.append("text")
+    if not changed:
+        raise Refusal("missing_field", "send 'title' or 'text' to change")
+    bulletin.updated_at = utcnow()
+    if bulletin.state == "approved":
+        bulletin.state, bulletin.submitted_at = "submitted", bulletin.updated_at
+        bulletin.approved_by, bulletin.approved_at = None, None
+    audit(session, user, "bulletin.edit", f"bulletin {bulletin.id}", ", ".join(changed))
+    return bulletin
+
+
+def submit_bulletin(session: Session, user: User, bulletin_id: int) -> Bulletin:
+    require(user, "write")
+    bulletin = visible_bulletin(session, user, bulletin_id)
+    if bulletin.state not in ("draft", "rejected"):
+        raise Refusal("bad_state", f"bulletin {bulletin_id} is {bulletin.state}; only a draft or a rejected "
+                                   "bulletin can be submitted", status=409)
+    bulletin.state, bulletin.submitted_at = "submitted", utcnow()
+    audit(session, user, "bulletin.submit", f"bulletin {bulletin.id}")
+    return bulletin
+
+
+def reject_bulletin(session: Session, user: User, bulletin_id: int, comment: Any) -> Bulletin:
+    """Send it back to its writer with a comment saying what to change."""
+    require(user, "approve")
+    bulletin = visible_bulletin(session, user, bulletin_id)
+    reason = text_field({"comment": comment}, "comment", 2000)
+    if bulletin.state not in ("draft", "submitted"):
+        raise Refusal("bad_state", f"bulletin {bulletin_id} is {bulletin.state}; only one awaiting approval can "
+                                   "be rejected", status=409)
+    bulletin.state, bulletin.review_comment = "rejected", reason
+    audit(session, user, "bulletin.reject", f"bulletin {bulletin.id}", reason)
     return bulletin
 
 
@@ -74,6 +178,7 @@ LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 def create_recording_bulletin(session: Session, user: User, title: Any, language: Any, filename: str,
                               data: bytes, uploads: AssetStore, max_seconds: float) -> Bulletin:
     """A bulletin that airs an uploaded recording, in any language (e.g. Hmông, Tày, Khmer)."""
+    require(user, "write")
     title = text_field({"title": title}, "title", MAX_TITLE)
     if not isinstance(language, str) or not LANGUAGE_RE.match(language):
         raise Refusal("invalid_language", "'language' must be a language code such as vi, hmn, tay or km",
@@ -82,9 +187,10 @@ def create_recording_bulletin(session: Session, user: User, title: Any, language
         segment = load_recording(data, max_seconds)
     except AudioError as exc:
         raise Refusal(exc.code, str(exc), field="audio") from None
-    bulletin = Bulletin(title=title, text="", state="draft", created_by=user.id)
+    bulletin = Bulletin(title=title, text="", state="draft", created_by=user.id, area_id=home_area(user))
     session.add(bulletin)
     session.flush()
+    audit(session, user, "bulletin.create", f"bulletin {bulletin.id}", f"recording in {language}: {title}")
     session.add(Recording(bulletin_id=bulletin.id, language=language, source_sha256=uploads.put(data),
                           filename=filename[:200], duration_s=round(len(segment) / 1000, 2)))
     session.flush()
@@ -98,6 +204,7 @@ def lexicon(session: Session) -> dict[str, str]:
 
 
 def add_lexicon_entry(session: Session, user: User, data: dict[str, Any]) -> LexiconEntry:
+    require(user, "write")
     word = text_field(data, "word", 80)
     reading = text_field(data, "reading", 300)
     if re.search(r"\d", reading) or not re.search(r"\w", reading):
@@ -108,15 +215,33 @@ def add_lexicon_entry(session: Session, user: User, data: dict[str, Any]) -> Lex
     entry = LexiconEntry(word=word, reading=reading, created_by=user.id)
     session.add(entry)
     session.flush()
+    audit(session, user, "lexicon.add", word, reading)
     return entry
 
 
-def approve_bulletin(session: Session, user: User, bulletin_id: int) -> Bulletin:
-    bulletin = session.get(Bulletin, bulletin_id)
-    if bulletin is None:
-        raise Refusal("not_found", f"bulletin {bulletin_id} does not exist", status=404)
-    if bulletin.state != "approved":
-        bulletin.state, bulletin.approved_by, bulletin.approved_at = "approved", user.id, utcnow()
+def delete_lexicon_entry(session: Session, user: User, entry_id: int) -> None:
+    require(user, "write")
+    entry = session.get(LexiconEntry, entry_id)
+    if entry is None:
+        raise Refusal("not_found", f"dictionary entry {entry_id} does not exist", status=404)
+    audit(session, user, "lexicon.delete", entry.word, entry.reading)
+    session.delete(entry)
+
+
+def approve_bulletin(session: Session, user: User, bulletin_id: int, comment: Any = None) -> Bulletin:
+    """An approver (not its writer, unless an admin) lets it air."""
+    require(user, "approve")
+    bulletin = visible_bulletin(session, user, bulletin_id)
+    if bulletin.state == "approved":
+        return bulletin
+    if bulletin.state not in ("draft", "submitted"):
+        raise Refusal("bad_state", f"bulletin {bulletin_id} is {bulletin.state}; it must be submitted again",
+                      status=409)
+    if bulletin.created_by == user.id and not user.is_admin:
+        raise Refusal("own_bulletin", "another approver must approve what you wrote yourself", status=403)
+    bulletin.state, bulletin.approved_by, bulletin.approved_at = "approved", user.id, utcnow()
+    bulletin.review_comment = comment.strip()[:2000] if isinstance(comment, str) and comment.strip() else None
+    audit(session, user, "bulletin.approve", f"bulletin {bulletin.id}", bulletin.title)
     return bulletin
 
 
@@ -138,25 +263,59 @@ def parse_play_at(value: Any, now: datetime) -> datetime | None:
     return when
 
 
-def create_broadcast(session: Session, user: User, data: dict[str, Any], grace_s: int) -> Broadcast:
-    bulletin_id = data.get("bulletin_id")
-    if not isinstance(bulletin_id, int) or isinstance(bulletin_id, bool):
-        raise Refusal("missing_field", "'bulletin_id' must be a bulletin id (integer)", field="bulletin_id")
-    bulletin = session.get(Bulletin, bulletin_id)
-    if bulletin is None:
-        raise Refusal("not_found", f"bulletin {bulletin_id} does not exist", field="bulletin_id")
-    if bulletin.state != "approved":
-        raise Refusal("not_approved", "only approved bulletins can be broadcast", status=409, field="bulletin_id")
+@dataclass
+class BroadcastPlan:
+    """A broadcast request, checked field by field, before it is saved."""
+
+    bulletin: Bulletin
+    priority: str
+    play_at: datetime | None
+    devices: list[str]
+    relay: tuple[str, int] | None
+    repeat: Repeat | None
+    breaches: list[dict[str, Any]]
+    overlaps: list[dict[str, Any]]
+
+
+def plan_broadcast(session: Session, user: User, data: dict[str, Any], timezone: str) -> BroadcastPlan:
+    """Everything ``create_broadcast`` checks, including the air-time rules and overlaps, without saving."""
     priority = data.get("priority", "normal")
     if priority not in PRIORITIES:
         raise Refusal("invalid_priority", f"'priority' must be one of {', '.join(PRIORITIES)}", field="priority")
+    require(user, "emergency" if priority == "emergency" else "schedule")
+    bulletin_id = data.get("bulletin_id")
+    if not isinstance(bulletin_id, int) or isinstance(bulletin_id, bool):
+        raise Refusal("missing_field", "'bulletin_id' must be a bulletin id (integer)", field="bulletin_id")
+    try:
+        bulletin = visible_bulletin(session, user, bulletin_id)
+    except Refusal:
+        raise Refusal("not_found", f"bulletin {bulletin_id} does not exist", field="bulletin_id") from None
+    if bulletin.state != "approved":
+        raise Refusal("not_approved", "only approved bulletins can be broadcast", status=409, field="bulletin_id")
     now = utcnow()
     play_at = parse_play_at(data.get("play_at"), now)
-    devices = resolve_targets(session, data.get("targets"))
+    devices = resolve_targets(session, data.get("targets"), scope_of(session, user))
     relay = parse_relay(data.get("relay"))
-    repeat = parse_repeat(data.get("repeat"), now)
+    repeat = parse_repeat(data.get("repeat"), now, timezone)
     if repeat is not None and play_at is not None:
         raise Refusal("invalid_repeat", "a recurring broadcast has 'repeat' and no 'play_at'", field="play_at")
+    length = relay[1] if relay else airtime.estimate_s(bulletin)
+    rows = session.query(Device).filter(Device.id.in_(devices)).order_by(Device.id).all()
+    breaches, overlaps = airtime.check(session, rows, priority, play_at, repeat, length, now, ZoneInfo(timezone))
+    return BroadcastPlan(bulletin, priority, play_at, devices, relay, repeat, breaches, overlaps)
+
+
+def create_broadcast(session: Session, user: User, data: dict[str, Any], grace_s: int,
+                     timezone: str = DEFAULT_TZ) -> Broadcast:
+    """Schedule an approved bulletin; refused, with every breach listed, outside the air-time rules (an
+    emergency overrides them)."""
+    plan = plan_broadcast(session, user, data, timezone)
+    if plan.breaches:
+        raise Refusal("outside_airtime", "; ".join(airtime.describe(b) for b in plan.breaches[:10]),
+                      field="play_at", details=plan.breaches)
+    bulletin, priority, play_at, devices, relay, repeat = (plan.bulletin, plan.priority, plan.play_at, plan.devices,
+                                                           plan.relay, plan.repeat)
+    now = utcnow()
     broadcast = Broadcast(bulletin_id=bulletin.id, priority=priority, play_at=play_at, grace_s=grace_s,
                           state="queued", created_by=user.id, created_at=now)
     session.add(broadcast)
@@ -168,10 +327,43 @@ def create_broadcast(session: Session, user: User, data: dict[str, Any], grace_s
     for device_id in devices:
         session.add(Delivery(broadcast_id=broadcast.id, device_id=device_id, state="pending", updated_at=now))
     session.flush()
+    audit(session, user, "broadcast.create", f"broadcast {broadcast.id}",
+          f"{priority} '{bulletin.title}' to {len(devices)} device(s)")
     return broadcast
 
 
-def parse_repeat(value: Any, now: datetime) -> Repeat | None:
+def visible_broadcast(session: Session, user: User, broadcast_id: int) -> Broadcast:
+    """The broadcast if any of its devices is in the user's scope; 404 otherwise."""
+    require(user, "view")
+    broadcast = session.get(Broadcast, broadcast_id)
+    scope = scope_of(session, user)
+    if broadcast is None or not (scope.everywhere or any(
+            scope.has_area(d.device.village_id) for d in broadcast.deliveries)):
+        raise Refusal("not_found", f"broadcast {broadcast_id} does not exist", status=404)
+    return broadcast
+
+
+def list_broadcasts(session: Session, user: User, limit: int = 100) -> list[Broadcast]:
+    require(user, "view")
+    scope = scope_of(session, user)
+    query = session.query(Broadcast).order_by(Broadcast.id.desc())
+    if not scope.everywhere:
+        in_scope = (session.query(Delivery.broadcast_id).join(Device, Device.id == Delivery.device_id)
+                    .filter(Device.village_id.in_(scope.areas)))
+        query = query.filter(Broadcast.id.in_(in_scope))
+    return query.limit(limit).all()
+
+
+def visible_devices(session: Session, user: User) -> list[Device]:
+    require(user, "view")
+    scope = scope_of(session, user)
+    query = session.query(Device).order_by(Device.id)
+    if not scope.everywhere:
+        query = query.filter(Device.village_id.in_(scope.areas))
+    return query.all()
+
+
+def parse_repeat(value: Any, now: datetime, timezone: str = DEFAULT_TZ) -> Repeat | None:
     """``{"weekdays": [1, 3, 5], "times": ["06:30", "17:00"], "start": "2026-12-01", "until": "2026-12-31",
     "skip": ["2026-12-24"], "tz": "Asia/Ho_Chi_Minh"}``: every Monday, Wednesday and Friday at 06:30 and
     17:00 local time. ``start`` defaults to today, ``tz`` to Asia/Ho_Chi_Minh; ``until`` and ``skip`` are
@@ -181,6 +373,7 @@ def parse_repeat(value: Any, now: datetime) -> Repeat | None:
     if not isinstance(value, dict):
         raise Refusal("invalid_repeat", "'repeat' must be an object with 'weekdays' and 'times'", field="repeat")
     data = dict(value)
+    data.setdefault("tz", timezone)
     zone = str(data["tz"]) if isinstance(data.get("tz"), str) else DEFAULT_TZ
     with contextlib.suppress(ZoneInfoNotFoundError, ValueError):  # Repeat.from_dict names an unknown zone
         data.setdefault("start", now.astimezone(ZoneInfo(zone)).date().isoformat())
@@ -217,9 +410,11 @@ def stop_broadcast(session: Session, user: User, broadcast_id: int) -> Broadcast
     Not yet sent: it is cancelled here. Sent: the worker lists it as cancelled in each device's signed
     schedule (retained, so a receiver that is offline now learns it when it reconnects).
     """
-    broadcast = session.get(Broadcast, broadcast_id)
-    if broadcast is None:
-        raise Refusal("not_found", f"broadcast {broadcast_id} does not exist", status=404)
+    require(user, "stop")
+    broadcast = visible_broadcast(session, user, broadcast_id)
+    if not scope_of(session, user).has_devices(d.device for d in broadcast.deliveries):
+        raise Refusal("out_of_scope", f"broadcast {broadcast_id} also plays outside your areas; ask someone who "
+                                      "covers all of them", status=403)
     if broadcast.state in ("stopping", "stopped"):
         return broadcast
     if broadcast.state == "queued":
@@ -232,11 +427,14 @@ def stop_broadcast(session: Session, user: User, broadcast_id: int) -> Broadcast
         raise Refusal("not_stoppable", f"broadcast {broadcast_id} is {broadcast.state}", status=409)
     broadcast.error = f"stopped by {user.username}"
     session.flush()
+    audit(session, user, "broadcast.stop", f"broadcast {broadcast.id}")
     return broadcast
 
 
 def set_volume(session: Session, user: User, device_id: str, volume: Any) -> VolumeSetting:
-    if session.get(Device, device_id) is None:
+    require(user, "operate")
+    device = session.get(Device, device_id)
+    if device is None or not scope_of(session, user).has_device(device):
         raise Refusal("not_found", f"device {device_id} does not exist", status=404)
     if not isinstance(volume, int) or isinstance(volume, bool) or not 0 <= volume <= 100:
         raise Refusal("invalid_volume", "'volume' must be a whole number from 0 to 100", field="volume")
@@ -249,19 +447,34 @@ def set_volume(session: Session, user: User, device_id: str, volume: Any) -> Vol
     return setting
 
 
-def resolve_targets(session: Session, targets: Any) -> list[str]:
+def resolve_targets(session: Session, targets: Any, scope: Scope) -> list[str]:
+    """Device ids for ``targets``: ``"all"`` (every device in the user's areas), device ids, and
+    ``"area:<id>"`` (every device in that area and below it). Anything outside the user's areas is refused."""
     if not isinstance(targets, list) or not targets or not all(isinstance(t, str) for t in targets):
-        raise Refusal("invalid_targets", "'targets' must be a non-empty list of device ids, or [\"all\"]",
-                      field="targets")
-    known = {d for (d,) in session.query(Device.id)}
-    if targets == ["all"]:
-        if not known:
-            raise Refusal("no_devices", "there are no devices to broadcast to", field="targets")
-        return sorted(known)
-    unknown = sorted(set(targets) - known)
-    if unknown:
-        raise Refusal("unknown_target", f"unknown device(s): {', '.join(unknown[:10])}", field="targets")
-    return sorted(set(targets))
+        raise Refusal("invalid_targets", "'targets' must be a non-empty list of device ids, \"area:<id>\" or "
+                      "[\"all\"]", field="targets")
+    devices = {d.id: d for d in session.query(Device)}
+    chosen: set[str] = set()
+    for target in targets:
+        if target == "all":
+            chosen |= {d.id for d in devices.values() if scope.has_device(d)}
+        elif target.startswith("area:"):
+            area_id = int(target[5:]) if target[5:].isdigit() else -1
+            if session.get(Area, area_id) is None:
+                raise Refusal("unknown_target", f"unknown area {target[5:]!r}", field="targets")
+            if not scope.has_area(area_id):
+                raise Refusal("out_of_scope", f"area {area_id} is outside your areas", status=403, field="targets")
+            under = below(session, [area_id])
+            chosen |= {d.id for d in devices.values() if d.village_id in under}
+        elif target not in devices:
+            raise Refusal("unknown_target", f"unknown device {target[:63]!r}", field="targets")
+        elif not scope.has_device(devices[target]):
+            raise Refusal("out_of_scope", f"device {target} is outside your areas", status=403, field="targets")
+        else:
+            chosen.add(target)
+    if not chosen:
+        raise Refusal("no_devices", "there are no devices to broadcast to there", field="targets")
+    return sorted(chosen)
 
 
 def device_json(device: Device, health: DeviceHealth | None = None) -> dict[str, Any]:
@@ -335,10 +548,70 @@ def bulletin_json(bulletin: Bulletin) -> dict[str, Any]:
         "language": recording.language if recording else "vi",
         "duration_s": recording.duration_s if recording else None,
         "state": bulletin.state,
+        "area_id": bulletin.area_id,
+        "review_comment": bulletin.review_comment,
+        "created_by": bulletin.created_by,
         "created_at": iso(bulletin.created_at),
+        "submitted_at": iso(bulletin.submitted_at),
+        "approved_by": bulletin.approved_by,
         "approved_at": iso(bulletin.approved_at),
+        "updated_at": iso(bulletin.updated_at),
     }
 
 
 def iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z") if value else None
+
+
+def areas_json(session: Session, user: User) -> list[dict[str, Any]]:
+    require(user, "view")
+    scope = scope_of(session, user)
+    areas = [a for a in session.query(Area).order_by(Area.id) if scope.has_area(a.id)]
+    own = {r.area_id: r for r in session.query(AirtimeRule)}
+    parents = {a.id: a.parent_id for a in session.query(Area)}
+
+    def governing(area_id: int | None) -> AirtimeRule | None:
+        seen: set[int] = set()
+        while area_id is not None and area_id not in seen:
+            seen.add(area_id)
+            if area_id in own:
+                return own[area_id]
+            area_id = parents.get(area_id)
+        return None
+
+    result = []
+    for area in areas:
+        rule = airtime.rule_of(governing(area.id))
+        result.append({"id": area.id, "name": area.name, "kind": area.kind, "parent_id": area.parent_id,
+                       "airtime": {"allowed_from": airtime.clock_text(rule.allowed_from),
+                                   "allowed_to": airtime.clock_text(rule.allowed_to),
+                                   "max_session_min": rule.max_session_min,
+                                   "max_sessions_per_day": rule.max_sessions_per_day,
+                                   "set_on_area": rule.area_id}})
+    return result
+
+
+def set_airtime_rule(session: Session, user: User, area_id: int, data: dict[str, Any]) -> AirtimeRule:
+    require(user, "admin")
+    area = session.get(Area, area_id)
+    if area is None or not scope_of(session, user).has_area(area_id):
+        raise Refusal("not_found", f"area {area_id} does not exist", status=404)
+    start = airtime.parse_clock(data.get("allowed_from", airtime.DEFAULT_FROM), "allowed_from")
+    end = airtime.parse_clock(data.get("allowed_to", airtime.DEFAULT_TO), "allowed_to")
+    if end <= start:
+        raise Refusal("invalid_rule", "'allowed_to' must be after 'allowed_from' (same day)", field="allowed_to")
+    limits = {}
+    for name, top in (("max_session_min", 24 * 60), ("max_sessions_per_day", 100)):
+        value = data.get(name)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= top):
+            raise Refusal("invalid_rule", f"'{name}' must be 1 to {top}, or null for no limit", field=name)
+        limits[name] = value
+    rule = session.get(AirtimeRule, area_id) or AirtimeRule(area_id=area_id)
+    rule.allowed_from, rule.allowed_to = airtime.clock_text(start), airtime.clock_text(end)
+    rule.max_session_min, rule.max_sessions_per_day = limits["max_session_min"], limits["max_sessions_per_day"]
+    rule.updated_by, rule.updated_at = user.id, utcnow()
+    session.add(rule)
+    session.flush()
+    audit(session, user, "airtime.set", area.name,
+          f"{rule.allowed_from}-{rule.allowed_to}, {rule.max_session_min} min, {rule.max_sessions_per_day}/day")
+    return rule

@@ -182,6 +182,14 @@ class Worker:
             broadcast = session.get(Broadcast, broadcast_id)
             if broadcast is None or broadcast.state != "queued":
                 return
+            if broadcast.bulletin.state != "approved":
+                # Edited after it was scheduled: what the approver read is gone, so nothing airs.
+                error = "the bulletin was changed after approval and awaits approval again"
+                logger.error("broadcast %d not sent: %s", broadcast_id, error)
+                broadcast.state, broadcast.error = "failed", error
+                for delivery in broadcast.deliveries:
+                    delivery.state, delivery.error, delivery.updated_at = "failed", error, utcnow()
+                return
             recording = broadcast.bulletin.recording
             try:
                 if recording is not None:

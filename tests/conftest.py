@@ -17,10 +17,10 @@ import pytest
 from sqlalchemy import text
 
 from broadcaster.assets import AssetStore
-from broadcaster.bootstrap import ensure_area, ensure_device, ensure_user, new_token
+from broadcaster.bootstrap import ensure_airtime, ensure_area, ensure_device, ensure_user, new_token
 from broadcaster.broker import Mosquitto
 from broadcaster.config import MqttSettings, ServerConfig, SigningSettings, WebSettings
-from broadcaster.db import Database
+from broadcaster.db import Area, Database
 from broadcaster.web import create_app
 from broadcaster.worker import Worker
 from edge_agent.agent import Agent
@@ -109,6 +109,14 @@ class Env:
     @property
     def auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
+
+    def user(self, username: str, roles: tuple[str, ...], areas: tuple[str, ...] = ("Xã Thử",)) -> dict[str, str]:
+        """A user with these roles working in the named areas; returns its API authorization header."""
+        token = new_token()
+        with self.db.session() as session:
+            places = tuple(session.query(Area).filter_by(name=name).one() for name in areas)
+            ensure_user(session, username, f"{username} password 123", token, roles, places)
+        return {"Authorization": f"Bearer {token}"}
 
     def signed(self, topic: str, message: Message, ttl: timedelta = timedelta(days=1)) -> bytes:
         """``message`` signed with this server's key for ``topic``, as the worker sends it."""
@@ -215,6 +223,7 @@ def env(database: Database, broker: Mosquitto, tmp_path: Path) -> Iterator[Env]:
     with database.session() as session:
         ensure_user(session, "admin", "correct horse battery", token)
         commune = ensure_area(session, "Xã Thử", "commune")
+        ensure_airtime(session, commune, "00:00", "24:00")  # the tests run at any hour; test_airtime sets rules
         for index, device_id in enumerate(DEVICES + EXTRA_DEVICES):
             village = ensure_area(session, f"Thôn {index + 1}", "village", commune)
             ensure_device(session, device_id, f"Cụm loa {index + 1}", village)

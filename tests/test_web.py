@@ -18,7 +18,7 @@ def login(env: Env, password: str = "correct horse battery") -> str:
     page = env.client.get("/login").get_data(as_text=True)
     response = env.client.post("/login", data={"username": "admin", "password": password,
                                                "csrf_token": csrf(page)})
-    return response.get_data(as_text=True) if response.status_code == 200 else response.headers["Location"]
+    return response.headers["Location"] if response.status_code == 302 else response.get_data(as_text=True)
 
 
 def test_pages_need_login(env: Env) -> None:

@@ -46,7 +46,3 @@ def main() -> None:
         engine = create_engine(f"sqlite:///{tmp}/head.db")
         upgrade(engine)
         command.revision(alembic_config(engine), message=message, autogenerate=True)
-
-
-if __name__ == "__main__":
-    main()

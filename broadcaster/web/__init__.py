@@ -10,6 +10,7 @@ from flask import Flask, g, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from broadcaster.access import client_address
 from broadcaster.config import ServerConfig
 from broadcaster.db import Database
 
@@ -29,6 +30,12 @@ def create_app(config: ServerConfig, db: Database | None = None, test_config: di
         app.config.update(test_config)
     database = db or Database(config.db_url)
     app.extensions["broadcaster"] = {"config": config, "db": database}
+
+    @app.before_request
+    def remember_address() -> None:
+        # For the audit log. Behind a reverse proxy, configure it to set X-Forwarded-For and trust it
+        # there (werkzeug's ProxyFix); the address is then the officer's, not the proxy's.
+        client_address.set(request.remote_addr)
 
     @app.teardown_appcontext
     def close_session(exc: BaseException | None) -> None:

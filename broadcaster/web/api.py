@@ -9,9 +9,10 @@ from flask import Blueprint, Response, g, jsonify, request, url_for
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from broadcaster import service
+from broadcaster import accounts, emergency, service
+from broadcaster.access import Denied, require
 from broadcaster.assets import AssetStore
-from broadcaster.db import Broadcast, Bulletin, Device, DeviceHealth, LexiconEntry, User, token_hash
+from broadcaster.db import ApiToken, AuditEntry, DeviceHealth, LexiconEntry, token_hash, utcnow
 from broadcaster.engines import DEFAULT_VOICE, voice_report
 from broadcaster.normalize import DIALECTS, Normalizer
 from broadcaster.web import common
@@ -21,16 +22,24 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 T = TypeVar("T")
 
 
-def error(code: str, message: str, status: int, field: str | None = None) -> tuple[Response, int]:
+def error(code: str, message: str, status: int, field: str | None = None,
+          details: list[dict[str, Any]] | None = None) -> tuple[Response, int]:
     body: dict[str, Any] = {"code": code, "message": message}
     if field:
         body["field"] = field
+    if details:
+        body["details"] = details
     return jsonify(error=body), status
 
 
 @bp.errorhandler(service.Refusal)
 def refused(exc: service.Refusal) -> tuple[Response, int]:
-    return error(exc.code, exc.message, exc.status, exc.field)
+    return error(exc.code, exc.message, exc.status, exc.field, exc.details)
+
+
+@bp.errorhandler(Denied)
+def denied(exc: Denied) -> tuple[Response, int]:
+    return error(exc.code, exc.message, 403)
 
 
 @bp.errorhandler(HTTPException)
@@ -57,10 +66,13 @@ def authenticated(view):
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return error("unauthorized", "send 'Authorization: Bearer <token>'", 401)
-        user = db().query(User).filter_by(token_hash=token_hash(token.strip())).one_or_none()
-        if user is None:
+        record = db().query(ApiToken).filter_by(token_hash=token_hash(token.strip())).one_or_none()
+        if record is None:
             return error("unauthorized", "the API token is not valid", 401)
-        g.user = user
+        now = utcnow()
+        if record.last_used_at is None or (now - record.last_used_at).total_seconds() > 300:
+            record.last_used_at = now  # coarse: a write per token every few minutes, not per request
+        g.user = record.user
         return view(*args, **kwargs)
 
     return wrapper
@@ -112,7 +124,7 @@ def add_lexicon() -> tuple[Response, int]:
 @bp.delete("/lexicon/<int:entry_id>")
 @authenticated
 def delete_lexicon(entry_id: int) -> Response:
-    db().delete(get_or_404(LexiconEntry, entry_id, "dictionary entry"))
+    service.delete_lexicon_entry(db(), g.user, entry_id)
     return Response(status=204)
 
 
@@ -144,7 +156,7 @@ def asset_audio(asset_id: str) -> Response:
 @authenticated
 def devices() -> Response:
     health = {h.device_id: h for h in db().query(DeviceHealth)}
-    return jsonify([service.device_json(d, health.get(d.id)) for d in db().query(Device).order_by(Device.id)])
+    return jsonify([service.device_json(d, health.get(d.id)) for d in service.visible_devices(db(), g.user)])
 
 
 @bp.post("/bulletins")
@@ -164,23 +176,106 @@ def create_bulletin() -> tuple[Response, int]:
     return jsonify(service.bulletin_json(bulletin)), 201
 
 
+@bp.get("/bulletins")
+@authenticated
+def list_bulletins() -> Response:
+    """Bulletins in your areas, newest first; ``?state=submitted`` lists what awaits approval."""
+    rows = service.list_bulletins(db(), g.user, request.args.get("state"))
+    return jsonify([service.bulletin_json(b) for b in rows])
+
+
 @bp.get("/bulletins/<int:bulletin_id>")
 @authenticated
 def get_bulletin(bulletin_id: int) -> Response:
-    return jsonify(service.bulletin_json(get_or_404(Bulletin, bulletin_id, "bulletin")))
+    return jsonify(service.bulletin_json(service.visible_bulletin(db(), g.user, bulletin_id)))
+
+
+@bp.patch("/bulletins/<int:bulletin_id>")
+@authenticated
+def edit_bulletin(bulletin_id: int) -> Response:
+    """Change ``title`` or ``text``; an approved bulletin goes back to ``submitted``."""
+    return jsonify(service.bulletin_json(service.update_bulletin(db(), g.user, bulletin_id, body())))
+
+
+@bp.post("/bulletins/<int:bulletin_id>/submit")
+@authenticated
+def submit(bulletin_id: int) -> Response:
+    return jsonify(service.bulletin_json(service.submit_bulletin(db(), g.user, bulletin_id)))
 
 
 @bp.post("/bulletins/<int:bulletin_id>/approve")
 @authenticated
 def approve(bulletin_id: int) -> Response:
-    return jsonify(service.bulletin_json(service.approve_bulletin(db(), g.user, bulletin_id)))
+    comment = (request.get_json(silent=True) or {}).get("comment") if request.is_json else None
+    return jsonify(service.bulletin_json(service.approve_bulletin(db(), g.user, bulletin_id, comment)))
+
+
+@bp.post("/bulletins/<int:bulletin_id>/reject")
+@authenticated
+def reject(bulletin_id: int) -> Response:
+    """``{"comment": "..."}``: what the writer should change (required)."""
+    return jsonify(service.bulletin_json(service.reject_bulletin(db(), g.user, bulletin_id, body().get("comment"))))
 
 
 @bp.post("/broadcasts")
 @authenticated
 def create_broadcast() -> tuple[Response, int]:
-    broadcast = service.create_broadcast(db(), g.user, body(), config().grace_s)
+    broadcast = service.create_broadcast(db(), g.user, body(), config().grace_s, config().timezone)
     return jsonify(service.broadcast_json(broadcast)), 201
+
+
+@bp.post("/broadcasts/check")
+@authenticated
+def check_broadcast() -> Response:
+    """The same body as ``POST /broadcasts``: what the air-time rules say and what it would overlap on each
+    loudspeaker, without saving anything. ``allowed`` is false when creating it would be refused."""
+    plan = service.plan_broadcast(db(), g.user, body(), config().timezone)
+    return jsonify(allowed=not plan.breaches, devices=plan.devices, breaches=plan.breaches, overlaps=plan.overlaps)
+
+
+@bp.get("/emergency/templates")
+@authenticated
+def emergency_templates() -> Response:
+    return jsonify(emergency.templates())
+
+
+@bp.post("/emergency")
+@authenticated
+def send_emergency() -> tuple[Response, int]:
+    """Out at once at emergency priority, over the air-time rules: ``{"targets": ["all"] or area/device ids,
+    "text": "..." or "template": "storm", "repeat_count": 3, "repeat_every_min": 10}``."""
+    sent = emergency.send_emergency(db(), g.user, body(), config().grace_s, config().timezone)
+    return jsonify(bulletin=service.bulletin_json(sent.bulletin),
+                   broadcasts=[service.broadcast_json(b) for b in sent.broadcasts]), 201
+
+
+@bp.post("/cap")
+@authenticated
+def import_cap() -> tuple[Response, int]:
+    """A CAP 1.2 alert (XML body). 201 when it aired, 200 when it was recorded without airing (with why)."""
+    result = emergency.import_cap(db(), g.user, request.get_data(), config().grace_s, config().timezone)
+    answer: dict[str, Any] = {"identifier": result.identifier, "aired": result.aired, "reason": result.reason,
+                              "stopped": result.stopped or []}
+    if result.sent is not None:
+        answer["bulletin"] = service.bulletin_json(result.sent.bulletin)
+        answer["broadcasts"] = [service.broadcast_json(b) for b in result.sent.broadcasts]
+    return jsonify(answer), 201 if result.aired else 200
+
+
+@bp.get("/areas")
+@authenticated
+def list_areas() -> Response:
+    """Areas in your scope, each with the air-time rule that governs it (its own or the nearest above)."""
+    return jsonify(service.areas_json(db(), g.user))
+
+
+@bp.put("/areas/<int:area_id>/airtime")
+@authenticated
+def set_airtime(area_id: int) -> Response:
+    """``{"allowed_from": "05:30", "allowed_to": "21:30", "max_session_min": 15, "max_sessions_per_day": 4}``
+    (admins); the last two may be null for no limit."""
+    service.set_airtime_rule(db(), g.user, area_id, body())
+    return jsonify(next(a for a in service.areas_json(db(), g.user) if a["id"] == area_id))
 
 
 @bp.post("/broadcasts/<int:broadcast_id>/stop")
@@ -200,11 +295,77 @@ def device_volume(device_id: str) -> Response:
 @bp.get("/broadcasts/<int:broadcast_id>")
 @authenticated
 def get_broadcast(broadcast_id: int) -> Response:
-    return jsonify(service.broadcast_json(get_or_404(Broadcast, broadcast_id, "broadcast")))
+    return jsonify(service.broadcast_json(service.visible_broadcast(db(), g.user, broadcast_id)))
 
 
 @bp.get("/broadcasts")
 @authenticated
 def list_broadcasts() -> Response:
-    rows = db().query(Broadcast).order_by(Broadcast.id.desc()).limit(100)
-    return jsonify([service.broadcast_json(b) for b in rows])
+    return jsonify([service.broadcast_json(b) for b in service.list_broadcasts(db(), g.user)])
+
+
+# accounts ----------------------------------------------------------------------------------------------
+
+
+@bp.get("/me")
+@authenticated
+def me() -> Response:
+    return jsonify(accounts.user_json(db(), g.user))
+
+
+@bp.get("/tokens")
+@authenticated
+def list_tokens() -> Response:
+    """Your API tokens (never the tokens themselves: only their names and when they were used)."""
+    rows = db().query(ApiToken).filter_by(user_id=g.user.id).order_by(ApiToken.id)
+    return jsonify([accounts.token_json(t) for t in rows])
+
+
+@bp.post("/tokens")
+@authenticated
+def create_token() -> tuple[Response, int]:
+    """``{"name": "..."}``: a new token, shown once in the answer."""
+    record, token = accounts.create_token(db(), g.user, body().get("name"))
+    return jsonify({**accounts.token_json(record), "token": token}), 201
+
+
+@bp.delete("/tokens/<int:token_id>")
+@authenticated
+def delete_token(token_id: int) -> Response:
+    accounts.delete_token(db(), g.user, token_id)
+    return Response(status=204)
+
+
+@bp.get("/users")
+@authenticated
+def list_users() -> Response:
+    return jsonify([accounts.user_json(db(), u) for u in accounts.list_users(db(), g.user)])
+
+
+@bp.post("/users")
+@authenticated
+def create_user() -> tuple[Response, int]:
+    """``{"username", "password", "roles": [...], "areas": [area ids]}`` (admins)."""
+    return jsonify(accounts.user_json(db(), accounts.create_user(db(), g.user, body()))), 201
+
+
+@bp.patch("/users/<int:user_id>")
+@authenticated
+def update_user(user_id: int) -> Response:
+    """Change ``roles``, ``areas`` or ``password``; ``"unlock": true`` lifts a lockout (admins)."""
+    return jsonify(accounts.user_json(db(), accounts.update_user(db(), g.user, user_id, body())))
+
+
+@bp.get("/audit")
+@authenticated
+def audit_log() -> Response:
+    """Who did what, when and from where, newest first (admins). ``?action=bulletin.approve&user=an``."""
+    require(g.user, "admin")
+    query = db().query(AuditEntry).order_by(AuditEntry.id.desc())
+    if request.args.get("action"):
+        query = query.filter(AuditEntry.action == request.args["action"])
+    if request.args.get("user"):
+        query = query.filter(AuditEntry.username == request.args["user"])
+    limit = min(request.args.get("limit", 200, type=int) or 200, 1000)
+    return jsonify([{"id": e.id, "at": service.iso(e.at), "user": e.username, "action": e.action,
+                     "target": e.target, "detail": e.detail, "address": e.address} for e in query.limit(limit)])

@@ -9,11 +9,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, session, url_for
-from werkzeug.security import check_password_hash
 from werkzeug.wrappers import Response
 
-from broadcaster import service
-from broadcaster.db import Broadcast, Device, LexiconEntry, ListeningCheck, User
+from broadcaster import accounts, service
+from broadcaster.access import Denied
+from broadcaster.db import Device, LexiconEntry, ListeningCheck, User
 from broadcaster.engines import DEFAULT_VOICE, voice_problem
 from broadcaster.web import common
 from broadcaster.web.api import error as api_error
@@ -40,6 +40,11 @@ REFUSALS = {
     "cannot_render": "Không tạo được âm thanh cho nội dung này.",
 }
 PRIORITY_LABELS = {"normal": "Thông thường", "priority": "Ưu tiên", "emergency": "Khẩn cấp"}
+
+
+@bp.errorhandler(Denied)
+def denied(exc: Denied) -> tuple[str, int]:
+    return render_template("denied.html", message=exc.message), 403
 
 
 @bp.app_template_filter("local")
@@ -82,16 +87,22 @@ def _local_target(target: str) -> str | None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> str | Response:
+def login() -> str | Response | tuple[str, int]:
     if request.method == "POST":
         check_csrf()
-        user = db().query(User).filter_by(username=request.form.get("username", "")).one_or_none()
-        if user and check_password_hash(user.password_hash, request.form.get("password", "")):
-            session.clear()
-            session["user_id"] = user.id
-            session["csrf"] = secrets.token_urlsafe(32)
-            return redirect(_local_target(request.args.get("next", "")) or url_for("ui.index"))
-        flash("Sai tên đăng nhập hoặc mật khẩu.")
+        try:
+            user = accounts.login(db(), request.form.get("username", "")[:80], request.form.get("password", ""))
+        except service.Refusal as exc:
+            db().commit()  # the failure counts towards the lockout and is audited
+            message = ("Sai tên đăng nhập hoặc mật khẩu." if exc.code == "bad_login" else
+                       "Tài khoản tạm khóa do nhập sai mật khẩu nhiều lần. Hãy thử lại sau 15 phút "
+                       "hoặc nhờ quản trị viên mở khóa.")
+            flash(message)
+            return render_template("login.html"), exc.status
+        session.clear()
+        session["user_id"] = user.id
+        session["csrf"] = secrets.token_urlsafe(32)
+        return redirect(_local_target(request.args.get("next", "")) or url_for("ui.index"))
     return render_template("login.html")
 
 
@@ -110,8 +121,8 @@ def index(user: User) -> str:
 
 def _index_page(user: User, form: Any = None, error: str | None = None) -> str:
     """Speakers, the announcement form (with what was typed and why it was refused) and recent broadcasts."""
-    devices = db().query(Device).order_by(Device.id).all()
-    broadcasts = db().query(Broadcast).order_by(Broadcast.id.desc()).limit(20).all()
+    devices = service.visible_devices(db(), user)
+    broadcasts = service.list_broadcasts(db(), user, limit=20)
     speech = config().speech
     return render_template("index.html", user=user, devices=devices, broadcasts=broadcasts, form=form or {},
                            error=error, voice_problem=voice_problem(speech.voice, speech.voices))
@@ -138,7 +149,7 @@ def send(user: User) -> str | Response | tuple[str, int]:
             db(), user,
             {"bulletin_id": bulletin.id, "targets": targets, "priority": form.get("priority", "normal"),
              "play_at": play_at},
-            config().grace_s,
+            config().grace_s, config().timezone,
         )
     except service.Refusal as exc:
         db().rollback()
@@ -200,9 +211,10 @@ def lexicon_page(user: User) -> str | Response | tuple[str, int]:
 @login_required
 def lexicon_delete(user: User, entry_id: int) -> Response:
     check_csrf()
-    entry = db().get(LexiconEntry, entry_id)
-    if entry is not None:
-        db().delete(entry)
+    try:
+        service.delete_lexicon_entry(db(), user, entry_id)
+    except service.Refusal:
+        db().rollback()
     return redirect(url_for("ui.lexicon_page"))
 
 
@@ -221,8 +233,9 @@ def stop(user: User, broadcast_id: int) -> Response:
 @bp.get("/broadcasts/<int:broadcast_id>")
 @login_required
 def broadcast(user: User, broadcast_id: int) -> str:
-    item = db().get(Broadcast, broadcast_id)
-    if item is None:
+    try:
+        item = service.visible_broadcast(db(), user, broadcast_id)
+    except service.Refusal:
         abort(404)
     names = {d.id: d for d in db().query(Device)}
     check = db().get(ListeningCheck, item.asset_id) if item.asset_id else None

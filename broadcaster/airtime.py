@@ -1,0 +1,189 @@
+"""Air-time rules: loudspeakers sound only in allowed hours, for a limited time per broadcast and a limited
+number of broadcasts a day. A normal or priority broadcast that breaks a rule is refused with every breach
+listed; an emergency overrides them all. Overlaps with what is already planned on the same loudspeaker are
+listed too, so the officer sees them before saving.
+
+Times of day are local (``timezone`` of the server, Asia/Ho_Chi_Minh by default): a village sleeps by its
+own clock, not by UTC.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from broadcaster.db import FINAL_DELIVERY_STATES, AirtimeRule, Area, Broadcast, Bulletin, Delivery, Device
+from edge_agent.protocol import Repeat
+
+DEFAULT_FROM, DEFAULT_TO = "05:30", "21:30"
+WORDS_PER_MINUTE = 140
+"""The speaking rate of our voices (docs/speech.md): a text's air time is estimated from it before render."""
+CHIME_S = 4.0
+HORIZON = timedelta(days=7)
+"""How far ahead recurring broadcasts are checked and counted."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    allowed_from: time
+    allowed_to: time
+    max_session_min: int | None = None
+    max_sessions_per_day: int | None = None
+    area_id: int | None = None
+    """The area whose rule this is (None: the default)."""
+
+    def hours(self) -> str:
+        return f"{clock_text(self.allowed_from)}-{clock_text(self.allowed_to)}"
+
+
+def clock_text(value: time) -> str:
+    return "24:00" if value == time.max else f"{value:%H:%M}"
+
+
+def parse_clock(value: Any, name: str) -> time:
+    from broadcaster.service import Refusal
+
+    if not isinstance(value, str) or len(value) != 5 or value[2] != ":":
+        raise Refusal("invalid_rule", f"'{name}' must be a time of day HH:MM", field=name)
+    if value == "24:00":
+        return time.max  # the end of the day
+    try:
+        return time(int(value[:2]), int(value[3:]))
+    except ValueError:
+        raise Refusal("invalid_rule", f"'{name}' must be a time of day HH:MM", field=name) from None
+
+
+def rule_of(row: AirtimeRule | None) -> Rule:
+    if row is None:
+        return Rule(parse_clock(DEFAULT_FROM, "from"), parse_clock(DEFAULT_TO, "to"))
+    return Rule(parse_clock(row.allowed_from, "allowed_from"), parse_clock(row.allowed_to, "allowed_to"),
+                row.max_session_min, row.max_sessions_per_day, row.area_id)
+
+
+def rules_for(session: Session, devices: list[Device]) -> dict[str, Rule]:
+    """Each device's governing rule: the nearest area up from its village that has one."""
+    parents = dict(session.query(Area.id, Area.parent_id).all())
+    rows = {r.area_id: r for r in session.query(AirtimeRule)}
+    found: dict[str, Rule] = {}
+    for device in devices:
+        area, row = device.village_id, None
+        seen: set[int] = set()
+        while area is not None and area not in seen and row is None:
+            seen.add(area)
+            row = rows.get(area)
+            area = parents.get(area)
+        found[device.id] = rule_of(row)
+    return found
+
+
+def estimate_s(bulletin: Bulletin) -> float:
+    """Air time of a bulletin: a recording's length, or the text at our voices' speaking rate, plus chime."""
+    if bulletin.recording is not None:
+        return bulletin.recording.duration_s + CHIME_S
+    words = len(bulletin.text.split())
+    return words / WORDS_PER_MINUTE * 60 + CHIME_S
+
+
+def starts(play_at: datetime | None, repeat: Repeat | None, now: datetime) -> list[datetime]:
+    """When a broadcast plays within the horizon (UTC)."""
+    if repeat is not None:
+        return repeat.occurrences(now, now + HORIZON)
+    return [play_at or now]
+
+
+@dataclass(frozen=True)
+class Planned:
+    broadcast_id: int
+    title: str
+    priority: str
+    start: datetime
+    end: datetime
+
+
+def planned(session: Session, device_ids: list[str], now: datetime, exclude: int | None = None
+            ) -> dict[str, list[Planned]]:
+    """What is already planned on these devices from now to the horizon (each device's open deliveries)."""
+    rows = (session.query(Delivery, Broadcast).join(Broadcast, Delivery.broadcast_id == Broadcast.id)
+            .filter(Delivery.device_id.in_(device_ids), Delivery.state.not_in(FINAL_DELIVERY_STATES),
+                    Broadcast.state.in_(("queued", "sent"))))
+    result: dict[str, list[Planned]] = defaultdict(list)
+    for delivery, broadcast in rows:
+        if broadcast.id == exclude:
+            continue
+        asset_s = broadcast.asset.duration_s if broadcast.asset is not None else None
+        length = timedelta(seconds=asset_s or estimate_s(broadcast.bulletin))
+        if broadcast.relay is not None:
+            length = timedelta(seconds=broadcast.relay.window_s)
+        rule = broadcast.repeat()
+        times = rule.occurrences(now, now + HORIZON) if rule else [broadcast.play_at or broadcast.created_at]
+        for start in times:
+            if start + length >= now:
+                result[delivery.device_id].append(
+                    Planned(broadcast.id, broadcast.bulletin.title, broadcast.priority, start, start + length))
+    return result
+
+
+def check(session: Session, devices: list[Device], priority: str, play_at: datetime | None, repeat: Repeat | None,
+          length_s: float, now: datetime, zone: ZoneInfo) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(breaches of the air-time rules, overlaps with what is planned) for a broadcast about to be made."""
+    rules = rules_for(session, devices)
+    times = starts(play_at, repeat, now)
+    length = timedelta(seconds=length_s)
+    existing = planned(session, [d.id for d in devices], now)
+    breaches: list[dict[str, Any]] = []
+    overlaps: list[dict[str, Any]] = []
+    for device in devices:
+        rule = rules[device.id]
+        for start in times:
+            for other in existing.get(device.id, []):
+                if other.start < start + length and start < other.end:
+                    overlaps.append({"device_id": device.id, "broadcast_id": other.broadcast_id,
+                                     "title": other.title, "priority": other.priority,
+                                     "start": _iso(other.start), "end": _iso(other.end)})
+        if priority == "emergency":
+            continue  # an emergency overrides every rule; overlaps are still shown
+        base = {"device_id": device.id, "device": device.name, "area_id": rule.area_id}
+        if rule.max_session_min is not None and length_s > rule.max_session_min * 60:
+            breaches.append({**base, "rule": "session_length", "limit": rule.max_session_min,
+                             "value": round(length_s / 60, 1)})
+        for start in times:
+            local_start, local_end = start.astimezone(zone), (start + length).astimezone(zone)
+            if (local_start.time() < rule.allowed_from or local_end.time() > rule.allowed_to
+                    or local_end.date() != local_start.date()):
+                breaches.append({**base, "rule": "hours", "limit": rule.hours(),
+                                 "value": f"{local_start:%H:%M}-{local_end:%H:%M} {local_start:%d/%m}"})
+                break  # one line per device is enough to act on
+        if rule.max_sessions_per_day is not None:
+            per_day: dict[date, int] = defaultdict(int)
+            for other in existing.get(device.id, []):
+                if other.priority != "emergency":
+                    per_day[other.start.astimezone(zone).date()] += 1
+            for start in times:
+                day = start.astimezone(zone).date()
+                per_day[day] += 1
+                if per_day[day] > rule.max_sessions_per_day:
+                    breaches.append({**base, "rule": "sessions_per_day", "limit": rule.max_sessions_per_day,
+                                     "value": per_day[day], "day": day.isoformat()})
+                    break
+    return breaches, overlaps
+
+
+def describe(breach: dict[str, Any]) -> str:
+    """One breach in words, for the API's message."""
+    where = f"{breach['device']} ({breach['device_id']})"
+    if breach["rule"] == "hours":
+        return f"{where} may sound {breach['limit']} only; this would play {breach['value']}"
+    if breach["rule"] == "session_length":
+        return f"{where} allows {breach['limit']} min per broadcast; this is about {breach['value']} min"
+    return f"{where} allows {breach['limit']} broadcasts a day; {breach['day']} would have {breach['value']}"
+
+
+def _iso(value: datetime) -> str:
+    from broadcaster.service import iso
+
+    return iso(value) or ""

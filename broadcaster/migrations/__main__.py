@@ -1,0 +1,5 @@
+"""``python -m broadcaster.migrations "what changed"``: autogenerate a new revision."""
+
+from broadcaster.migrations import main
+
+main()
