@@ -91,6 +91,8 @@ class ServerConfig:
     """How late (seconds) a receiver may still start an item before it counts as missed."""
     offline_after_s: int = 90
     """A device with no heartbeat or status for this long is shown offline."""
+    inactivity_alarm_s: int = 300
+    """A device silent this long (or never heard from) raises an alarm for the operators."""
     mqtt: MqttSettings = field(default_factory=MqttSettings)
     web: WebSettings = field(default_factory=WebSettings)
     speech: SpeechSettings = field(default_factory=SpeechSettings)

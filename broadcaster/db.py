@@ -75,6 +75,24 @@ ROLES = ("admin", "editor", "approver", "operator")
 approver (the commune leader): approves or rejects; operator: devices, alarms, stops and emergencies."""
 
 
+class Alarm(Base):
+    """Something an operator must look at: a cluster silent too long, a failed or missed broadcast, a wrong
+    clock, a refused message. Raised once while the condition lasts; cleared when it ends; acknowledged by
+    an operator."""
+
+    __tablename__ = "alarms"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    ref: Mapped[str | None] = mapped_column(String(100))
+    """What it is about beyond the device, e.g. the broadcast id."""
+    message: Mapped[str] = mapped_column(Text)
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acked_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    acked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class CapAlert(Base):
     """A CAP 1.2 alert received (by identifier, so the same alert twice airs once) and what it aired."""
 
@@ -180,6 +198,9 @@ class Device(Base):
     volume: Mapped[int | None] = mapped_column(Integer)
     now_playing: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lat: Mapped[float | None] = mapped_column(Float)
+    """Where the cluster stands (WGS 84), for the dashboard's map; None when not set."""
+    lon: Mapped[float | None] = mapped_column(Float)
     village: Mapped[Area | None] = relationship()
 
 

@@ -615,3 +615,20 @@ def set_airtime_rule(session: Session, user: User, area_id: int, data: dict[str,
     audit(session, user, "airtime.set", area.name,
           f"{rule.allowed_from}-{rule.allowed_to}, {rule.max_session_min} min, {rule.max_sessions_per_day}/day")
     return rule
+
+
+def set_position(session: Session, user: User, device_id: str, data: dict[str, Any]) -> Device:
+    require(user, "operate")
+    device = session.get(Device, device_id)
+    if device is None or not scope_of(session, user).has_device(device):
+        raise Refusal("not_found", f"device {device_id} does not exist", status=404)
+    lat, lon = data.get("lat"), data.get("lon")
+    if lat is None and lon is None:
+        device.lat = device.lon = None
+    else:
+        for name, value, top in (("lat", lat, 90), ("lon", lon, 180)):
+            if not isinstance(value, int | float) or isinstance(value, bool) or not -top <= value <= top:
+                raise Refusal("invalid_position", f"'{name}' must be a number between -{top} and {top}", field=name)
+        device.lat, device.lon = float(lat), float(lon)  # type: ignore[arg-type]
+    audit(session, user, "device.position", device.id, f"{device.lat}, {device.lon}")
+    return device

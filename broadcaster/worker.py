@@ -14,15 +14,16 @@ import time
 from datetime import datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import update
+from sqlalchemy import and_, or_, update
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from broadcaster.assets import AssetStore
 from broadcaster.audio import AudioError
 from broadcaster.config import ServerConfig
 from broadcaster.db import (
     FINAL_DELIVERY_STATES,
+    Alarm,
     Asset,
     Broadcast,
     Database,
@@ -69,6 +70,19 @@ STATE_RANK = {"pending": 0, "delivered": 1, "playing": 2, "played": 3, "failed":
 NO_REPORT = "no report from the device by the deadline"
 REPUBLISH_GAP_S = 2.0
 """A chunk asked for by many devices at once is published again at most this often."""
+
+
+def raise_alarm(session: Session, device_id: str, kind: str, message: str, ref: str | None = None) -> None:
+    """Raise an alarm unless the same one (device, kind, ref) is still open."""
+    open_one = session.query(Alarm.id).filter_by(device_id=device_id, kind=kind, ref=ref, cleared_at=None).first()
+    if open_one is None:
+        session.add(Alarm(device_id=device_id, kind=kind, ref=ref, message=message[:2000]))
+        logger.warning("alarm on %s (%s): %s", device_id, kind, message)
+
+
+def clear_alarms(session: Session, device_id: str, kind: str) -> None:
+    session.execute(update(Alarm).where(Alarm.device_id == device_id, Alarm.kind == kind,
+                                        Alarm.cleared_at.is_(None)).values(cleared_at=utcnow()))
 
 
 def _not_busy(record: logging.LogRecord) -> bool:
@@ -337,6 +351,8 @@ class Worker:
                                  refused.reason, refused.detail)
                     session.add(RefusalRecord(device_id=device.id, topic=refused.topic, reason=refused.reason,
                                               detail=refused.detail, reported_at=refused.ts))
+                    raise_alarm(session, device.id, "refused", f"refused a message on {refused.topic}: "
+                                                               f"{refused.reason}", ref=refused.reason)
                 else:
                     logger.warning("ignored report on unknown topic %s", topic)
         except ProtocolError as exc:
@@ -345,6 +361,7 @@ class Worker:
     def _on_status(self, device: Device, status: Status) -> None:
         device.online = status.state == "online"
         if device.online:
+            self._heard(device)
             device.last_seen = utcnow()
             device.version = status.version or device.version
         else:
@@ -352,6 +369,7 @@ class Worker:
 
     def _on_heartbeat(self, session: Session, device: Device, beat: Heartbeat, received_at: datetime) -> None:
         device.online, device.last_seen = True, utcnow()
+        self._heard(device)
         device.version, device.volume, device.now_playing = beat.version, beat.volume, beat.now_playing
         skew = round((beat.ts - received_at).total_seconds(), 1)
         record = session.get(DeviceHealth, device.id)
@@ -362,8 +380,20 @@ class Worker:
         if abs(skew) > CLOCK_SKEW_ALARM_S and not was_off:
             logger.error("device %s clock is %+.0f s off the server's (NTP synchronized: %s): it will play at "
                          "the wrong time", device.id, skew, beat.ntp_synced)
+        if abs(skew) > CLOCK_SKEW_ALARM_S:
+            raise_alarm(session, device.id, "clock", f"the clock is {skew:+.0f} s off the server's: it will play "
+                                                     "at the wrong time (check NTP on the receiver)")
+        else:
+            clear_alarms(session, device.id, "clock")
         record.clock_skew_s, record.updated_at = skew, received_at
         record.reported = json.dumps({name: getattr(beat, name) for name in HEALTH_FIELDS})
+
+    @staticmethod
+    def _heard(device: Device) -> None:
+        """A device spoke: its inactivity alarm, if any, is over."""
+        session = object_session(device)
+        if session is not None:
+            clear_alarms(session, device.id, "offline")
 
     def _advance(self, session: Session, device: Device, broadcast_id: int, state: str, error: str | None,
                  started_at: datetime | None = None, finished_at: datetime | None = None) -> None:
@@ -378,6 +408,9 @@ class Worker:
         row.state, row.error, row.updated_at = state, error, utcnow()
         row.started_at = started_at or row.started_at
         row.finished_at = finished_at or row.finished_at
+        if state in ("failed", "missed"):
+            raise_alarm(session, device.id, "playback", f"broadcast {broadcast_id} '{row.broadcast.bulletin.title}' "
+                                                        f"{state}: {error or 'no reason given'}", ref=str(broadcast_id))
         if state in FINAL_DELIVERY_STATES:
             session.flush()
             self.publish_schedule(session, device.id)
@@ -433,6 +466,11 @@ class Worker:
             if silent.rowcount:  # type: ignore[attr-defined]
                 logger.warning("%d device(s) silent for %d s: offline", silent.rowcount,  # type: ignore[attr-defined]
                                self.config.offline_after_s)
+            quiet = now - timedelta(seconds=self.config.inactivity_alarm_s)
+            for device in session.query(Device).filter(
+                    or_(Device.last_seen < quiet, and_(Device.last_seen.is_(None), Device.created_at < quiet))):
+                since = f"since {device.last_seen:%Y-%m-%d %H:%M} UTC" if device.last_seen else "ever"
+                raise_alarm(session, device.id, "offline", f"no word from {device.name} {since}")
             open_rows = (
                 session.query(Delivery.broadcast_id, Delivery.device_id, Delivery.state, Broadcast.play_at,
                               Broadcast.created_at, Broadcast.grace_s, Broadcast.state, Recurrence.rule)

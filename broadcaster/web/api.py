@@ -5,11 +5,11 @@ from __future__ import annotations
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Blueprint, Response, g, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from broadcaster import accounts, emergency, service
+from broadcaster import accounts, dashboard, emergency, service
 from broadcaster.access import Denied, require
 from broadcaster.assets import AssetStore
 from broadcaster.db import ApiToken, AuditEntry, DeviceHealth, LexiconEntry, token_hash, utcnow
@@ -231,6 +231,48 @@ def check_broadcast() -> Response:
     loudspeaker, without saving anything. ``allowed`` is false when creating it would be refused."""
     plan = service.plan_broadcast(db(), g.user, body(), config().timezone)
     return jsonify(allowed=not plan.breaches, devices=plan.devices, breaches=plan.breaches, overlaps=plan.overlaps)
+
+
+@bp.get("/dashboard")
+@authenticated
+def dashboard_rows() -> Response:
+    """Every cluster in your areas, one row each (what the live dashboard shows)."""
+    return jsonify(dashboard.device_rows(db(), g.user))
+
+
+@bp.get("/events")
+@authenticated
+def events() -> Response:
+    """Server-Sent Events: ``device`` when a cluster's row changes, ``alarms`` when the open alarms change."""
+    return event_stream(g.user.id)
+
+
+def event_stream(user_id: int) -> Response:
+    database = current_app.extensions["broadcaster"]["db"]
+    return Response(dashboard.stream(database.sessions, user_id), mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+@bp.get("/alarms")
+@authenticated
+def list_alarms() -> Response:
+    """Alarms not yet acknowledged in your areas, newest first; ``?all=1`` includes acknowledged ones."""
+    return jsonify(dashboard.alarm_rows(db(), g.user, include_done=request.args.get("all") == "1"))
+
+
+@bp.post("/alarms/<int:alarm_id>/ack")
+@authenticated
+def acknowledge_alarm(alarm_id: int) -> Response:
+    alarm = dashboard.acknowledge(db(), g.user, alarm_id)
+    return jsonify({"id": alarm.id, "acked_at": service.iso(alarm.acked_at)})
+
+
+@bp.put("/devices/<device_id>/position")
+@authenticated
+def device_position(device_id: str) -> Response:
+    """``{"lat": 21.03, "lon": 105.85}`` (WGS 84) for the dashboard's map; nulls clear it."""
+    device = service.set_position(db(), g.user, device_id, body())
+    return jsonify({"device": device.id, "lat": device.lat, "lon": device.lon})
 
 
 @bp.get("/emergency/templates")

@@ -1,0 +1,113 @@
+"""The live dashboard's data: every cluster's state in one row, the open alarms, and a stream of changes
+(Server-Sent Events) that any web process can serve, since each reads the database rather than memory."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from broadcaster.access import audit, require, scope_of
+from broadcaster.db import Alarm, Broadcast, Device, DeviceHealth, User, utcnow
+from broadcaster.service import Refusal, iso, visible_devices
+
+TICK_S = 2.0
+"""How often the stream looks for changes."""
+STREAM_S = 300.0
+"""How long one stream lasts; the browser reconnects at once (EventSource), so no thread is held forever."""
+
+
+def device_rows(session: Session, user: User) -> list[dict[str, Any]]:
+    """One row per cluster in the user's areas: state (playing, online, offline, failed), when last heard,
+    volume, amplifier, temperature, link quality, what it plays, its open alarms."""
+    devices = visible_devices(session, user)
+    health = {h.device_id: h for h in session.query(DeviceHealth)}
+    alarms: dict[str, int] = {}
+    failing: set[str] = set()
+    for device_id, kind in session.query(Alarm.device_id, Alarm.kind).filter(Alarm.cleared_at.is_(None),
+                                                                            Alarm.acked_at.is_(None)):
+        alarms[device_id] = alarms.get(device_id, 0) + 1
+        if kind == "playback":
+            failing.add(device_id)
+    playing_ids = {d.now_playing for d in devices if d.now_playing}
+    titles = {b.id: b.bulletin.title for b in session.query(Broadcast).filter(Broadcast.id.in_(playing_ids))}
+    rows = []
+    for device in devices:
+        reported = json.loads(health[device.id].reported) if device.id in health else {}
+        if not device.online:
+            state = "offline"
+        elif device.now_playing:
+            state = "playing"
+        elif device.id in failing:
+            state = "failed"
+        else:
+            state = "online"
+        rows.append({
+            "id": device.id, "name": device.name, "village": device.village.name if device.village else None,
+            "state": state, "last_seen": iso(device.last_seen), "volume": device.volume,
+            "amplifier": reported.get("amplifier"), "cpu_temp_c": reported.get("cpu_temp_c"),
+            "link_quality": reported.get("link_quality"),
+            "now_playing": {"id": device.now_playing, "title": titles.get(device.now_playing or 0)}
+            if device.now_playing else None,
+            "alarms": alarms.get(device.id, 0),
+            "lat": device.lat, "lon": device.lon,
+        })
+    return rows
+
+
+def alarm_rows(session: Session, user: User, include_done: bool = False, limit: int = 200) -> list[dict[str, Any]]:
+    require(user, "view")
+    scope = scope_of(session, user)
+    query = session.query(Alarm, Device).join(Device, Device.id == Alarm.device_id).order_by(Alarm.id.desc())
+    if not include_done:
+        query = query.filter(Alarm.acked_at.is_(None))
+    if not scope.everywhere:
+        query = query.filter(Device.village_id.in_(scope.areas))
+    return [{"id": a.id, "device_id": a.device_id, "device": d.name, "kind": a.kind, "message": a.message,
+             "raised_at": iso(a.raised_at), "cleared_at": iso(a.cleared_at), "acked_at": iso(a.acked_at)}
+            for a, d in query.limit(limit)]
+
+
+def acknowledge(session: Session, user: User, alarm_id: int) -> Alarm:
+    require(user, "operate")
+    alarm = session.get(Alarm, alarm_id)
+    device = session.get(Device, alarm.device_id) if alarm else None
+    if alarm is None or device is None or not scope_of(session, user).has_device(device):
+        raise Refusal("not_found", f"alarm {alarm_id} does not exist", status=404)
+    if alarm.acked_at is None:
+        alarm.acked_at, alarm.acked_by = utcnow(), user.id
+        audit(session, user, "alarm.ack", f"alarm {alarm.id}", f"{alarm.device_id}: {alarm.message}")
+    return alarm
+
+
+def stream(open_session: Callable[[], Session], user_id: int, tick_s: float | None = None,
+           duration_s: float | None = None) -> Iterator[str]:
+    """Server-Sent Events: ``device`` (a row that changed), ``alarms`` (the open alarms, when they change).
+    The first tick sends everything."""
+    tick_s = TICK_S if tick_s is None else tick_s
+    deadline = time.monotonic() + (STREAM_S if duration_s is None else duration_s)
+    sent_rows: dict[str, str] = {}
+    sent_alarms = ""
+    yield f"retry: {int(tick_s * 1000)}\n\n"
+    while time.monotonic() < deadline:
+        session = open_session()
+        try:
+            user = session.get(User, user_id)
+            if user is None:
+                return
+            for row in device_rows(session, user):
+                text = json.dumps(row, ensure_ascii=False)
+                if sent_rows.get(row["id"]) != text:
+                    sent_rows[row["id"]] = text
+                    yield f"event: device\ndata: {text}\n\n"
+            alarms = json.dumps(alarm_rows(session, user), ensure_ascii=False)
+            if alarms != sent_alarms:
+                sent_alarms = alarms
+                yield f"event: alarms\ndata: {alarms}\n\n"
+        finally:
+            session.close()
+        yield ": tick\n\n"  # a comment line: keeps proxies from closing an idle stream
+        time.sleep(tick_s)
