@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from broadcaster import accounts, dashboard, emergency, service
+from broadcaster import accounts, dashboard, emergency, reports, service
 from broadcaster.access import Denied, require
 from broadcaster.assets import AssetStore
 from broadcaster.db import ApiToken, AuditEntry, DeviceHealth, LexiconEntry, token_hash, utcnow
@@ -273,6 +276,40 @@ def device_position(device_id: str) -> Response:
     """``{"lat": 21.03, "lon": 105.85}`` (WGS 84) for the dashboard's map; nulls clear it."""
     device = service.set_position(db(), g.user, device_id, body())
     return jsonify({"device": device.id, "lat": device.lat, "lon": device.lon})
+
+
+def _report_rows() -> tuple[list[reports.Row], tuple[datetime, datetime]]:
+    zone = ZoneInfo(config().timezone)
+    span = reports.period(request.args.get("from"), request.args.get("to"), zone)
+    area = request.args.get("area_id", type=int)
+    rows = reports.playback_log(db(), g.user, span[0], span[1], zone, area_id=area,
+                                device_id=request.args.get("device") or None,
+                                state=request.args.get("state") or None, text=request.args.get("q") or None)
+    return rows, span
+
+
+@bp.get("/reports/airtime")
+@authenticated
+def airtime_report() -> Response:
+    """Planned against played per cluster for ``from``..``to`` (local dates; default the last 7 days),
+    ``area_id`` to narrow it; ``format=csv`` for a spreadsheet."""
+    rows, span = _report_rows()
+    if request.args.get("format") == "csv":
+        name = f"phat-thanh-{span[0]:%Y%m%d}-{(span[1] - timedelta(days=1)):%Y%m%d}.csv"
+        return Response(reports.to_csv(rows), mimetype="text/csv",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return jsonify(period={"from": f"{span[0]:%Y-%m-%d}", "to": f"{span[1] - timedelta(days=1):%Y-%m-%d}"},
+                   villages=reports.summary(rows), rows=[asdict(r) for r in rows])
+
+
+@bp.get("/playback")
+@authenticated
+def playback_log() -> Response:
+    """The playback log, searchable: ``q`` (words of the title), ``device``, ``state``, ``from``, ``to``,
+    ``area_id``; at most ``limit`` rows (default 200), newest first."""
+    rows, _ = _report_rows()
+    limit = min(request.args.get("limit", 200, type=int) or 200, 5000)
+    return jsonify([asdict(r) for r in reversed(rows)][:limit])
 
 
 @bp.get("/emergency/templates")
