@@ -93,6 +93,14 @@ def body() -> dict[str, Any]:
     return data
 
 
+@bp.get("/openapi.json")
+def openapi_document() -> Response:
+    """This API described as OpenAPI 3.1."""
+    from broadcaster.web.openapi import document
+
+    return jsonify(document())
+
+
 @bp.get("/health")
 def health() -> Response:
     return jsonify(status="ok")

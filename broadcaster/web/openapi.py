@@ -1,0 +1,202 @@
+"""The OpenAPI 3.1 document of /api/v1, served at /api/v1/openapi.json. A test checks that every route of the
+API is described here and that real answers match these schemas, so the document cannot drift."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from broadcaster import __version__
+
+J = dict[str, Any]
+
+
+def obj(required: list[str] | None = None, **props: J) -> J:
+    schema: J = {"type": "object", "properties": props}
+    if required:
+        schema["required"] = required
+    return schema
+
+
+def ref(name: str) -> J:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def nullable(schema: J) -> J:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def array(items: J) -> J:
+    return {"type": "array", "items": items}
+
+
+STR, INT, NUM, BOOL = {"type": "string"}, {"type": "integer"}, {"type": "number"}, {"type": "boolean"}
+TIME = {"type": "string", "format": "date-time"}
+N_STR, N_INT, N_NUM, N_TIME = nullable(STR), nullable(INT), nullable(NUM), nullable(TIME)
+
+SCHEMAS: dict[str, J] = {
+    "Error": obj(["error"], error=obj(["code", "message"], code=STR, message=STR, field=STR,
+                                      details=array({"type": "object"}))),
+    "Bulletin": obj(["id", "kind", "title", "state"], id=INT, kind={"enum": ["text", "recording"]}, title=STR,
+                    text=STR, language=STR, duration_s=N_NUM,
+                    state={"enum": ["draft", "submitted", "approved", "rejected"]}, area_id=N_INT,
+                    review_comment=N_STR, created_by=INT, created_at=TIME, submitted_at=N_TIME, approved_by=N_INT,
+                    approved_at=N_TIME, updated_at=N_TIME),
+    "Repeat": obj(["weekdays", "times"], weekdays=array({"type": "integer", "minimum": 1, "maximum": 7}),
+                  times=array({"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"}),
+                  start={"type": "string", "format": "date"}, until=nullable({"type": "string", "format": "date"}),
+                  skip=array({"type": "string", "format": "date"}), tz=STR),
+    "Broadcast": obj(["id", "bulletin_id", "priority", "state", "devices"], id=INT, bulletin_id=INT, title=STR,
+                     priority={"enum": ["normal", "priority", "emergency"]}, play_at=N_TIME, state=STR, error=N_STR,
+                     asset=N_STR, relay=nullable(obj(url=STR, window_s=INT)), repeat=nullable(ref("Repeat")),
+                     created_at=TIME, sent_at=N_TIME,
+                     devices=array(obj(["device_id", "state"], device_id=STR, state=STR, started_at=N_TIME,
+                                       finished_at=N_TIME, error=N_STR)),
+                     plays=array(obj(device_id=STR, occurrence=TIME, state=STR, started_at=N_TIME,
+                                     finished_at=N_TIME, error=N_STR))),
+    "BroadcastRequest": obj(["bulletin_id", "targets"], bulletin_id=INT,
+                            targets=array(STR), priority={"enum": ["normal", "priority", "emergency"]},
+                            play_at=N_TIME, relay=obj(url=STR, window_s=INT), repeat=ref("Repeat")),
+    "Device": obj(["id", "name", "online"], id=STR, name=STR, village=N_STR, online=BOOL, last_seen=N_TIME,
+                  volume=N_INT, now_playing=N_INT, version=N_STR, health=nullable({"type": "object"}),
+                  clock_skew_s=N_NUM),
+    "DashboardRow": obj(["id", "state"], id=STR, name=STR, village=N_STR,
+                        state={"enum": ["online", "offline", "playing", "failed"]}, last_seen=N_TIME,
+                        volume=N_INT, amplifier=N_STR, cpu_temp_c=N_NUM, link_quality=N_INT,
+                        now_playing=nullable(obj(id=INT, title=N_STR)), alarms=INT, lat=N_NUM, lon=N_NUM),
+    "Alarm": obj(["id", "device_id", "kind", "message"], id=INT, device_id=STR, device=STR, kind=STR, message=STR,
+                 raised_at=TIME, cleared_at=N_TIME, acked_at=N_TIME),
+    "Area": obj(["id", "name", "kind"], id=INT, name=STR, kind=STR, parent_id=N_INT,
+                airtime=obj(allowed_from=STR, allowed_to=STR, max_session_min=N_INT, max_sessions_per_day=N_INT,
+                            set_on_area=N_INT)),
+    "User": obj(["id", "username", "roles"], id=INT, username=STR,
+                roles=array({"enum": ["admin", "editor", "approver", "operator"]}), areas=array(INT), locked=BOOL,
+                created_at=TIME),
+    "Token": obj(["id", "name"], id=INT, name=STR, created_at=TIME, last_used_at=N_TIME, token=STR),
+    "ReportRow": obj(["planned", "device_id", "state"], planned=STR, device_id=STR, device=STR, village=STR,
+                     broadcast_id=INT, title=STR, priority=STR, state=STR, started_at=STR, finished_at=STR,
+                     minutes=NUM, error=STR),
+    "LexiconEntry": obj(["id", "word", "reading"], id=INT, word=STR, reading=STR),
+}
+
+
+def body(schema: J, kind: str = "application/json") -> J:
+    return {"required": True, "content": {kind: {"schema": schema}}}
+
+
+def answer(code: int, schema: J | None, what: str, kind: str = "application/json") -> J:
+    response: J = {"description": what}
+    if schema is not None:
+        response["content"] = {kind: {"schema": schema}}
+    return {str(code): response}
+
+
+ERR = ref("Error")
+ERRORS = {**answer(400, ERR, "malformed request"), **answer(401, ERR, "no or bad token"),
+          **answer(403, ERR, "not allowed for your role or areas"), **answer(404, ERR, "not found here"),
+          **answer(422, ERR, "a field was refused; the code and message say which and why"),
+          **answer(503, ERR, "the database is not answering; try again")}
+
+# (method, path, summary, request body, success code, success schema)
+OPERATIONS: list[tuple[str, str, str, J | None, int, J | None]] = [
+    ("get", "/health", "Liveness", None, 200, obj(status=STR)),
+    ("get", "/voices", "Voices and which one speaks", None, 200, {"type": "object"}),
+    ("get", "/lexicon", "The commune's dictionary", None, 200, array(ref("LexiconEntry"))),
+    ("post", "/lexicon", "Add a word and its reading", body(obj(["word", "reading"], word=STR, reading=STR)),
+     201, ref("LexiconEntry")),
+    ("delete", "/lexicon/{entry_id}", "Remove a word", None, 204, None),
+    ("post", "/normalize", "How a text will be read", body(obj(["text"], text=STR)), 200,
+     obj(sentences=array(STR))),
+    ("post", "/preview", "Render a text as it will air, with the listening check", body(obj(["text"], text=STR)),
+     200, {"type": "object"}),
+    ("get", "/assets/{asset_id}", "Encoded audio", None, 200, None),
+    ("get", "/devices", "Clusters in your areas", None, 200, array(ref("Device"))),
+    ("post", "/bulletins", "Write a bulletin (JSON) or upload a recording (multipart: title, language, audio)",
+     {"required": True, "content": {
+         "application/json": {"schema": obj(["title", "text"], title=STR, text=STR, area_id=INT, submit=BOOL)},
+         "multipart/form-data": {"schema": obj(["title", "audio"], title=STR, language=STR,
+                                               audio={"type": "string", "format": "binary"})}}},
+     201, ref("Bulletin")),
+    ("get", "/bulletins", "Bulletins in your areas (?state=)", None, 200, array(ref("Bulletin"))),
+    ("get", "/bulletins/{bulletin_id}", "One bulletin", None, 200, ref("Bulletin")),
+    ("patch", "/bulletins/{bulletin_id}", "Edit; approved content goes back for approval",
+     body(obj(title=STR, text=STR)), 200, ref("Bulletin")),
+    ("post", "/bulletins/{bulletin_id}/submit", "Submit for approval", None, 200, ref("Bulletin")),
+    ("post", "/bulletins/{bulletin_id}/approve", "Approve (approvers)", None, 200, ref("Bulletin")),
+    ("post", "/bulletins/{bulletin_id}/reject", "Reject with a comment (approvers)",
+     body(obj(["comment"], comment=STR)), 200, ref("Bulletin")),
+    ("post", "/broadcasts", "Schedule an approved bulletin (within the air-time rules)",
+     body(ref("BroadcastRequest")), 201, ref("Broadcast")),
+    ("post", "/broadcasts/check", "What the rules say and what it overlaps, without saving",
+     body(ref("BroadcastRequest")), 200,
+     obj(["allowed"], allowed=BOOL, devices=array(STR), breaches=array({"type": "object"}),
+         overlaps=array({"type": "object"}))),
+    ("get", "/broadcasts", "Recent broadcasts in your areas", None, 200, array(ref("Broadcast"))),
+    ("get", "/broadcasts/{broadcast_id}", "One broadcast and each cluster's state", None, 200, ref("Broadcast")),
+    ("post", "/broadcasts/{broadcast_id}/stop", "Stop it everywhere", None, 200, ref("Broadcast")),
+    ("put", "/devices/{device_id}/volume", "Set a cluster's volume", body(obj(["volume"], volume=INT)), 200,
+     obj(device=STR, volume=INT, sent=BOOL)),
+    ("put", "/devices/{device_id}/position", "Set where a cluster stands", body(obj(lat=N_NUM, lon=N_NUM)), 200,
+     obj(device=STR, lat=N_NUM, lon=N_NUM)),
+    ("get", "/dashboard", "Every cluster's live row", None, 200, array(ref("DashboardRow"))),
+    ("get", "/events", "Server-Sent Events: device, alarms", None, 200, None),
+    ("get", "/alarms", "Alarms not yet acknowledged (?all=1 for all)", None, 200, array(ref("Alarm"))),
+    ("post", "/alarms/{alarm_id}/ack", "Acknowledge an alarm", None, 200, obj(id=INT, acked_at=N_TIME)),
+    ("get", "/reports/airtime", "Planned against played (?from=&to=&area_id=&format=csv)", None, 200,
+     obj(period={"type": "object", "properties": {"from": STR, "to": STR}}, villages=array({"type": "object"}),
+         rows=array(ref("ReportRow")))),
+    ("get", "/playback", "The playback log (?q=&device=&state=&from=&to=)", None, 200, array(ref("ReportRow"))),
+    ("get", "/emergency/templates", "Ready emergency messages", None, 200, {"type": "object"}),
+    ("post", "/emergency", "Send an emergency now, over the air-time rules",
+     body(obj(targets=array(STR), text=STR, template=STR, title=STR, repeat_count=INT, repeat_every_min=INT)),
+     201, obj(bulletin=ref("Bulletin"), broadcasts=array(ref("Broadcast")))),
+    ("post", "/cap", "Import a CAP 1.2 alert", body({"type": "string"}, "application/xml"), 201,
+     obj(["identifier", "aired"], identifier=STR, aired=BOOL, reason=STR, stopped=array(INT),
+         bulletin=ref("Bulletin"), broadcasts=array(ref("Broadcast")))),
+    ("get", "/areas", "Areas in your scope with their air-time rule", None, 200, array(ref("Area"))),
+    ("put", "/areas/{area_id}/airtime", "Set an area's air-time rule (admins)",
+     body(obj(allowed_from=STR, allowed_to=STR, max_session_min=N_INT, max_sessions_per_day=N_INT)), 200,
+     ref("Area")),
+    ("get", "/me", "Who you are", None, 200, ref("User")),
+    ("get", "/tokens", "Your API tokens", None, 200, array(ref("Token"))),
+    ("post", "/tokens", "A new API token (shown once)", body(obj(["name"], name=STR)), 201, ref("Token")),
+    ("delete", "/tokens/{token_id}", "Revoke a token", None, 204, None),
+    ("get", "/users", "Users (admins)", None, 200, array(ref("User"))),
+    ("post", "/users", "Create a user (admins)",
+     body(obj(["username", "password", "roles"], username=STR, password=STR, roles=array(STR), areas=array(INT))),
+     201, ref("User")),
+    ("patch", "/users/{user_id}", "Change roles, areas, password; unlock (admins)",
+     body(obj(roles=array(STR), areas=array(INT), password=STR, unlock=BOOL)), 200, ref("User")),
+    ("get", "/audit", "The audit log (admins)", None, 200, array({"type": "object"})),
+]
+
+KINDS = {"/assets/{asset_id}": "audio/ogg", "/events": "text/event-stream"}
+
+
+def document() -> J:
+    paths: dict[str, J] = {}
+    for method, path, summary, request, code, schema in OPERATIONS:
+        name = path.replace("/", "_").replace("{", "").replace("}", "")
+        operation: J = {"summary": summary, "operationId": f"{method}{name}",
+                        "responses": {**answer(code, schema, "success", KINDS.get(path, "application/json")),
+                                      **ERRORS}}
+        if request is not None:
+            operation["requestBody"] = request
+        params = [{"name": part[1:-1], "in": "path", "required": True,
+                   "schema": {"type": "integer"} if part.endswith("_id}") and part != "{device_id}"
+                   and part != "{asset_id}" else STR}
+                  for part in path.split("/") if part.startswith("{")]
+        if params:
+            operation["parameters"] = params
+        if path != "/health":
+            operation["security"] = [{"token": []}]
+        paths.setdefault(path, {})[method] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Loa xã: commune radio broadcaster", "version": __version__,
+                 "description": "Errors are JSON: {\"error\": {\"code\", \"message\", \"field\"?}} with a stable "
+                                "code. Authenticate with 'Authorization: Bearer <token>'."},
+        "servers": [{"url": "/api/v1"}],
+        "paths": paths,
+        "components": {"schemas": SCHEMAS,
+                       "securitySchemes": {"token": {"type": "http", "scheme": "bearer"}}},
+    }
