@@ -46,6 +46,9 @@ class WebSettings:
     """File with the session signing key (random, at least 32 bytes)."""
     secure_cookies: bool = False
     """Mark the session cookie Secure (set true behind HTTPS)."""
+    map_tiles: str = ""
+    """Map tile URL for the dashboard, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png (mind the tile
+    server's usage policy) or a local tile server; empty: the map shows the clusters without tiles."""
 
 
 @dataclass

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from broadcaster.access import audit, require, scope_of
-from broadcaster.db import Alarm, Broadcast, Device, DeviceHealth, User, utcnow
+from broadcaster.db import Alarm, Broadcast, Bulletin, Delivery, Device, DeviceHealth, User, utcnow
 from broadcaster.service import Refusal, iso, visible_devices
 
 TICK_S = 2.0
@@ -32,6 +32,14 @@ def device_rows(session: Session, user: User) -> list[dict[str, Any]]:
         alarms[device_id] = alarms.get(device_id, 0) + 1
         if kind == "playback":
             failing.add(device_id)
+    last_played: dict[str, tuple[str, Any]] = {}
+    recent = (session.query(Delivery.device_id, Bulletin.title, Delivery.finished_at)
+              .join(Broadcast, Delivery.broadcast_id == Broadcast.id)
+              .join(Bulletin, Broadcast.bulletin_id == Bulletin.id)
+              .filter(Delivery.state == "played", Delivery.device_id.in_([d.id for d in devices]))
+              .order_by(Delivery.finished_at))
+    for device_id, title, finished in recent:
+        last_played[device_id] = (title, finished)
     playing_ids = {d.now_playing for d in devices if d.now_playing}
     titles = {b.id: b.bulletin.title for b in session.query(Broadcast).filter(Broadcast.id.in_(playing_ids))}
     rows = []
@@ -53,6 +61,8 @@ def device_rows(session: Session, user: User) -> list[dict[str, Any]]:
             "now_playing": {"id": device.now_playing, "title": titles.get(device.now_playing or 0)}
             if device.now_playing else None,
             "alarms": alarms.get(device.id, 0),
+            "last_played": {"title": last_played[device.id][0], "finished_at": iso(last_played[device.id][1])}
+            if device.id in last_played else None,
             "lat": device.lat, "lon": device.lon,
         })
     return rows

@@ -444,6 +444,7 @@ def set_volume(session: Session, user: User, device_id: str, volume: Any) -> Vol
         session.add(setting)
     setting.volume, setting.set_by, setting.set_at, setting.sent_at = volume, user.id, utcnow(), None
     session.flush()
+    audit(session, user, "device.volume", device_id, f"{volume}%")
     return setting
 
 

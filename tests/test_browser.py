@@ -1,7 +1,12 @@
-"""An officer in a real browser (headless Chromium): log in, type an announcement, watch it play."""
+"""Officers in a real browser (Playwright driving Debian's headless Chromium; no browser download): write,
+hear, approve, schedule, watch the dashboard update live, press emergency, export a report, and stay inside
+their own commune. Screenshots of the main pages go to $LOAXA_SCREENSHOTS (docs/ui/ refreshes docs/ui.md's)."""
 
 from __future__ import annotations
 
+import csv
+import io
+import os
 import re
 import shutil
 import threading
@@ -9,37 +14,39 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException
-from selenium.webdriver.chrome.service import Service
-from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 from waitress.server import create_server
 
+from broadcaster.bootstrap import ensure_airtime, ensure_area, ensure_device
 from broadcaster.broker import free_port
 from tests.conftest import Env
 
+pytestmark = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    binary = shutil.which("chromium")
+    assert binary, "scripts/test installs Debian's chromium"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=binary,
+                                             args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"])
+        yield browser
+        browser.close()
+
 
 @pytest.fixture
-def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
-    binary, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    assert binary and driver, "scripts/test installs chromium and chromium-driver"
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-quic", f"--user-data-dir={tmp_path / 'chromium'}", "--window-size=1200,1400",
-                 "--lang=vi"):
-        options.add_argument(flag)
-    chrome = webdriver.Chrome(options=options, service=Service(driver))
-    yield chrome
-    chrome.quit()
+def page(chromium: Browser) -> Iterator[Page]:
+    context = chromium.new_context(locale="vi-VN", viewport={"width": 1280, "height": 1000}, accept_downloads=True)
+    context.set_default_timeout(30_000)
+    yield context.new_page()
+    context.close()
 
 
 @pytest.fixture
 def site(env: Env) -> Iterator[str]:
     port = free_port()
-    server = create_server(env.app, host="127.0.0.1", port=port, threads=4)
+    server = create_server(env.app, host="127.0.0.1", port=port, threads=8)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{port}"
@@ -47,58 +54,172 @@ def site(env: Env) -> Iterator[str]:
     thread.join(timeout=5)
 
 
-@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
-def test_officer_sends_an_announcement_and_sees_it_played(env: Env, site: str, browser: webdriver.Chrome,
-                                                          tmp_path: Path) -> None:
+def screenshot(page: Page, name: str, tmp_path: Path) -> None:
+    folder = Path(os.environ.get("LOAXA_SCREENSHOTS") or tmp_path / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+
+def log_in(page: Page, site: str, username: str, password: str) -> None:
+    page.goto(site + "/login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    expect(page.locator("header nav")).to_contain_text(username)
+
+
+def log_out(page: Page) -> None:
+    page.click("header form button")
+    expect(page.locator("#username")).to_be_visible()
+
+
+def test_an_admin_sends_an_announcement_and_sees_it_played(env: Env, site: str, page: Page, tmp_path: Path) -> None:
     env.start_worker()
     env.start_agent("loa-01")
-    browser.get(site + "/")
-    assert "Đăng nhập" in browser.title
-    browser.find_element(By.ID, "username").send_keys("admin")
-    browser.find_element(By.ID, "password").send_keys("correct horse battery")
-    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    WebDriverWait(browser, 10).until(lambda b: b.find_elements(By.ID, "devices"))
-    assert "loa-01" in browser.find_element(By.ID, "devices").text
-
-    browser.find_element(By.ID, "title").send_keys("Lịch tiêm phòng")
-    browser.find_element(By.ID, "text").send_keys("Trạm y tế xã tiêm phòng cho trẻ lúc 7h30 sáng mai.")
-    browser.find_element(By.CSS_SELECTOR, "input[name=targets][value=loa-01]").click()
-    browser.find_element(By.CSS_SELECTOR, "form[action='/send'] button[type=submit]").click()
-
+    page.goto(site + "/")
+    expect(page).to_have_title(re.compile("Đăng nhập"))
+    log_in(page, site, "admin", "correct horse battery")
+    expect(page.locator("#devices")).to_contain_text("loa-01")
+    page.fill("#title", "Lịch tiêm phòng")
+    page.fill("#text", "Trạm y tế xã tiêm phòng cho trẻ lúc 7h30 sáng mai.")
+    page.check("input[name=targets][value=loa-01]")
+    page.click("form[action='/send'] button[type=submit]")
     # The broadcast page refreshes itself until the speaker reports it has played.
-    def played(b: webdriver.Chrome) -> bool:
-        rows = b.find_elements(By.CSS_SELECTOR, "#deliveries tr[data-device=loa-01]")
-        return bool(rows) and "đã phát" in rows[0].text
-
-    # The page may reload between finding a row and reading it: try again then.
-    WebDriverWait(browser, 60, poll_frequency=0.5, ignored_exceptions=(StaleElementReferenceException,)).until(played)
-    row = browser.find_element(By.CSS_SELECTOR, "#deliveries tr[data-device=loa-01]").text
-    assert row.count("/20") == 2, "the real start and end times from the device are shown"
+    row = page.locator("#deliveries tr[data-device=loa-01]")
+    expect(row).to_contain_text("đã phát", timeout=60_000)
+    assert row.inner_text().count("/20") == 2, "the real start and end times from the device are shown"
     assert len(env.played_files("loa-01")) == 1
+    screenshot(page, "broadcast", tmp_path)
 
 
-@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
-def test_officer_listens_before_sending(env: Env, site: str, browser: webdriver.Chrome) -> None:
+def test_an_officer_listens_before_sending(env: Env, site: str, page: Page, tmp_path: Path) -> None:
     from broadcaster.listening import Listener
 
-    browser.get(site + "/")
-    browser.find_element(By.ID, "username").send_keys("admin")
-    browser.find_element(By.ID, "password").send_keys("correct horse battery")
-    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    WebDriverWait(browser, 10).until(lambda b: b.find_elements(By.ID, "preview-button"))
-    browser.find_element(By.ID, "text").send_keys("UBND xã họp dân lúc 19h30.")
-    browser.find_element(By.ID, "preview-button").click()
-
-    WebDriverWait(browser, 60, poll_frequency=0.3).until(
-        lambda b: (b.find_element(By.ID, "preview-audio").get_attribute("src") or "").count("/audio/") == 1)
-    reading = browser.find_element(By.ID, "preview-reading").text
-    assert "ủy ban nhân dân xã họp dân lúc mười chín giờ ba mươi phút" in reading
-    # The player can load the audio: the browser reads its duration from the file.
-    WebDriverWait(browser, 20).until(
-        lambda b: (b.execute_script("return document.getElementById('preview-audio').duration") or 0) > 1)
-    listening = browser.find_element(By.ID, "preview-listening").text
+    log_in(page, site, "admin", "correct horse battery")
+    page.fill("#text", "UBND xã họp dân lúc 19h30.")
+    page.click("#preview-button")
+    expect(page.locator("#preview-audio")).to_have_attribute("src", re.compile("/audio/"), timeout=60_000)
+    expect(page.locator("#preview-reading")).to_contain_text(
+        "ủy ban nhân dân xã họp dân lúc mười chín giờ ba mươi phút")
+    page.wait_for_function("document.getElementById('preview-audio').duration > 1", timeout=20_000)
+    listening = page.inner_text("#preview-listening")
     if Listener.problem() is None:
         assert re.match(r"Máy nghe hiểu \d+% số từ", listening)
     else:
         assert "Chưa kiểm tra nghe" in listening
-    assert browser.find_element(By.ID, "text").get_attribute("value") == "UBND xã họp dân lúc 19h30."
+    assert page.input_value("#text") == "UBND xã họp dân lúc 19h30."
+    screenshot(page, "front-page", tmp_path)
+
+
+def test_write_approve_schedule_and_watch_the_dashboard_update_live(env: Env, site: str, chromium: Browser,
+                                                                    page: Page, tmp_path: Path) -> None:
+    env.start_worker()
+    env.start_agent("loa-01", heartbeat_s=1.0)
+    env.user("bien-tap", ("editor",))
+    env.user("chu-tich", ("approver",))
+
+    # The editor writes, with numbers and an abbreviation, hears how it will be read, and sends it for approval.
+    log_in(page, site, "bien-tap", "bien-tap password 123")
+    page.fill("#title", "Tiêm phòng")
+    page.fill("#text", "UBND xã thông báo: ngày 25/11 lúc 7h30 tiêm phòng tại trạm y tế.")
+    page.click("#preview-button")
+    expect(page.locator("#preview-reading")).to_contain_text("ủy ban nhân dân xã thông báo", timeout=60_000)
+    expect(page.locator("#preview-reading")).to_contain_text("bảy giờ ba mươi phút")
+    page.click("form[action='/send'] button[type=submit]")
+    expect(page.locator("#bulletin-state")).to_have_text("chờ duyệt")
+    bulletin_url = page.url
+    log_out(page)
+
+    # The commune leader approves it.
+    log_in(page, site, "chu-tich", "chu-tich password 123")
+    page.click("text=Chờ duyệt")
+    page.click("#bulletins a:text('Tiêm phòng')")
+    screenshot(page, "review", tmp_path)
+    page.click("#approve-button")
+    expect(page.locator("#bulletin-state")).to_have_text("đã duyệt")
+    log_out(page)
+
+    # The editor opens the dashboard in a second tab, then schedules the bulletin in the first.
+    for device_id, lat, lon in (("loa-01", 21.030, 105.850), ("loa-02", 21.040, 105.870)):
+        env.client.put(f"/api/v1/devices/{device_id}/position", headers=env.auth, json={"lat": lat, "lon": lon})
+    log_in(page, site, "bien-tap", "bien-tap password 123")
+    board = page.context.new_page()
+    board.goto(site + "/dashboard")
+    expect(board.locator("#live-status")).to_have_text("trực tiếp")
+    row = board.locator("#dashboard tr[data-device=loa-01]")
+    expect(row.locator("[data-field=state]")).to_have_text("trực tuyến", timeout=20_000)
+    expect(board.locator("#map [data-marker]")).to_have_count(2)  # placed without any tile server
+    page.goto(bulletin_url)
+    page.check("input[name=targets][value=loa-01]")
+    page.click("#check-button")
+    expect(page.locator("#check-result")).to_contain_text("Được phép phát trên 1 cụm loa")
+    screenshot(page, "schedule", tmp_path)
+    page.click("#schedule-button")
+    expect(page.locator("#deliveries tr[data-device=loa-01]")).to_contain_text("đã phát", timeout=60_000)
+
+    # Without a reload, the dashboard showed it playing and then played.
+    expect(row.locator("[data-field=playing]")).to_contain_text("✓ Tiêm phòng", timeout=20_000)
+    assert board.evaluate("performance.getEntriesByType('navigation').length") == 1
+    assert board.evaluate("document.querySelector('#dashboard tr[data-device=loa-01]').dataset.state") == "online"
+    screenshot(board, "dashboard", tmp_path)
+
+
+def test_the_emergency_button(env: Env, site: str, page: Page, tmp_path: Path) -> None:
+    env.start_worker()
+    env.start_agent("loa-01")
+    env.user("van-hanh", ("operator",))
+    log_in(page, site, "van-hanh", "van-hanh password 123")
+    page.click("a.emergency-link")
+    page.locator("#emergency-form label.choice", has_text="Thôn 1").locator("input").check()
+    page.select_option("#template", "storm")
+    expect(page.locator("#text")).to_have_value(re.compile("Bão đang đổ bộ"))
+    page.fill("#repeat_count", "1")
+    screenshot(page, "emergency", tmp_path)
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#emergency-button")
+    expect(page.locator("body")).to_contain_text("Khẩn cấp")
+    expect(page.locator("#deliveries tr[data-device=loa-01]")).to_contain_text("đã phát", timeout=60_000)
+    assert len(page.locator("#deliveries tr[data-device]").all()) == 1, "only Thôn 1 was chosen"
+
+
+def test_a_report_is_exported(env: Env, site: str, page: Page, tmp_path: Path) -> None:
+    from tests.conftest import wait_until
+
+    env.start_worker()
+    env.start_agent("loa-02")
+    broadcast = env.broadcast("Thông báo thu thuế đất.", targets=["loa-02"])
+    wait_until(lambda: env.device_states(broadcast["id"]) == {"loa-02": "played"}, timeout=60)
+    log_in(page, site, "admin", "correct horse battery")
+    page.click("text=Báo cáo")
+    expect(page.locator("#report-rows")).to_contain_text("Cụm loa 2")
+    expect(page.locator("#villages")).to_contain_text("Thôn 2")
+    screenshot(page, "report", tmp_path)
+    with page.expect_download() as download:
+        page.click("#csv-link")
+    text = Path(download.value.path()).read_text(encoding="utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [(r["device_id"], r["state"]) for r in rows] == [("loa-02", "played")]
+
+
+def test_a_user_of_commune_b_neither_sees_nor_acts_on_commune_a(env: Env, site: str, page: Page) -> None:
+    with env.db.session() as session:
+        commune = ensure_area(session, "Xã Bên", "commune")
+        ensure_airtime(session, commune, "00:00", "24:00")
+        ensure_device(session, "loa-b1", "Cụm loa Thôn Bên", ensure_area(session, "Thôn Bên", "village", commune))
+    env.user("b-van-hanh", ("operator", "editor"), areas=("Xã Bên",))
+    a_broadcast = env.broadcast("Tin của xã A.", targets=["loa-01"])
+    log_in(page, site, "b-van-hanh", "b-van-hanh password 123")
+    page.goto(site + "/dashboard")
+    expect(page.locator("#dashboard")).to_contain_text("Cụm loa Thôn Bên")
+    expect(page.locator("#dashboard")).not_to_contain_text("Cụm loa 1")
+    assert page.goto(f"{site}/broadcasts/{a_broadcast['id']}").status == 404
+    assert page.goto(f"{site}/bulletins/{a_broadcast['bulletin_id']}").status == 404
+    page.goto(site + "/bulletins")
+    expect(page.locator("#bulletins")).not_to_contain_text("Tin của xã A")
+    # Not even by forging the form: the server refuses a device outside the user's areas.
+    page.goto(site + "/")
+    response = page.request.post(site + "/devices/loa-01/volume", form={
+        "csrf_token": page.input_value("input[name=csrf_token]"), "volume": "5"})
+    assert response.ok  # the page redirects with a message...
+    changes = env.client.get("/api/v1/audit?action=device.volume", headers=env.auth).get_json()
+    assert changes == [], "...and no volume was set"

@@ -25,6 +25,7 @@ STATE_LABELS = {
     "pending": "đang chờ", "delivered": "đã nhận", "playing": "đang phát", "played": "đã phát",
     "failed": "lỗi", "missed": "lỡ giờ", "queued": "đang xử lý", "sent": "đã gửi",
     "interrupted": "bị ngắt", "cancelled": "đã hủy", "stopping": "đang dừng", "stopped": "đã dừng",
+    "ended": "đã kết thúc",
 }
 REFUSALS = {
     "missing_field": "Vui lòng nhập đầy đủ tiêu đề và nội dung.",
@@ -131,9 +132,18 @@ def _index_page(user: User, form: Any = None, error: str | None = None) -> str:
 @bp.post("/send")
 @login_required
 def send(user: User) -> str | Response | tuple[str, int]:
-    """Type, approve and send in one step (the approval workflow with separate roles comes later)."""
+    """An admin types, approves and sends in one step; anyone else who writes sends it for approval."""
     check_csrf()
     form = request.form
+    if not user.is_admin:
+        try:
+            bulletin = service.create_bulletin(db(), user, {"title": form.get("title"), "text": form.get("text"),
+                                                            "submit": True})
+        except service.Refusal as exc:
+            db().rollback()
+            return _index_page(user, form, REFUSALS.get(exc.code, exc.message)), 422
+        flash("Đã gửi bản tin để lãnh đạo duyệt.")
+        return redirect(url_for("ui.bulletin_page", bulletin_id=bulletin.id))
     try:
         play_at = None
         if form.get("play_at"):

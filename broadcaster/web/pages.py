@@ -1,0 +1,263 @@
+"""The officers' pages beyond the front page: bulletins and their review, scheduling, the emergency button,
+the live dashboard, reports and the audit log. Each calls the same service functions as the API, so roles,
+areas and rules are the same in both."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Response as FlaskResponse
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from broadcaster import dashboard, emergency, reports, service
+from broadcaster.access import can, scope_of
+from broadcaster.db import Area, AuditEntry, User
+from broadcaster.web.common import config, db
+from broadcaster.web.ui import REFUSALS, bp, check_csrf, login_required
+
+BULLETIN_LABELS = {"draft": "nháp", "submitted": "chờ duyệt", "approved": "đã duyệt", "rejected": "bị trả lại"}
+DEVICE_STATES = {"online": "trực tuyến", "offline": "mất kết nối", "playing": "đang phát", "failed": "lỗi"}
+WEEKDAYS = [(1, "T2"), (2, "T3"), (3, "T4"), (4, "T5"), (5, "T6"), (6, "T7"), (7, "CN")]
+PAGE_REFUSALS = {
+    **REFUSALS,
+    "not_approved": "Bản tin chưa được duyệt.",
+    "outside_airtime": "Ngoài khung giờ cho phép phát:",
+    "out_of_scope": "Có cụm loa hoặc địa bàn ngoài phạm vi của bạn.",
+    "own_bulletin": "Bạn không thể tự duyệt bản tin của mình; cần một người duyệt khác.",
+    "bad_state": "Bản tin không ở trạng thái cho phép việc này.",
+    "invalid_repeat": "Lịch lặp lại không hợp lệ.",
+    "unknown_template": "Mẫu thông báo không có.",
+}
+RULE_WORDS = {"hours": "giờ cho phép", "session_length": "tối đa phút mỗi lần phát",
+              "sessions_per_day": "tối đa số lần phát mỗi ngày"}
+
+
+def refusal_text(exc: service.Refusal) -> str:
+    """A refusal in Vietnamese, with every air-time breach spelled out."""
+    text = PAGE_REFUSALS.get(exc.code, exc.message)
+    for breach in exc.details or []:
+        text += (f" {breach['device']}: {RULE_WORDS.get(breach['rule'], breach['rule'])} {breach['limit']}, "
+                 f"lượt này {breach['value']}.")
+    return text
+
+
+def zone() -> ZoneInfo:
+    return ZoneInfo(config().timezone)
+
+
+def local_input(value: str) -> str | None:
+    """A datetime-local field (the officer's local time) as ISO 8601 with the zone; None when empty."""
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value).replace(tzinfo=zone()).isoformat()
+    except ValueError:
+        raise service.Refusal("invalid_time", "not a date and time", field="play_at") from None
+
+
+@bp.app_context_processor
+def page_globals() -> dict[str, Any]:
+    return {"BULLETIN_LABELS": BULLETIN_LABELS, "can": can, "WEEKDAYS": WEEKDAYS, "DEVICE_STATES": DEVICE_STATES,
+            "timedelta_day": timedelta(days=1)}
+
+
+# bulletins -------------------------------------------------------------------------------------------------
+
+
+@bp.get("/bulletins")
+@login_required
+def bulletins(user: User) -> str:
+    state = request.args.get("state") or None
+    rows = service.list_bulletins(db(), user, state if state in BULLETIN_LABELS else None)
+    return render_template("bulletins.html", user=user, bulletins=rows, state=state)
+
+
+@bp.route("/bulletins/<int:bulletin_id>", methods=["GET", "POST"])
+@login_required
+def bulletin_page(user: User, bulletin_id: int) -> str | Response | tuple[str, int]:
+    try:
+        item = service.visible_bulletin(db(), user, bulletin_id)
+    except service.Refusal:
+        abort(404)
+    error = None
+    if request.method == "POST":
+        check_csrf()
+        action = request.form.get("action")
+        try:
+            if action == "submit":
+                service.submit_bulletin(db(), user, bulletin_id)
+            elif action == "approve":
+                service.approve_bulletin(db(), user, bulletin_id, request.form.get("comment"))
+            elif action == "reject":
+                service.reject_bulletin(db(), user, bulletin_id, request.form.get("comment"))
+            elif action == "edit":
+                service.update_bulletin(db(), user, bulletin_id, {"title": request.form.get("title"),
+                                                                  "text": request.form.get("text")})
+            elif action == "schedule":
+                broadcast = service.create_broadcast(db(), user, schedule_request(bulletin_id), config().grace_s,
+                                                     config().timezone)
+                return redirect(url_for("ui.broadcast", broadcast_id=broadcast.id))
+            else:
+                abort(400)
+        except service.Refusal as exc:
+            db().rollback()
+            error = refusal_text(exc)
+            item = service.visible_bulletin(db(), user, bulletin_id)
+        else:
+            return redirect(url_for("ui.bulletin_page", bulletin_id=bulletin_id))
+    page = render_template("bulletin.html", user=user, bulletin=item, error=error, form=request.form,
+                           devices=service.visible_devices(db(), user), areas=areas_in_scope(user))
+    return (page, 422) if error else page
+
+
+@bp.post("/bulletins/<int:bulletin_id>/check")
+@login_required
+def bulletin_check(user: User, bulletin_id: int) -> Response | tuple[Response, int]:
+    """The schedule form's 'Kiểm tra': breaches and overlaps, in words, without saving (JSON for the page)."""
+    check_csrf()
+    try:
+        plan = service.plan_broadcast(db(), user, schedule_request(bulletin_id), config().timezone)
+    except service.Refusal as exc:
+        db().rollback()
+        return jsonify(ok=False, message=refusal_text(exc)), exc.status
+    lines = [f"{b['device']}: {RULE_WORDS.get(b['rule'], b['rule'])} {b['limit']}, lượt này {b['value']}"
+             for b in plan.breaches]
+    overlaps = [f"{o['device_id']}: trùng với #{o['broadcast_id']} “{o['title']}” "
+                f"({datetime.fromisoformat(o['start']).astimezone(zone()):%H:%M %d/%m})" for o in plan.overlaps]
+    return jsonify(ok=not plan.breaches, breaches=lines, overlaps=overlaps, devices=len(plan.devices))
+
+
+def schedule_request(bulletin_id: int) -> dict[str, Any]:
+    form = request.form
+    targets = form.getlist("targets") or ["all"]
+    data: dict[str, Any] = {"bulletin_id": bulletin_id, "targets": targets,
+                            "priority": form.get("priority", "normal")}
+    if form.get("recurring"):
+        days = [int(d) for d in form.getlist("weekdays") if d.isdigit()]
+        times = [t.strip() for t in form.get("times", "").replace(",", " ").split() if t.strip()]
+        data["repeat"] = {"weekdays": days, "times": times}
+        if form.get("until"):
+            data["repeat"]["until"] = form["until"]
+    else:
+        data["play_at"] = local_input(form.get("play_at", ""))
+    return data
+
+
+def areas_in_scope(user: User) -> list[Area]:
+    scope = scope_of(db(), user)
+    return [a for a in db().query(Area).order_by(Area.kind, Area.name) if scope.has_area(a.id)]
+
+
+# emergency -------------------------------------------------------------------------------------------------
+
+
+@bp.route("/emergency", methods=["GET", "POST"])
+@login_required
+def emergency_page(user: User) -> str | Response | tuple[str, int]:
+    error = None
+    if request.method == "POST":
+        check_csrf()
+        form = request.form
+        data: dict[str, Any] = {"targets": form.getlist("targets") or ["all"], "text": form.get("text") or None,
+                                "repeat_count": int(form.get("repeat_count") or 1),
+                                "repeat_every_min": int(form.get("repeat_every_min") or 10)}
+        if form.get("template"):
+            data["template"] = form["template"]
+        try:
+            sent = emergency.send_emergency(db(), user, data, config().grace_s, config().timezone)
+        except service.Refusal as exc:
+            db().rollback()
+            error = refusal_text(exc)
+        else:
+            flash(f"Đã phát khẩn cấp: {len(sent.broadcasts)} lượt.")
+            return redirect(url_for("ui.broadcast", broadcast_id=sent.broadcasts[0].id))
+    page = render_template("emergency.html", user=user, templates=emergency.templates(), areas=areas_in_scope(user),
+                           error=error, form=request.form)
+    return (page, 422) if error else page
+
+
+# dashboard -------------------------------------------------------------------------------------------------
+
+
+@bp.get("/dashboard")
+@login_required
+def dashboard_page(user: User) -> str:
+    return render_template("dashboard.html", user=user, rows=dashboard.device_rows(db(), user),
+                           alarms=dashboard.alarm_rows(db(), user), tiles=config().web.map_tiles,
+                           zone=config().timezone)
+
+
+@bp.get("/events")
+@login_required
+def page_events(user: User) -> Response:
+    from broadcaster.web.api import event_stream
+
+    return event_stream(user.id)
+
+
+@bp.post("/alarms/<int:alarm_id>/ack")
+@login_required
+def page_ack(user: User, alarm_id: int) -> Response:
+    check_csrf()
+    try:
+        dashboard.acknowledge(db(), user, alarm_id)
+    except service.Refusal as exc:
+        db().rollback()
+        flash(exc.message)
+    return redirect(url_for("ui.dashboard_page"))
+
+
+@bp.post("/devices/<device_id>/volume")
+@login_required
+def page_volume(user: User, device_id: str) -> Response:
+    check_csrf()
+    try:
+        service.set_volume(db(), user, device_id, request.form.get("volume", type=int))
+    except service.Refusal as exc:
+        db().rollback()
+        flash(exc.message)
+    return redirect(url_for("ui.dashboard_page"))
+
+
+# reports and the audit log ------------------------------------------------------------------------------------
+
+
+def report_rows(user: User) -> tuple[list[reports.Row], tuple[datetime, datetime]]:
+    span = reports.period(request.args.get("from") or None, request.args.get("to") or None, zone())
+    area = request.args.get("area_id", type=int)
+    rows = reports.playback_log(db(), user, span[0], span[1], zone(), area_id=area,
+                                state=request.args.get("state") or None, text=request.args.get("q") or None)
+    return rows, span
+
+
+@bp.get("/reports")
+@login_required
+def reports_page(user: User) -> str | tuple[str, int]:
+    try:
+        rows, span = report_rows(user)
+    except service.Refusal as exc:
+        db().rollback()
+        return render_template("reports.html", user=user, rows=[], villages=[], error=exc.message,
+                               areas=areas_in_scope(user), args=request.args, span=None), 422
+    return render_template("reports.html", user=user, rows=rows, villages=reports.summary(rows), error=None,
+                           areas=areas_in_scope(user), args=request.args, span=span)
+
+
+@bp.get("/reports.csv")
+@login_required
+def reports_csv(user: User) -> Response:
+    rows, span = report_rows(user)
+    return FlaskResponse(reports.to_csv(rows), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="bao-cao-{span[0]:%Y%m%d}.csv"'})
+
+
+@bp.get("/audit")
+@login_required
+def audit_page(user: User) -> str:
+    if not can(user, "admin"):
+        abort(403)
+    entries = db().query(AuditEntry).order_by(AuditEntry.id.desc()).limit(500).all()
+    return render_template("audit.html", user=user, entries=entries)

@@ -1,0 +1,116 @@
+// The live dashboard: rows and alarms follow the server's event stream (no reload), and a small map places
+// the clusters that have coordinates, on tiles when a tile source is configured and on a plain plane if not.
+(function () {
+  "use strict";
+  const STATES = {online: "trực tuyến", offline: "mất kết nối", playing: "đang phát", failed: "lỗi"};
+  const script = document.currentScript || document.querySelector("script[data-events]");
+  const status = document.getElementById("live-status");
+  const csrf = document.querySelector("input[name=csrf_token]");
+  const rows = JSON.parse(document.getElementById("dashboard-data").textContent);
+  const positions = {};
+
+  function cell(row, field) { return row.querySelector(`[data-field="${field}"]`); }
+
+  function showDevice(data) {
+    const row = document.querySelector(`#dashboard tr[data-device="${CSS.escape(data.id)}"]`);
+    if (!row) return;
+    const badge = document.createElement("span");
+    badge.className = "state " + data.state;
+    badge.textContent = STATES[data.state] || data.state;
+    cell(row, "state").replaceChildren(badge);
+    cell(row, "last_seen").textContent = data.last_seen
+      ? new Date(data.last_seen).toLocaleString("vi-VN", {timeZone: script.dataset.zone}) : "—";
+    cell(row, "playing").textContent = data.now_playing ? "▶ " + (data.now_playing.title || "#" + data.now_playing.id)
+      : (data.last_played ? "✓ " + data.last_played.title : "—");
+    cell(row, "amplifier").textContent = {on: "bật", off: "tắt"}[data.amplifier] || "—";
+    cell(row, "cpu_temp_c").textContent = data.cpu_temp_c == null ? "—" : data.cpu_temp_c + " °C";
+    cell(row, "link_quality").textContent = data.link_quality == null ? "—" : data.link_quality + "%";
+    cell(row, "alarms").textContent = data.alarms || "";
+    row.dataset.state = data.state;
+    positions[data.id] = data;
+    drawMap();
+  }
+
+  function showAlarms(alarms) {
+    const list = document.getElementById("alarms");
+    list.replaceChildren();
+    if (!alarms.length) {
+      const none = document.createElement("li");
+      none.textContent = "Không có cảnh báo.";
+      list.append(none);
+    }
+    for (const alarm of alarms) {
+      const item = document.createElement("li");
+      item.dataset.alarm = alarm.id;
+      item.textContent = `${alarm.device}: ${alarm.message}${alarm.cleared_at ? " (đã hết)" : ""} `;
+      if (csrf && document.body.dataset.canOperate !== "no") {
+        const form = document.createElement("form");
+        form.method = "post";
+        form.className = "inline";
+        form.action = `/alarms/${alarm.id}/ack`;
+        const token = csrf.cloneNode();
+        const button = document.createElement("button");
+        button.type = "submit";
+        button.textContent = "Đã biết";
+        form.append(token, button);
+        item.append(form);
+      }
+      list.append(item);
+    }
+  }
+
+  // The map: Web Mercator, zoom chosen so every placed cluster fits.
+  const map = document.getElementById("map");
+  function project(lat, lon, zoom) {
+    const scale = 256 * Math.pow(2, zoom);
+    const sin = Math.sin(lat * Math.PI / 180);
+    return [(lon + 180) / 360 * scale, (0.5 - Math.log((1 + sin) / (1 - sin)) / (4 * Math.PI)) * scale];
+  }
+  function drawMap() {
+    if (!map) return;
+    const placed = Object.values(positions).filter(d => d.lat != null && d.lon != null);
+    map.replaceChildren();
+    if (!placed.length) return;
+    const width = map.clientWidth || 600, height = map.clientHeight || 360;
+    let zoom = 16;
+    for (; zoom > 2; zoom--) {
+      const xs = placed.map(d => project(d.lat, d.lon, zoom));
+      const spanX = Math.max(...xs.map(p => p[0])) - Math.min(...xs.map(p => p[0]));
+      const spanY = Math.max(...xs.map(p => p[1])) - Math.min(...xs.map(p => p[1]));
+      if (spanX < width - 60 && spanY < height - 60) break;
+    }
+    const points = placed.map(d => [d, project(d.lat, d.lon, zoom)]);
+    const cx = (Math.min(...points.map(p => p[1][0])) + Math.max(...points.map(p => p[1][0]))) / 2;
+    const cy = (Math.min(...points.map(p => p[1][1])) + Math.max(...points.map(p => p[1][1]))) / 2;
+    const left = cx - width / 2, top = cy - height / 2;
+    const tiles = map.dataset.tiles;
+    if (tiles) {
+      for (let tx = Math.floor(left / 256); tx <= Math.floor((left + width) / 256); tx++) {
+        for (let ty = Math.floor(top / 256); ty <= Math.floor((top + height) / 256); ty++) {
+          const img = document.createElement("img");
+          img.src = tiles.replace("{z}", zoom).replace("{x}", tx).replace("{y}", ty);
+          img.alt = "";
+          img.style.cssText = `position:absolute;left:${tx * 256 - left}px;top:${ty * 256 - top}px;width:256px;height:256px`;
+          img.onerror = () => img.remove();  // no tiles (offline): the markers still stand on the plain map
+          map.append(img);
+        }
+      }
+    }
+    for (const [device, [x, y]] of points) {
+      const marker = document.createElement("div");
+      marker.className = "state " + device.state;
+      marker.dataset.marker = device.id;
+      marker.title = device.name;
+      marker.textContent = "● " + device.name;
+      marker.style.cssText = `position:absolute;left:${x - left}px;top:${y - top}px;transform:translate(-6px,-50%);font-size:.85rem`;
+      map.append(marker);
+    }
+  }
+
+  for (const row of rows) showDevice(row);
+  const source = new EventSource(script.dataset.events);
+  source.addEventListener("open", () => { status.textContent = "trực tiếp"; status.className = "state online"; });
+  source.addEventListener("error", () => { status.textContent = "mất kết nối, đang thử lại…"; status.className = "state offline"; });
+  source.addEventListener("device", e => showDevice(JSON.parse(e.data)));
+  source.addEventListener("alarms", e => showAlarms(JSON.parse(e.data)));
+})();
