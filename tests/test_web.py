@@ -88,3 +88,62 @@ def test_login_returns_only_to_pages_of_this_site(env: Env) -> None:
         assert response.headers["Location"] == expected, target
         with env.client.session_transaction() as session:
             session.clear()
+
+
+def test_every_page_opens_for_an_admin_and_the_audit_log_for_admins_only(env: Env) -> None:
+    login(env)
+    bulletin = env.broadcast("Họp dân.")["bulletin_id"]
+    for path in ("/", "/bulletins", f"/bulletins/{bulletin}", "/bulletins?state=submitted", "/emergency",
+                 "/dashboard", "/reports", "/audit", "/lexicon"):
+        response = env.client.get(path)
+        assert response.status_code == 200, path
+        assert "Traceback" not in response.get_data(as_text=True)
+    csv_answer = env.client.get("/reports.csv")
+    assert csv_answer.mimetype == "text/csv"
+    assert csv_answer.get_data(as_text=True).lstrip("\ufeff").startswith("planned,device_id")
+
+    env.user("bien-tap", ("editor",))
+    env.client.post("/logout", data={"csrf_token": csrf(env.client.get("/").get_data(as_text=True))})
+    page = env.client.get("/login").get_data(as_text=True)
+    env.client.post("/login", data={"username": "bien-tap", "password": "bien-tap password 123",
+                                    "csrf_token": csrf(page)})
+    denied = env.client.get("/audit")
+    assert denied.status_code == 403
+    assert "Gửi duyệt" in env.client.get("/").get_data(as_text=True), "an editor's button sends for approval"
+
+
+def test_the_reading_follows_the_typing(env: Env) -> None:
+    html = login(env)
+    token = csrf(env.client.get("/").get_data(as_text=True))
+    answer = env.client.post("/reading", data={"csrf_token": token, "text": "UBND xã họp lúc 7h30."}).get_json()
+    assert answer["sentences"] == ["ủy ban nhân dân xã họp lúc bảy giờ ba mươi phút."]
+    assert html == "/"
+
+
+def test_a_recording_in_a_minority_language_is_uploaded_from_the_page(env: Env, tmp_path: object) -> None:
+    import subprocess
+    from io import BytesIO
+    from pathlib import Path
+
+    login(env)
+    wav = Path(str(tmp_path)) / "ghi-am.wav"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=300:duration=2",
+                    str(wav)], check=True)
+    token = csrf(env.client.get("/bulletins").get_data(as_text=True))
+    response = env.client.post("/bulletins/upload", content_type="multipart/form-data", data={
+        "csrf_token": token, "title": "Thông báo tiếng Hmông", "language": "hmn",
+        "audio": (BytesIO(wav.read_bytes()), "ghi-am.wav")})
+    assert response.status_code == 302
+    page = env.client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "bản ghi âm (hmn" in page and "nháp" in page
+    bad = env.client.post("/bulletins/upload", content_type="multipart/form-data", data={
+        "csrf_token": token, "title": "Hỏng", "language": "hmn", "audio": (BytesIO(b"not audio"), "x.mp3")})
+    assert bad.status_code == 422 and 'id="error"' in bad.get_data(as_text=True), "refused with a reason shown"
+
+
+def test_text_typed_by_anyone_is_shown_escaped(env: Env) -> None:
+    login(env)
+    env.client.post("/api/v1/bulletins", headers=env.auth,
+                    json={"title": "<script>alert(1)</script>", "text": "<b>đậm</b> & 'nháy'"})
+    html = env.client.get("/bulletins").get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html

@@ -72,7 +72,42 @@ def page_globals() -> dict[str, Any]:
 def bulletins(user: User) -> str:
     state = request.args.get("state") or None
     rows = service.list_bulletins(db(), user, state if state in BULLETIN_LABELS else None)
-    return render_template("bulletins.html", user=user, bulletins=rows, state=state)
+    return render_template("bulletins.html", user=user, bulletins=rows, state=state, error=None, languages=LANGUAGES)
+
+
+LANGUAGES = [("vi", "Tiếng Việt"), ("hmn", "Tiếng Hmông"), ("tay", "Tiếng Tày"), ("nut", "Tiếng Nùng"),
+             ("km", "Tiếng Khmer"), ("cja", "Tiếng Chăm"), ("ede", "Tiếng Ê Đê"), ("jra", "Tiếng Gia Rai"),
+             ("bdq", "Tiếng Ba Na"), ("mnw", "Tiếng Mường")]
+
+
+@bp.post("/bulletins/upload")
+@login_required
+def upload_recording(user: User) -> str | Response | tuple[str, int]:
+    """A recorded announcement, in any language (ethnic-minority languages included), labelled with it."""
+    from broadcaster.assets import AssetStore
+
+    check_csrf()
+    upload = request.files.get("audio")
+    language = request.form.get("language_other") or request.form.get("language", "vi")
+    try:
+        if upload is None or not upload.filename:
+            raise service.Refusal("missing_field", "no file", field="audio")
+        cfg = config()
+        bulletin = service.create_recording_bulletin(db(), user, request.form.get("title"), language.strip(),
+                                                     upload.filename, upload.read(),
+                                                     AssetStore(cfg.upload_dir, suffix=""), cfg.speech.max_recording_s)
+    except service.Refusal as exc:
+        db().rollback()
+        page = render_template("bulletins.html", user=user, bulletins=service.list_bulletins(db(), user),
+                               state=None, error=UPLOAD_REFUSALS.get(exc.code, exc.message), languages=LANGUAGES)
+        return page, 422
+    return redirect(url_for("ui.bulletin_page", bulletin_id=bulletin.id))
+
+
+UPLOAD_REFUSALS = {
+    "missing_field": "Hãy nhập tiêu đề và chọn tệp ghi âm.",
+    "invalid_language": "Mã ngôn ngữ không hợp lệ (ví dụ: vi, hmn, tay, km).",
+}
 
 
 @bp.route("/bulletins/<int:bulletin_id>", methods=["GET", "POST"])

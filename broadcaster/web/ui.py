@@ -15,6 +15,7 @@ from broadcaster import accounts, service
 from broadcaster.access import Denied
 from broadcaster.db import Device, LexiconEntry, ListeningCheck, User
 from broadcaster.engines import DEFAULT_VOICE, voice_problem
+from broadcaster.normalize import DIALECTS, Normalizer
 from broadcaster.web import common
 from broadcaster.web.api import error as api_error
 from broadcaster.web.common import config, db
@@ -178,6 +179,20 @@ def preview(user: User) -> Response | tuple[Response, int]:
     except service.Refusal as exc:
         db().rollback()
         return api_error(exc.code, REFUSALS.get(exc.code, exc.message), exc.status)
+
+
+@bp.post("/reading")
+@login_required
+def reading(user: User) -> Response | tuple[Response, int]:
+    """How the text in the form will be read (no audio): the form's live reading as one types."""
+    check_csrf()
+    try:
+        text = service.text_field({"text": request.form.get("text")}, "text", service.MAX_TEXT)
+    except service.Refusal as exc:
+        return api_error(exc.code, REFUSALS.get(exc.code, exc.message), exc.status)
+    speech = config().speech
+    normalizer = Normalizer(DIALECTS[speech.dialect], extra=service.lexicon(db()))
+    return jsonify(sentences=normalizer.sentences(text))
 
 
 @bp.get("/audio/<asset_id>")

@@ -33,6 +33,32 @@
     }
   }
 
+  // The reading follows the typing (text only, no audio): numbers, dates and abbreviations as they will be read.
+  const live = document.getElementById("live-reading");
+  const textField = form.elements["text"];
+  let timer = null;
+  if (live && textField) {
+    textField.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(async () => {
+        if (!textField.value.trim()) { live.replaceChildren(); return; }
+        const data = new FormData();
+        data.append("csrf_token", form.elements["csrf_token"].value);
+        data.append("text", textField.value);
+        try {
+          const response = await fetch(live.dataset.url, { method: "POST", body: data, credentials: "same-origin" });
+          if (!response.ok) return;
+          const body = await response.json();
+          live.replaceChildren(...body.sentences.map(sentence => {
+            const item = document.createElement("li");
+            item.textContent = sentence;
+            return item;
+          }));
+        } catch (error) { /* offline for a moment: the next keystroke tries again */ }
+      }, 500);
+    });
+  }
+
   button.addEventListener("click", async () => {
     const data = new FormData();
     data.append("csrf_token", form.elements["csrf_token"].value);
