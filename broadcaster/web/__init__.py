@@ -51,7 +51,9 @@ def create_app(config: ServerConfig, db: Database | None = None, test_config: di
                 session.rollback()
             session.close()
 
-    from broadcaster.web import api, pages, ui  # noqa: F401  (pages adds its routes to ui.bp)
+    from broadcaster.web import api, i18n, pages, ui  # noqa: F401  (pages adds its routes to ui.bp)
+
+    i18n.init(app)
 
     @app.errorhandler(HTTPException)
     def api_errors_as_json(exc: HTTPException) -> Any:

@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo
 
 from flask import Response as FlaskResponse
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
 from broadcaster import dashboard, emergency, reports, service
@@ -18,30 +20,36 @@ from broadcaster.db import Area, AuditEntry, User
 from broadcaster.web.common import config, db
 from broadcaster.web.ui import REFUSALS, bp, check_csrf, login_required
 
-BULLETIN_LABELS = {"draft": "nháp", "submitted": "chờ duyệt", "approved": "đã duyệt", "rejected": "bị trả lại"}
-DEVICE_STATES = {"online": "trực tuyến", "offline": "mất kết nối", "playing": "đang phát", "failed": "lỗi"}
-WEEKDAYS = [(1, "T2"), (2, "T3"), (3, "T4"), (4, "T5"), (5, "T6"), (6, "T7"), (7, "CN")]
+BULLETIN_LABELS = {"draft": _l("nháp"), "submitted": _l("chờ duyệt"), "approved": _l("đã duyệt"),
+                   "rejected": _l("bị trả lại")}
+DEVICE_STATES = {"online": _l("trực tuyến"), "offline": _l("mất kết nối"), "playing": _l("đang phát"),
+                 "failed": _l("lỗi")}
+WEEKDAYS = [(1, _l("T2")), (2, _l("T3")), (3, _l("T4")), (4, _l("T5")), (5, _l("T6")), (6, _l("T7")), (7, _l("CN"))]
 PAGE_REFUSALS = {
     **REFUSALS,
-    "not_approved": "Bản tin chưa được duyệt.",
-    "outside_airtime": "Ngoài khung giờ cho phép phát:",
-    "out_of_scope": "Có cụm loa hoặc địa bàn ngoài phạm vi của bạn.",
-    "own_bulletin": "Bạn không thể tự duyệt bản tin của mình; cần một người duyệt khác.",
-    "bad_state": "Bản tin không ở trạng thái cho phép việc này.",
-    "invalid_repeat": "Lịch lặp lại không hợp lệ.",
-    "unknown_template": "Mẫu thông báo không có.",
+    "not_approved": _l("Bản tin chưa được duyệt."),
+    "outside_airtime": _l("Ngoài khung giờ cho phép phát:"),
+    "out_of_scope": _l("Có cụm loa hoặc địa bàn ngoài phạm vi của bạn."),
+    "own_bulletin": _l("Bạn không thể tự duyệt bản tin của mình; cần một người duyệt khác."),
+    "bad_state": _l("Bản tin không ở trạng thái cho phép việc này."),
+    "invalid_repeat": _l("Lịch lặp lại không hợp lệ."),
+    "unknown_template": _l("Mẫu thông báo không có."),
 }
-RULE_WORDS = {"hours": "giờ cho phép", "session_length": "tối đa phút mỗi lần phát",
-              "sessions_per_day": "tối đa số lần phát mỗi ngày"}
+RULE_WORDS = {"hours": _l("giờ cho phép"), "session_length": _l("tối đa phút mỗi lần phát"),
+              "sessions_per_day": _l("tối đa số lần phát mỗi ngày")}
 
 
 def refusal_text(exc: service.Refusal) -> str:
     """A refusal in Vietnamese, with every air-time breach spelled out."""
-    text = PAGE_REFUSALS.get(exc.code, exc.message)
+    text = str(PAGE_REFUSALS.get(exc.code, exc.message))
     for breach in exc.details or []:
-        text += (f" {breach['device']}: {RULE_WORDS.get(breach['rule'], breach['rule'])} {breach['limit']}, "
-                 f"lượt này {breach['value']}.")
+        text += " " + breach_text(breach) + "."
     return text
+
+
+def breach_text(breach: dict[str, Any]) -> str:
+    return gettext("%(device)s: %(rule)s %(limit)s, lượt này %(value)s", device=breach["device"],
+                   rule=RULE_WORDS.get(breach["rule"], breach["rule"]), limit=breach["limit"], value=breach["value"])
 
 
 def zone() -> ZoneInfo:
@@ -75,9 +83,10 @@ def bulletins(user: User) -> str:
     return render_template("bulletins.html", user=user, bulletins=rows, state=state, error=None, languages=LANGUAGES)
 
 
-LANGUAGES = [("vi", "Tiếng Việt"), ("hmn", "Tiếng Hmông"), ("tay", "Tiếng Tày"), ("nut", "Tiếng Nùng"),
-             ("km", "Tiếng Khmer"), ("cja", "Tiếng Chăm"), ("ede", "Tiếng Ê Đê"), ("jra", "Tiếng Gia Rai"),
-             ("bdq", "Tiếng Ba Na"), ("mnw", "Tiếng Mường")]
+LANGUAGES = [("vi", _l("Tiếng Việt")), ("hmn", _l("Tiếng Hmông")), ("tay", _l("Tiếng Tày")),
+             ("nut", _l("Tiếng Nùng")), ("km", _l("Tiếng Khmer")), ("cja", _l("Tiếng Chăm")),
+             ("rad", _l("Tiếng Ê Đê")), ("jra", _l("Tiếng Gia Rai")), ("bdq", _l("Tiếng Ba Na")),
+             ("mtq", _l("Tiếng Mường"))]
 
 
 @bp.post("/bulletins/upload")
@@ -105,8 +114,8 @@ def upload_recording(user: User) -> str | Response | tuple[str, int]:
 
 
 UPLOAD_REFUSALS = {
-    "missing_field": "Hãy nhập tiêu đề và chọn tệp ghi âm.",
-    "invalid_language": "Mã ngôn ngữ không hợp lệ (ví dụ: vi, hmn, tay, km).",
+    "missing_field": _l("Hãy nhập tiêu đề và chọn tệp ghi âm."),
+    "invalid_language": _l("Mã ngôn ngữ không hợp lệ (ví dụ: vi, hmn, tay, km)."),
 }
 
 
@@ -158,10 +167,11 @@ def bulletin_check(user: User, bulletin_id: int) -> Response | tuple[Response, i
     except service.Refusal as exc:
         db().rollback()
         return jsonify(ok=False, message=refusal_text(exc)), exc.status
-    lines = [f"{b['device']}: {RULE_WORDS.get(b['rule'], b['rule'])} {b['limit']}, lượt này {b['value']}"
-             for b in plan.breaches]
-    overlaps = [f"{o['device_id']}: trùng với #{o['broadcast_id']} “{o['title']}” "
-                f"({datetime.fromisoformat(o['start']).astimezone(zone()):%H:%M %d/%m})" for o in plan.overlaps]
+    lines = [breach_text(b) for b in plan.breaches]
+    overlaps = [gettext("%(device)s: trùng với #%(id)s “%(title)s” (%(when)s)", device=o["device_id"],
+                        id=o["broadcast_id"], title=o["title"],
+                        when=f"{datetime.fromisoformat(o['start']).astimezone(zone()):%H:%M %d/%m}")
+                for o in plan.overlaps]
     return jsonify(ok=not plan.breaches, breaches=lines, overlaps=overlaps, devices=len(plan.devices))
 
 
@@ -207,7 +217,7 @@ def emergency_page(user: User) -> str | Response | tuple[str, int]:
             db().rollback()
             error = refusal_text(exc)
         else:
-            flash(f"Đã phát khẩn cấp: {len(sent.broadcasts)} lượt.")
+            flash(gettext("Đã phát khẩn cấp: %(n)s lượt.", n=len(sent.broadcasts)))
             return redirect(url_for("ui.broadcast", broadcast_id=sent.broadcasts[0].id))
     page = render_template("emergency.html", user=user, templates=emergency.templates(), areas=areas_in_scope(user),
                            error=error, form=request.form)

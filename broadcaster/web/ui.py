@@ -9,6 +9,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, session, url_for
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
 from broadcaster import accounts, service
@@ -23,25 +25,25 @@ from broadcaster.web.common import config, db
 bp = Blueprint("ui", __name__)
 
 STATE_LABELS = {
-    "pending": "đang chờ", "delivered": "đã nhận", "playing": "đang phát", "played": "đã phát",
-    "failed": "lỗi", "missed": "lỡ giờ", "queued": "đang xử lý", "sent": "đã gửi",
-    "interrupted": "bị ngắt", "cancelled": "đã hủy", "stopping": "đang dừng", "stopped": "đã dừng",
-    "ended": "đã kết thúc",
+    "pending": _l("đang chờ"), "delivered": _l("đã nhận"), "playing": _l("đang phát"), "played": _l("đã phát"),
+    "failed": _l("lỗi"), "missed": _l("lỡ giờ"), "queued": _l("đang xử lý"), "sent": _l("đã gửi"),
+    "interrupted": _l("bị ngắt"), "cancelled": _l("đã hủy"), "stopping": _l("đang dừng"), "stopped": _l("đã dừng"),
+    "ended": _l("đã kết thúc"),
 }
 REFUSALS = {
-    "missing_field": "Vui lòng nhập đầy đủ tiêu đề và nội dung.",
-    "too_long": "Tiêu đề hoặc nội dung quá dài.",
-    "invalid_text": "Nội dung có ký tự không hợp lệ.",
-    "nothing_to_say": "Nội dung không có chữ nào để đọc.",
-    "play_at_in_past": "Thời gian phát đã qua; hãy chọn thời điểm sắp tới hoặc để trống để phát ngay.",
-    "invalid_time": "Thời gian phát không hợp lệ.",
-    "unknown_target": "Có cụm loa không tồn tại.",
-    "invalid_targets": "Hãy chọn cụm loa.",
-    "no_devices": "Chưa có cụm loa nào.",
-    "invalid_priority": "Mức ưu tiên không hợp lệ.",
-    "cannot_render": "Không tạo được âm thanh cho nội dung này.",
+    "missing_field": _l("Vui lòng nhập đầy đủ tiêu đề và nội dung."),
+    "too_long": _l("Tiêu đề hoặc nội dung quá dài."),
+    "invalid_text": _l("Nội dung có ký tự không hợp lệ."),
+    "nothing_to_say": _l("Nội dung không có chữ nào để đọc."),
+    "play_at_in_past": _l("Thời gian phát đã qua; hãy chọn thời điểm sắp tới hoặc để trống để phát ngay."),
+    "invalid_time": _l("Thời gian phát không hợp lệ."),
+    "unknown_target": _l("Có cụm loa không tồn tại."),
+    "invalid_targets": _l("Hãy chọn cụm loa."),
+    "no_devices": _l("Chưa có cụm loa nào."),
+    "invalid_priority": _l("Mức ưu tiên không hợp lệ."),
+    "cannot_render": _l("Không tạo được âm thanh cho nội dung này."),
 }
-PRIORITY_LABELS = {"normal": "Thông thường", "priority": "Ưu tiên", "emergency": "Khẩn cấp"}
+PRIORITY_LABELS = {"normal": _l("Thông thường"), "priority": _l("Ưu tiên"), "emergency": _l("Khẩn cấp")}
 
 
 @bp.errorhandler(Denied)
@@ -78,7 +80,7 @@ def login_required(view):
 def check_csrf() -> None:
     sent = request.form.get("csrf_token", "")
     if not sent or not secrets.compare_digest(sent, session.get("csrf", "")):
-        abort(400, "Phiên làm việc đã hết hạn, vui lòng tải lại trang (CSRF).")
+        abort(400, gettext("Phiên làm việc đã hết hạn, vui lòng tải lại trang (CSRF)."))
 
 
 def _local_target(target: str) -> str | None:
@@ -96,16 +98,31 @@ def login() -> str | Response | tuple[str, int]:
             user = accounts.login(db(), request.form.get("username", "")[:80], request.form.get("password", ""))
         except service.Refusal as exc:
             db().commit()  # the failure counts towards the lockout and is audited
-            message = ("Sai tên đăng nhập hoặc mật khẩu." if exc.code == "bad_login" else
-                       "Tài khoản tạm khóa do nhập sai mật khẩu nhiều lần. Hãy thử lại sau 15 phút "
-                       "hoặc nhờ quản trị viên mở khóa.")
+            message = (gettext("Sai tên đăng nhập hoặc mật khẩu.") if exc.code == "bad_login" else
+                       gettext("Tài khoản tạm khóa do nhập sai mật khẩu nhiều lần. Hãy thử lại sau 15 phút "
+                               "hoặc nhờ quản trị viên mở khóa."))
             flash(message)
             return render_template("login.html"), exc.status
+        language = session.get("lang")
         session.clear()
+        if language:
+            session["lang"] = language
         session["user_id"] = user.id
         session["csrf"] = secrets.token_urlsafe(32)
         return redirect(_local_target(request.args.get("next", "")) or url_for("ui.index"))
     return render_template("login.html")
+
+
+@bp.get("/lang/<code>")
+def choose_language(code: str) -> Response:
+    """Switch the pages' language (kept in the session) and go back where the officer was."""
+    from broadcaster.web.i18n import LANGUAGES
+
+    if code in LANGUAGES:
+        session["lang"] = code
+    back = request.referrer or ""
+    path = back.split(request.host, 1)[1] if request.host in back else ""
+    return redirect(_local_target(path) or url_for("ui.index"))
 
 
 @bp.post("/logout")
@@ -143,7 +160,7 @@ def send(user: User) -> str | Response | tuple[str, int]:
         except service.Refusal as exc:
             db().rollback()
             return _index_page(user, form, REFUSALS.get(exc.code, exc.message)), 422
-        flash("Đã gửi bản tin để lãnh đạo duyệt.")
+        flash(gettext("Đã gửi bản tin để lãnh đạo duyệt."))
         return redirect(url_for("ui.bulletin_page", bulletin_id=bulletin.id))
     try:
         play_at = None
@@ -178,7 +195,7 @@ def preview(user: User) -> Response | tuple[Response, int]:
         return jsonify(common.preview(text, url_for("ui.audio", asset_id="ASSET")))
     except service.Refusal as exc:
         db().rollback()
-        return api_error(exc.code, REFUSALS.get(exc.code, exc.message), exc.status)
+        return api_error(exc.code, str(REFUSALS.get(exc.code, exc.message)), exc.status)
 
 
 @bp.post("/reading")
@@ -189,7 +206,7 @@ def reading(user: User) -> Response | tuple[Response, int]:
     try:
         text = service.text_field({"text": request.form.get("text")}, "text", service.MAX_TEXT)
     except service.Refusal as exc:
-        return api_error(exc.code, REFUSALS.get(exc.code, exc.message), exc.status)
+        return api_error(exc.code, str(REFUSALS.get(exc.code, exc.message)), exc.status)
     speech = config().speech
     normalizer = Normalizer(DIALECTS[speech.dialect], extra=service.lexicon(db()))
     return jsonify(sentences=normalizer.sentences(text))
@@ -205,10 +222,10 @@ def audio(user: User, asset_id: str) -> Response:
 
 
 LEXICON_REFUSALS = {
-    "missing_field": "Hãy nhập cả từ và cách đọc.",
-    "too_long": "Từ hoặc cách đọc quá dài.",
-    "invalid_reading": "Cách đọc phải viết bằng chữ, không có chữ số.",
-    "duplicate_word": "Từ này đã có trong từ điển.",
+    "missing_field": _l("Hãy nhập cả từ và cách đọc."),
+    "too_long": _l("Từ hoặc cách đọc quá dài."),
+    "invalid_reading": _l("Cách đọc phải viết bằng chữ, không có chữ số."),
+    "duplicate_word": _l("Từ này đã có trong từ điển."),
 }
 
 

@@ -2,7 +2,13 @@
 // the clusters that have coordinates, on tiles when a tile source is configured and on a plain plane if not.
 (function () {
   "use strict";
-  const STATES = {online: "trực tuyến", offline: "mất kết nối", playing: "đang phát", failed: "lỗi"};
+  const TEXT = JSON.parse((document.getElementById("i18n") || {textContent: "{}"}).textContent);
+  function t(key, values) {
+    let text = TEXT[key] || key;
+    for (const [name, value] of Object.entries(values || {})) text = text.replace(`%(${name})s`, value);
+    return text;
+  }
+  const STATES = {online: t("online"), offline: t("offline"), playing: t("playing"), failed: t("failed")};
   const script = document.currentScript || document.querySelector("script[data-events]");
   const status = document.getElementById("live-status");
   const csrf = document.querySelector("input[name=csrf_token]");
@@ -22,7 +28,7 @@
       ? new Date(data.last_seen).toLocaleString("vi-VN", {timeZone: script.dataset.zone}) : "—";
     cell(row, "playing").textContent = data.now_playing ? "▶ " + (data.now_playing.title || "#" + data.now_playing.id)
       : (data.last_played ? "✓ " + data.last_played.title : "—");
-    cell(row, "amplifier").textContent = {on: "bật", off: "tắt"}[data.amplifier] || "—";
+    cell(row, "amplifier").textContent = {on: t("on"), off: t("off")}[data.amplifier] || "—";
     cell(row, "cpu_temp_c").textContent = data.cpu_temp_c == null ? "—" : data.cpu_temp_c + " °C";
     cell(row, "link_quality").textContent = data.link_quality == null ? "—" : data.link_quality + "%";
     cell(row, "alarms").textContent = data.alarms || "";
@@ -36,13 +42,13 @@
     list.replaceChildren();
     if (!alarms.length) {
       const none = document.createElement("li");
-      none.textContent = "Không có cảnh báo.";
+      none.textContent = t("no_alarms");
       list.append(none);
     }
     for (const alarm of alarms) {
       const item = document.createElement("li");
       item.dataset.alarm = alarm.id;
-      item.textContent = `${alarm.device}: ${alarm.message}${alarm.cleared_at ? " (đã hết)" : ""} `;
+      item.textContent = `${alarm.device}: ${alarm.message}${alarm.cleared_at ? " " + t("cleared") : ""} `;
       if (csrf && document.body.dataset.canOperate !== "no") {
         const form = document.createElement("form");
         form.method = "post";
@@ -51,7 +57,7 @@
         const token = csrf.cloneNode();
         const button = document.createElement("button");
         button.type = "submit";
-        button.textContent = "Đã biết";
+        button.textContent = t("ack");
         form.append(token, button);
         item.append(form);
       }
@@ -109,8 +115,8 @@
 
   for (const row of rows) showDevice(row);
   const source = new EventSource(script.dataset.events);
-  source.addEventListener("open", () => { status.textContent = "trực tiếp"; status.className = "state online"; });
-  source.addEventListener("error", () => { status.textContent = "mất kết nối, đang thử lại…"; status.className = "state offline"; });
+  source.addEventListener("open", () => { status.textContent = t("live"); status.className = "state online"; });
+  source.addEventListener("error", () => { status.textContent = t("reconnecting"); status.className = "state offline"; });
   source.addEventListener("device", e => showDevice(JSON.parse(e.data)));
   source.addEventListener("alarms", e => showAlarms(JSON.parse(e.data)));
 })();

@@ -1,6 +1,12 @@
 // "Nghe thử": render the typed text as it will air, play it, and show what the listening check understood.
 (function () {
   "use strict";
+  const TEXT = JSON.parse((document.getElementById("i18n") || {textContent: "{}"}).textContent);
+  function t(key, values) {
+    let text = TEXT[key] || key;
+    for (const [name, value] of Object.entries(values || {})) text = text.replace(`%(${name})s`, value);
+    return text;
+  }
   const button = document.getElementById("preview-button");
   if (!button) return;
   const form = document.getElementById("send-form");
@@ -23,7 +29,7 @@
         if (word && missed.has(word)) {
           const mark = document.createElement("mark");
           mark.textContent = part;
-          mark.title = "Máy chưa nghe rõ từ này";
+          mark.title = t("missed_word");
           item.append(mark);
         } else {
           item.append(part);
@@ -64,7 +70,7 @@
     data.append("csrf_token", form.elements["csrf_token"].value);
     data.append("text", form.elements["text"].value);
     box.hidden = false;
-    status.textContent = "Đang tạo âm thanh…";
+    status.textContent = t("rendering");
     listening.textContent = "";
     reading.replaceChildren();
     audio.removeAttribute("src");
@@ -73,25 +79,24 @@
       const response = await fetch(button.dataset.url, { method: "POST", body: data, credentials: "same-origin" });
       const body = await response.json();
       if (!response.ok) {
-        status.textContent = body.error ? body.error.message : "Không tạo được âm thanh.";
+        status.textContent = body.error ? body.error.message : t("render_failed");
         return;
       }
-      status.textContent = "Bản đọc sẽ phát (" + Math.round(body.duration_s) + " giây)" +
-        (body.voice_problem ? " — giọng đã cấu hình không dùng được, đang dùng giọng " + body.voice : "") + ":";
+      status.textContent = t("will_air", {seconds: Math.round(body.duration_s)}) +
+        (body.voice_problem ? t("voice_fallback", {voice: body.voice}) : "") + ":";
       audio.src = body.audio_url;
       const missed = new Set(body.listening ? body.listening.missed : []);
       if (body.listening) {
         const percent = Math.round(body.listening.understood * 100);
-        listening.textContent = "Máy nghe hiểu " + percent + "% số từ." +
-          (missed.size ? " Những từ máy chưa nghe rõ được tô màu bên dưới." : "");
+        listening.textContent = t("understood", {percent: percent + "%"}) + (missed.size ? t("marked") : "");
         listening.className = percent >= 80 ? "state played" : "state failed";
       } else {
-        listening.textContent = "Chưa kiểm tra nghe: " + body.listening_problem;
+        listening.textContent = t("not_checked", {problem: body.listening_problem});
         listening.className = "";
       }
       showReading(body.sentences, missed);
     } catch (error) {
-      status.textContent = "Mất kết nối tới máy chủ; hãy thử lại.";
+      status.textContent = t("server_lost");
     } finally {
       button.disabled = false;
     }

@@ -1,0 +1,49 @@
+"""Languages of the pages: Vietnamese (the source text, and the default) and English. The choice is the
+officer's (the link in the header), kept in the session; a browser's own language does not switch it, since
+many phones here are set to English by whoever sold them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, session
+from flask_babel import Babel, get_locale, gettext
+
+LANGUAGES = {"vi": "Tiếng Việt", "en": "English"}
+DEFAULT = "vi"
+
+
+def select_locale() -> str:
+    chosen = session.get("lang")
+    return chosen if chosen in LANGUAGES else DEFAULT
+
+
+def init(app: Flask) -> None:
+    Babel(app, locale_selector=select_locale, default_locale=DEFAULT,
+          default_translation_directories=str(Path(__file__).parent / "translations"))
+
+    @app.context_processor
+    def language_globals() -> dict[str, Any]:
+        return {"LANGUAGES": LANGUAGES, "current_language": str(get_locale() or DEFAULT), "js_text": js_text}
+
+
+def js_text() -> dict[str, str]:
+    """What the pages' scripts say, in the page's language (read by them from the #i18n element)."""
+    return {
+        "online": gettext("trực tuyến"), "offline": gettext("mất kết nối"), "playing": gettext("đang phát"),
+        "failed": gettext("lỗi"), "on": gettext("bật"), "off": gettext("tắt"),
+        "no_alarms": gettext("Không có cảnh báo."), "cleared": gettext("(đã hết)"), "ack": gettext("Đã biết"),
+        "live": gettext("trực tiếp"), "reconnecting": gettext("mất kết nối, đang thử lại…"),
+        "missed_word": gettext("Máy chưa nghe rõ từ này"), "rendering": gettext("Đang tạo âm thanh…"),
+        "render_failed": gettext("Không tạo được âm thanh."),
+        "will_air": gettext("Bản đọc sẽ phát (%(seconds)s giây)"),
+        "voice_fallback": gettext(" — giọng đã cấu hình không dùng được, đang dùng giọng %(voice)s"),
+        "understood": gettext("Máy nghe hiểu %(percent)s số từ."),
+        "marked": gettext(" Những từ máy chưa nghe rõ được tô màu bên dưới."),
+        "not_checked": gettext("Chưa kiểm tra nghe: %(problem)s"),
+        "server_lost": gettext("Mất kết nối tới máy chủ; hãy thử lại."),
+        "checking": gettext("Đang kiểm tra…"), "not_allowed": gettext("Không được phát: %(line)s"),
+        "overlap": gettext("Trùng giờ: %(line)s"),
+        "allowed": gettext("Được phép phát trên %(count)s cụm loa; không trùng với lượt nào."),
+    }

@@ -1,0 +1,261 @@
+"""The English catalogue's source: Vietnamese text (the pages' own) -> English.
+
+`python -m broadcaster.web.translations.english` writes en/LC_MESSAGES/messages.po and .mo from this and the
+extracted messages.pot (see babel.cfg). A test fails when a page's text has no English here.
+"""
+
+from __future__ import annotations
+
+EN: dict[str, str] = {
+    " Những từ máy chưa nghe rõ được tô màu bên dưới.": " The words it did not catch are marked below.",
+    " — giọng đã cấu hình không dùng được, đang dùng giọng %(voice)s":
+        " — the configured voice cannot be used; voice %(voice)s is reading instead",
+    "%(device)s: %(rule)s %(limit)s, lượt này %(value)s": "%(device)s: %(rule)s %(limit)s, this one %(value)s",
+    "%(device)s: trùng với #%(id)s “%(title)s” (%(when)s)": "%(device)s: overlaps #%(id)s “%(title)s” (%(when)s)",
+    "(sẽ phải duyệt lại)": "(it will need approval again)",
+    "(đã hết)": "(over)",
+    "Ampli": "Amplifier",
+    "Báo cáo": "Reports",
+    "Báo cáo phát thanh": "Broadcast report",
+    "Bạn không thể tự duyệt bản tin của mình; cần một người duyệt khác.":
+        "You cannot approve your own bulletin; another approver must.",
+    "Bản tin": "Bulletins",
+    "Bản tin #%(id)s": "Bulletin #%(id)s",
+    "Bản tin chưa được duyệt.": "The bulletin is not approved.",
+    "Bản tin không ở trạng thái cho phép việc này.": "The bulletin's state does not allow this.",
+    "Bản đọc sẽ phát (%(seconds)s giây)": "What will air (%(seconds)s seconds)",
+    "Bản đồ": "Map",
+    "Bắt đầu (thiết bị)": "Started (device)",
+    "CN": "Sun",
+    "Chi tiết": "Details",
+    "Chưa có bản tin nào.": "No bulletins yet.",
+    "Chưa có cụm loa nào.": "No loudspeaker clusters yet.",
+    "Chưa có từ nào.": "No words yet.",
+    "Chưa kiểm tra nghe: %(problem)s": "Not checked by ear: %(problem)s",
+    "Chờ duyệt": "Awaiting approval",
+    "Cách nhau (phút)": "Minutes apart",
+    "Cách đọc": "Reading",
+    "Cách đọc phải viết bằng chữ, không có chữ số.": "The reading must be words, without digits.",
+    "Có cụm loa hoặc địa bàn ngoài phạm vi của bạn.": "A cluster or area is outside your areas.",
+    "Có cụm loa không tồn tại.": "A cluster does not exist.",
+    "Cảnh báo": "Alarms",
+    "Cụm loa": "Clusters",
+    "Cụm loa (%(n)s)": "Loudspeaker clusters (%(n)s)",
+    "Cụm loa (không chọn: tất cả)": "Clusters (none chosen: all)",
+    "Cụm loa chưa có tọa độ thì không hiện trên bản đồ (đặt tọa độ qua API: PUT /api/v1/devices/<id>/position).":
+        "Clusters without coordinates are not on the map (set them with PUT /api/v1/devices/<id>/position).",
+    "Duyệt": "Approve",
+    "Duyệt và phát": "Approve and broadcast",
+    "Dừng lượt phát này trên mọi cụm loa?": "Stop this broadcast on every cluster?",
+    "Dừng phát": "Stop",
+    "Dự kiến": "Planned",
+    "Ghi chú duyệt": "Review note",
+    "Giám sát": "Dashboard",
+    "Giám sát cụm loa": "Cluster dashboard",
+    "Giọng đọc đã cấu hình không dùng được (%(problem)s); thông báo đang được đọc bằng giọng mặc định “%(voice)s”.":
+        "The configured voice cannot be used (%(problem)s); announcements are read with the default voice "
+        "“%(voice)s”.",
+    "Giờ phát (cách nhau bằng dấu phẩy, ví dụ 06:30, 17:00)": "Times (separated by commas, e.g. 06:30, 17:00)",
+    "Gửi duyệt": "Send for approval",
+    "Hãy chọn cụm loa.": "Choose clusters.",
+    "Hãy nhập cả từ và cách đọc.": "Enter both the word and its reading.",
+    "Hãy nhập tiêu đề và chọn tệp ghi âm.": "Enter a title and choose a recording.",
+    "In": "Print",
+    "KHẨN CẤP": "EMERGENCY",
+    "Không có cảnh báo.": "No alarms.",
+    "Không có lượt phát nào trong thời gian này.": "Nothing was planned in this period.",
+    "Không phát được": "Not played",
+    "Không tạo được âm thanh cho nội dung này.": "This text could not be turned into audio.",
+    "Không tạo được âm thanh.": "The audio could not be made.",
+    "Không được phát: %(line)s": "Not allowed: %(line)s",
+    "Không được phép": "Not allowed",
+    "Khẩn cấp": "Emergency",
+    "Kiểm tra giờ phát": "Check the time",
+    "Kiểm tra nghe: máy nghe hiểu %(n)s%% số từ": "Listening check: the machine understood %(n)s%% of the words",
+    "Kết thúc": "Ended",
+    "Kết thúc (thiết bị)": "Ended (device)",
+    "Lên lịch": "Schedule",
+    "Lên lịch phát": "Schedule it",
+    "Lúc": "When",
+    "Lưu": "Save",
+    "Lượt phát #%(id)s": "Broadcast #%(id)s",
+    "Lượt phát gần đây": "Recent broadcasts",
+    "Lần cuối": "Last heard",
+    "Lặp lại hằng tuần": "Repeat every week",
+    "Lịch lặp lại không hợp lệ.": "The weekly schedule is not valid.",
+    "Lọc:": "Filter:",
+    "Lỗi": "Error",
+    "Máy chưa nghe rõ từ này": "The machine did not catch this word",
+    "Máy nghe hiểu %(percent)s số từ.": "The machine understood %(percent)s of the words.",
+    "Máy sẽ đọc:": "It will be read as:",
+    "Mã": "Id",
+    "Mã ngôn ngữ không hợp lệ (ví dụ: vi, hmn, tay, km).": "Not a language code (e.g. vi, hmn, tay, km).",
+    "Mất kết nối tới máy chủ; hãy thử lại.": "The server cannot be reached; try again.",
+    "Mẫu thông báo": "Template",
+    "Mẫu thông báo không có.": "No such template.",
+    "Mật khẩu": "Password",
+    "Một thông báo đã ghi sẵn, bằng bất kỳ ngôn ngữ nào (tiếng dân tộc thiểu số cũng được). Bản ghi cũng phải "
+    "được duyệt trước khi phát.":
+        "A recorded announcement, in any language (ethnic-minority languages too). A recording is approved "
+        "before it airs, like text.",
+    "Mức ưu tiên": "Priority",
+    "Mức ưu tiên không hợp lệ.": "Not a priority.",
+    "Nghe thử": "Listen first",
+    "Ngoài khung giờ cho phép phát:": "Outside the allowed air time:",
+    "Ngôn ngữ": "Language",
+    "Ngôn ngữ khác (mã, ví dụ: khb)": "Another language (code, e.g. khb)",
+    "Người": "Who",
+    "Nhiệt độ": "Temperature",
+    "Nhật ký": "Audit log",
+    "Nhật ký thao tác": "Audit log",
+    "Nội dung": "Text",
+    "Nội dung có ký tự không hợp lệ.": "The text has a character that is not allowed.",
+    "Nội dung không có chữ nào để đọc.": "The text has nothing to read aloud.",
+    "PHÁT KHẨN CẤP": "BROADCAST EMERGENCY",
+    "Phiên làm việc đã hết hạn, vui lòng tải lại trang (CSRF).": "The session has expired; reload the page (CSRF).",
+    "Phát KHẨN CẤP ngay bây giờ trên các cụm loa đã chọn?": "Broadcast an EMERGENCY now on the chosen clusters?",
+    "Phát khẩn cấp": "Emergency broadcast",
+    "Phát lúc (để trống: phát ngay)": "Play at (empty: now)",
+    "Phát ngay trên mọi cụm loa đã chọn, ngắt mọi nội dung đang phát, kể cả ngoài giờ cho phép.":
+        "Plays at once on every chosen cluster, cutting off whatever plays, even outside the allowed hours.",
+    "Phát thông báo": "Announce",
+    "Phát ở đâu (không chọn: mọi cụm loa của bạn)": "Where (none chosen: all your clusters)",
+    "Phút phát": "Minutes on air",
+    "Sai tên đăng nhập hoặc mật khẩu.": "Wrong user name or password.",
+    "Sóng": "Link",
+    "Số lần phát": "Times to play",
+    "Sửa bản tin": "Edit the bulletin",
+    "T2": "Mon", "T3": "Tue", "T4": "Wed", "T5": "Thu", "T6": "Fri", "T7": "Sat",
+    "Theo thôn": "By village",
+    "Thêm": "Add",
+    "Thôn": "Village",
+    "Thông thường": "Normal",
+    "Thời gian phát (để trống: phát ngay)": "Play at (empty: now)",
+    "Thời gian phát không hợp lệ.": "Not a valid time.",
+    "Thời gian phát đã qua; hãy chọn thời điểm sắp tới hoặc để trống để phát ngay.":
+        "That time has passed; choose a coming time or leave it empty to play now.",
+    "Tiêu đề": "Title",
+    "Tiêu đề hoặc nội dung quá dài.": "The title or text is too long.",
+    "Tiếng Ba Na": "Bahnar", "Tiếng Chăm": "Cham", "Tiếng Gia Rai": "Jarai", "Tiếng Hmông": "Hmong",
+    "Tiếng Khmer": "Khmer", "Tiếng Mường": "Muong", "Tiếng Nùng": "Nung", "Tiếng Tày": "Tay",
+    "Tiếng Việt": "Vietnamese", "Tiếng Ê Đê": "Rade (Ê Đê)",
+    "Trang chính": "Home",
+    "Trùng giờ: %(line)s": "Overlap: %(line)s",
+    "Trạng thái": "State",
+    "Trạng thái:": "State:",
+    "Trả lại": "Send back",
+    "Tài khoản của bạn không có quyền làm việc này.": "Your account is not allowed to do this.",
+    "Tài khoản tạm khóa do nhập sai mật khẩu nhiều lần. Hãy thử lại sau 15 phút hoặc nhờ quản trị viên mở khóa.":
+        "The account is locked after too many wrong passwords. Try again in 15 minutes or ask an admin to unlock "
+        "it.",
+    "Tên": "Name",
+    "Tên đăng nhập": "User name",
+    "Tên địa phương và chữ viết tắt được đọc theo cách của xã, trước từ điển có sẵn.":
+        "Local names and abbreviations, read the commune's way, before the built-in dictionary.",
+    "Tìm trong nội dung": "Search the text",
+    "Tạo lúc": "Created",
+    "Tải CSV": "Download CSV",
+    "Tải lên": "Upload",
+    "Tải lên bản ghi âm": "Upload a recording",
+    "Tất cả": "All",
+    "Tệp ghi âm (MP3, WAV, M4A, AMR, OGG…)": "Recording (MP3, WAV, M4A, AMR, OGG…)",
+    "Từ": "Word",
+    "Từ hoặc chữ viết tắt": "Word or abbreviation",
+    "Từ hoặc cách đọc quá dài.": "The word or reading is too long.",
+    "Từ ngày": "From",
+    "Từ này đã có trong từ điển.": "This word is already in the dictionary.",
+    "Từ điển của xã": "Commune dictionary",
+    "Từ địa chỉ": "From address",
+    "Việc": "Action",
+    "Vui lòng nhập đầy đủ tiêu đề và nội dung.": "Enter both a title and the text.",
+    "Về trang chính": "Back home",
+    "Xem": "Show",
+    "Xóa": "Delete",
+    "bản ghi âm (%(language)s, %(seconds)s giây)": "recording (%(language)s, %(seconds)s seconds)",
+    "bật": "on",
+    "bị ngắt": "interrupted",
+    "bị trả lại": "sent back",
+    "chưa nghe rõ:": "not caught:",
+    "chờ duyệt": "awaiting approval",
+    "giờ cho phép": "allowed hours",
+    "lỗi": "failed",
+    "lỡ giờ": "missed",
+    "mất kết nối": "offline",
+    "mất kết nối, đang thử lại…": "disconnected, retrying…",
+    "ngay": "now",
+    "nháp": "draft",
+    "phát lúc:": "plays at:",
+    "trực tiếp": "live",
+    "trực tuyến": "online",
+    "tất cả": "all",
+    "tắt": "off",
+    "tối đa phút mỗi lần phát": "longest broadcast (min)",
+    "tối đa số lần phát mỗi ngày": "most broadcasts a day",
+    "Âm lượng": "Volume",
+    "Ý kiến (bắt buộc khi trả lại)": "Comment (required to send back)",
+    "Ý kiến duyệt:": "Reviewer's note:",
+    "Đang kiểm tra…": "Checking…",
+    "Đang phát / vừa phát": "Playing / last played",
+    "Đang tạo âm thanh…": "Making the audio…",
+    "Đài truyền thanh xã": "Commune radio",
+    "Đã biết": "Acknowledge",
+    "Đã gửi bản tin để lãnh đạo duyệt.": "Sent to the leader for approval.",
+    "Đã phát": "Played",
+    "Đã phát khẩn cấp: %(n)s lượt.": "Emergency sent: %(n)s play(s).",
+    "Đăng nhập": "Log in",
+    "Đăng xuất": "Log out",
+    "Được phép phát trên %(count)s cụm loa; không trùng với lượt nào.":
+        "Allowed on %(count)s cluster(s); it overlaps nothing.",
+    "Đặt": "Set",
+    "Đến ngày": "To",
+    "Đến ngày (để trống: không hạn)": "Until (empty: no end)",
+    "Địa bàn": "Area",
+    "Địa bàn (không chọn: mọi cụm loa của bạn)": "Areas (none chosen: all your clusters)",
+    "Đối tượng": "Target",
+    "đang chờ": "pending",
+    "đang dừng": "stopping",
+    "đang kết nối…": "connecting…",
+    "đang phát": "playing",
+    "đang phát #%(id)s": "playing #%(id)s",
+    "đang xử lý": "processing",
+    "đã duyệt": "approved",
+    "đã dừng": "stopped",
+    "đã gửi": "sent",
+    "đã hủy": "cancelled",
+    "đã kết thúc": "ended",
+    "đã nhận": "delivered",
+    "đã phát": "played",
+    "Ưu tiên": "Priority",
+    "— tự soạn —": "— write my own —",
+    "← Trang chính": "← Home",
+}
+
+
+def main() -> None:
+    from pathlib import Path
+
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po, write_po
+
+    here = Path(__file__).resolve().parent
+    with (here / "messages.pot").open("rb") as fh:
+        catalog = read_po(fh, locale="en")
+    missing = []
+    for message in catalog:
+        if message.id:
+            if message.id in EN:
+                message.string = EN[message.id]
+            else:
+                missing.append(message.id)
+    out = here / "en" / "LC_MESSAGES"
+    out.mkdir(parents=True, exist_ok=True)
+    with (out / "messages.po").open("wb") as fh:
+        write_po(fh, catalog, omit_header=False, sort_output=True, width=120)
+    with (out / "messages.mo").open("wb") as fh:
+        write_mo(fh, catalog)
+    if missing:
+        raise SystemExit(f"no English for: {missing}")
+
+
+if __name__ == "__main__":
+    main()
