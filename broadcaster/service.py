@@ -633,3 +633,32 @@ def set_position(session: Session, user: User, device_id: str, data: dict[str, A
         device.lat, device.lon = float(lat), float(lon)  # type: ignore[arg-type]
     audit(session, user, "device.position", device.id, f"{device.lat}, {device.lon}")
     return device
+
+
+AREA_KINDS = ("province", "district", "commune", "village")
+
+
+def create_area(session: Session, user: User, data: dict[str, Any]) -> Area:
+    """A province, district, commune or village, under a parent in the admin's scope."""
+    require(user, "admin")
+    name = text_field(data, "name", 200)
+    kind = data.get("kind")
+    if kind not in AREA_KINDS:
+        raise Refusal("invalid_kind", f"'kind' must be one of {', '.join(AREA_KINDS)}", field="kind")
+    parent_id = data.get("parent_id")
+    scope = scope_of(session, user)
+    if parent_id is not None:
+        parent = session.get(Area, parent_id) if isinstance(parent_id, int) else None
+        if parent is None or not scope.has_area(parent.id):
+            raise Refusal("unknown_area", "'parent_id' must be an area in your scope", field="parent_id")
+        if AREA_KINDS.index(kind) <= AREA_KINDS.index(parent.kind):
+            raise Refusal("invalid_kind", f"a {kind} cannot lie under a {parent.kind}", field="kind")
+    elif not scope.everywhere:
+        raise Refusal("out_of_scope", "only an admin without areas creates top-level areas", status=403)
+    if session.query(Area).filter_by(name=name, parent_id=parent_id).one_or_none() is not None:
+        raise Refusal("duplicate_area", f"{name!r} already exists there", status=409, field="name")
+    area = Area(name=name, kind=kind, parent_id=parent_id)
+    session.add(area)
+    session.flush()
+    audit(session, user, "area.create", name, kind)
+    return area

@@ -147,3 +147,39 @@ def test_text_typed_by_anyone_is_shown_escaped(env: Env) -> None:
                     json={"title": "<script>alert(1)</script>", "text": "<b>đậm</b> & 'nháy'"})
     html = env.client.get("/bulletins").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_an_admin_adds_an_area_sets_its_hours_and_adds_a_user_working_there(env: Env) -> None:
+    from broadcaster.db import AirtimeRule, Area
+
+    login(env)
+    page = env.client.get("/admin/areas").get_data(as_text=True)
+    with env.db.session() as session:
+        commune = session.query(Area).filter_by(name="Xã Thử").one().id
+    created = env.client.post("/admin/areas", data={"csrf_token": csrf(page), "action": "create", "name": "Thôn Mới",
+                                                    "kind": "village", "parent_id": str(commune)})
+    assert created.status_code == 302
+    with env.db.session() as session:
+        village = session.query(Area).filter_by(name="Thôn Mới").one()
+        assert village.parent_id == commune
+    refused = env.client.post("/admin/areas", data={"csrf_token": csrf(page), "action": "create", "name": "Tỉnh lạ",
+                                                    "kind": "province", "parent_id": str(village.id)})
+    assert refused.status_code == 422, "a province cannot lie under a village"
+    env.client.post("/admin/areas", data={"csrf_token": csrf(page), "action": "airtime", "area_id": str(village.id),
+                                          "allowed_from": "06:00", "allowed_to": "20:00", "max_session_min": "15",
+                                          "max_sessions_per_day": ""})
+    with env.db.session() as session:
+        rule = session.get(AirtimeRule, village.id)
+        assert rule is not None and (rule.allowed_from, rule.max_session_min, rule.max_sessions_per_day) == \
+            ("06:00", 15, None)
+
+    page = env.client.get("/admin/users").get_data(as_text=True)
+    answer = env.client.post("/admin/users", data={"csrf_token": csrf(page), "action": "create",
+                                                   "username": "truong-thon", "password": "mat khau truong thon",
+                                                   "roles": ["editor"], "areas": [str(village.id)]})
+    assert answer.status_code == 302
+    listed = {u["username"]: u for u in env.client.get("/api/v1/users", headers=env.auth).get_json()}
+    assert listed["truong-thon"]["roles"] == ["editor"] and listed["truong-thon"]["areas"] == [village.id]
+    weak = env.client.post("/admin/users", data={"csrf_token": csrf(page), "action": "create", "username": "x2",
+                                                 "password": "ngan", "roles": ["editor"], "areas": [str(village.id)]})
+    assert weak.status_code == 422 and 'id="error"' in weak.get_data(as_text=True)

@@ -356,6 +356,14 @@ def list_areas() -> Response:
     return jsonify(service.areas_json(db(), g.user))
 
 
+@bp.post("/areas")
+@authenticated
+def create_area() -> tuple[Response, int]:
+    """``{"name": "Thôn Đông", "kind": "village", "parent_id": 3}`` (admins)."""
+    area = service.create_area(db(), g.user, body())
+    return jsonify(next(a for a in service.areas_json(db(), g.user) if a["id"] == area.id)), 201
+
+
 @bp.put("/areas/<int:area_id>/airtime")
 @authenticated
 def set_airtime(area_id: int) -> Response:

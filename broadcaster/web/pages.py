@@ -14,9 +14,9 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
-from broadcaster import dashboard, emergency, reports, service
+from broadcaster import accounts, dashboard, emergency, reports, service
 from broadcaster.access import can, scope_of
-from broadcaster.db import Area, AuditEntry, User
+from broadcaster.db import ROLES, Area, AuditEntry, User, utcnow
 from broadcaster.web.common import config, db
 from broadcaster.web.ui import REFUSALS, bp, check_csrf, login_required
 
@@ -24,6 +24,9 @@ BULLETIN_LABELS = {"draft": _l("nháp"), "submitted": _l("chờ duyệt"), "appr
                    "rejected": _l("bị trả lại")}
 DEVICE_STATES = {"online": _l("trực tuyến"), "offline": _l("mất kết nối"), "playing": _l("đang phát"),
                  "failed": _l("lỗi")}
+ROLE_LABELS = {"admin": _l("quản trị"), "editor": _l("biên tập"), "approver": _l("duyệt (lãnh đạo)"),
+               "operator": _l("vận hành")}
+AREA_LABELS = {"province": _l("Tỉnh"), "district": _l("Huyện"), "commune": _l("Xã"), "village": _l("Thôn")}
 WEEKDAYS = [(1, _l("T2")), (2, _l("T3")), (3, _l("T4")), (4, _l("T5")), (5, _l("T6")), (6, _l("T7")), (7, _l("CN"))]
 PAGE_REFUSALS = {
     **REFUSALS,
@@ -69,7 +72,7 @@ def local_input(value: str) -> str | None:
 @bp.app_context_processor
 def page_globals() -> dict[str, Any]:
     return {"BULLETIN_LABELS": BULLETIN_LABELS, "can": can, "WEEKDAYS": WEEKDAYS, "DEVICE_STATES": DEVICE_STATES,
-            "timedelta_day": timedelta(days=1)}
+            "timedelta_day": timedelta(days=1), "ROLE_LABELS": ROLE_LABELS, "AREA_LABELS": AREA_LABELS}
 
 
 # bulletins -------------------------------------------------------------------------------------------------
@@ -306,3 +309,70 @@ def audit_page(user: User) -> str:
         abort(403)
     entries = db().query(AuditEntry).order_by(AuditEntry.id.desc()).limit(500).all()
     return render_template("audit.html", user=user, entries=entries)
+
+
+# administration ----------------------------------------------------------------------------------------------
+
+
+@bp.route("/admin/users", methods=["GET", "POST"])
+@login_required
+def users_page(user: User) -> str | Response | tuple[str, int]:
+    """Users, their roles and areas; a new user; unlocking one locked out by wrong passwords."""
+    if not can(user, "admin"):
+        abort(403)
+    error = None
+    if request.method == "POST":
+        check_csrf()
+        form = request.form
+        areas = [int(a) for a in form.getlist("areas") if a.isdigit()]
+        try:
+            if form.get("action") == "create":
+                accounts.create_user(db(), user, {"username": form.get("username"), "password": form.get("password"),
+                                                  "roles": form.getlist("roles"), "areas": areas})
+            elif form.get("action") == "update":
+                accounts.update_user(db(), user, int(form.get("user_id", 0)),
+                                     {"roles": form.getlist("roles"), "areas": areas})
+            elif form.get("action") == "unlock":
+                accounts.update_user(db(), user, int(form.get("user_id", 0)), {"unlock": True})
+            else:
+                abort(400)
+        except service.Refusal as exc:
+            db().rollback()
+            error = exc.message
+        else:
+            return redirect(url_for("ui.users_page"))
+    page = render_template("users.html", user=user, users=accounts.list_users(db(), user),
+                           areas=areas_in_scope(user), roles=ROLES, error=error, now=utcnow())
+    return (page, 422) if error else page
+
+
+@bp.route("/admin/areas", methods=["GET", "POST"])
+@login_required
+def areas_page(user: User) -> str | Response | tuple[str, int]:
+    """Areas and their air-time rules; a new area."""
+    if not can(user, "admin"):
+        abort(403)
+    error = None
+    if request.method == "POST":
+        check_csrf()
+        form = request.form
+        try:
+            if form.get("action") == "create":
+                parent = form.get("parent_id", "")
+                service.create_area(db(), user, {"name": form.get("name"), "kind": form.get("kind"),
+                                                 "parent_id": int(parent) if parent.isdigit() else None})
+            elif form.get("action") == "airtime":
+                limits = {name: int(form[name]) if form.get(name, "").isdigit() else None
+                          for name in ("max_session_min", "max_sessions_per_day")}
+                service.set_airtime_rule(db(), user, int(form.get("area_id", 0)), {
+                    "allowed_from": form.get("allowed_from"), "allowed_to": form.get("allowed_to"), **limits})
+            else:
+                abort(400)
+        except service.Refusal as exc:
+            db().rollback()
+            error = exc.message
+        else:
+            return redirect(url_for("ui.areas_page"))
+    page = render_template("areas.html", user=user, areas=service.areas_json(db(), user), error=error,
+                           kinds=service.AREA_KINDS)
+    return (page, 422) if error else page

@@ -228,6 +228,35 @@ EN: dict[str, str] = {
     "Ưu tiên": "Priority",
     "— tự soạn —": "— write my own —",
     "← Trang chính": "← Home",
+    "Cấp": "Level",
+    "Giờ cho phép": "Allowed hours",
+    "Giờ cho phép theo giờ địa phương; quy định của địa bàn gần nhất phía trên áp dụng cho các cụm loa bên dưới. "
+    "Phát khẩn cấp không bị giới hạn.":
+        "Allowed hours are local time; the nearest area above with a rule governs the clusters below it. "
+        "Emergencies are never limited.",
+    "Huyện": "District",
+    "Mật khẩu (ít nhất 10 ký tự)": "Password (at least 10 characters)",
+    "Mở khóa": "Unlock",
+    "Người dùng": "Users",
+    "Thuộc": "Under",
+    "Thêm người dùng": "Add a user",
+    "Thêm địa bàn": "Add an area",
+    "Tỉnh": "Province",
+    "Tối đa lần mỗi ngày": "Most broadcasts a day",
+    "Tối đa phút mỗi lần": "Longest broadcast (min)",
+    "Vai trò": "Roles",
+    "Vai trò và địa bàn": "Roles and areas",
+    "Xã": "Commune",
+    "biên tập": "editor",
+    "duyệt (lãnh đạo)": "approver (leader)",
+    "mặc định": "default",
+    "quản trị": "admin",
+    "theo địa bàn trên": "from the area above",
+    "từ": "from",
+    "vận hành": "operator",
+    "Địa bàn và giờ phát": "Areas and air time",
+    "đang bị khóa": "locked",
+    "đến": "to",
 }
 
 
