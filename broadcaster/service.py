@@ -431,11 +431,17 @@ def stop_broadcast(session: Session, user: User, broadcast_id: int) -> Broadcast
     return broadcast
 
 
-def set_volume(session: Session, user: User, device_id: str, volume: Any) -> VolumeSetting:
+def operated_device(session: Session, user: User, device_id: str) -> Device:
+    """A device the user may operate: in their areas (404 otherwise, as if it did not exist)."""
     require(user, "operate")
     device = session.get(Device, device_id)
     if device is None or not scope_of(session, user).has_device(device):
         raise Refusal("not_found", f"device {device_id} does not exist", status=404)
+    return device
+
+
+def set_volume(session: Session, user: User, device_id: str, volume: Any) -> VolumeSetting:
+    operated_device(session, user, device_id)
     if not isinstance(volume, int) or isinstance(volume, bool) or not 0 <= volume <= 100:
         raise Refusal("invalid_volume", "'volume' must be a whole number from 0 to 100", field="volume")
     setting = session.get(VolumeSetting, device_id)
@@ -619,10 +625,7 @@ def set_airtime_rule(session: Session, user: User, area_id: int, data: dict[str,
 
 
 def set_position(session: Session, user: User, device_id: str, data: dict[str, Any]) -> Device:
-    require(user, "operate")
-    device = session.get(Device, device_id)
-    if device is None or not scope_of(session, user).has_device(device):
-        raise Refusal("not_found", f"device {device_id} does not exist", status=404)
+    device = operated_device(session, user, device_id)
     lat, lon = data.get("lat"), data.get("lon")
     if lat is None and lon is None:
         device.lat = device.lon = None

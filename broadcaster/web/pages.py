@@ -4,6 +4,7 @@ areas and rules are the same in both."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -314,65 +315,66 @@ def audit_page(user: User) -> str:
 # administration ----------------------------------------------------------------------------------------------
 
 
-@bp.route("/admin/users", methods=["GET", "POST"])
-@login_required
-def users_page(user: User) -> str | Response | tuple[str, int]:
-    """Users, their roles and areas; a new user; unlocking one locked out by wrong passwords."""
+def admin_page(user: User, template: str, act: Callable[[Any], object], **context: Any
+               ) -> str | Response | tuple[str, int]:
+    """An admin page whose forms each carry an ``action``: ``act(form)`` does it (Refusal: shown on the
+    page, 422), then the page is shown again."""
     if not can(user, "admin"):
         abort(403)
     error = None
     if request.method == "POST":
         check_csrf()
-        form = request.form
-        areas = [int(a) for a in form.getlist("areas") if a.isdigit()]
         try:
-            if form.get("action") == "create":
-                accounts.create_user(db(), user, {"username": form.get("username"), "password": form.get("password"),
-                                                  "roles": form.getlist("roles"), "areas": areas})
-            elif form.get("action") == "update":
-                accounts.update_user(db(), user, int(form.get("user_id", 0)),
-                                     {"roles": form.getlist("roles"), "areas": areas})
-            elif form.get("action") == "unlock":
-                accounts.update_user(db(), user, int(form.get("user_id", 0)), {"unlock": True})
-            else:
-                abort(400)
+            act(request.form)
         except service.Refusal as exc:
             db().rollback()
             error = exc.message
         else:
-            return redirect(url_for("ui.users_page"))
-    page = render_template("users.html", user=user, users=accounts.list_users(db(), user),
-                           areas=areas_in_scope(user), roles=ROLES, error=error, now=utcnow())
+            return redirect(request.path)
+    page = render_template(template, user=user, error=error, **{k: v() if callable(v) else v
+                                                                 for k, v in context.items()})
     return (page, 422) if error else page
+
+
+@bp.route("/admin/users", methods=["GET", "POST"])
+@login_required
+def users_page(user: User) -> str | Response | tuple[str, int]:
+    """Users, their roles and areas; a new user; unlocking one locked out by wrong passwords."""
+
+    def act(form: Any) -> None:
+        areas = [int(a) for a in form.getlist("areas") if a.isdigit()]
+        target = int(form.get("user_id", 0) or 0)
+        if form.get("action") == "create":
+            accounts.create_user(db(), user, {"username": form.get("username"), "password": form.get("password"),
+                                              "roles": form.getlist("roles"), "areas": areas})
+        elif form.get("action") == "update":
+            accounts.update_user(db(), user, target, {"roles": form.getlist("roles"), "areas": areas})
+        elif form.get("action") == "unlock":
+            accounts.update_user(db(), user, target, {"unlock": True})
+        else:
+            abort(400)
+
+    return admin_page(user, "users.html", act, users=lambda: accounts.list_users(db(), user),
+                      areas=lambda: areas_in_scope(user), roles=ROLES, now=utcnow())
 
 
 @bp.route("/admin/areas", methods=["GET", "POST"])
 @login_required
 def areas_page(user: User) -> str | Response | tuple[str, int]:
     """Areas and their air-time rules; a new area."""
-    if not can(user, "admin"):
-        abort(403)
-    error = None
-    if request.method == "POST":
-        check_csrf()
-        form = request.form
-        try:
-            if form.get("action") == "create":
-                parent = form.get("parent_id", "")
-                service.create_area(db(), user, {"name": form.get("name"), "kind": form.get("kind"),
-                                                 "parent_id": int(parent) if parent.isdigit() else None})
-            elif form.get("action") == "airtime":
-                limits = {name: int(form[name]) if form.get(name, "").isdigit() else None
-                          for name in ("max_session_min", "max_sessions_per_day")}
-                service.set_airtime_rule(db(), user, int(form.get("area_id", 0)), {
-                    "allowed_from": form.get("allowed_from"), "allowed_to": form.get("allowed_to"), **limits})
-            else:
-                abort(400)
-        except service.Refusal as exc:
-            db().rollback()
-            error = exc.message
+
+    def act(form: Any) -> None:
+        if form.get("action") == "create":
+            parent = form.get("parent_id", "")
+            service.create_area(db(), user, {"name": form.get("name"), "kind": form.get("kind"),
+                                             "parent_id": int(parent) if parent.isdigit() else None})
+        elif form.get("action") == "airtime":
+            limits = {name: int(form[name]) if form.get(name, "").isdigit() else None
+                      for name in ("max_session_min", "max_sessions_per_day")}
+            service.set_airtime_rule(db(), user, int(form.get("area_id", 0) or 0), {
+                "allowed_from": form.get("allowed_from"), "allowed_to": form.get("allowed_to"), **limits})
         else:
-            return redirect(url_for("ui.areas_page"))
-    page = render_template("areas.html", user=user, areas=service.areas_json(db(), user), error=error,
-                           kinds=service.AREA_KINDS)
-    return (page, 422) if error else page
+            abort(400)
+
+    return admin_page(user, "areas.html", act, areas=lambda: service.areas_json(db(), user),
+                      kinds=service.AREA_KINDS)

@@ -2,12 +2,7 @@
 // the clusters that have coordinates, on tiles when a tile source is configured and on a plain plane if not.
 (function () {
   "use strict";
-  const TEXT = JSON.parse((document.getElementById("i18n") || {textContent: "{}"}).textContent);
-  function t(key, values) {
-    let text = TEXT[key] || key;
-    for (const [name, value] of Object.entries(values || {})) text = text.replace(`%(${name})s`, value);
-    return text;
-  }
+  const t = window.loaxaText;
   const STATES = {online: t("online"), offline: t("offline"), playing: t("playing"), failed: t("failed")};
   const script = document.currentScript || document.querySelector("script[data-events]");
   const status = document.getElementById("live-status");

@@ -1,12 +1,7 @@
 // "Nghe thử": render the typed text as it will air, play it, and show what the listening check understood.
 (function () {
   "use strict";
-  const TEXT = JSON.parse((document.getElementById("i18n") || {textContent: "{}"}).textContent);
-  function t(key, values) {
-    let text = TEXT[key] || key;
-    for (const [name, value] of Object.entries(values || {})) text = text.replace(`%(${name})s`, value);
-    return text;
-  }
+  const t = window.loaxaText;
   const button = document.getElementById("preview-button");
   if (!button) return;
   const form = document.getElementById("send-form");

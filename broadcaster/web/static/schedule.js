@@ -1,12 +1,7 @@
 // "Kiểm tra giờ phát": ask the server what the air-time rules say and what this would overlap, before saving.
 (function () {
   "use strict";
-  const TEXT = JSON.parse((document.getElementById("i18n") || {textContent: "{}"}).textContent);
-  function t(key, values) {
-    let text = TEXT[key] || key;
-    for (const [name, value] of Object.entries(values || {})) text = text.replace(`%(${name})s`, value);
-    return text;
-  }
+  const t = window.loaxaText;
   const form = document.getElementById("schedule-form");
   const button = document.getElementById("check-button");
   const result = document.getElementById("check-result");
