@@ -221,6 +221,20 @@ class Bulletin(Base):
     review_comment: Mapped[str | None] = mapped_column(Text)
     """Why it was rejected (or a note with the approval)."""
     recording: Mapped[Recording | None] = relationship()
+    broadcasts: Mapped[list[Broadcast]] = relationship(viewonly=True, order_by="Broadcast.id")
+
+    def stage(self) -> str:
+        """Where it is in its life: draft, submitted, rejected, approved, then scheduled (something still to
+        play) and aired (played somewhere, nothing left to play)."""
+        if self.state != "approved":
+            return self.state
+        deliveries = [d for b in self.broadcasts if b.state in ("queued", "sent") for d in b.deliveries]
+        if any(d.state not in FINAL_DELIVERY_STATES for d in deliveries):
+            return "scheduled"
+        if any(d.state == "played" for b in self.broadcasts for d in b.deliveries) or any(
+                b.plays for b in self.broadcasts):
+            return "aired"
+        return "approved"
 
 
 class LexiconEntry(Base):

@@ -555,6 +555,7 @@ def bulletin_json(bulletin: Bulletin) -> dict[str, Any]:
         "language": recording.language if recording else "vi",
         "duration_s": recording.duration_s if recording else None,
         "state": bulletin.state,
+        "stage": bulletin.stage(),
         "area_id": bulletin.area_id,
         "review_comment": bulletin.review_comment,
         "created_by": bulletin.created_by,

@@ -183,3 +183,32 @@ def test_an_admin_adds_an_area_sets_its_hours_and_adds_a_user_working_there(env:
     weak = env.client.post("/admin/users", data={"csrf_token": csrf(page), "action": "create", "username": "x2",
                                                  "password": "ngan", "roles": ["editor"], "areas": [str(village.id)]})
     assert weak.status_code == 422 and 'id="error"' in weak.get_data(as_text=True)
+
+
+def test_a_weekly_relay_with_exceptions_is_scheduled_from_the_page_and_the_bulletin_shows_its_stage(
+        env: Env) -> None:
+    from datetime import date, timedelta
+
+    start, until = date.today() + timedelta(days=30), date.today() + timedelta(days=120)
+    skips = [(start + timedelta(days=n)).isoformat() for n in (7, 9)]
+    login(env)
+    bulletin = env.client.post("/api/v1/bulletins", headers=env.auth,
+                               json={"title": "Tiếp sóng", "text": "Xin lỗi, đài tỉnh tạm gián đoạn."}).get_json()
+    env.client.post(f"/api/v1/bulletins/{bulletin['id']}/approve", headers=env.auth)
+    page = env.client.get(f"/bulletins/{bulletin['id']}").get_data(as_text=True)
+    assert "đã duyệt" in page
+    answer = env.client.post(f"/bulletins/{bulletin['id']}", data={
+        "csrf_token": csrf(page), "action": "schedule", "targets": ["loa-01"], "recurring": "1",
+        "weekdays": ["1", "3", "5"], "times": "06:00, 17:30", "start": start.isoformat(), "until": until.isoformat(),
+        "skip": ", ".join(skips), "stream_url": "https://radio.example.vn/live.mp3", "window_min": "30"})
+    assert answer.status_code == 302, answer.get_data(as_text=True)[-800:]
+    broadcast = env.client.get("/api/v1/broadcasts", headers=env.auth).get_json()[0]
+    assert broadcast["repeat"]["skip"] == skips and broadcast["repeat"]["start"] == start.isoformat()
+    assert broadcast["repeat"]["times"] == ["06:00", "17:30"] and broadcast["repeat"]["weekdays"] == [1, 3, 5]
+    assert broadcast["relay"] == {"url": "https://radio.example.vn/live.mp3", "window_s": 1800}
+    assert env.client.get(f"/api/v1/bulletins/{bulletin['id']}", headers=env.auth).get_json()["stage"] == "scheduled"
+    assert "đã lên lịch" in env.client.get(f"/bulletins/{bulletin['id']}").get_data(as_text=True)
+    bad = env.client.post(f"/bulletins/{bulletin['id']}", data={
+        "csrf_token": csrf(page), "action": "schedule", "targets": ["loa-01"], "stream_url": "ftp://x",
+        "window_min": "30"})
+    assert bad.status_code == 422 and "http://" in bad.get_data(as_text=True)

@@ -23,6 +23,7 @@ from broadcaster.web.ui import REFUSALS, bp, check_csrf, login_required
 
 BULLETIN_LABELS = {"draft": _l("nháp"), "submitted": _l("chờ duyệt"), "approved": _l("đã duyệt"),
                    "rejected": _l("bị trả lại")}
+STAGE_LABELS = {**BULLETIN_LABELS, "scheduled": _l("đã lên lịch"), "aired": _l("đã phát")}
 DEVICE_STATES = {"online": _l("trực tuyến"), "offline": _l("mất kết nối"), "playing": _l("đang phát"),
                  "failed": _l("lỗi")}
 ROLE_LABELS = {"admin": _l("quản trị"), "editor": _l("biên tập"), "approver": _l("duyệt (lãnh đạo)"),
@@ -38,6 +39,7 @@ PAGE_REFUSALS = {
     "bad_state": _l("Bản tin không ở trạng thái cho phép việc này."),
     "invalid_repeat": _l("Lịch lặp lại không hợp lệ."),
     "unknown_template": _l("Mẫu thông báo không có."),
+    "invalid_relay": _l("Địa chỉ tiếp sóng phải bắt đầu bằng http:// hoặc https://, trong 1 đến 1440 phút."),
 }
 RULE_WORDS = {"hours": _l("giờ cho phép"), "session_length": _l("tối đa phút mỗi lần phát"),
               "sessions_per_day": _l("tối đa số lần phát mỗi ngày")}
@@ -72,8 +74,9 @@ def local_input(value: str) -> str | None:
 
 @bp.app_context_processor
 def page_globals() -> dict[str, Any]:
-    return {"BULLETIN_LABELS": BULLETIN_LABELS, "can": can, "WEEKDAYS": WEEKDAYS, "DEVICE_STATES": DEVICE_STATES,
-            "timedelta_day": timedelta(days=1), "ROLE_LABELS": ROLE_LABELS, "AREA_LABELS": AREA_LABELS}
+    return {"BULLETIN_LABELS": BULLETIN_LABELS, "STAGE_LABELS": STAGE_LABELS, "can": can, "WEEKDAYS": WEEKDAYS,
+            "DEVICE_STATES": DEVICE_STATES, "timedelta_day": timedelta(days=1), "ROLE_LABELS": ROLE_LABELS,
+            "AREA_LABELS": AREA_LABELS}
 
 
 # bulletins -------------------------------------------------------------------------------------------------
@@ -187,11 +190,16 @@ def schedule_request(bulletin_id: int) -> dict[str, Any]:
     if form.get("recurring"):
         days = [int(d) for d in form.getlist("weekdays") if d.isdigit()]
         times = [t.strip() for t in form.get("times", "").replace(",", " ").split() if t.strip()]
-        data["repeat"] = {"weekdays": days, "times": times}
-        if form.get("until"):
-            data["repeat"]["until"] = form["until"]
+        data["repeat"] = {"weekdays": days, "times": times,
+                          "skip": [d.strip() for d in form.get("skip", "").replace(",", " ").split() if d.strip()]}
+        for name in ("start", "until"):
+            if form.get(name):
+                data["repeat"][name] = form[name]
     else:
         data["play_at"] = local_input(form.get("play_at", ""))
+    if form.get("stream_url"):
+        minutes = form.get("window_min", "")
+        data["relay"] = {"url": form["stream_url"].strip(), "window_s": int(minutes) * 60 if minutes.isdigit() else 0}
     return data
 
 

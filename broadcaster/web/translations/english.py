@@ -256,6 +256,17 @@ EN: dict[str, str] = {
     "vận hành": "operator",
     "Địa bàn và giờ phát": "Areas and air time",
     "đang bị khóa": "locked",
+    "đã lên lịch": "scheduled",
+    "Địa chỉ tiếp sóng phải bắt đầu bằng http:// hoặc https://, trong 1 đến 1440 phút.":
+        "The relay address must start with http:// or https://, for 1 to 1440 minutes.",
+    "Từ ngày (để trống: hôm nay)": "From (empty: today)",
+    "Trừ các ngày (năm-tháng-ngày, cách nhau bằng dấu phẩy)": "Except on (year-month-day, separated by commas)",
+    "Tiếp sóng đài (tùy chọn)": "Relay a station (optional)",
+    "Phát luồng trực tiếp của đài trong khoảng thời gian này; nếu không mở được luồng, loa phát bản tin này thay "
+    "thế.": "Plays the station's live stream for this long; if the stream cannot be opened, this bulletin plays "
+            "instead.",
+    "Địa chỉ luồng (http:// hoặc https://)": "Stream address (http:// or https://)",
+    "Trong (phút)": "For (minutes)",
     "đến": "to",
 }
 
