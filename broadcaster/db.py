@@ -75,6 +75,23 @@ ROLES = ("admin", "editor", "approver", "operator")
 approver (the commune leader): approves or rejects; operator: devices, alarms, stops and emergencies."""
 
 
+class DeviceGroup(Base):
+    """A named set of clusters across villages (the market, the schools, the river bank): a target."""
+
+    __tablename__ = "device_groups"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"))
+    """The area it belongs to (users of that area see it); None: admins only."""
+    members: Mapped[list[DeviceGroupMember]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+
+
+class DeviceGroupMember(Base):
+    __tablename__ = "device_group_members"
+    group_id: Mapped[int] = mapped_column(ForeignKey("device_groups.id"), primary_key=True)
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id"), primary_key=True)
+
+
 class Alarm(Base):
     """Something an operator must look at: a cluster silent too long, a failed or missed broadcast, a wrong
     clock, a refused message. Raised once while the condition lasts; cleared when it ends; acknowledged by

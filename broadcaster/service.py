@@ -24,6 +24,8 @@ from broadcaster.db import (
     Bulletin,
     Delivery,
     Device,
+    DeviceGroup,
+    DeviceGroupMember,
     DeviceHealth,
     LexiconEntry,
     Recording,
@@ -455,16 +457,26 @@ def set_volume(session: Session, user: User, device_id: str, volume: Any) -> Vol
 
 
 def resolve_targets(session: Session, targets: Any, scope: Scope) -> list[str]:
-    """Device ids for ``targets``: ``"all"`` (every device in the user's areas), device ids, and
-    ``"area:<id>"`` (every device in that area and below it). Anything outside the user's areas is refused."""
+    """Device ids for ``targets``: ``"all"`` (every device in the user's areas), device ids,
+    ``"area:<id>"`` (every device in that area and below it) and ``"group:<id>"`` (its members). Anything
+    outside the user's areas is refused."""
     if not isinstance(targets, list) or not targets or not all(isinstance(t, str) for t in targets):
-        raise Refusal("invalid_targets", "'targets' must be a non-empty list of device ids, \"area:<id>\" or "
-                      "[\"all\"]", field="targets")
+        raise Refusal("invalid_targets", "'targets' must be a non-empty list of device ids, \"area:<id>\", "
+                      "\"group:<id>\" or [\"all\"]", field="targets")
     devices = {d.id: d for d in session.query(Device)}
     chosen: set[str] = set()
     for target in targets:
         if target == "all":
             chosen |= {d.id for d in devices.values() if scope.has_device(d)}
+        elif target.startswith("group:"):
+            group = session.get(DeviceGroup, int(target[6:])) if target[6:].isdigit() else None
+            if group is None or not visible_group(scope, group, devices):
+                raise Refusal("unknown_target", f"unknown group {target[6:]!r}", field="targets")
+            members = {m.device_id for m in group.members}
+            if not all(scope.has_device(devices[d]) for d in members):
+                raise Refusal("out_of_scope", f"group {group.name!r} has clusters outside your areas", status=403,
+                              field="targets")
+            chosen |= members
         elif target.startswith("area:"):
             area_id = int(target[5:]) if target[5:].isdigit() else -1
             if session.get(Area, area_id) is None:
@@ -666,3 +678,51 @@ def create_area(session: Session, user: User, data: dict[str, Any]) -> Area:
     session.flush()
     audit(session, user, "area.create", name, kind)
     return area
+
+
+def visible_group(scope: Scope, group: DeviceGroup, devices: dict[str, Device]) -> bool:
+    """A group is seen by users of its area, or, without one, by those who cover every member."""
+    if group.area_id is not None:
+        return scope.has_area(group.area_id)
+    return scope.everywhere or all(scope.has_device(devices[m.device_id]) for m in group.members)
+
+
+def list_groups(session: Session, user: User) -> list[DeviceGroup]:
+    require(user, "view")
+    scope = scope_of(session, user)
+    devices = {d.id: d for d in session.query(Device)}
+    return [g for g in session.query(DeviceGroup).order_by(DeviceGroup.name) if visible_group(scope, g, devices)]
+
+
+def save_group(session: Session, user: User, data: dict[str, Any], group_id: int | None = None) -> DeviceGroup:
+    """Create a group or replace its name and members: ``{"name", "devices": [ids], "area_id"?}``."""
+    require(user, "operate")
+    scope = scope_of(session, user)
+    name = text_field(data, "name", 200)
+    members = data.get("devices")
+    if not isinstance(members, list) or not members or not all(isinstance(m, str) for m in members):
+        raise Refusal("invalid_devices", "'devices' must be a non-empty list of device ids", field="devices")
+    for device_id in members:
+        device = session.get(Device, device_id)
+        if device is None or not scope.has_device(device):
+            raise Refusal("unknown_target", f"unknown device {device_id[:63]!r}", field="devices")
+    area_id = _bulletin_area(session, user, data.get("area_id"))
+    if group_id is None:
+        group = DeviceGroup(name=name, area_id=area_id)
+        session.add(group)
+        session.flush()
+    else:
+        found = session.get(DeviceGroup, group_id)
+        if found is None or found not in list_groups(session, user):
+            raise Refusal("not_found", f"group {group_id} does not exist", status=404)
+        group = found
+        group.name = name
+    group.members = [DeviceGroupMember(group_id=group.id, device_id=d) for d in sorted(set(members))]
+    session.flush()
+    audit(session, user, "group.save", f"group {group.id}", f"{name}: {', '.join(sorted(set(members)))}")
+    return group
+
+
+def group_json(group: DeviceGroup) -> dict[str, Any]:
+    return {"id": group.id, "name": group.name, "area_id": group.area_id,
+            "devices": sorted(m.device_id for m in group.members)}

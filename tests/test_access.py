@@ -212,3 +212,24 @@ def test_a_broadcast_whose_bulletin_changed_after_approval_does_not_air(env: Env
     wait_until(lambda: env.status(broadcast["id"])["state"] == "failed", timeout=20)
     assert "awaits approval again" in str(env.status(broadcast["id"])["error"])
     assert env.device_states(broadcast["id"]) == {"loa-01": "failed"}
+
+
+def test_a_group_of_clusters_is_a_target_within_the_users_areas(env: Env, commune_b: int) -> None:
+    operator = env.user("van-hanh", ("operator",))
+    status, group = call(env, "POST", "/groups", operator, {"name": "Loa chợ", "devices": ["loa-02", "loa-03"]})
+    assert status == 201 and group["devices"] == ["loa-02", "loa-03"]
+    assert call(env, "POST", "/groups", operator, {"name": "Lấn sang", "devices": ["loa-b1"]})[0] == 422, \
+        "a cluster of another commune cannot be put in a group"
+    bulletin = write(env, env.auth)
+    call(env, "POST", f"/bulletins/{bulletin}/approve", env.auth)
+    status, broadcast = call(env, "POST", "/broadcasts", env.auth,
+                             {"bulletin_id": bulletin, "targets": [f"group:{group['id']}", "loa-01"]})
+    assert status == 201 and [d["device_id"] for d in broadcast["devices"]] == ["loa-01", "loa-02", "loa-03"]
+    outsider = env.user("b-bien-tap", ("editor", "approver"), areas=("Xã Bên",))
+    assert call(env, "GET", "/groups", outsider)[1] == [], "another commune does not see the group"
+    status, body = call(env, "POST", "/broadcasts", outsider, {"bulletin_id": bulletin,
+                                                               "targets": [f"group:{group['id']}"]})
+    assert status in (404, 422)
+    status, renamed = call(env, "PUT", f"/groups/{group['id']}", operator, {"name": "Loa chợ mới",
+                                                                            "devices": ["loa-02"]})
+    assert status == 200 and renamed["devices"] == ["loa-02"]

@@ -349,6 +349,26 @@ def import_cap() -> tuple[Response, int]:
     return jsonify(answer), 201 if result.aired else 200
 
 
+@bp.get("/groups")
+@authenticated
+def list_groups() -> Response:
+    """Groups of clusters (the market, the schools...) you may target as ``"group:<id>"``."""
+    return jsonify([service.group_json(group) for group in service.list_groups(db(), g.user)])
+
+
+@bp.post("/groups")
+@authenticated
+def create_group() -> tuple[Response, int]:
+    """``{"name": "Loa chợ", "devices": ["loa-01", "loa-04"]}`` (operators, admins)."""
+    return jsonify(service.group_json(service.save_group(db(), g.user, body()))), 201
+
+
+@bp.put("/groups/<int:group_id>")
+@authenticated
+def update_group(group_id: int) -> Response:
+    return jsonify(service.group_json(service.save_group(db(), g.user, body(), group_id)))
+
+
 @bp.get("/areas")
 @authenticated
 def list_areas() -> Response:

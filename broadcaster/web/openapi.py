@@ -78,6 +78,7 @@ SCHEMAS: dict[str, J] = {
     "ReportRow": obj(["planned", "device_id", "state"], planned=STR, device_id=STR, device=STR, village=STR,
                      broadcast_id=INT, title=STR, priority=STR, state=STR, started_at=STR, finished_at=STR,
                      minutes=NUM, error=STR),
+    "Group": obj(["id", "name", "devices"], id=INT, name=STR, area_id=N_INT, devices=array(STR)),
     "LexiconEntry": obj(["id", "word", "reading"], id=INT, word=STR, reading=STR),
 }
 
@@ -155,6 +156,11 @@ OPERATIONS: list[tuple[str, str, str, J | None, int, J | None]] = [
     ("post", "/cap", "Import a CAP 1.2 alert", body({"type": "string"}, "application/xml"), 201,
      obj(["identifier", "aired"], identifier=STR, aired=BOOL, reason=STR, stopped=array(INT),
          bulletin=ref("Bulletin"), broadcasts=array(ref("Broadcast")))),
+    ("get", "/groups", "Groups of clusters you may target", None, 200, array(ref("Group"))),
+    ("post", "/groups", "Create a group (operators)", body(obj(["name", "devices"], name=STR, devices=array(STR),
+                                                              area_id=N_INT)), 201, ref("Group")),
+    ("put", "/groups/{group_id}", "Rename a group or change its members",
+     body(obj(["name", "devices"], name=STR, devices=array(STR), area_id=N_INT)), 200, ref("Group")),
     ("get", "/areas", "Areas in your scope with their air-time rule", None, 200, array(ref("Area"))),
     ("post", "/areas", "Create an area (admins)",
      body(obj(["name", "kind"], name=STR, kind={"enum": ["province", "district", "commune", "village"]},

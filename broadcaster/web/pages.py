@@ -160,7 +160,8 @@ def bulletin_page(user: User, bulletin_id: int) -> str | Response | tuple[str, i
         else:
             return redirect(url_for("ui.bulletin_page", bulletin_id=bulletin_id))
     page = render_template("bulletin.html", user=user, bulletin=item, error=error, form=request.form,
-                           devices=service.visible_devices(db(), user), areas=areas_in_scope(user))
+                           devices=service.visible_devices(db(), user), areas=areas_in_scope(user),
+                           groups=service.list_groups(db(), user))
     return (page, 422) if error else page
 
 
@@ -232,7 +233,7 @@ def emergency_page(user: User) -> str | Response | tuple[str, int]:
             flash(gettext("Đã phát khẩn cấp: %(n)s lượt.", n=len(sent.broadcasts)))
             return redirect(url_for("ui.broadcast", broadcast_id=sent.broadcasts[0].id))
     page = render_template("emergency.html", user=user, templates=emergency.templates(), areas=areas_in_scope(user),
-                           error=error, form=request.form)
+                           groups=service.list_groups(db(), user), error=error, form=request.form)
     return (page, 422) if error else page
 
 
@@ -376,6 +377,8 @@ def areas_page(user: User) -> str | Response | tuple[str, int]:
             parent = form.get("parent_id", "")
             service.create_area(db(), user, {"name": form.get("name"), "kind": form.get("kind"),
                                              "parent_id": int(parent) if parent.isdigit() else None})
+        elif form.get("action") == "group":
+            service.save_group(db(), user, {"name": form.get("group_name"), "devices": form.getlist("devices")})
         elif form.get("action") == "airtime":
             limits = {name: int(form[name]) if form.get(name, "").isdigit() else None
                       for name in ("max_session_min", "max_sessions_per_day")}
@@ -385,4 +388,5 @@ def areas_page(user: User) -> str | Response | tuple[str, int]:
             abort(400)
 
     return admin_page(user, "areas.html", act, areas=lambda: service.areas_json(db(), user),
-                      kinds=service.AREA_KINDS)
+                      kinds=service.AREA_KINDS, groups=lambda: service.list_groups(db(), user),
+                      devices=lambda: service.visible_devices(db(), user))

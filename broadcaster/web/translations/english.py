@@ -257,6 +257,12 @@ EN: dict[str, str] = {
     "Địa bàn và giờ phát": "Areas and air time",
     "đang bị khóa": "locked",
     "đã lên lịch": "scheduled",
+    "Nhóm": "Group",
+    "Nhóm cụm loa": "Groups of clusters",
+    "Một nhóm (ví dụ: loa chợ, loa trường học) là một nơi nhận khi lên lịch hoặc phát khẩn cấp.":
+        "A group (e.g. the market's loudspeakers, the schools') is a target when scheduling or in an emergency.",
+    "Chưa có nhóm nào.": "No groups yet.",
+    "Tên nhóm": "Group name",
     "Địa chỉ tiếp sóng phải bắt đầu bằng http:// hoặc https://, trong 1 đến 1440 phút.":
         "The relay address must start with http:// or https://, for 1 to 1440 minutes.",
     "Từ ngày (để trống: hôm nay)": "From (empty: today)",
