@@ -103,6 +103,7 @@ class Planned:
     priority: str
     start: datetime
     end: datetime
+    programme_id: int | None = None
 
 
 def planned(session: Session, device_ids: list[str], now: datetime, exclude: int | None = None
@@ -124,8 +125,25 @@ def planned(session: Session, device_ids: list[str], now: datetime, exclude: int
         for start in times:
             if start + length >= now:
                 result[delivery.device_id].append(
-                    Planned(broadcast.id, broadcast.bulletin.title, broadcast.priority, start, start + length))
-    return result
+                    Planned(broadcast.id, broadcast.bulletin.title, broadcast.priority, start, start + length,
+                            broadcast.programme_id))
+    return {device: _sessions(items) for device, items in result.items()}
+
+
+def _sessions(items: list[Planned]) -> list[Planned]:
+    """The items of one programme at one start are one session, as long as they are together."""
+    merged: dict[tuple[int, datetime], Planned] = {}
+    alone = []
+    for item in sorted(items, key=lambda p: p.broadcast_id):
+        if item.programme_id is None:
+            alone.append(item)
+            continue
+        key = (item.programme_id, item.start)
+        first = merged.get(key)
+        merged[key] = item if first is None else Planned(
+            first.broadcast_id, first.title, first.priority, first.start,
+            first.end + (item.end - item.start), first.programme_id)
+    return alone + list(merged.values())
 
 
 def check(session: Session, devices: list[Device], priority: str, play_at: datetime | None, repeat: Repeat | None,

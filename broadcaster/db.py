@@ -378,6 +378,8 @@ class Broadcast(Base):
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    programme_id: Mapped[int | None] = mapped_column(ForeignKey("programmes.id"))
+    """Set on the items of a programme: they play back to back in id order, one session."""
     bulletin: Mapped[Bulletin] = relationship()
     asset: Mapped[Asset | None] = relationship()
     deliveries: Mapped[list[Delivery]] = relationship(back_populates="broadcast", order_by="Delivery.device_id")
@@ -414,6 +416,17 @@ class OccurrencePlay(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Programme(Base):
+    """A session of several items played back to back (a bulletin, a relay, another bulletin...)."""
+
+    __tablename__ = "programmes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    items: Mapped[list[Broadcast]] = relationship(order_by="Broadcast.id", viewonly=True)
 
 
 class Relay(Base):

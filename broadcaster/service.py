@@ -28,6 +28,7 @@ from broadcaster.db import (
     DeviceGroupMember,
     DeviceHealth,
     LexiconEntry,
+    Programme,
     Recording,
     Recurrence,
     Relay,
@@ -279,8 +280,10 @@ class BroadcastPlan:
     overlaps: list[dict[str, Any]]
 
 
-def plan_broadcast(session: Session, user: User, data: dict[str, Any], timezone: str) -> BroadcastPlan:
-    """Everything ``create_broadcast`` checks, including the air-time rules and overlaps, without saving."""
+def plan_broadcast(session: Session, user: User, data: dict[str, Any], timezone: str,
+                   length_s: float | None = None) -> BroadcastPlan:
+    """Everything ``create_broadcast`` checks, including the air-time rules and overlaps, without saving.
+    ``length_s``: check the rules for this air time instead of the bulletin's own (a whole programme)."""
     priority = data.get("priority", "normal")
     if priority not in PRIORITIES:
         raise Refusal("invalid_priority", f"'priority' must be one of {', '.join(PRIORITIES)}", field="priority")
@@ -301,7 +304,7 @@ def plan_broadcast(session: Session, user: User, data: dict[str, Any], timezone:
     repeat = parse_repeat(data.get("repeat"), now, timezone)
     if repeat is not None and play_at is not None:
         raise Refusal("invalid_repeat", "a recurring broadcast has 'repeat' and no 'play_at'", field="play_at")
-    length = relay[1] if relay else airtime.estimate_s(bulletin)
+    length = length_s if length_s is not None else (relay[1] if relay else airtime.estimate_s(bulletin))
     rows = session.query(Device).filter(Device.id.in_(devices)).order_by(Device.id).all()
     breaches, overlaps = airtime.check(session, rows, priority, play_at, repeat, length, now, ZoneInfo(timezone))
     return BroadcastPlan(bulletin, priority, play_at, devices, relay, repeat, breaches, overlaps)
@@ -312,14 +315,24 @@ def create_broadcast(session: Session, user: User, data: dict[str, Any], grace_s
     """Schedule an approved bulletin; refused, with every breach listed, outside the air-time rules (an
     emergency overrides them)."""
     plan = plan_broadcast(session, user, data, timezone)
+    _refuse_breaches(plan)
+    return _save_broadcast(session, user, plan, grace_s)
+
+
+def _refuse_breaches(plan: BroadcastPlan) -> None:
     if plan.breaches:
         raise Refusal("outside_airtime", "; ".join(airtime.describe(b) for b in plan.breaches[:10]),
                       field="play_at", details=plan.breaches)
+
+
+def _save_broadcast(session: Session, user: User, plan: BroadcastPlan, grace_s: int,
+                    programme: Programme | None = None) -> Broadcast:
     bulletin, priority, play_at, devices, relay, repeat = (plan.bulletin, plan.priority, plan.play_at, plan.devices,
                                                            plan.relay, plan.repeat)
     now = utcnow()
     broadcast = Broadcast(bulletin_id=bulletin.id, priority=priority, play_at=play_at, grace_s=grace_s,
-                          state="queued", created_by=user.id, created_at=now)
+                          state="queued", created_by=user.id, created_at=now,
+                          programme_id=programme.id if programme else None)
     session.add(broadcast)
     session.flush()
     if relay is not None:
@@ -332,6 +345,40 @@ def create_broadcast(session: Session, user: User, data: dict[str, Any], grace_s
     audit(session, user, "broadcast.create", f"broadcast {broadcast.id}",
           f"{priority} '{bulletin.title}' to {len(devices)} device(s)")
     return broadcast
+
+
+MAX_PROGRAMME_ITEMS = 20
+
+
+def create_programme(session: Session, user: User, data: dict[str, Any], grace_s: int,
+                     timezone: str = DEFAULT_TZ) -> tuple[Programme, list[Broadcast]]:
+    """A session of items played back to back: ``{"title", "items": [{"bulletin_id"}, {"bulletin_id",
+    "relay": {...}}, ...], "targets", "priority", "play_at" or "repeat"}``. The air-time rules see it as one
+    broadcast as long as all its items together; each item may start as late as the items before it last."""
+    title = text_field(data, "title", MAX_TITLE)
+    items = data.get("items")
+    if not isinstance(items, list) or not 1 <= len(items) <= MAX_PROGRAMME_ITEMS or not all(
+            isinstance(i, dict) for i in items):
+        raise Refusal("invalid_items", f"'items' must be a list of 1 to {MAX_PROGRAMME_ITEMS} objects with "
+                                       "'bulletin_id' (and optionally 'relay')", field="items")
+    common: dict[str, Any] = {name: data[name] for name in ("targets", "priority", "play_at", "repeat")
+                              if name in data}
+    plans = [plan_broadcast(session, user, {**common, "bulletin_id": item.get("bulletin_id"),
+                                            "relay": item.get("relay")}, timezone) for item in items]
+    lengths = [p.relay[1] if p.relay else airtime.estimate_s(p.bulletin) for p in plans]
+    whole = plan_broadcast(session, user, {**common, "bulletin_id": items[0].get("bulletin_id")}, timezone,
+                           length_s=sum(lengths))
+    _refuse_breaches(whole)
+    programme = Programme(title=title, created_by=user.id)
+    session.add(programme)
+    session.flush()
+    broadcasts, before = [], 0.0
+    for plan, length in zip(plans, lengths, strict=True):
+        broadcasts.append(_save_broadcast(session, user, plan, grace_s + int(before) + 1, programme))
+        before += length
+    audit(session, user, "programme.create", f"programme {programme.id}",
+          f"{title}: broadcasts {[b.id for b in broadcasts]}")
+    return programme, broadcasts
 
 
 def visible_broadcast(session: Session, user: User, broadcast_id: int) -> Broadcast:
@@ -525,6 +572,7 @@ def broadcast_json(broadcast: Broadcast) -> dict[str, Any]:
         "repeat": _repeat_json(broadcast.repeat()),
         "created_at": iso(broadcast.created_at),
         "sent_at": iso(broadcast.sent_at),
+        "programme_id": broadcast.programme_id,
         "devices": [
             {
                 "device_id": d.device_id,

@@ -220,7 +220,9 @@ class Store:
             live = [e for e in self.entries.values() if e.state not in FINAL_STATES]
         return sorted(
             live,
-            key=lambda e: (-PRIORITY_RANK[e.entry.priority], e.entry.play_at or e.entry.created_at),
+            # Broadcast id last: the items of a programme share a start and play in the order they were made.
+            key=lambda e: (-PRIORITY_RANK[e.entry.priority], e.entry.play_at or e.entry.created_at,
+                           e.entry.broadcast_id),
         )
 
     def evict(self, keep: set[str], room_for: int, limit: int) -> bool:

@@ -124,3 +124,45 @@ def test_rules_are_set_by_admins_and_checked(env: Env, night: dict[str, int]) ->
     assert env.client.put(url, headers=editor, json={"allowed_from": "00:00"}).status_code == 403
     log = env.client.get("/api/v1/audit?action=airtime.set", headers=env.auth).get_json()
     assert log == [], "nothing was set"
+
+
+def test_a_programme_plays_its_items_back_to_back_and_counts_as_one_session(env: Env, night: dict[str, int]) -> None:
+    env.client.put(f"/api/v1/areas/{night['commune']}/airtime", headers=env.auth,
+                   json={"allowed_from": "05:30", "allowed_to": "21:30", "max_session_min": 3,
+                         "max_sessions_per_day": 1})
+    one, two = approved(env, "Tin thứ nhất."), approved(env, "Tin thứ hai.")
+    body = {"title": "Chương trình sáng", "items": [{"bulletin_id": one}, {"bulletin_id": two}],
+            "targets": ["loa-tay"], "play_at": tomorrow_at(6, 30)}
+    response = env.client.post("/api/v1/programmes", headers=env.auth, json=body)
+    assert response.status_code == 201, response.get_json()
+    items = response.get_json()["broadcasts"]
+    assert [b["bulletin_id"] for b in items] == [one, two] and items[0]["play_at"] == items[1]["play_at"]
+    assert items[0]["programme_id"] == items[1]["programme_id"] == response.get_json()["id"]
+    # One session a day: the programme took it, whatever number of items it has.
+    status, refused = send(env, one, ["loa-tay"], play_at=tomorrow_at(9, 0))
+    assert status == 422 and refused["error"]["details"][0]["rule"] == "sessions_per_day"
+    # Three minutes a session: the items count together.
+    long_item = approved(env, "Bà con chú ý. " * 120)  # 360 words: over two and a half minutes
+    too_long = {**body, "items": [{"bulletin_id": one}, {"bulletin_id": long_item}], "targets": ["loa-dong"]}
+    answer = env.client.post("/api/v1/programmes", headers=env.auth, json=too_long)
+    assert answer.status_code == 422 and answer.get_json()["error"]["details"][0]["rule"] == "session_length"
+
+
+def test_a_receiver_plays_a_programme_in_its_order(env: Env) -> None:
+    from tests.conftest import wait_until
+
+    env.start_worker()
+    env.start_agent("loa-01")
+    first, second, third = (approved(env, text) for text in ("Mở đầu chương trình.", "Bản tin chính hôm nay "
+                                                               "dài hơn một chút để phát lâu hơn.", "Kết thúc."))
+    response = env.client.post("/api/v1/programmes", headers=env.auth, json={
+        "title": "Buổi sáng", "targets": ["loa-01"],
+        "items": [{"bulletin_id": first}, {"bulletin_id": second}, {"bulletin_id": third}]})
+    assert response.status_code == 201, response.get_json()
+    ids = [b["id"] for b in response.get_json()["broadcasts"]]
+    wait_until(lambda: all(env.device_states(i) == {"loa-01": "played"} for i in ids), timeout=90)
+    starts = [env.status(i)["devices"][0]["started_at"] for i in ids]  # type: ignore[index]
+    ends = [env.status(i)["devices"][0]["finished_at"] for i in ids]  # type: ignore[index]
+    assert starts == sorted(starts) and all(e <= s for e, s in zip(ends, starts[1:], strict=False)), \
+        "back to back, in the programme's order"
+    assert [p.name.split("-", 1)[1] for p in env.played_files("loa-01")] == [f"b{i}.wav" for i in ids]

@@ -212,3 +212,20 @@ def test_a_weekly_relay_with_exceptions_is_scheduled_from_the_page_and_the_bulle
         "csrf_token": csrf(page), "action": "schedule", "targets": ["loa-01"], "stream_url": "ftp://x",
         "window_min": "30"})
     assert bad.status_code == 422 and "http://" in bad.get_data(as_text=True)
+
+
+def test_a_programme_is_put_together_on_a_page(env: Env) -> None:
+    login(env)
+    ids = []
+    for text in ("Mở đầu.", "Tin chính."):
+        bulletin = env.client.post("/api/v1/bulletins", headers=env.auth, json={"title": text, "text": text})
+        ids.append(bulletin.get_json()["id"])
+        env.client.post(f"/api/v1/bulletins/{ids[-1]}/approve", headers=env.auth)
+    page = env.client.get("/programmes/new").get_data(as_text=True)
+    answer = env.client.post("/programmes/new", data={"csrf_token": csrf(page), "title": "Buổi sáng",
+                                                      "items": [str(ids[1]), "", str(ids[0])], "targets": ["loa-01"]})
+    assert answer.status_code == 302
+    made = env.client.get("/api/v1/broadcasts", headers=env.auth).get_json()
+    assert [b["bulletin_id"] for b in sorted(made, key=lambda b: b["id"])] == [ids[1], ids[0]], "in the chosen order"
+    empty = env.client.post("/programmes/new", data={"csrf_token": csrf(page), "title": "Trống", "items": [""]})
+    assert empty.status_code == 422 and "ít nhất một bản tin" in empty.get_data(as_text=True)

@@ -235,6 +235,16 @@ def create_broadcast() -> tuple[Response, int]:
     return jsonify(service.broadcast_json(broadcast)), 201
 
 
+@bp.post("/programmes")
+@authenticated
+def create_programme() -> tuple[Response, int]:
+    """Several approved items back to back in one session: ``{"title", "items": [{"bulletin_id"},
+    {"bulletin_id", "relay"}...], "targets", "priority", "play_at" or "repeat"}``."""
+    programme, items = service.create_programme(db(), g.user, body(), config().grace_s, config().timezone)
+    return jsonify(id=programme.id, title=programme.title,
+                   broadcasts=[service.broadcast_json(b) for b in items]), 201
+
+
 @bp.post("/broadcasts/check")
 @authenticated
 def check_broadcast() -> Response:

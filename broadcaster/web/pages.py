@@ -39,6 +39,7 @@ PAGE_REFUSALS = {
     "bad_state": _l("Bản tin không ở trạng thái cho phép việc này."),
     "invalid_repeat": _l("Lịch lặp lại không hợp lệ."),
     "unknown_template": _l("Mẫu thông báo không có."),
+    "invalid_items": _l("Hãy chọn ít nhất một bản tin đã duyệt cho chương trình."),
     "invalid_relay": _l("Địa chỉ tiếp sóng phải bắt đầu bằng http:// hoặc https://, trong 1 đến 1440 phút."),
 }
 RULE_WORDS = {"hours": _l("giờ cho phép"), "session_length": _l("tối đa phút mỗi lần phát"),
@@ -207,6 +208,33 @@ def schedule_request(bulletin_id: int) -> dict[str, Any]:
 def areas_in_scope(user: User) -> list[Area]:
     scope = scope_of(db(), user)
     return [a for a in db().query(Area).order_by(Area.kind, Area.name) if scope.has_area(a.id)]
+
+
+@bp.route("/programmes/new", methods=["GET", "POST"])
+@login_required
+def programme_page(user: User) -> str | Response | tuple[str, int]:
+    """A session of approved items played back to back."""
+    error = None
+    if request.method == "POST":
+        check_csrf()
+        form = request.form
+        items = [{"bulletin_id": int(b)} for b in form.getlist("items") if b.isdigit()]
+        data: dict[str, Any] = {"title": form.get("title"), "items": items,
+                                "targets": form.getlist("targets") or ["all"],
+                                "priority": form.get("priority", "normal"),
+                                "play_at": local_input(form.get("play_at", ""))}
+        try:
+            _, broadcasts = service.create_programme(db(), user, data, config().grace_s, config().timezone)
+        except service.Refusal as exc:
+            db().rollback()
+            error = refusal_text(exc)
+        else:
+            return redirect(url_for("ui.broadcast", broadcast_id=broadcasts[0].id))
+    approved = service.list_bulletins(db(), user, "approved")
+    page = render_template("programme.html", user=user, bulletins=approved, devices=service.visible_devices(db(), user),
+                           areas=areas_in_scope(user), groups=service.list_groups(db(), user), error=error,
+                           slots=range(6))
+    return (page, 422) if error else page
 
 
 # emergency -------------------------------------------------------------------------------------------------

@@ -263,6 +263,14 @@ EN: dict[str, str] = {
         "A group (e.g. the market's loudspeakers, the schools') is a target when scheduling or in an emergency.",
     "Chưa có nhóm nào.": "No groups yet.",
     "Tên nhóm": "Group name",
+    "Chương trình phát": "Programme",
+    "Các bản tin đã duyệt phát nối tiếp nhau trong một buổi, theo thứ tự dưới đây; giờ cho phép tính cho cả buổi.":
+        "Approved bulletins played back to back in one session, in the order below; the air-time rules count the "
+        "whole session.",
+    "Tên chương trình": "Programme title",
+    "Mục": "Item",
+    "Lên chương trình nhiều bản tin": "Schedule a programme of several bulletins",
+    "Hãy chọn ít nhất một bản tin đã duyệt cho chương trình.": "Choose at least one approved bulletin.",
     "Địa chỉ tiếp sóng phải bắt đầu bằng http:// hoặc https://, trong 1 đến 1440 phút.":
         "The relay address must start with http:// or https://, for 1 to 1440 minutes.",
     "Từ ngày (để trống: hôm nay)": "From (empty: today)",
