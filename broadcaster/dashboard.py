@@ -47,6 +47,8 @@ def device_rows(session: Session, user: User) -> list[dict[str, Any]]:
         reported = json.loads(health[device.id].reported) if device.id in health else {}
         if not device.online:
             state = "offline"
+        elif reported.get("enabled") is False:
+            state = "off"
         elif device.now_playing:
             state = "playing"
         elif device.id in failing:

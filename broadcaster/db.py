@@ -22,6 +22,7 @@ from sqlalchemy import (
     create_engine,
     event,
     text,
+    true,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
@@ -329,12 +330,16 @@ class DeviceHealth(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class VolumeSetting(Base):
-    """The volume an operator set for a device; the worker sends it, signed and retained, until it is sent."""
+class DeviceSetting(Base):
+    """What operators set for a device (volume; switched on or off). The worker sends both in one signed,
+    retained command whenever either changes (``sent_at`` empty), so the receiver always has the whole state."""
 
-    __tablename__ = "volume_settings"
+    __tablename__ = "device_settings"
     device_id: Mapped[str] = mapped_column(ForeignKey("devices.id"), primary_key=True)
-    volume: Mapped[int] = mapped_column(Integer)
+    volume: Mapped[int | None] = mapped_column(Integer)
+    """None: the receiver's own configured volume."""
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    """False: the cluster stays silent for everything but emergencies."""
     set_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     set_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -27,13 +27,13 @@ from broadcaster.db import (
     DeviceGroup,
     DeviceGroupMember,
     DeviceHealth,
+    DeviceSetting,
     LexiconEntry,
     Programme,
     Recording,
     Recurrence,
     Relay,
     User,
-    VolumeSetting,
     utcnow,
 )
 from edge_agent.protocol import PRIORITIES, ProtocolError, Repeat
@@ -489,17 +489,36 @@ def operated_device(session: Session, user: User, device_id: str) -> Device:
     return device
 
 
-def set_volume(session: Session, user: User, device_id: str, volume: Any) -> VolumeSetting:
-    operated_device(session, user, device_id)
+def set_volume(session: Session, user: User, device_id: str, volume: Any) -> DeviceSetting:
     if not isinstance(volume, int) or isinstance(volume, bool) or not 0 <= volume <= 100:
+        operated_device(session, user, device_id)
         raise Refusal("invalid_volume", "'volume' must be a whole number from 0 to 100", field="volume")
-    setting = session.get(VolumeSetting, device_id)
-    if setting is None:
-        setting = VolumeSetting(device_id=device_id, volume=volume, set_by=user.id)
-        session.add(setting)
-    setting.volume, setting.set_by, setting.set_at, setting.sent_at = volume, user.id, utcnow(), None
-    session.flush()
+    setting = _setting(session, user, device_id)
+    setting.volume = volume
     audit(session, user, "device.volume", device_id, f"{volume}%")
+    return setting
+
+
+def set_power(session: Session, user: User, device_id: str, on: Any) -> DeviceSetting:
+    """Switch a cluster off (silent for everything but emergencies) or back on."""
+    if not isinstance(on, bool):
+        operated_device(session, user, device_id)
+        raise Refusal("invalid_power", "'on' must be true or false", field="on")
+    setting = _setting(session, user, device_id)
+    setting.enabled = on
+    audit(session, user, "device.power", device_id, "on" if on else "off")
+    return setting
+
+
+def _setting(session: Session, user: User, device_id: str) -> DeviceSetting:
+    """The device's settings row, marked unsent so the worker sends the new whole state."""
+    operated_device(session, user, device_id)
+    setting = session.get(DeviceSetting, device_id)
+    if setting is None:
+        setting = DeviceSetting(device_id=device_id, enabled=True, set_by=user.id)
+        session.add(setting)
+    setting.set_by, setting.set_at, setting.sent_at = user.id, utcnow(), None
+    session.flush()
     return setting
 
 

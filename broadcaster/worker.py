@@ -30,11 +30,11 @@ from broadcaster.db import (
     Delivery,
     Device,
     DeviceHealth,
+    DeviceSetting,
     OccurrencePlay,
     Recurrence,
     RefusalRecord,
     SigningState,
-    VolumeSetting,
     utcnow,
 )
 from broadcaster.speech import Speech
@@ -64,7 +64,8 @@ SEQ_SAVE_MARGIN = 3_600_000_000
 CLOCK_SKEW_ALARM_S = 30.0
 """A device clock further than this from the server's is reported: it would play at the wrong time."""
 HEALTH_FIELDS = ("uptime_s", "load_1m", "cpu_temp_c", "mem_available_mb", "disk_free_mb", "ntp_synced",
-                 "clock_offset_ms", "clock_error_ms", "link_quality", "amplifier", "cache_bytes", "pending", "outbox")
+                 "clock_offset_ms", "clock_error_ms", "link_quality", "amplifier", "cache_bytes", "pending", "outbox",
+                 "enabled")
 STATE_RANK = {"pending": 0, "delivered": 1, "playing": 2, "played": 3, "failed": 3, "missed": 3, "interrupted": 3,
               "cancelled": 3, "ended": 3}
 NO_REPORT = "no report from the device by the deadline"
@@ -174,7 +175,7 @@ class Worker:
             self._send_operator_changes()
 
     def _send_operator_changes(self) -> None:
-        """Stops and volumes set in the web app since the last round, in one database session."""
+        """Stops, volumes and on/off set in the web app since the last round, in one database session."""
         with self.db.session() as session:
             # A stopped broadcast: each device's schedule now lists it as cancelled.
             for broadcast in session.query(Broadcast).filter_by(state="stopping"):
@@ -183,9 +184,9 @@ class Worker:
                         self.publish_schedule(session, delivery.device_id)
                 broadcast.state = "stopped"
                 logger.info("broadcast %d stopped", broadcast.id)
-            for setting in session.query(VolumeSetting).filter(VolumeSetting.sent_at.is_(None)):
+            for setting in session.query(DeviceSetting).filter(DeviceSetting.sent_at.is_(None)):
                 topic = self.topics.command(setting.device_id)
-                command = Command("volume", utcnow(), volume=setting.volume)
+                command = Command("settings", utcnow(), volume=setting.volume, enabled=setting.enabled)
                 # Retained: a receiver offline now gets the latest setting when it reconnects.
                 ttl = timedelta(days=self.config.signing.schedule_ttl_days)
                 self.link.publish(topic, self.signer.sign(topic, command.to_dict(), ttl), qos=1, retain=True)

@@ -116,6 +116,8 @@ class Agent:
         volume = self.store.setting("volume")
         if isinstance(volume, int) and 0 <= volume <= 100:
             self.sink.volume = volume  # set remotely before a reboot: it outlasts the config file's value
+        self.enabled = self.store.setting("enabled") is not False
+        """Switched off by an operator: silent for everything but emergencies."""
         self._cut_reason: str | None = None
         self._cut_pauses = False
         """The cut is an urgent item taking the air: a relay playing now pauses and resumes after it."""
@@ -272,10 +274,22 @@ class Agent:
         self._wake.set()
 
     def _on_command(self, command: Command) -> None:
-        if command.action == "volume" and command.volume is not None and command.volume != self.sink.volume:
+        changed = False
+        if command.volume is not None and command.volume != self.sink.volume:
             self.sink.volume = command.volume
             self.store.set_setting("volume", command.volume)
             logger.info("volume set to %d%% by the server", command.volume)
+            changed = True
+        if command.action == "settings" and command.enabled is not None and command.enabled != self.enabled:
+            self.enabled = command.enabled
+            self.store.set_setting("enabled", command.enabled)
+            logger.warning("switched %s by the operator", "on" if command.enabled else "off")
+            playing = self._playing
+            if not self.enabled and playing is not None and playing.entry.priority != "emergency":
+                self._cut("the cluster was switched off by the operator")
+            changed = True
+        if changed:
+            self._wake.set()
             self._send_heartbeat()
 
     def _cancel(self, broadcast_id: int) -> None:
@@ -483,6 +497,7 @@ class Agent:
         soon = any(
             local.state == "delivered" and (local.entry.play_at is None
                                             or (local.entry.play_at - now).total_seconds() <= settings.lead_s)
+            and (self.enabled or local.entry.priority == "emergency")
             for local in self.store.playable()
         )
         if soon:
@@ -512,6 +527,10 @@ class Agent:
                 logger.warning("broadcast %d missed: %s", entry.broadcast_id, why)
                 self._finish(local, "missed", error=why)
             elif local.state == "delivered" and (entry.play_at is None or entry.play_at <= now):
+                if not self.enabled and entry.priority != "emergency":
+                    logger.info("broadcast %d not played: switched off", entry.broadcast_id)
+                    self._finish(local, "cancelled", error="the cluster was switched off by the operator")
+                    continue
                 self._play(local)
                 return  # re-read the schedule: something more urgent may have arrived
 
@@ -600,5 +619,6 @@ class Agent:
             **asdict(state),
             outbox=self.outbox.pending(),
             amplifier=self.amplifier.state if self.amplifier.present else None,
+            enabled=self.enabled,
         )
         self.link.publish(self.topics.heartbeat(self.id), beat.to_bytes(), qos=0)

@@ -112,6 +112,33 @@ def test_volume_set_remotely_is_applied_reported_and_kept_across_a_reboot(env: E
     assert again.sink.volume == 30
 
 
+def test_a_cluster_switched_off_stays_silent_but_for_emergencies_and_the_volume_is_kept(env: Env) -> None:
+    env.start_worker()
+    agent = env.start_agent("loa-03", heartbeat_s=0.5)
+    env.client.put("/api/v1/devices/loa-03/volume", json={"volume": 25}, headers=env.auth)
+    wait_until(lambda: agent.sink.volume == 25, timeout=15)
+    assert env.client.put("/api/v1/devices/loa-03/power", json={"on": "no"}, headers=env.auth).status_code == 422
+    assert env.client.put("/api/v1/devices/loa-03/power", json={"on": False}, headers=env.auth).status_code == 200
+    wait_until(lambda: not agent.enabled, timeout=15)
+    assert agent.sink.volume == 25, "switching off and on travels with the volume, not instead of it"
+
+    quiet = env.broadcast("Thông báo thường khi loa tắt.", targets=["loa-03"])
+    wait_until(lambda: env.device_states(quiet["id"]) == {"loa-03": "cancelled"}, timeout=60)
+    assert "switched off" in str(env.status(quiet["id"])["devices"][0]["error"])  # type: ignore[index]
+    urgent = env.broadcast("Khẩn cấp: lũ quét.", targets=["loa-03"], priority="emergency")
+    wait_until(lambda: env.device_states(urgent["id"]) == {"loa-03": "played"}, timeout=60)
+    wait_until(lambda: {r["id"]: r for r in env.client.get("/api/v1/dashboard", headers=env.auth).get_json()}
+               ["loa-03"]["state"] == "off", timeout=15)  # the dashboard shows what the receiver reports
+
+    agent.stop()
+    again = env.start_agent("loa-03")
+    assert again.enabled is False, "still off after a reboot"
+    env.client.put("/api/v1/devices/loa-03/power", json={"on": True}, headers=env.auth)
+    wait_until(lambda: again.enabled, timeout=15)
+    back = env.broadcast("Loa bật lại.", targets=["loa-03"])
+    wait_until(lambda: env.device_states(back["id"]) == {"loa-03": "played"}, timeout=60)
+
+
 def test_an_emergency_during_the_amplifier_warm_up_goes_first(env: Env) -> None:
     from edge_agent.agent import Agent
     from edge_agent.amplifier import SimulatedAmplifier

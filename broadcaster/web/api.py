@@ -288,6 +288,14 @@ def acknowledge_alarm(alarm_id: int) -> Response:
     return jsonify({"id": alarm.id, "acked_at": service.iso(alarm.acked_at)})
 
 
+@bp.put("/devices/<device_id>/power")
+@authenticated
+def device_power(device_id: str) -> Response:
+    """``{"on": false}`` switches a cluster off: silent for everything but emergencies, until switched on."""
+    setting = service.set_power(db(), g.user, device_id, body().get("on"))
+    return jsonify({"device": device_id, "on": setting.enabled, "sent": setting.sent_at is not None})
+
+
 @bp.put("/devices/<device_id>/position")
 @authenticated
 def device_position(device_id: str) -> Response:

@@ -32,7 +32,7 @@ def js_text() -> dict[str, str]:
     """What the pages' scripts say, in the page's language (read by them from the #i18n element)."""
     return {
         "online": gettext("trực tuyến"), "offline": gettext("mất kết nối"), "playing": gettext("đang phát"),
-        "failed": gettext("lỗi"), "on": gettext("bật"), "off": gettext("tắt"),
+        "failed": gettext("lỗi"), "on": gettext("bật"), "off": gettext("tắt"), "switched_off": gettext("đã tắt"),
         "no_alarms": gettext("Không có cảnh báo."), "cleared": gettext("(đã hết)"), "ack": gettext("Đã biết"),
         "live": gettext("trực tiếp"), "reconnecting": gettext("mất kết nối, đang thử lại…"),
         "missed_word": gettext("Máy chưa nghe rõ từ này"), "rendering": gettext("Đang tạo âm thanh…"),

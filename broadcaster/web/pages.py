@@ -25,7 +25,7 @@ BULLETIN_LABELS = {"draft": _l("nháp"), "submitted": _l("chờ duyệt"), "appr
                    "rejected": _l("bị trả lại")}
 STAGE_LABELS = {**BULLETIN_LABELS, "scheduled": _l("đã lên lịch"), "aired": _l("đã phát")}
 DEVICE_STATES = {"online": _l("trực tuyến"), "offline": _l("mất kết nối"), "playing": _l("đang phát"),
-                 "failed": _l("lỗi")}
+                 "failed": _l("lỗi"), "off": _l("đã tắt")}
 ROLE_LABELS = {"admin": _l("quản trị"), "editor": _l("biên tập"), "approver": _l("duyệt (lãnh đạo)"),
                "operator": _l("vận hành")}
 AREA_LABELS = {"province": _l("Tỉnh"), "district": _l("Huyện"), "commune": _l("Xã"), "village": _l("Thôn")}
@@ -302,6 +302,18 @@ def page_volume(user: User, device_id: str) -> Response:
     check_csrf()
     try:
         service.set_volume(db(), user, device_id, request.form.get("volume", type=int))
+    except service.Refusal as exc:
+        db().rollback()
+        flash(exc.message)
+    return redirect(url_for("ui.dashboard_page"))
+
+
+@bp.post("/devices/<device_id>/power")
+@login_required
+def page_power(user: User, device_id: str) -> Response:
+    check_csrf()
+    try:
+        service.set_power(db(), user, device_id, request.form.get("on") == "1")
     except service.Refusal as exc:
         db().rollback()
         flash(exc.message)

@@ -22,7 +22,8 @@ PRIORITY_RANK = {name: rank for rank, name in enumerate(PRIORITIES)}
 PLAYBACK_STATES = ("playing", "played", "missed", "failed", "interrupted", "cancelled")
 """``interrupted``: cut off while playing (by an emergency or a stop command); ``cancelled``: stopped before
 it started. Both are final: a broadcast never plays twice."""
-COMMAND_ACTIONS = ("volume",)
+COMMAND_ACTIONS = ("volume", "settings")
+"""``settings``: the device's whole operator-set state (volume, on/off); ``volume``: the volume alone."""
 DELIVERY_STATES = ("delivered", "failed")
 MAX_CHUNKS = 4096
 MAX_ENTRIES = 1000
@@ -438,6 +439,8 @@ class Heartbeat(Message):
     """``on`` or ``off``: the state of the amplifier relay."""
     outbox: int = 0
     """Reports waiting on the device's disk for the link to come back."""
+    enabled: bool = True
+    """False while an operator has switched the cluster off."""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Heartbeat:
@@ -472,6 +475,7 @@ class Heartbeat(Message):
             link_quality=link,
             amplifier=amplifier,
             outbox=_require(data, "outbox", int, optional=True) or 0,
+            enabled=_require(data, "enabled", bool, optional=True) is not False,
         )
 
 
@@ -484,15 +488,18 @@ class Command(Message):
     action: str
     issued_at: datetime
     volume: int | None = None
-    """volume: the output volume, 0-100, kept across reboots."""
+    """The output volume, 0-100, kept across reboots (null in ``settings``: the receiver's own)."""
+    enabled: bool | None = None
+    """``settings``: false switches the cluster off (silent for all but emergencies), kept across reboots."""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Command:
         action = _choice(data, "action", COMMAND_ACTIONS)
-        volume = _require(data, "volume", int)
-        if not 0 <= volume <= 100:
+        volume = _require(data, "volume", int, optional=action == "settings")
+        if volume is not None and not 0 <= volume <= 100:
             raise ProtocolError("volume: must be 0-100")
-        return cls(action=action, issued_at=_time(data, "issued_at"), volume=volume)
+        enabled = _require(data, "enabled", bool, optional=True)
+        return cls(action=action, issued_at=_time(data, "issued_at"), volume=volume, enabled=enabled)
 
 
 @dataclass

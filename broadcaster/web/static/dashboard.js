@@ -3,7 +3,8 @@
 (function () {
   "use strict";
   const t = window.loaxaText;
-  const STATES = {online: t("online"), offline: t("offline"), playing: t("playing"), failed: t("failed")};
+  const STATES = {online: t("online"), offline: t("offline"), playing: t("playing"), failed: t("failed"),
+                  off: t("switched_off")};
   const script = document.currentScript || document.querySelector("script[data-events]");
   const status = document.getElementById("live-status");
   const csrf = document.querySelector("input[name=csrf_token]");

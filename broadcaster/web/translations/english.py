@@ -263,6 +263,11 @@ EN: dict[str, str] = {
         "A group (e.g. the market's loudspeakers, the schools') is a target when scheduling or in an emergency.",
     "Chưa có nhóm nào.": "No groups yet.",
     "Tên nhóm": "Group name",
+    "đã tắt": "switched off",
+    "Bật": "Switch on",
+    "Tắt": "Switch off",
+    "Tắt cụm loa này? Chỉ còn phát khẩn cấp.": "Switch this cluster off? Only emergencies will play.",
+    "Bật lại cụm loa này?": "Switch this cluster back on?",
     "Chương trình phát": "Programme",
     "Các bản tin đã duyệt phát nối tiếp nhau trong một buổi, theo thứ tự dưới đây; giờ cho phép tính cho cả buổi.":
         "Approved bulletins played back to back in one session, in the order below; the air-time rules count the "
