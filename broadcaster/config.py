@@ -40,8 +40,9 @@ class WebSettings:
     """Address the web server listens on."""
     port: int = 8080
     """TCP port of the web server."""
-    threads: int = 8
-    """Worker threads of the WSGI server."""
+    threads: int = 32
+    """Worker threads of the WSGI server. Each open dashboard holds one for its live stream (mostly asleep),
+    so allow for the dashboards open at once plus the officers' requests."""
     secret_key_file: str | None = None
     """File with the session signing key (random, at least 32 bytes)."""
     secure_cookies: bool = False

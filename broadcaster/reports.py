@@ -41,7 +41,7 @@ class Row:
 def period(start: Any, end: Any, zone: ZoneInfo) -> tuple[datetime, datetime]:
     """Local dates ``from``..``to`` (both included) as a UTC half-open interval."""
     try:
-        first = date.fromisoformat(start) if start else date.today() - timedelta(days=6)
+        first = date.fromisoformat(start) if start else datetime.now(zone).date() - timedelta(days=6)
         last = date.fromisoformat(end) if end else first + timedelta(days=6)
     except (TypeError, ValueError):
         raise Refusal("invalid_period", "'from' and 'to' must be dates YYYY-MM-DD", field="from") from None
