@@ -43,12 +43,20 @@ def village_name(index: int) -> str:
     return base if index <= len(VILLAGES) else f"{base} {(index - 1) // len(VILLAGES) + 1}"
 
 
+DEMO_OFFICERS: dict[str, tuple[str, ...]] = {"bientap": ("editor",), "chutich": ("approver",),
+                                             "vanhanh": ("operator",)}
+"""Users the demo creates besides the admin, so the approval workflow can be tried as it is meant."""
+
+
 def load_secrets(data_dir: Path, agents: int) -> dict[str, Any]:
     """Random secrets made at first run and kept (owner-only) in ``secrets.json``; never fixed defaults."""
     path = data_dir / "secrets.json"
     secrets_: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
     secrets_.setdefault("admin_password", new_password())
     secrets_.setdefault("token", new_token())
+    officers = secrets_.setdefault("officers", {})
+    for username in DEMO_OFFICERS:
+        officers.setdefault(username, new_password())
     secrets_.setdefault("secret_key", new_token() + new_token())
     mqtt = secrets_.setdefault("mqtt", {})
     mqtt.setdefault(SERVER_USER, new_token())
@@ -149,6 +157,8 @@ def prepare(data_dir: Path, port: int, agents: int) -> dict[str, Any]:
         if session.get(AirtimeRule, commune.id) is None:
             # The demo should answer at any hour it is tried; a real commune keeps 05:30-21:30 (or its own).
             ensure_airtime(session, commune, "00:00", "24:00")
+        for username, roles in DEMO_OFFICERS.items():  # the workflow needs more than one person
+            ensure_user(session, username, secrets_["officers"][username], None, roles, (commune,))
         for index in range(1, agents + 1):
             village = ensure_area(session, village_name(index), "village", commune)
             ensure_device(session, device_id(index), f"Cụm loa {village.name}", village)
@@ -170,7 +180,7 @@ def prepare(data_dir: Path, port: int, agents: int) -> dict[str, Any]:
         agent_configs.append((ident, config))
     url = f"http://127.0.0.1:{port}"
     credentials = {"url": url, "username": "admin", "password": secrets_["admin_password"],
-                   "token": secrets_["token"]}
+                   "token": secrets_["token"], "officers": secrets_["officers"]}
     write_secret(data_dir / "credentials.json", json.dumps(credentials, indent=2, ensure_ascii=False))
     return {"data_dir": data_dir, "mqtt_port": mqtt_port, "server_toml": server_toml,
             "agents": agent_configs, "credentials": credentials, "users": secrets_["mqtt"]}
@@ -240,7 +250,8 @@ Commune radio demo is running ({agents} simulated receivers).
   Web:       {url}
   User:      {creds['username']}
   Password:  {creds['password']}
-  API token: in {data_dir / 'credentials.json'}
+  Officers:  {', '.join(f"{name} ({'/'.join(DEMO_OFFICERS[name])})" for name in DEMO_OFFICERS)}; their
+             passwords and the API token are in {data_dir / 'credentials.json'}
   Playback:  {data_dir / 'agents'}/<device>/played/*.wav
   Logs:      {logs}
 Press Ctrl-C to stop.""", flush=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -49,7 +50,15 @@ def test_demo_runs_the_whole_system_and_stops_cleanly(tmp_path: Path, broker: st
         creds_file = data_dir / "credentials.json"
         assert stat.S_IMODE(creds_file.stat().st_mode) == 0o600, "credentials are readable by the owner only"
         creds = json.loads(creds_file.read_text())
-        assert set(creds) == {"url", "username", "password", "token"}
+        assert set(creds) == {"url", "username", "password", "token", "officers"}
+        assert set(creds["officers"]) == {"bientap", "chutich", "vanhanh"} and "chutich (approver)" in banner
+        leader = requests.Session()  # the commune leader can log in to approve
+        page = leader.get(creds["url"] + "/login", timeout=5).text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+        assert token is not None
+        answer = leader.post(creds["url"] + "/login", allow_redirects=False, timeout=5, data={
+            "username": "chutich", "password": creds["officers"]["chutich"], "csrf_token": token.group(1)})
+        assert answer.status_code == 302
         assert creds["password"] in banner and creds["url"] == f"http://127.0.0.1:{port}"
         assert len(creds["password"]) >= 12
 
