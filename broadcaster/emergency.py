@@ -17,7 +17,7 @@ from xml.etree import ElementTree
 
 from sqlalchemy.orm import Session
 
-from broadcaster.access import audit, require, scope_of
+from broadcaster.access import audit, home_area, require, scope_of
 from broadcaster.db import Area, Broadcast, Bulletin, CapAlert, User, utcnow
 from broadcaster.service import (
     MAX_TEXT,
@@ -75,7 +75,7 @@ def _air(session: Session, user: User, title: str, text: str, targets: Any, coun
     now = utcnow()
     bulletin = Bulletin(title=title, text=text_field({"text": text}, "text", MAX_TEXT), state="approved",
                         created_by=user.id, created_at=now, approved_by=user.id, approved_at=now,
-                        submitted_at=now, area_id=min((a.area_id for a in user.areas), default=None),
+                        submitted_at=now, area_id=home_area(user),
                         review_comment=f"{priority}: sent without separate approval")
     session.add(bulletin)
     session.flush()
