@@ -94,10 +94,14 @@ def test_every_page_opens_for_an_admin_and_the_audit_log_for_admins_only(env: En
     login(env)
     bulletin = env.broadcast("Họp dân.")["bulletin_id"]
     for path in ("/", "/bulletins", f"/bulletins/{bulletin}", "/bulletins?state=submitted", "/emergency",
-                 "/dashboard", "/reports", "/audit", "/lexicon"):
+                 "/dashboard", "/reports", "/audit", "/lexicon", "/admin/users", "/admin/areas", "/programmes/new"):
         response = env.client.get(path)
         assert response.status_code == 200, path
-        assert "Traceback" not in response.get_data(as_text=True)
+        html = response.get_data(as_text=True)
+        assert "Traceback" not in html
+        title = re.search(r"<title>(.*?)</title>", html, flags=re.S)
+        assert title and "<" not in title.group(1) and title.group(1).strip(), f"{path}: a plain title"
+        assert html.count("<main>") == 1 and html.count("</html>") == 1, path
     csv_answer = env.client.get("/reports.csv")
     assert csv_answer.mimetype == "text/csv"
     assert csv_answer.get_data(as_text=True).lstrip("\ufeff").startswith("planned,device_id")

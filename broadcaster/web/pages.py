@@ -284,40 +284,33 @@ def page_events(user: User) -> Response:
     return event_stream(user.id)
 
 
-@bp.post("/alarms/<int:alarm_id>/ack")
-@login_required
-def page_ack(user: User, alarm_id: int) -> Response:
+def dashboard_action(act: Callable[[], object]) -> Response:
+    """A button on the dashboard: do it (a refusal is shown as a message) and show the dashboard again."""
     check_csrf()
     try:
-        dashboard.acknowledge(db(), user, alarm_id)
+        act()
     except service.Refusal as exc:
         db().rollback()
         flash(exc.message)
     return redirect(url_for("ui.dashboard_page"))
+
+
+@bp.post("/alarms/<int:alarm_id>/ack")
+@login_required
+def page_ack(user: User, alarm_id: int) -> Response:
+    return dashboard_action(lambda: dashboard.acknowledge(db(), user, alarm_id))
 
 
 @bp.post("/devices/<device_id>/volume")
 @login_required
 def page_volume(user: User, device_id: str) -> Response:
-    check_csrf()
-    try:
-        service.set_volume(db(), user, device_id, request.form.get("volume", type=int))
-    except service.Refusal as exc:
-        db().rollback()
-        flash(exc.message)
-    return redirect(url_for("ui.dashboard_page"))
+    return dashboard_action(lambda: service.set_volume(db(), user, device_id, request.form.get("volume", type=int)))
 
 
 @bp.post("/devices/<device_id>/power")
 @login_required
 def page_power(user: User, device_id: str) -> Response:
-    check_csrf()
-    try:
-        service.set_power(db(), user, device_id, request.form.get("on") == "1")
-    except service.Refusal as exc:
-        db().rollback()
-        flash(exc.message)
-    return redirect(url_for("ui.dashboard_page"))
+    return dashboard_action(lambda: service.set_power(db(), user, device_id, request.form.get("on") == "1"))
 
 
 # reports and the audit log ------------------------------------------------------------------------------------
