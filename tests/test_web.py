@@ -233,3 +233,18 @@ def test_a_programme_is_put_together_on_a_page(env: Env) -> None:
     assert [b["bulletin_id"] for b in sorted(made, key=lambda b: b["id"])] == [ids[1], ids[0]], "in the chosen order"
     empty = env.client.post("/programmes/new", data={"csrf_token": csrf(page), "title": "Trống", "items": [""]})
     assert empty.status_code == 422 and "ít nhất một bản tin" in empty.get_data(as_text=True)
+
+
+def test_numbers_typed_wrong_in_forms_are_refused_not_crashed_on(env: Env) -> None:
+    login(env)
+    page = env.client.get("/emergency").get_data(as_text=True)
+    answer = env.client.post("/emergency", data={"csrf_token": csrf(page), "template": "storm",
+                                                 "repeat_count": "ba", "repeat_every_min": "10"})
+    assert answer.status_code == 422 and "Lịch lặp lại không hợp lệ" in answer.get_data(as_text=True)
+    page = env.client.get("/admin/areas").get_data(as_text=True)
+    answer = env.client.post("/admin/areas", data={"csrf_token": csrf(page), "action": "airtime", "area_id": "x",
+                                                   "allowed_from": "05:30", "allowed_to": "21:30"})
+    assert answer.status_code == 422
+    page = env.client.get("/admin/users").get_data(as_text=True)
+    answer = env.client.post("/admin/users", data={"csrf_token": csrf(page), "action": "unlock", "user_id": "x"})
+    assert answer.status_code == 422

@@ -59,6 +59,19 @@ def breach_text(breach: dict[str, Any]) -> str:
                    rule=RULE_WORDS.get(breach["rule"], breach["rule"]), limit=breach["limit"], value=breach["value"])
 
 
+def whole(value: str | None, default: int) -> Any:
+    """A form's number: an int, the default when empty, else the text itself so the service refuses it with
+    its own clear message (never a crash on "abc")."""
+    if not value:
+        return default
+    return int(value) if value.strip().isdigit() else value
+
+
+def ident(value: str | None) -> int:
+    """A form's record id; 0 (which matches nothing, so: not found) when it is not one."""
+    return int(value) if value and value.isdigit() else 0
+
+
 def zone() -> ZoneInfo:
     return ZoneInfo(config().timezone)
 
@@ -248,8 +261,8 @@ def emergency_page(user: User) -> str | Response | tuple[str, int]:
         check_csrf()
         form = request.form
         data: dict[str, Any] = {"targets": form.getlist("targets") or ["all"], "text": form.get("text") or None,
-                                "repeat_count": int(form.get("repeat_count") or 1),
-                                "repeat_every_min": int(form.get("repeat_every_min") or 10)}
+                                "repeat_count": whole(form.get("repeat_count"), 1),
+                                "repeat_every_min": whole(form.get("repeat_every_min"), 10)}
         if form.get("template"):
             data["template"] = form["template"]
         try:
@@ -385,7 +398,7 @@ def users_page(user: User) -> str | Response | tuple[str, int]:
 
     def act(form: Any) -> None:
         areas = [int(a) for a in form.getlist("areas") if a.isdigit()]
-        target = int(form.get("user_id", 0) or 0)
+        target = ident(form.get("user_id"))
         if form.get("action") == "create":
             accounts.create_user(db(), user, {"username": form.get("username"), "password": form.get("password"),
                                               "roles": form.getlist("roles"), "areas": areas})
@@ -415,7 +428,7 @@ def areas_page(user: User) -> str | Response | tuple[str, int]:
         elif form.get("action") == "airtime":
             limits = {name: int(form[name]) if form.get(name, "").isdigit() else None
                       for name in ("max_session_min", "max_sessions_per_day")}
-            service.set_airtime_rule(db(), user, int(form.get("area_id", 0) or 0), {
+            service.set_airtime_rule(db(), user, ident(form.get("area_id")), {
                 "allowed_from": form.get("allowed_from"), "allowed_to": form.get("allowed_to"), **limits})
         else:
             abort(400)
