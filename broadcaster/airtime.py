@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from broadcaster.db import FINAL_DELIVERY_STATES, AirtimeRule, Area, Broadcast, Bulletin, Delivery, Device
+from broadcaster.db import AirtimeRule, Area, Broadcast, Bulletin, Delivery, Device
 from edge_agent.protocol import Repeat
 
 DEFAULT_FROM, DEFAULT_TO = "05:30", "21:30"
@@ -106,24 +106,27 @@ class Planned:
     programme_id: int | None = None
 
 
-def planned(session: Session, device_ids: list[str], now: datetime, exclude: int | None = None
+NOT_AIRED = ("failed", "missed", "cancelled", "ended")
+
+
+def planned(session: Session, device_ids: list[str], now: datetime, since: datetime | None = None
             ) -> dict[str, list[Planned]]:
-    """What is already planned on these devices from now to the horizon (each device's open deliveries)."""
+    """What is planned on these devices from ``since`` (default now) to the horizon: what is still to play,
+    and what already played since then (it counts towards the day's sessions)."""
+    since = since or now
     rows = (session.query(Delivery, Broadcast).join(Broadcast, Delivery.broadcast_id == Broadcast.id)
-            .filter(Delivery.device_id.in_(device_ids), Delivery.state.not_in(FINAL_DELIVERY_STATES),
+            .filter(Delivery.device_id.in_(device_ids), Delivery.state.not_in(NOT_AIRED),
                     Broadcast.state.in_(("queued", "sent"))))
     result: dict[str, list[Planned]] = defaultdict(list)
     for delivery, broadcast in rows:
-        if broadcast.id == exclude:
-            continue
         asset_s = broadcast.asset.duration_s if broadcast.asset is not None else None
         length = timedelta(seconds=asset_s or estimate_s(broadcast.bulletin))
         if broadcast.relay is not None:
             length = timedelta(seconds=broadcast.relay.window_s)
         rule = broadcast.repeat()
-        times = rule.occurrences(now, now + HORIZON) if rule else [broadcast.play_at or broadcast.created_at]
+        times = rule.occurrences(since, now + HORIZON) if rule else [broadcast.play_at or broadcast.created_at]
         for start in times:
-            if start + length >= now:
+            if start + length >= since:
                 result[delivery.device_id].append(
                     Planned(broadcast.id, broadcast.bulletin.title, broadcast.priority, start, start + length,
                             broadcast.programme_id))
@@ -152,7 +155,8 @@ def check(session: Session, devices: list[Device], priority: str, play_at: datet
     rules = rules_for(session, devices)
     times = starts(play_at, repeat, now)
     length = timedelta(seconds=length_s)
-    existing = planned(session, [d.id for d in devices], now)
+    today = datetime.combine(now.astimezone(zone).date(), time(0), zone)
+    existing = planned(session, [d.id for d in devices], now, since=today)
     breaches: list[dict[str, Any]] = []
     overlaps: list[dict[str, Any]] = []
     for device in devices:

@@ -3,7 +3,7 @@ refused with every breach named, overridden only by an emergency; overlaps shown
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -166,3 +166,24 @@ def test_a_receiver_plays_a_programme_in_its_order(env: Env) -> None:
     assert starts == sorted(starts) and all(e <= s for e, s in zip(ends, starts[1:], strict=False)), \
         "back to back, in the programme's order"
     assert [p.name.split("-", 1)[1] for p in env.played_files("loa-01")] == [f"b{i}.wav" for i in ids]
+
+
+def test_what_already_played_today_counts_towards_the_days_sessions(env: Env, night: dict[str, int]) -> None:
+    from broadcaster.db import Broadcast, Delivery, utcnow
+
+    now_local = datetime.now(VN)
+    if (now_local + timedelta(minutes=35)).date() != now_local.date() or now_local.hour == 0:
+        pytest.skip("needs half an hour before and after now within one local day")
+    env.client.put(f"/api/v1/areas/{night['commune']}/airtime", headers=env.auth,
+                   json={"allowed_from": "00:00", "allowed_to": "24:00", "max_sessions_per_day": 1})
+    bulletin = approved(env)
+    with env.db.session() as session:  # this morning's broadcast, already played
+        earlier = Broadcast(bulletin_id=bulletin, priority="normal", play_at=utcnow() - timedelta(minutes=30),
+                            state="sent", created_by=1)
+        session.add(earlier)
+        session.flush()
+        session.add(Delivery(broadcast_id=earlier.id, device_id="loa-dong", state="played"))
+    later = (datetime.now(UTC) + timedelta(minutes=30)).isoformat()
+    status, body = send(env, bulletin, ["loa-dong"], play_at=later)
+    assert status == 422 and body["error"]["details"][0]["rule"] == "sessions_per_day"
+    assert send(env, bulletin, ["loa-tay"], play_at=later)[0] == 201, "the other cluster played nothing today"
