@@ -10,6 +10,7 @@ own clock, not by UTC.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -67,18 +68,26 @@ def rule_of(row: AirtimeRule | None) -> Rule:
 
 def rules_for(session: Session, devices: list[Device]) -> dict[str, Rule]:
     """Each device's governing rule: the nearest area up from its village that has one."""
+    by_area = area_rules(session)
+    return {device.id: by_area(device.village_id) for device in devices}
+
+
+def area_rules(session: Session) -> Callable[[int | None], Rule]:
+    """The governing rule of any area (its own, or the nearest one up the tree, or the default), from two
+    queries however many areas are asked about."""
     parents = dict(session.query(Area.id, Area.parent_id).all())
     rows = {r.area_id: r for r in session.query(AirtimeRule)}
-    found: dict[str, Rule] = {}
-    for device in devices:
-        area, row = device.village_id, None
+
+    def governing(area: int | None) -> Rule:
         seen: set[int] = set()
-        while area is not None and area not in seen and row is None:
+        while area is not None and area not in seen:
             seen.add(area)
-            row = rows.get(area)
+            if area in rows:
+                return rule_of(rows[area])
             area = parents.get(area)
-        found[device.id] = rule_of(row)
-    return found
+        return rule_of(None)
+
+    return governing
 
 
 def estimate_s(bulletin: Bulletin) -> float:

@@ -24,11 +24,12 @@ def device_rows(session: Session, user: User) -> list[dict[str, Any]]:
     """One row per cluster in the user's areas: state (playing, online, offline, failed), when last heard,
     volume, amplifier, temperature, link quality, what it plays, its open alarms."""
     devices = visible_devices(session, user)
-    health = {h.device_id: h for h in session.query(DeviceHealth)}
+    ids = [d.id for d in devices]
+    health = {h.device_id: h for h in session.query(DeviceHealth).filter(DeviceHealth.device_id.in_(ids))}
     alarms: dict[str, int] = {}
     failing: set[str] = set()
-    for device_id, kind in session.query(Alarm.device_id, Alarm.kind).filter(Alarm.cleared_at.is_(None),
-                                                                            Alarm.acked_at.is_(None)):
+    for device_id, kind in session.query(Alarm.device_id, Alarm.kind).filter(
+            Alarm.device_id.in_(ids), Alarm.cleared_at.is_(None), Alarm.acked_at.is_(None)):
         alarms[device_id] = alarms.get(device_id, 0) + 1
         if kind == "playback":
             failing.add(device_id)
@@ -36,7 +37,7 @@ def device_rows(session: Session, user: User) -> list[dict[str, Any]]:
     recent = (session.query(Delivery.device_id, Bulletin.title, Delivery.finished_at)
               .join(Broadcast, Delivery.broadcast_id == Broadcast.id)
               .join(Bulletin, Broadcast.bulletin_id == Bulletin.id)
-              .filter(Delivery.state == "played", Delivery.device_id.in_([d.id for d in devices]))
+              .filter(Delivery.state == "played", Delivery.device_id.in_(ids))
               .order_by(Delivery.finished_at))
     for device_id, title, finished in recent:
         last_played[device_id] = (title, finished)

@@ -140,3 +140,12 @@ def to_csv(rows: list[Row]) -> str:
 
 def _local(value: datetime | None, zone: ZoneInfo) -> str:
     return value.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S") if value else ""
+
+
+def from_query(session: Session, user: User, args: Any, zone: ZoneInfo) -> tuple[list[Row], tuple[datetime, datetime]]:
+    """The rows a page or API query asks for: ``from``, ``to``, ``area_id``, ``device``, ``state``, ``q``."""
+    span = period(args.get("from") or None, args.get("to") or None, zone)
+    area = args.get("area_id", type=int)
+    rows = playback_log(session, user, span[0], span[1], zone, area_id=area, device_id=args.get("device") or None,
+                        state=args.get("state") or None, text=args.get("q") or None)
+    return rows, span

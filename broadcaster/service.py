@@ -76,8 +76,8 @@ def _spoken_text(data: dict[str, Any]) -> str:
     return text
 
 
-def _bulletin_area(session: Session, user: User, value: Any) -> int | None:
-    """The area a new bulletin belongs to: the one asked for (in the user's scope) or the user's own."""
+def _owned_area(session: Session, user: User, value: Any) -> int | None:
+    """The area a new bulletin or group belongs to: the one asked for (in the user's scope) or the user's own."""
     if value is None:
         return home_area(user)
     if not isinstance(value, int) or isinstance(value, bool) or session.get(Area, value) is None:
@@ -94,7 +94,7 @@ def create_bulletin(session: Session, user: User, data: dict[str, Any]) -> Bulle
     text = _spoken_text(data)
     now = utcnow()
     bulletin = Bulletin(title=title, text=text, state="draft", created_by=user.id, created_at=now,
-                        area_id=_bulletin_area(session, user, data.get("area_id")))
+                        area_id=_owned_area(session, user, data.get("area_id")))
     if data.get("submit") is True:
         bulletin.state, bulletin.submitted_at = "submitted", now
     session.add(bulletin)
@@ -654,21 +654,10 @@ def areas_json(session: Session, user: User) -> list[dict[str, Any]]:
     require(user, "view")
     scope = scope_of(session, user)
     areas = [a for a in session.query(Area).order_by(Area.id) if scope.has_area(a.id)]
-    own = {r.area_id: r for r in session.query(AirtimeRule)}
-    parents = {a.id: a.parent_id for a in session.query(Area)}
-
-    def governing(area_id: int | None) -> AirtimeRule | None:
-        seen: set[int] = set()
-        while area_id is not None and area_id not in seen:
-            seen.add(area_id)
-            if area_id in own:
-                return own[area_id]
-            area_id = parents.get(area_id)
-        return None
-
+    governing = airtime.area_rules(session)
     result = []
     for area in areas:
-        rule = airtime.rule_of(governing(area.id))
+        rule = governing(area.id)
         result.append({"id": area.id, "name": area.name, "kind": area.kind, "parent_id": area.parent_id,
                        "airtime": {"allowed_from": airtime.clock_text(rule.allowed_from),
                                    "allowed_to": airtime.clock_text(rule.allowed_to),
@@ -773,7 +762,7 @@ def save_group(session: Session, user: User, data: dict[str, Any], group_id: int
         device = session.get(Device, device_id)
         if device is None or not scope.has_device(device):
             raise Refusal("unknown_target", f"unknown device {device_id[:63]!r}", field="devices")
-    area_id = _bulletin_area(session, user, data.get("area_id"))
+    area_id = _owned_area(session, user, data.get("area_id"))
     if group_id is None:
         group = DeviceGroup(name=name, area_id=area_id)
         session.add(group)

@@ -363,13 +363,12 @@ class Worker:
         device.online = status.state == "online"
         if device.online:
             self._heard(device)
-            device.last_seen = utcnow()
             device.version = status.version or device.version
         else:
             device.now_playing = None
 
     def _on_heartbeat(self, session: Session, device: Device, beat: Heartbeat, received_at: datetime) -> None:
-        device.online, device.last_seen = True, utcnow()
+        device.online = True
         self._heard(device)
         device.version, device.volume, device.now_playing = beat.version, beat.volume, beat.now_playing
         skew = round((beat.ts - received_at).total_seconds(), 1)
@@ -384,16 +383,20 @@ class Worker:
         if abs(skew) > CLOCK_SKEW_ALARM_S:
             raise_alarm(session, device.id, "clock", f"the clock is {skew:+.0f} s off the server's: it will play "
                                                      "at the wrong time (check NTP on the receiver)")
-        else:
+        elif was_off:
             clear_alarms(session, device.id, "clock")
         record.clock_skew_s, record.updated_at = skew, received_at
         record.reported = json.dumps({name: getattr(beat, name) for name in HEALTH_FIELDS})
 
-    @staticmethod
-    def _heard(device: Device) -> None:
-        """A device spoke: its inactivity alarm, if any, is over."""
+    def _heard(self, device: Device) -> None:
+        """A device spoke: it was last seen now, and its inactivity alarm, if it had been quiet long enough to
+        have one, is over (no database write on the heartbeats of a device that never went quiet)."""
+        now = utcnow()
+        quiet_since = device.last_seen
+        device.last_seen = now
         session = object_session(device)
-        if session is not None:
+        if session is not None and (quiet_since is None or
+                                    (now - quiet_since).total_seconds() >= self.config.inactivity_alarm_s):
             clear_alarms(session, device.id, "offline")
 
     def _advance(self, session: Session, device: Device, broadcast_id: int, state: str, error: str | None,

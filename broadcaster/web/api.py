@@ -305,13 +305,7 @@ def device_position(device_id: str) -> Response:
 
 
 def _report_rows() -> tuple[list[reports.Row], tuple[datetime, datetime]]:
-    zone = ZoneInfo(config().timezone)
-    span = reports.period(request.args.get("from"), request.args.get("to"), zone)
-    area = request.args.get("area_id", type=int)
-    rows = reports.playback_log(db(), g.user, span[0], span[1], zone, area_id=area,
-                                device_id=request.args.get("device") or None,
-                                state=request.args.get("state") or None, text=request.args.get("q") or None)
-    return rows, span
+    return reports.from_query(db(), g.user, request.args, ZoneInfo(config().timezone))
 
 
 @bp.get("/reports/airtime")

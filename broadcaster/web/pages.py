@@ -330,11 +330,7 @@ def page_power(user: User, device_id: str) -> Response:
 
 
 def report_rows(user: User) -> tuple[list[reports.Row], tuple[datetime, datetime]]:
-    span = reports.period(request.args.get("from") or None, request.args.get("to") or None, zone())
-    area = request.args.get("area_id", type=int)
-    rows = reports.playback_log(db(), user, span[0], span[1], zone(), area_id=area,
-                                state=request.args.get("state") or None, text=request.args.get("q") or None)
-    return rows, span
+    return reports.from_query(db(), user, request.args, zone())
 
 
 @bp.get("/reports")
