@@ -11,12 +11,12 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from broadcaster.bootstrap import ensure_user, new_token
+from broadcaster.bootstrap import ensure_airtime, ensure_user, new_token
 from broadcaster.broker import Mosquitto
 from broadcaster.cli import main
 from broadcaster.config import ServerConfig
 from broadcaster.config import load_config as load_server_config
-from broadcaster.db import Database, DeviceCredential
+from broadcaster.db import Area, Database, DeviceCredential
 from broadcaster.devices import check_hash, mosquitto_hash
 from broadcaster.web import create_app
 from broadcaster.worker import Worker
@@ -132,6 +132,8 @@ def test_a_receiver_set_up_by_the_commands_plays_a_broadcast(fleet: Fleet, monke
     token = new_token()
     with db.session() as session:
         ensure_user(session, "admin", "correct horse battery", token)
+        # The default air-time rule (05:30-21:30) would refuse this broadcast when the suite runs at night.
+        ensure_airtime(session, session.query(Area).filter_by(name="Thôn Mới").one(), "00:00", "24:00")
     worker = Worker(config, db)
     worker.start()
 
@@ -150,8 +152,10 @@ def test_a_receiver_set_up_by_the_commands_plays_a_broadcast(fleet: Fleet, monke
         bulletin = client.post("/api/v1/bulletins", json={"title": "Thử", "text": "Kiểm tra cụm loa mới."},
                                headers=auth).get_json()
         client.post(f"/api/v1/bulletins/{bulletin['id']}/approve", headers=auth)
-        broadcast = client.post("/api/v1/broadcasts", json={"bulletin_id": bulletin["id"], "targets": ["loa-moi"]},
-                                headers=auth).get_json()
+        response = client.post("/api/v1/broadcasts", json={"bulletin_id": bulletin["id"], "targets": ["loa-moi"]},
+                               headers=auth)
+        assert response.status_code == 201, response.get_json()
+        broadcast = response.get_json()
 
         def state() -> object:
             return client.get(f"/api/v1/broadcasts/{broadcast['id']}", headers=auth).get_json()["devices"][0]["state"]
