@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from waitress import wasyncore
 from waitress.server import create_server
 
 from broadcaster.bootstrap import ensure_airtime, ensure_area, ensure_device
@@ -50,8 +51,12 @@ def site(env: Env) -> Iterator[str]:
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{port}"
-    server.close()
-    thread.join(timeout=5)
+    # Close every socket from inside waitress's own loop (a trigger thunk runs there): closing them from this
+    # thread races the loop's select(), which then fails on a descriptor that was just closed.
+    server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+    thread.join(timeout=10)
+    server.task_dispatcher.shutdown()
+    assert not thread.is_alive(), "the web server stopped"
 
 
 def screenshot(page: Page, name: str, tmp_path: Path) -> None:
