@@ -42,8 +42,8 @@ EN: dict[str, str] = {
     "Cụm loa": "Clusters",
     "Cụm loa (%(n)s)": "Loudspeaker clusters (%(n)s)",
     "Cụm loa (không chọn: tất cả)": "Clusters (none chosen: all)",
-    "Cụm loa chưa có tọa độ thì không hiện trên bản đồ (đặt tọa độ qua API: PUT /api/v1/devices/<id>/position).":
-        "Clusters without coordinates are not on the map (set them with PUT /api/v1/devices/<id>/position).",
+    "Cụm loa chưa có tọa độ thì không hiện trên bản đồ (đặt tọa độ qua API: PUT /api/v1/devices/{id}/position).":
+        "Clusters without coordinates are not on the map (set them with PUT /api/v1/devices/{id}/position).",
     "Duyệt": "Approve",
     "Duyệt và phát": "Approve and broadcast",
     "Dừng lượt phát này trên mọi cụm loa?": "Stop this broadcast on every cluster?",
