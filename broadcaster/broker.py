@@ -147,10 +147,14 @@ class Mosquitto:
             raise BrokerError(f"mosquitto did not start on port {self.port}: {tail}")
         logger.info("mosquitto listening on 127.0.0.1:%d", self.port)
 
-    def stop(self) -> None:
+    def kill(self) -> None:
+        """A crash: SIGKILL, so whatever the broker had not yet saved to disk is lost."""
+        self.stop(crash=True)
+
+    def stop(self, crash: bool = False) -> None:
         proc, self.process = self.process, None
         if proc is not None and proc.poll() is None:
-            proc.terminate()
+            proc.kill() if crash else proc.terminate()
             try:
                 proc.wait(timeout=5)
             except subprocess.TimeoutExpired:

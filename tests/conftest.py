@@ -206,8 +206,8 @@ class Env:
             self.worker.stop()
 
 
-@pytest.fixture
-def env(database: Database, broker: Mosquitto, tmp_path: Path) -> Iterator[Env]:
+def make_env(database: Database, broker: Mosquitto, tmp_path: Path) -> Env:
+    """A server (config, signing key, an admin, a commune of villages with one device each) on ``database``."""
     # Each test gets its own topic root, so retained messages of one test never reach another.
     root = "t" + secrets.token_hex(4)
     signer = Signer.generate()
@@ -227,6 +227,11 @@ def env(database: Database, broker: Mosquitto, tmp_path: Path) -> Iterator[Env]:
         for index, device_id in enumerate(DEVICES + EXTRA_DEVICES):
             village = ensure_area(session, f"Thôn {index + 1}", "village", commune)
             ensure_device(session, device_id, f"Cụm loa {index + 1}", village)
-    environment = Env(config, database, token, broker, tmp_path)
+    return Env(config, database, token, broker, tmp_path)
+
+
+@pytest.fixture
+def env(database: Database, broker: Mosquitto, tmp_path: Path) -> Iterator[Env]:
+    environment = make_env(database, broker, tmp_path)
     yield environment
     environment.stop()

@@ -1,0 +1,142 @@
+"""Tools for the resilience suite: a link that can be cut, a worker as a real process, and a tally of what each
+fault test counted (written to $LOAXA_RELIABILITY for bench/reliability.py, which builds docs/reliability.md)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import struct
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+
+from broadcaster.broker import free_port
+from edge_agent.settings import dump_toml
+from tests.conftest import Env
+
+
+class CutLink:
+    """A TCP relay to ``target`` that can be cut like a blocked port: open connections are reset, new ones
+    refused, until it is mended. Everything runs in daemon threads on loopback."""
+
+    def __init__(self, target_port: int, target_host: str = "127.0.0.1") -> None:
+        self.target = (target_host, target_port)
+        self.port = free_port()
+        self._lock = threading.Lock()
+        self._pairs: list[tuple[socket.socket, socket.socket]] = []
+        self._listener: socket.socket | None = None
+        self._closed = False
+        self.mend()
+
+    def _accept_loop(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                inside, _ = listener.accept()
+            except OSError:
+                return  # cut or closed
+            try:
+                outside = socket.create_connection(self.target, timeout=5)
+                outside.settimeout(None)
+            except OSError:
+                inside.close()
+                continue
+            with self._lock:
+                self._pairs.append((inside, outside))
+            for a, b in ((inside, outside), (outside, inside)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        for s in (source, sink):
+            _shut(s)
+
+    def cut(self) -> None:
+        """Reset every open connection and refuse new ones."""
+        with self._lock:
+            listener, self._listener = self._listener, None
+            pairs, self._pairs = self._pairs, []
+        # shutdown() before close(): a close() alone leaves a socket open while a thread still blocks in its
+        # accept() or recv().
+        if listener is not None:
+            _shut(listener)
+            listener.close()
+        for pair in pairs:
+            for s in pair:
+                with contextlib.suppress(OSError):
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # a reset
+                _shut(s)
+                s.close()
+
+    def mend(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        with self._lock:
+            self._listener = listener
+        threading.Thread(target=self._accept_loop, args=(listener,), daemon=True).start()
+
+    def close(self) -> None:
+        self.cut()
+
+
+def _shut(s: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        s.shutdown(socket.SHUT_RDWR)
+
+
+def spawn_worker(env: Env) -> subprocess.Popen[bytes]:
+    """The worker as ``broadcaster worker`` runs under systemd, so a test can kill -9 it."""
+    data = asdict(env.config)
+    data["database_url"] = str(env.db.engine.url.render_as_string(hide_password=False))
+    if not data["speech"]["voices"]:
+        del data["speech"]["voices"]
+    path = env.root / "worker.toml"
+    path.write_text(dump_toml(data))
+    with (env.root / "worker.log").open("ab") as log:
+        process = subprocess.Popen([sys.executable, "-m", "broadcaster.cli", "worker", "--config", str(path)],
+                                   stdout=log, stderr=log)
+    env.processes.append(process)
+    return process
+
+
+class Tally:
+    """What one fault test tried and counted; written out only when $LOAXA_RELIABILITY names a file."""
+
+    def __init__(self, test: str) -> None:
+        self.row: dict[str, object] = {"test": test, "lost": 0, "duplicated": 0, "crashes": 0, "server_errors": 0}
+
+    def __call__(self, **counts: object) -> None:
+        self.row.update(counts)
+
+
+@pytest.fixture
+def tally(request: pytest.FixtureRequest) -> Iterator[Tally]:
+    record = Tally(request.node.nodeid)
+    yield record
+    out = os.environ.get("LOAXA_RELIABILITY")
+    if out and "tried" in record.row:
+        report = getattr(request.node, "rep_call", None)
+        record.row["outcome"] = report.outcome if report is not None else "error"
+        with Path(out).open("a") as file:
+            file.write(json.dumps(record.row, ensure_ascii=False) + "\n")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    report = yield
+    if call.when == "call":
+        item.rep_call = report  # type: ignore[attr-defined]
+    return report
