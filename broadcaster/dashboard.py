@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from broadcaster.access import audit, require, scope_of
@@ -120,6 +121,9 @@ def stream(open_session: Callable[[], Session], user_id: int, tick_s: float | No
             if alarms != sent_alarms:
                 sent_alarms = alarms
                 yield f"event: alarms\ndata: {alarms}\n\n"
+        except (OperationalError, InterfaceError):
+            # The database is away: keep the stream open and look again next tick; nothing is lost.
+            yield ": database unavailable\n\n"
         finally:
             session.close()
         yield ": tick\n\n"  # a comment line: keeps proxies from closing an idle stream

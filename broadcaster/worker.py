@@ -11,11 +11,12 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import and_, or_, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, object_session
 
 from broadcaster.assets import AssetStore
@@ -106,6 +107,7 @@ class Worker:
         self._stop = threading.Event()
         self._dispatch_lock = threading.Lock()
         self._resync = threading.Event()
+        self._database_down = threading.Event()
         self.link = Link(
             config.mqtt.client_id,
             config.mqtt.host,
@@ -133,11 +135,26 @@ class Worker:
                 self.signer.raise_floor(state.last_seq + SEQ_SAVE_MARGIN)
         self.link.start()
         self._ingest_thread.start()
-        self.scheduler.add_job(self.dispatch, "interval", seconds=0.5, id="dispatch",
+        self.scheduler.add_job(self._guarded, "interval", args=[self.dispatch], seconds=0.5, id="dispatch",
                                max_instances=1, coalesce=True)
-        self.scheduler.add_job(self.sweep, "interval", seconds=10, id="sweep", max_instances=1, coalesce=True)
+        self.scheduler.add_job(self._guarded, "interval", args=[self.sweep], seconds=10, id="sweep",
+                               max_instances=1, coalesce=True)
         self.scheduler.start()
         logger.info("worker started; broker %s:%d", self.config.mqtt.host, self.config.mqtt.port)
+
+    def _guarded(self, job: Callable[[], None]) -> None:
+        """Run a periodic job; while the database is away, say so once (not a traceback every tick) and let
+        the next tick try again: queued work waits in the database, nothing is lost."""
+        try:
+            job()
+        except (OperationalError, InterfaceError) as exc:
+            if not self._database_down.is_set():
+                self._database_down.set()
+                logger.error("database unavailable (%s); dispatch and sweep wait for it", exc.__class__.__name__)
+            return
+        if self._database_down.is_set():
+            self._database_down.clear()
+            logger.warning("database answering again; dispatch and sweep carry on")
 
     def _save_signing_state(self) -> None:
         if self.signer.last_seq == self._saved_seq:
@@ -167,7 +184,11 @@ class Worker:
         with self._dispatch_lock:
             if self._resync.is_set():
                 self._resync.clear()
-                self.republish_schedules()
+                try:
+                    self.republish_schedules()
+                except BaseException:
+                    self._resync.set()  # the database failed us: the next tick republishes instead
+                    raise
             with self.db.session() as session:
                 queued = session.query(Broadcast.id, Broadcast.priority).filter_by(state="queued").all()
             for broadcast_id, _ in sorted(queued, key=lambda row: (-PRIORITY_RANK[row[1]], row[0])):

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, request
-from sqlalchemy.exc import OperationalError
+from flask import Flask, Response, g, request
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from broadcaster.access import client_address
 from broadcaster.config import ServerConfig
 from broadcaster.db import Database
+
+logger = logging.getLogger(__name__)
+DB_DOWN = (OperationalError, InterfaceError)
+"""What SQLAlchemy raises while the database cannot be reached (or, for SQLite, stays locked)."""
 
 
 def create_app(config: ServerConfig, db: Database | None = None, test_config: dict[str, Any] | None = None) -> Flask:
@@ -37,19 +42,31 @@ def create_app(config: ServerConfig, db: Database | None = None, test_config: di
         # there (werkzeug's ProxyFix); the address is then the officer's, not the proxy's.
         client_address.set(request.remote_addr)
 
+    @app.after_request
+    def commit(response: Response) -> Response:
+        # Here rather than at teardown: a commit that fails still gets an answer (503), not a dropped connection.
+        session = g.get("db")
+        if session is not None and response.status_code < 500:  # a server error's half-done work is rolled back
+            try:
+                session.commit()
+            except DB_DOWN:
+                session.rollback()
+                return database_unavailable()
+        return response
+
     @app.teardown_appcontext
     def close_session(exc: BaseException | None) -> None:
         session = g.pop("db", None)
         if session is not None:
-            if exc is None:
-                try:
-                    session.commit()
-                except OperationalError:
-                    session.rollback()
-                    raise
-            else:
-                session.rollback()
+            session.rollback()  # whatever a failed request left unfinished
             session.close()
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def database_down(exc: Exception) -> Response:
+        logger.warning("database unavailable (%s): %s %s answered 503", exc.__class__.__name__, request.method,
+                       request.path)
+        return database_unavailable()
 
     from broadcaster.web import api, i18n, pages, ui  # noqa: F401  (pages adds its routes to ui.bp)
 
@@ -75,3 +92,21 @@ def _secret_key(config: ServerConfig) -> str:
         return key
     # No key configured: sessions last until restart, which is safe if inconvenient.
     return secrets.token_urlsafe(48)
+
+
+def database_unavailable() -> Response:
+    """503 with a hint to retry: JSON under /api/, a bare page otherwise (the usual one needs the database)."""
+    from flask_babel import gettext
+
+    from broadcaster.web.api import error
+
+    if request.path.startswith("/api/"):
+        response, _ = error("database_unavailable", "the database is not answering; try again shortly", 503)
+    else:
+        text = gettext("Hệ thống tạm thời không đọc được cơ sở dữ liệu. Xin thử lại sau ít phút; "
+                       "không có gì bị mất.")
+        response = Response(f"<!doctype html><meta charset=utf-8><title>503</title><p>{text}</p>",
+                            mimetype="text/html")
+    response.status_code = 503
+    response.headers["Retry-After"] = "5"
+    return response

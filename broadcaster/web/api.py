@@ -9,7 +9,6 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
-from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from broadcaster import accounts, dashboard, emergency, reports, service
@@ -48,11 +47,6 @@ def denied(exc: Denied) -> tuple[Response, int]:
 @bp.errorhandler(HTTPException)
 def http_error(exc: HTTPException) -> tuple[Response, int]:
     return error((exc.name or "error").lower().replace(" ", "_"), exc.description or "", exc.code or 500)
-
-
-@bp.errorhandler(OperationalError)
-def database_down(exc: OperationalError) -> tuple[Response, int]:
-    return error("database_unavailable", "the database is not answering; try again shortly", 503)
 
 
 def get_or_404(model: type[T], key: Any, what: str) -> T:

@@ -42,6 +42,8 @@ EN: dict[str, str] = {
     "Cụm loa": "Clusters",
     "Cụm loa (%(n)s)": "Loudspeaker clusters (%(n)s)",
     "Cụm loa (không chọn: tất cả)": "Clusters (none chosen: all)",
+    "Hệ thống tạm thời không đọc được cơ sở dữ liệu. Xin thử lại sau ít phút; không có gì bị mất.":
+        "The system cannot reach its database for the moment. Please try again in a few minutes; nothing is lost.",
     "Cụm loa chưa có tọa độ thì không hiện trên bản đồ (đặt tọa độ qua API: PUT /api/v1/devices/{id}/position).":
         "Clusters without coordinates are not on the map (set them with PUT /api/v1/devices/{id}/position).",
     "Duyệt": "Approve",
