@@ -28,6 +28,7 @@ from edge_agent.protocol import (
     ProtocolError,
     Refused,
     Schedule,
+    ScheduleEntry,
     Status,
     Topics,
 )
@@ -35,7 +36,7 @@ from edge_agent.protocol.messages import PRIORITY_RANK, load_object, utcnow
 from edge_agent.protocol.signing import SignatureError, Verifier
 from edge_agent.settings import read_secret
 from edge_agent.sinks import AudioSink, PlaybackError
-from edge_agent.store import FINAL_STATES, LocalEntry, Store
+from edge_agent.store import FINAL_STATES, DiskFull, LocalEntry, Store
 from edge_agent.transfer import Download, TransferError
 
 logger = logging.getLogger(__name__)
@@ -89,6 +90,8 @@ class Agent:
         self.verifier = Verifier(config.trusted_keys)
         self._refusals: dict[tuple[str, str], float] = {}
         self.fetches: dict[str, Fetch] = {}
+        self._unstored: set[int] = set()
+        """Broadcasts reported failed because the card was full when they came."""
         self.inbox: queue.Queue[tuple[str, bytes]] = queue.Queue()
         self.now_playing: int | None = None
         self._playing: LocalEntry | None = None
@@ -177,6 +180,7 @@ class Agent:
                 if time.monotonic() - self._expanded_at >= EXPAND_EVERY_S:
                     self._expand()
                 self._retry_stalled()
+                self.store.save_unsaved()
                 self._preempt()  # a scheduled emergency may just have come due
             except Exception:
                 logger.exception("error while handling %s", topic or "retries")
@@ -242,7 +246,11 @@ class Agent:
             logger.error("refused schedule addressed to %r", schedule.device)
             return
         for entry in schedule.entries:
-            local = self.store.add(entry)
+            try:
+                local = self.store.add(entry)
+            except DiskFull as exc:
+                self._unstorable(entry, str(exc))
+                continue
             if local is not None:
                 logger.info("new %sentry: broadcast %d %r", "recurring " if entry.repeat else "",
                             entry.broadcast_id, entry.title)
@@ -250,6 +258,16 @@ class Agent:
         for broadcast_id in schedule.cancelled:
             self._cancel(broadcast_id)
         self._expand()
+
+    def _unstorable(self, entry: ScheduleEntry, error: str) -> None:
+        """An entry the full card cannot keep: reported failed once, with the reason (the server then takes it
+        off this receiver's schedule; the operator frees the card and sends it again)."""
+        if entry.broadcast_id in self._unstored:
+            return
+        self._unstored.add(entry.broadcast_id)
+        logger.error("broadcast %d %r cannot be kept: %s", entry.broadcast_id, entry.title, error)
+        report = Delivery(entry.broadcast_id, entry.asset, "failed", self.clock(), error)
+        self.outbox.put(self.topics.event(self.id, "delivery"), report.to_dict())
 
     def _expand(self) -> None:
         """Add the occurrences of every recurring entry due within the horizon (the device does this itself,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -16,6 +19,21 @@ from edge_agent.protocol import ScheduleEntry
 from edge_agent.protocol.messages import PRIORITY_RANK, format_time, parse_time
 
 logger = logging.getLogger(__name__)
+
+
+class DiskFull(OSError):
+    """The receiver's card is full: its store cannot take what it was given."""
+
+
+@contextmanager
+def _full_disk_as_oserror() -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if getattr(exc, "sqlite_errorname", "") == "SQLITE_FULL" or "disk is full" in str(exc):
+            raise DiskFull(errno.ENOSPC, "No space left on device: the receiver's schedule store cannot be "
+                                         "written") from exc
+        raise
 
 FINAL_STATES = ("played", "missed", "failed", "interrupted", "cancelled", "ended")
 """``ended``: a recurring entry past its last day (its occurrences carry their own states)."""
@@ -87,6 +105,8 @@ class Store:
         self._lock = threading.RLock()
         self.entries: dict[str, LocalEntry] = {}
         """By ``LocalEntry.key``."""
+        self._unsaved: set[str] = set()
+        self._unsaved_seqs: dict[str, int] = {}
         self._db = self._open()
         self._load()
 
@@ -135,12 +155,13 @@ class Store:
 
     def _write(self, local: LocalEntry) -> None:
         data = local.to_json()
-        self._db.execute(
-            "INSERT OR REPLACE INTO items (key, entry, state, started_at, finished_at, error, occurrence) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (local.key, json.dumps(data["entry"], ensure_ascii=False), local.state, data["started_at"],
-             data["finished_at"], local.error, data["occurrence"]),
-        )
+        with _full_disk_as_oserror():
+            self._db.execute(
+                "INSERT OR REPLACE INTO items (key, entry, state, started_at, finished_at, error, occurrence) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (local.key, json.dumps(data["entry"], ensure_ascii=False), local.state, data["started_at"],
+                 data["finished_at"], local.error, data["occurrence"]),
+            )
 
     def close(self) -> None:
         with self._lock:
@@ -149,7 +170,7 @@ class Store:
     def add(self, entry: ScheduleEntry, occurrence: datetime | None = None, state: str = "pending"
             ) -> LocalEntry | None:
         """Add an entry (or one ``occurrence`` of a recurring one) unless it is already known: a broadcast,
-        and each occurrence of a recurring one, plays at most once."""
+        and each occurrence of a recurring one, plays at most once. ``DiskFull`` when it cannot be kept."""
         local = LocalEntry(entry, state=state, occurrence=occurrence)
         with self._lock:
             if local.key in self.entries:
@@ -170,15 +191,43 @@ class Store:
             old = [e for e in self.entries.values()
                    if e.occurrence is not None and e.occurrence < before and e.state in FINAL_STATES]
             for local in old:
-                self._db.execute("DELETE FROM items WHERE key = ?", (local.key,))
+                try:
+                    with _full_disk_as_oserror():
+                        self._db.execute("DELETE FROM items WHERE key = ?", (local.key,))
+                except DiskFull:
+                    return 0  # forgotten later, when the card has room
                 del self.entries[local.key]
         return len(old)
 
     def update(self, local: LocalEntry, **changes: Any) -> None:
+        """Change a known entry. On a full card the change is kept in memory and written by ``save_unsaved``
+        once there is room, so that a reboot cannot replay what already aired."""
         with self._lock:
             for key, value in changes.items():
                 setattr(local, key, value)
-            self._write(local)
+            try:
+                self._write(local)
+                self._unsaved.discard(local.key)
+            except DiskFull:
+                if not self._unsaved:
+                    logger.error("the card is full: changes to the schedule are kept in memory until there is room")
+                self._unsaved.add(local.key)
+
+    def save_unsaved(self) -> None:
+        """Write the changes a full card refused, if there is room now."""
+        with self._lock:
+            for key in sorted(self._unsaved):
+                try:
+                    self._write(self.entries[key])
+                except DiskFull:
+                    return
+                self._unsaved.discard(key)
+            for topic, seq in list(self._unsaved_seqs.items()):
+                try:
+                    self._save_seq(topic, seq)
+                except DiskFull:
+                    return
+                del self._unsaved_seqs[topic]
 
     def setting(self, name: str) -> object:
         """A value set remotely (e.g. the volume), kept across reboots; None when never set."""
@@ -194,11 +243,19 @@ class Store:
         """The sequence number of the newest signed message accepted on ``topic`` (0: none yet)."""
         with self._lock:
             row = self._db.execute("SELECT seq FROM sequences WHERE topic = ?", (topic,)).fetchone()
-        return int(row[0]) if row else 0
+            return max(int(row[0]) if row else 0, self._unsaved_seqs.get(topic, 0))
 
     def accept_seq(self, topic: str, seq: int) -> None:
-        """Remember ``seq`` so an older message replayed on ``topic`` is refused, across reboots too."""
+        """Remember ``seq`` so an older message replayed on ``topic`` is refused, across reboots too (on a full
+        card, in memory until there is room)."""
         with self._lock:
+            try:
+                self._save_seq(topic, seq)
+            except DiskFull:
+                self._unsaved_seqs[topic] = max(seq, self._unsaved_seqs.get(topic, 0))
+
+    def _save_seq(self, topic: str, seq: int) -> None:
+        with _full_disk_as_oserror():
             self._db.execute(
                 "INSERT INTO sequences (topic, seq) VALUES (?, ?) "
                 "ON CONFLICT(topic) DO UPDATE SET seq = max(seq, excluded.seq)", (topic, seq))

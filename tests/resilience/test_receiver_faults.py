@@ -4,8 +4,11 @@ reads. Real mosquitto (one per test here, since the tests stop it), real ``edge-
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import signal
+import subprocess
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,6 +21,7 @@ from broadcaster.broker import Mosquitto
 from broadcaster.db import Database
 from edge_agent.protocol import Topics
 from tests.conftest import Env, start_broker, wait_until
+from tests.resilience.conftest import Tally
 from tests.test_agent import server_client
 
 TEXT = "Thông báo lịch tiêm chủng cho trẻ em dưới 5 tuổi tại trạm y tế xã vào sáng thứ Bảy."
@@ -80,7 +84,7 @@ def half_sent(env: Env, device_id: str) -> tuple[dict[str, object], bytes, list[
     return broadcast, audio, chunks, net
 
 
-def test_agent_killed_mid_download_resumes_from_its_disk_and_plays_once(env: Env) -> None:
+def test_agent_killed_mid_download_resumes_from_its_disk_and_plays_once(env: Env, tally: Tally) -> None:
     broadcast, audio, chunks, net = half_sent(env, "loa-01")
     asset, half = str(broadcast["asset"]), len(chunks) // 2
     topics = Topics(env.config.mqtt.topic_root)
@@ -100,12 +104,15 @@ def test_agent_killed_mid_download_resumes_from_its_disk_and_plays_once(env: Env
     env.start_worker()  # the reports waited on the receiver's disk or in the broker's session for the worker
     wait_until(lambda: env.device_states(broadcast["id"]) == {"loa-01": "played"}, timeout=30)
     time.sleep(1)
-    assert len(env.played_files("loa-01")) == 1
+    played = len(env.played_files("loa-01"))
+    tally(tried="receiver killed -9 with half the chunks on its disk, that half then cleared from the broker",
+          plays=played, lost=int(played == 0), duplicated=max(0, played - 1))
+    assert played == 1
     net.loop_stop()
     net.disconnect()
 
 
-def test_broker_restarted_mid_transfer_the_download_carries_on(env: Env) -> None:
+def test_broker_restarted_mid_transfer_the_download_carries_on(env: Env, tally: Tally) -> None:
     broadcast, audio, chunks, net = half_sent(env, "loa-02")
     asset, half = str(broadcast["asset"]), len(chunks) // 2
     topics = Topics(env.config.mqtt.topic_root)
@@ -124,12 +131,15 @@ def test_broker_restarted_mid_transfer_the_download_carries_on(env: Env) -> None
     env.start_worker()
     wait_until(lambda: env.device_states(broadcast["id"]) == {"loa-02": "played"}, timeout=60)
     assert agent.store.asset_path(asset).read_bytes() == audio
-    assert len(env.played_files("loa-02")) == 1
+    played = len(env.played_files("loa-02"))
+    tally(tried="broker restarted with a receiver half way through a download", plays=played,
+          lost=int(played == 0), duplicated=max(0, played - 1))
+    assert played == 1
     net.loop_stop()
     net.disconnect()
 
 
-def test_agent_killed_mid_playback_reports_it_and_never_replays_it(env: Env) -> None:
+def test_agent_killed_mid_playback_reports_it_and_never_replays_it(env: Env, tally: Tally) -> None:
     env.start_worker()
     agent = env.spawn_agent("loa-03")
     broadcast = env.broadcast(TEXT, targets=["loa-03"])
@@ -142,10 +152,13 @@ def test_agent_killed_mid_playback_reports_it_and_never_replays_it(env: Env) -> 
     device = env.status(broadcast["id"])["devices"][0]  # type: ignore[index]
     assert "restarted during playback" in device["error"]
     time.sleep(2)
-    assert len(env.played_files("loa-03")) == 1, "the item cut off by the power cut was not played again"
+    played = len(env.played_files("loa-03"))
+    tally(tried="receiver killed -9 while playing, then restarted (reported failed, not replayed)", plays=played,
+          lost=0, duplicated=max(0, played - 1))
+    assert played == 1, "the item cut off by the power cut was not played again"
 
 
-def test_broker_down_across_the_scheduled_time_the_item_still_plays_on_time(env: Env) -> None:
+def test_broker_down_across_the_scheduled_time_the_item_still_plays_on_time(env: Env, tally: Tally) -> None:
     env.start_worker()
     agent = env.start_agent("loa-01")
     play_at = datetime.now(UTC) + timedelta(seconds=8)
@@ -164,6 +177,9 @@ def test_broker_down_across_the_scheduled_time_the_item_still_plays_on_time(env:
     wait_until(lambda: env.device_states(broadcast["id"]) == {"loa-01": "played"}, timeout=60)
     device = env.status(broadcast["id"])["devices"][0]  # type: ignore[index]
     reported = datetime.fromisoformat(device["started_at"])
+    tally(tried="broker down from before a scheduled item until after it", plays=len(env.played_files("loa-01")),
+          lost=0, duplicated=len(env.played_files("loa-01")) - 1,
+          late=int(abs((reported - play_at).total_seconds()) >= 1.5))
     assert abs((reported - play_at).total_seconds()) < 1.5, "the server learns the real start time afterwards"
 
 
@@ -171,7 +187,7 @@ GARBAGE = [b"", b"\xff\xfe\x00", b"null", b"[]", b"{}", b'{"type": "schedule"}',
            b'{"type": "manifest", "asset": 5}', b"{" * 5000, json.dumps({"x": "y" * 200_000}).encode()]
 
 
-def test_garbage_on_every_topic_the_agent_reads_never_stops_it(env: Env) -> None:
+def test_garbage_on_every_topic_the_agent_reads_never_stops_it(env: Env, tally: Tally) -> None:
     env.start_worker()
     agent = env.spawn_agent("loa-02")
     topics = Topics(env.config.mqtt.topic_root)
@@ -194,6 +210,8 @@ def test_garbage_on_every_topic_the_agent_reads_never_stops_it(env: Env) -> None
     refusals = env.client.get("/api/v1/devices", headers=env.auth).get_json()
     assert refusals  # the device list still answers
     log = (env.root / "agents" / "loa-02.log").read_text()
+    tally(tried=f"{len(GARBAGE)} malformed payloads on each of {len(targets)} topics a receiver reads",
+          crashes=int(agent.poll() is not None) + log.count("Traceback"), lost=0)
     assert "refused message on" in log and "Traceback" not in log
     agent.send_signal(signal.SIGTERM)
     assert agent.wait(timeout=15) == 0, "and it still stops cleanly"
@@ -211,3 +229,75 @@ def test_agent_process_stops_cleanly_on_sigterm_and_says_offline(env: Env) -> No
     wait_until(lambda: b'"offline"' in statuses[-1], timeout=10)
     watcher.loop_stop()
     watcher.disconnect()
+
+
+def test_agent_killed_while_waiting_for_its_time_plays_once_on_time(env: Env, tally: Tally) -> None:
+    env.start_worker()
+    agent = env.spawn_agent("loa-01")
+    play_at = datetime.now(UTC) + timedelta(seconds=12)
+    broadcast = env.broadcast(TEXT, targets=["loa-01"], play_at=play_at.isoformat())
+    wait_until(lambda: env.device_states(broadcast["id"]) == {"loa-01": "delivered"}, timeout=60)
+    agent.kill()  # power cut while the item waits on the receiver for its time
+    agent.wait()
+    env.spawn_agent("loa-01")
+    wait_until(lambda: env.device_states(broadcast["id"]) == {"loa-01": "played"}, timeout=60)
+    time.sleep(1)
+    files = env.played_files("loa-01")
+    started = datetime.fromisoformat(env.status(broadcast["id"])["devices"][0]["started_at"])  # type: ignore[index]
+    late = abs((started - play_at).total_seconds()) >= 1.5
+    tally(tried="receiver killed -9 while a delivered item waited for its time, then restarted", plays=len(files),
+          lost=int(not files), duplicated=max(0, len(files) - 1), late=int(late))
+    assert len(files) == 1
+    assert abs((started - play_at).total_seconds()) < 1.5, "played at its time from what was on its disk"
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 4 MB file system (tmpfs) for the receiver's cache, so that it can really fill up."""
+    mount = tmp_path / "sd-card"
+    mount.mkdir()
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)],
+                            capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        pytest.skip(f"mounting a small tmpfs needs root: {result.stderr.strip()}")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def fill(folder: Path) -> Path:
+    """Write a ballast file until the file system is full, to the last byte."""
+    ballast = folder / "ballast"
+    fd = os.open(ballast, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        for size in (1 << 20, 1 << 16, 1 << 12, 1 << 8, 1):
+            try:
+                while os.write(fd, b"\0" * size):
+                    pass
+            except OSError as exc:
+                assert exc.errno == errno.ENOSPC
+    finally:
+        os.close(fd)
+    return ballast
+
+
+def test_a_full_disk_on_the_receiver_fails_the_item_with_the_reason_and_it_carries_on(
+        env: Env, small_disk: Path, tally: Tally) -> None:
+    env.start_worker()
+    agent = env.spawn_agent("loa-02", cache_dir=str(small_disk / "cache"))
+    first = env.broadcast("Bản tin trước khi đầy thẻ nhớ.", targets=["loa-02"])
+    wait_until(lambda: env.device_states(first["id"]) == {"loa-02": "played"}, timeout=60)
+
+    ballast = fill(small_disk)
+    doomed = env.broadcast(TEXT, targets=["loa-02"])
+    wait_until(lambda: env.device_states(doomed["id"]) == {"loa-02": "failed"}, timeout=60)
+    error = env.status(doomed["id"])["devices"][0]["error"]  # type: ignore[index]
+    assert "No space left on device" in error or "disk is full" in error, error
+    assert agent.poll() is None, "the receiver is still running"
+
+    ballast.unlink()  # the operator clears the card
+    after = env.broadcast("Bản tin sau khi đã có chỗ.", targets=["loa-02"])
+    wait_until(lambda: env.device_states(after["id"]) == {"loa-02": "played"}, timeout=60)
+    log = (env.root / "agents" / "loa-02.log").read_text()
+    tally(tried="receiver's card filled to the last byte (4 MB tmpfs) before a broadcast, then cleared",
+          lost=0 if error else 1, crashes=int(agent.poll() is not None) + log.count("Traceback"))
+    assert agent.poll() is None and "Traceback" not in log
