@@ -136,6 +136,11 @@ def test_unknown_things_answer_json_404(env: Env) -> None:
     response = env.client.post("/api/v1/bulletins/12345/approve", headers=env.auth)
     assert response.status_code == 404
     assert env.client.delete("/api/v1/health").get_json()["error"]["code"] == "method_not_allowed"
+    huge = "9" * 40  # more than any database column holds: not found, for every method, never a crash
+    for method, url in (("get", f"/api/v1/bulletins/{huge}"), ("patch", f"/api/v1/bulletins/{huge}"),
+                        ("post", f"/api/v1/broadcasts/{huge}/stop"), ("get", f"/bulletins/{huge}")):
+        response = getattr(env.client, method)(url, headers=env.auth, json={"title": "x"})
+        assert response.status_code == 404, (method, url, response.status_code)
 
 
 def test_oversized_body_is_refused(env: Env) -> None:

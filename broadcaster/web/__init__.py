@@ -9,7 +9,8 @@ from typing import Any
 
 from flask import Flask, Response, g, request
 from sqlalchemy.exc import InterfaceError, OperationalError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.routing import IntegerConverter
 
 from broadcaster.access import client_address
 from broadcaster.config import ServerConfig
@@ -79,9 +80,25 @@ def create_app(config: ServerConfig, db: Database | None = None, test_config: di
             return api.http_error(exc)
         return exc
 
+    app.url_map.converters["int"] = DatabaseId  # before the routes: every <int:...> in them is one
     app.register_blueprint(api.bp)
     app.register_blueprint(ui.bp)
     return app
+
+
+class DatabaseId(IntegerConverter):
+    """An id a database column can hold (64 bits): a larger number in a URL is not found (404), not a crash in
+    the database driver."""
+
+    LARGEST = 2**63 - 1
+
+    def to_python(self, value: str) -> int:
+        number = int(super().to_python(value))
+        if number > self.LARGEST:
+            # Not a mismatch (werkzeug would then answer 405 where another method's rule has this path): there
+            # simply is no such thing.
+            raise NotFound(f"there is nothing numbered {value[:30]}")
+        return number
 
 
 def _secret_key(config: ServerConfig) -> str:

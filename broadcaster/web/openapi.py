@@ -97,6 +97,8 @@ def answer(code: int, schema: J | None, what: str, kind: str = "application/json
 ERR = ref("Error")
 ERRORS = {**answer(400, ERR, "malformed request"), **answer(401, ERR, "no or bad token"),
           **answer(403, ERR, "not allowed for your role or areas"), **answer(404, ERR, "not found here"),
+          **answer(409, ERR, "conflicts with what exists (a duplicate) or with its state (e.g. not approved)"),
+          **answer(413, ERR, "the request body is too large"),
           **answer(422, ERR, "a field was refused; the code and message say which and why"),
           **answer(503, ERR, "the database is not answering; try again")}
 
