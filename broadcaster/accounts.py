@@ -59,8 +59,12 @@ def create_token(session: Session, user: User, name: Any) -> tuple[ApiToken, str
 
 
 def delete_token(session: Session, user: User, token_id: int) -> None:
+    """Revoke one's own token, or, as an admin, one of a user one manages."""
     record = session.get(ApiToken, token_id)
-    if record is None or (record.user_id != user.id and not user.is_admin):
+    owner = session.get(User, record.user_id) if record is not None else None
+    mine = owner is not None and owner.id == user.id
+    managed = owner is not None and user.is_admin and manages(session, user, owner)
+    if record is None or not (mine or managed):
         raise Refusal("not_found", f"token {token_id} does not exist", status=404)
     audit(session, user, "token.delete", f"token {record.id}", record.name)
     session.delete(record)
@@ -78,9 +82,18 @@ def user_json(session: Session, user: User) -> dict[str, Any]:
             "created_at": iso(user.created_at)}
 
 
+def manages(session: Session, admin: User, user: User) -> bool:
+    """An admin manages the users who work only inside the admin's areas (an admin without areas: everyone).
+    So the admin of one commune can neither see nor change, nor take over, an officer of another."""
+    scope = scope_of(session, admin)
+    if scope.everywhere or user.id == admin.id:
+        return True
+    return bool(user.areas) and all(scope.has_area(a.area_id) for a in user.areas)
+
+
 def list_users(session: Session, admin: User) -> list[User]:
     require(admin, "admin")
-    return session.query(User).order_by(User.username).all()
+    return [u for u in session.query(User).order_by(User.username) if manages(session, admin, u)]
 
 
 def _roles(value: Any) -> list[str]:
@@ -132,7 +145,7 @@ def create_user(session: Session, admin: User, data: dict[str, Any]) -> User:
 def update_user(session: Session, admin: User, user_id: int, data: dict[str, Any]) -> User:
     require(admin, "admin")
     user = session.get(User, user_id)
-    if user is None:
+    if user is None or not manages(session, admin, user):
         raise Refusal("not_found", f"user {user_id} does not exist", status=404)
     changes = []
     if "roles" in data:

@@ -355,6 +355,7 @@ def create_programme(session: Session, user: User, data: dict[str, Any], grace_s
     """A session of items played back to back: ``{"title", "items": [{"bulletin_id"}, {"bulletin_id",
     "relay": {...}}, ...], "targets", "priority", "play_at" or "repeat"}``. The air-time rules see it as one
     broadcast as long as all its items together; each item may start as late as the items before it last."""
+    require(user, "schedule")  # before reading the request: who may not gets 403, whatever they sent
     title = text_field(data, "title", MAX_TITLE)
     items = data.get("items")
     if not isinstance(items, list) or not 1 <= len(items) <= MAX_PROGRAMME_ITEMS or not all(
