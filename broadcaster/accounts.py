@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import func
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from broadcaster.access import audit, require, scope_of
-from broadcaster.db import ROLES, ApiToken, Area, User, UserArea, UserRole, token_hash, utcnow
+from broadcaster.access import audit, client_address, require, scope_of
+from broadcaster.db import ROLES, ApiToken, Area, AuditEntry, User, UserArea, UserRole, token_hash, utcnow
 from broadcaster.service import Refusal, iso
+
+logger = logging.getLogger(__name__)
 
 MAX_FAILED_LOGINS = 5
 """Wrong passwords in a row before the account is locked for LOCKOUT."""
 LOCKOUT = timedelta(minutes=15)
+MAX_FAILED_PER_ADDRESS = 20
+"""Failed logins from one address within LOCKOUT before it may not try again (any user name)."""
 MIN_PASSWORD = 10
 _DUMMY_HASH = generate_password_hash("not a password of anyone")
 
@@ -23,11 +29,13 @@ _DUMMY_HASH = generate_password_hash("not a password of anyone")
 def login(session: Session, username: str, password: str) -> User:
     """The user if the password is right and the account is not locked; Refusal otherwise (the same
     message for an unknown user and a wrong password, so the page does not say which names exist)."""
-    user = session.query(User).filter_by(username=username).one_or_none()
     now = utcnow()
+    _throttle(session, now)
+    user = session.query(User).filter_by(username=username).one_or_none()
     if user is None:
         check_password_hash(_DUMMY_HASH, password)  # as slow as a real check: no timing hint either
         audit(session, None, "login.failed", username[:80], "unknown user")
+        logger.warning("failed login for unknown user %r from %s", username[:80], client_address.get())
         raise Refusal("bad_login", "wrong user name or password", status=401)
     if user.locked_until is not None and user.locked_until > now:
         minutes = max(1, round((user.locked_until - now).total_seconds() / 60))
@@ -41,10 +49,29 @@ def login(session: Session, username: str, password: str) -> User:
             audit(session, user, "login.lockout", user.username, f"locked for {LOCKOUT}")
         else:
             audit(session, user, "login.failed", user.username)
+        logger.warning("failed login for %r from %s (%d in a row)", user.username, client_address.get(),
+                       user.failed_logins or MAX_FAILED_LOGINS)
         raise Refusal("bad_login", "wrong user name or password", status=401)
     user.failed_logins, user.locked_until = 0, None
     audit(session, user, "login", user.username)
+    logger.info("login: %s from %s", user.username, client_address.get())
     return user
+
+
+def _throttle(session: Session, now: datetime) -> None:
+    """Refuse logins from an address with MAX_FAILED_PER_ADDRESS failures in the last LOCKOUT, whatever the
+    user name: the per-account lockout alone lets one password be tried against every account. Counted from
+    the audit log, so every web process sees the same count."""
+    address = client_address.get()
+    if address is None:
+        return
+    failures = session.query(func.count(AuditEntry.id)).filter(
+        AuditEntry.action.in_(("login.failed", "login.lockout")), AuditEntry.address == address,
+        AuditEntry.at >= now - LOCKOUT).scalar() or 0
+    if failures >= MAX_FAILED_PER_ADDRESS:
+        logger.warning("login refused: %d failed logins from %s in %s", failures, address, LOCKOUT)
+        raise Refusal("throttled", f"too many failed logins from {address}: try again in "
+                                   f"{int(LOCKOUT.total_seconds() // 60)} minutes", status=429)
 
 
 def create_token(session: Session, user: User, name: Any) -> tuple[ApiToken, str]:

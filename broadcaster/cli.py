@@ -114,6 +114,36 @@ def cmd_keys_public(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_users_add(args: argparse.Namespace) -> int:
+    """A user with a generated password, printed once: the first admin of a deployment comes from here, so
+    there is never a default password."""
+    from broadcaster.bootstrap import ensure_user, new_password
+    from broadcaster.db import ROLES, Area, Database, User
+
+    config = _config(args.config)
+    db = Database(config.db_url)
+    db.create_all()
+    roles = tuple(args.role or ["admin"])
+    if not set(roles) <= set(ROLES):
+        print(f"broadcaster users add: roles are {', '.join(ROLES)}", file=sys.stderr)
+        return 1
+    with db.session() as session:
+        if session.query(User).filter_by(username=args.username).one_or_none() is not None:
+            print(f"broadcaster users add: {args.username!r} exists; change it on the users page", file=sys.stderr)
+            return 1
+        areas = []
+        for name in args.area or []:
+            area = session.query(Area).filter_by(name=name).first()
+            if area is None:
+                print(f"broadcaster users add: there is no area {name!r}", file=sys.stderr)
+                return 1
+            areas.append(area)
+        password = new_password()
+        ensure_user(session, args.username, password, roles=roles, areas=tuple(areas))
+    print(f"created {args.username} ({', '.join(roles)}); password, shown this once: {password}")
+    return 0
+
+
 def cmd_devices_add(args: argparse.Namespace) -> int:
     from broadcaster.db import Database
     from broadcaster.devices import DeviceError, add_device, agent_config_text, set_password
@@ -282,6 +312,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--config", type=Path, help="server TOML file (its signing.key_file)")
     p.add_argument("--key", help="a key file instead of the configured one")
     p.set_defaults(func=cmd_keys_public)
+
+    users = sub.add_parser("users", help="officers' accounts").add_subparsers(dest="users_command", required=True)
+    p = users.add_parser("add", help="create a user (the first admin) with a generated password, printed once")
+    p.add_argument("username")
+    p.add_argument("--role", action="append", help="admin (default), editor, approver or operator; repeatable")
+    p.add_argument("--area", action="append", help="an area the user works in (default: everywhere); repeatable")
+    p.add_argument("--config", type=Path, help="server TOML file")
+    p.set_defaults(func=cmd_users_add)
 
     devices = sub.add_parser("devices", help="receivers and their credentials").add_subparsers(
         dest="devices_command", required=True)
