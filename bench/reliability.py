@@ -39,7 +39,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "tally.jsonl"
         env = {**os.environ, "LOAXA_RELIABILITY": str(out)}
-        code = subprocess.call([sys.executable, "-m", "pytest", "-q", "-n", "4", "tests/resilience"], env=env)
+        command = [sys.executable, "-m", "pytest", "-q", "-n", "4", "--dist", "loadgroup", "tests/resilience"]
+        code = subprocess.call(command, env=env)
         print(table(rows(out)) if out.exists() else "no test recorded a tally")
     return code
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bench import soak
 from tests.resilience.conftest import Tally
 
@@ -14,6 +16,7 @@ GROWTH_MB = 60
 """Resident memory a server process may gain after warm-up in the short run (a leak grows past it)."""
 
 
+@pytest.mark.xdist_group("heavy")  # one heavy test at a time (see test_server_faults)
 def test_500_receivers_and_busy_officers(tmp_path: Path, tally: Tally) -> None:
     result = soak.run(tmp_path, receivers=500, seconds=45, heartbeat_s=10, every_s=15)
     growth = {name: result.growth_mb(name) for name in result.memory}
