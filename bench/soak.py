@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import secrets
 import subprocess
 import sys
@@ -115,7 +116,8 @@ def run(tmp: Path, receivers: int, seconds: float, heartbeat_s: float = 30.0, ev
         for role in ("worker", "web"):
             with (tmp / f"{role}.log").open("ab") as log:
                 processes.append(subprocess.Popen([sys.executable, "-m", "broadcaster.cli", role, "--config",
-                                                   str(tmp / "server.toml")], stdout=log, stderr=log))
+                                                   str(tmp / "server.toml")], stdout=log, stderr=log,
+                                                  env={**os.environ, "MALLOC_ARENA_MAX": "2"}))  # as systemd/ sets
         if not wait_for_port(port, timeout=30):
             raise RuntimeError(f"the web process did not start: {(tmp / 'web.log').read_text()[-2000:]}")
         fleet = Fleet("127.0.0.1", broker.port, "loaxa", [signer.public_text],
