@@ -104,10 +104,16 @@ class Worker:
         self.uploads = AssetStore(config.upload_dir, suffix="")
         self.inbox: queue.Queue[tuple[str, bytes, datetime]] = queue.Queue()
         self._republished: dict[tuple[str, int], float] = {}
+        self._finished: set[str] = set()
+        """Devices whose schedule the report being ingested changed (ingest thread only)."""
         self._stop = threading.Event()
         self._dispatch_lock = threading.Lock()
         self._resync = threading.Event()
         self._database_down = threading.Event()
+        self._schedule_lock = threading.Lock()
+        """Held from reading a device's schedule to publishing it: two threads (dispatch, ingest) publish
+        schedules, and one signed later but published earlier would make the receiver refuse the other as a
+        replay, and miss what only that one carried."""
         self.link = Link(
             config.mqtt.client_id,
             config.mqtt.host,
@@ -276,7 +282,12 @@ class Worker:
         self.link.publish(topic, signed, qos=1, retain=True)
 
     def publish_schedule(self, session: Session, device_id: str) -> None:
-        """The device's whole upcoming schedule, retained on its schedule topic."""
+        """The device's whole upcoming schedule, retained on its schedule topic; read, signed and published
+        under one lock, so the receiver gets them in the order of their sequence numbers."""
+        with self._schedule_lock:
+            self._publish_schedule(session, device_id)
+
+    def _publish_schedule(self, session: Session, device_id: str) -> None:
         now = utcnow()
         rows = (
             session.query(Delivery)
@@ -345,6 +356,7 @@ class Worker:
         if device_id is None or not payload:
             return
         kind = topic.split("/", 3)[3]
+        self._finished.clear()
         try:
             with self.db.session() as session:
                 device = session.get(Device, device_id)
@@ -379,6 +391,11 @@ class Worker:
                     logger.warning("ignored report on unknown topic %s", topic)
         except ProtocolError as exc:
             logger.warning("refused malformed %s from %s: %s", kind, device_id, exc)
+        for finished in sorted(self._finished):
+            # A fresh session: one that began before another thread's commit could miss what it committed.
+            with self.db.session() as session:
+                self.publish_schedule(session, finished)
+        self._finished.clear()
 
     def _on_status(self, device: Device, status: Status) -> None:
         device.online = status.state == "online"
@@ -437,8 +454,7 @@ class Worker:
             raise_alarm(session, device.id, "playback", f"broadcast {broadcast_id} '{row.broadcast.bulletin.title}' "
                                                         f"{state}: {error or 'no reason given'}", ref=str(broadcast_id))
         if state in FINAL_DELIVERY_STATES:
-            session.flush()
-            self.publish_schedule(session, device.id)
+            self._finished.add(device.id)  # its schedule is published once this report is committed
 
     def _on_occurrence(self, session: Session, device: Device, playback: Playback) -> None:
         """One play of a recurring broadcast: its own row, moving forward only, like deliveries."""
