@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from broadcaster.broker import free_port
+from broadcaster.broker import Mosquitto, free_port
 from edge_agent.settings import dump_toml
-from tests.conftest import Env
+from tests.conftest import Env, start_broker
 
 
 class CutLink:
@@ -112,6 +112,14 @@ def spawn_worker(env: Env) -> subprocess.Popen[bytes]:
                                    stdout=log, stderr=log)
     env.processes.append(process)
     return process
+
+
+def own_broker(tmp_path: Path) -> Iterator[Mosquitto]:
+    """A broker of the test's own, for tests that crash and restart it (use as ``pytest.fixture(own_broker,
+    name="broker")`` in the module)."""
+    mosquitto = start_broker(tmp_path / "broker")
+    yield mosquitto
+    mosquitto.stop()
 
 
 class Tally:

@@ -17,22 +17,16 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 
-from broadcaster.broker import Mosquitto
 from broadcaster.db import Database
 from edge_agent.protocol import Topics
-from tests.conftest import Env, start_broker, wait_until
-from tests.resilience.conftest import Tally
+from tests.conftest import Env, wait_until
+from tests.resilience.conftest import Tally, own_broker
 from tests.test_agent import server_client
 
 TEXT = "Thông báo lịch tiêm chủng cho trẻ em dưới 5 tuổi tại trạm y tế xã vào sáng thứ Bảy."
 
 
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Mosquitto]:
-    """Each test's own broker: these tests stop and start it."""
-    mosquitto = start_broker(tmp_path / "broker")
-    yield mosquitto
-    mosquitto.stop()
+broker = pytest.fixture(own_broker, name="broker")  # these tests stop, crash and restart it
 
 
 @pytest.fixture
