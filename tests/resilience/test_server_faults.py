@@ -58,7 +58,7 @@ def test_worker_killed_twice_with_100_scheduled_broadcasts_each_plays_exactly_on
         quick_agent(env, device_id)
     first = spawn_worker(env)
     bulletin_id = approved_bulletin(env)
-    play_at = datetime.now(UTC) + timedelta(seconds=45)
+    play_at = datetime.now(UTC) + timedelta(seconds=120)  # both kills come before it, even on loaded cores
     ids = []
     for n in range(100):
         at = play_at + timedelta(seconds=n % 10)
@@ -76,11 +76,16 @@ def test_worker_killed_twice_with_100_scheduled_broadcasts_each_plays_exactly_on
     wait_until(lambda: sent_count(env.db) == 100, timeout=180)
     # Every receiver knows all 100 (on loaded cores the first may already have played: creating them is slow).
     wait_until(lambda: all(len(a.store.entries) == 100 for a in env.agents.values()), timeout=120)
-    second.send_signal(signal.SIGKILL)  # with (nearly) everything waiting on the receivers for its time
+    # While everything waits on the receivers for its time. (A worker killed while it stores reports can lose
+    # those it had received but not yet stored: docs/reliability.md, an open bug.)
+    assert datetime.now(UTC) < play_at, "the second kill comes before the broadcasts' time"
+    second.send_signal(signal.SIGKILL)
     second.wait()
     spawn_worker(env)
 
-    wait_until(lambda: all(set(env.device_states(i).values()) == {"played"} for i in ids[::9]), timeout=120)
+    until_due = max(0.0, (play_at - datetime.now(UTC)).total_seconds())
+    wait_until(lambda: all(set(env.device_states(i).values()) == {"played"} for i in ids[::9]),
+               timeout=until_due + 120)
     wait_until(lambda: all(set(env.device_states(i).values()) == {"played"} for i in ids), timeout=60)
     time.sleep(1)
     counted = plays(env, devices)
