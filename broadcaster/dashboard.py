@@ -8,11 +8,10 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from broadcaster.access import audit, require, scope_of
-from broadcaster.db import Alarm, Broadcast, Bulletin, Delivery, Device, DeviceHealth, User, utcnow
+from broadcaster.db import DB_DOWN, Alarm, Broadcast, Bulletin, Delivery, Device, DeviceHealth, User, utcnow
 from broadcaster.service import Refusal, iso, visible_devices
 
 TICK_S = 2.0
@@ -121,7 +120,7 @@ def stream(open_session: Callable[[], Session], user_id: int, tick_s: float | No
             if alarms != sent_alarms:
                 sent_alarms = alarms
                 yield f"event: alarms\ndata: {alarms}\n\n"
-        except (OperationalError, InterfaceError):
+        except DB_DOWN:
             # The database is away: keep the stream open and look again next tick; nothing is lost.
             yield ": database unavailable\n\n"
         finally:

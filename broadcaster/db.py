@@ -25,6 +25,7 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
 from edge_agent.protocol import Repeat
@@ -461,6 +462,10 @@ class Delivery(Base):
 def token_hash(token: str) -> str:
     """API tokens are stored only as their SHA-256 (they are long random strings, so no KDF is needed)."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+DB_DOWN = (OperationalError, InterfaceError)
+"""What SQLAlchemy raises while the database cannot be reached (or, for SQLite, stays locked past its timeout)."""
 
 
 class Database:

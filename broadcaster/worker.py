@@ -16,13 +16,14 @@ from datetime import datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import and_, or_, update
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, object_session
 
 from broadcaster.assets import AssetStore
 from broadcaster.audio import AudioError
 from broadcaster.config import ServerConfig
 from broadcaster.db import (
+    DB_DOWN,
     FINAL_DELIVERY_STATES,
     Alarm,
     Asset,
@@ -153,7 +154,7 @@ class Worker:
         the next tick try again: queued work waits in the database, nothing is lost."""
         try:
             job()
-        except (OperationalError, InterfaceError) as exc:
+        except DB_DOWN as exc:
             if not self._database_down.is_set():
                 self._database_down.set()
                 logger.error("database unavailable (%s); dispatch and sweep wait for it", exc.__class__.__name__)

@@ -8,17 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, g, request
-from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import IntegerConverter
 
 from broadcaster.access import client_address
 from broadcaster.config import ServerConfig
-from broadcaster.db import Database
+from broadcaster.db import DB_DOWN, Database
 
 logger = logging.getLogger(__name__)
-DB_DOWN = (OperationalError, InterfaceError)
-"""What SQLAlchemy raises while the database cannot be reached (or, for SQLite, stays locked)."""
 
 
 def create_app(config: ServerConfig, db: Database | None = None, test_config: dict[str, Any] | None = None) -> Flask:
@@ -62,12 +59,13 @@ def create_app(config: ServerConfig, db: Database | None = None, test_config: di
             session.rollback()  # whatever a failed request left unfinished
             session.close()
 
-    @app.errorhandler(OperationalError)
-    @app.errorhandler(InterfaceError)
     def database_down(exc: Exception) -> Response:
         logger.warning("database unavailable (%s): %s %s answered 503", exc.__class__.__name__, request.method,
                        request.path)
         return database_unavailable()
+
+    for kind in DB_DOWN:
+        app.register_error_handler(kind, database_down)
 
     from broadcaster.web import api, i18n, pages, ui  # noqa: F401  (pages adds its routes to ui.bp)
 
