@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import and_, or_, update
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, object_session
 
 from broadcaster.assets import AssetStore
@@ -40,7 +39,7 @@ from broadcaster.db import (
     utcnow,
 )
 from broadcaster.speech import Speech
-from edge_agent.link import Link
+from edge_agent.link import Ack, Link
 from edge_agent.protocol import (
     ChunkRequest,
     Command,
@@ -103,7 +102,9 @@ class Worker:
         self._saved_seq = -1
         self.chunk_size = config.mqtt.chunk_kib * 1024
         self.uploads = AssetStore(config.upload_dir, suffix="")
-        self.inbox: queue.Queue[tuple[str, bytes, datetime]] = queue.Queue()
+        self.inbox: queue.Queue[tuple[str, bytes, datetime, Ack]] = queue.Queue()
+        """Reports handed over by the broker but not yet stored. Each is acknowledged to the broker only once
+        stored, so whatever is here when the process dies comes again on the next connection."""
         self._republished: dict[tuple[str, int], float] = {}
         self._finished: set[str] = set()
         """Devices whose schedule the report being ingested changed (ingest thread only)."""
@@ -121,10 +122,11 @@ class Worker:
             config.mqtt.port,
             config.mqtt.username,
             config.mqtt_password(),
-            lambda topic, payload: self.inbox.put((topic, payload, utcnow())),
+            lambda topic, payload, ack: self.inbox.put((topic, payload, utcnow(), ack)),
             clean_session=False,
             on_connect=self._resync.set,
             ca_file=config.mqtt.ca_file,
+            manual_ack=True,
         )
         for topic in self.topics.server_subscriptions():
             self.link.subscribe(topic)
@@ -174,13 +176,23 @@ class Worker:
                 state.last_seq = max(state.last_seq, self.signer.last_seq)
         self._saved_seq = self.signer.last_seq
 
-    def stop(self) -> None:
-        self._stop.set()
+    def stop(self, drain_s: float = 5.0) -> None:
+        """Stop the jobs, store what is already in the inbox (for up to ``drain_s``), then disconnect.
+
+        Reports left unstored are not lost: they were never acknowledged, so the broker keeps them in this
+        worker's session and hands them to the next start."""
         self.scheduler.shutdown(wait=True)
         try:
             self._save_signing_state()
-        except OperationalError:
+        except DB_DOWN:
             logger.warning("could not save the signing sequence; the next start skips ahead anyway")
+        deadline = time.monotonic() + drain_s
+        while self._ingest_thread.is_alive() and self.inbox.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if self.inbox.unfinished_tasks:
+            logger.warning("stopping with %d report(s) not stored: the broker hands them over at the next start",
+                           self.inbox.unfinished_tasks)
+        self._stop.set()
         self._ingest_thread.join(timeout=5)
         self.link.stop()
 
@@ -328,28 +340,34 @@ class Worker:
     def _ingest_loop(self) -> None:
         while not self._stop.is_set():
             try:
-                topic, payload, received_at = self.inbox.get(timeout=0.5)
+                topic, payload, received_at, ack = self.inbox.get(timeout=0.5)
             except queue.Empty:
                 continue
-            self._ingest_with_retry(topic, payload, received_at)
+            try:
+                if self._ingest_with_retry(topic, payload, received_at):
+                    ack()
+            finally:
+                self.inbox.task_done()
 
-    def _ingest_with_retry(self, topic: str, payload: bytes, received_at: datetime) -> None:
-        """Store one report; while the database is unreachable, keep it and try again (the broker has
-        already handed it over, so dropping it would lose it)."""
+    def _ingest_with_retry(self, topic: str, payload: bytes, received_at: datetime) -> bool:
+        """Store one report; while the database is unreachable, keep it and try again. True when the report
+        is done with (stored, or refused for good) and may be acknowledged to the broker."""
         delay = 0.5
         while not self._stop.is_set():
             try:
                 self.ingest(topic, payload, received_at)
-                return
-            except OperationalError as exc:
+                return True
+            except DB_DOWN as exc:
                 logger.warning("database unavailable (%s); report on %s kept, retrying in %.0f s",
                                exc.__class__.__name__, topic, delay)
                 self._stop.wait(delay)
                 delay = min(delay * 2, 30.0)
             except Exception:
+                # Acknowledged all the same: a report that breaks the code would otherwise come back forever.
                 logger.exception("could not store report on %s", topic)
-                return
-        logger.error("stopping with an unstored report on %s", topic)
+                return True
+        logger.warning("stopping with an unstored report on %s: the broker hands it over again", topic)
+        return False
 
     def ingest(self, topic: str, payload: bytes, received_at: datetime | None = None) -> None:
         """Store one report; ``received_at`` is when the broker handed it over (for the clock check)."""

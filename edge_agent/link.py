@@ -7,6 +7,7 @@ import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -14,6 +15,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 logger = logging.getLogger(__name__)
 
 MessageHandler = Callable[[str, bytes], None]
+Ack = Callable[[], None]
+AckedHandler = Callable[[str, bytes, Ack], None]
+"""A handler on a ``manual_ack`` link: it calls ``ack`` once the message is safely stored (from any thread)."""
 
 
 @dataclass
@@ -28,6 +32,10 @@ class Link:
     """One MQTT connection that reconnects by itself and restores its subscriptions.
 
     ``on_message`` runs on paho's network thread: keep it short (put work on a queue).
+
+    With ``manual_ack``, ``on_message`` is an :data:`AckedHandler`: a QoS 1 message is acknowledged to the
+    broker only when the handler's ``ack`` is called, so a process killed before it stored the message gets
+    it again from its persistent session (``clean_session=False``) on the next connection.
     """
 
     def __init__(
@@ -37,13 +45,14 @@ class Link:
         port: int,
         username: str | None,
         password: str | None,
-        on_message: MessageHandler,
+        on_message: MessageHandler | AckedHandler,
         *,
         keepalive: int = 30,
         will: Will | None = None,
         clean_session: bool = True,
         on_connect: Callable[[], None] | None = None,
         ca_file: str | None = None,
+        manual_ack: bool = False,
     ) -> None:
         self.host, self.port, self.keepalive = host, port, keepalive
         self._on_message_cb = on_message
@@ -54,11 +63,15 @@ class Link:
         self.ready = threading.Event()
         """Set once the broker has acknowledged our subscriptions after a (re)connection."""
         self._ready_mid: int | None = None
+        self._manual_ack = manual_ack
+        self._generation = 0
+        """Counts connections: a message id is only meaningful on the connection that delivered it."""
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
             clean_session=clean_session,
             protocol=mqtt.MQTTv311,
+            manual_ack=manual_ack,
         )
         if ca_file:
             # TLS, checking the broker's certificate against this CA and its host name.
@@ -112,6 +125,7 @@ class Link:
             logger.error("broker %s:%d refused the connection: %s", self.host, self.port, reason_code)
             return
         logger.info("connected to broker %s:%d", self.host, self.port)
+        self._generation += 1
         self.connected.set()
         with self._lock:
             subs = list(self._subscriptions.items())
@@ -140,6 +154,19 @@ class Link:
 
     def _handle_message(self, client, userdata, message) -> None:
         try:
-            self._on_message_cb(message.topic, message.payload)
+            if self._manual_ack:
+                cast(AckedHandler, self._on_message_cb)(message.topic, message.payload, self._acker(message))
+            else:
+                cast(MessageHandler, self._on_message_cb)(message.topic, message.payload)
         except Exception:
             logger.exception("message handler failed for %s", message.topic)
+
+    def _acker(self, message: mqtt.MQTTMessage) -> Ack:
+        generation, mid, qos = self._generation, message.mid, message.qos
+
+        def ack() -> None:
+            # After a reconnection the broker sends the message again, under its own acknowledgement: an id
+            # from the old connection could name another message on the new one, so it is not sent.
+            if qos > 0 and generation == self._generation and self.connected.is_set():
+                self.client.ack(mid, qos)
+        return ack

@@ -5,14 +5,16 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
+import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy.exc import OperationalError
 
 from broadcaster.db import Broadcast, Bulletin, Delivery, Device, User
 from broadcaster.worker import Worker
 from edge_agent.protocol import Delivery as DeliveryReport
 from edge_agent.protocol import Heartbeat, Playback, Status, Topics
-from tests.conftest import Env
+from tests.conftest import Env, wait_until
 
 ASSET = "ab" * 32
 
@@ -128,3 +130,45 @@ def test_sweep_marks_silent_devices_offline_and_unreported_items_missed(env: Env
     worker.ingest(Topics(env.config.mqtt.topic_root).event("loa-03", "playback"),
                   Playback(bid, "played", now, now, now).to_bytes())
     assert delivery(env, bid, "loa-03").state == "played"
+
+
+def test_a_report_received_but_not_stored_comes_again_to_the_next_worker(env: Env,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The broker hands a report over; the worker dies before storing it. It must not be lost: the report is
+    acknowledged only once stored, so the broker gives it to the worker that takes over."""
+    topics = Topics(env.config.mqtt.topic_root)
+    bid = sent_broadcast(env)
+    first = Worker(env.config, env.db)
+    received, release = threading.Event(), threading.Event()
+
+    def stuck(topic: str, payload: bytes, received_at: datetime | None = None) -> None:
+        received.set()
+        release.wait(30)
+        raise OperationalError("INSERT", {}, Exception("the process died here"))
+
+    monkeypatch.setattr(first, "ingest", stuck)
+    first.start()
+    wait_until(first.link.ready.is_set)
+    device = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="loa-01")
+    device.username_pw_set("loa-01", env.broker.users["loa-01"])
+    device.connect("127.0.0.1", env.broker.port)
+    device.loop_start()
+    now = datetime.now(UTC)
+    device.publish(topics.event("loa-01", "playback"), Playback(bid, "played", now, now, now).to_bytes(),
+                   qos=1).wait_for_publish(5)
+    assert received.wait(10), "the worker was handed the report"
+    # Dies as under SIGKILL: no acknowledgement, no disconnect packet, just a dropped connection.
+    first.scheduler.shutdown(wait=False)
+    first.link.client.loop_stop()
+    first.link.client.socket().close()  # type: ignore[union-attr]
+    assert delivery(env, bid).state == "pending"
+
+    second = Worker(env.config, env.db)
+    second.start()
+    try:
+        wait_until(lambda: delivery(env, bid).state == "played", timeout=15)
+    finally:
+        release.set()
+        second.stop()
+        device.loop_stop()
+        device.disconnect()
