@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy.orm import Session
+from sqlalchemy import func
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from broadcaster import airtime
 from broadcaster.access import Scope, audit, below, home_area, require, scope_of
@@ -393,15 +394,33 @@ def visible_broadcast(session: Session, user: User, broadcast_id: int) -> Broadc
     return broadcast
 
 
-def list_broadcasts(session: Session, user: User, limit: int = 100) -> list[Broadcast]:
+def list_broadcasts(session: Session, user: User, limit: int = 100, before: int | None = None) -> list[Broadcast]:
+    """The newest ``limit`` broadcasts in the user's areas, older than broadcast ``before`` when given."""
     require(user, "view")
     scope = scope_of(session, user)
-    query = session.query(Broadcast).order_by(Broadcast.id.desc())
+    query = (session.query(Broadcast)
+             .options(joinedload(Broadcast.bulletin), selectinload(Broadcast.relay), selectinload(Broadcast.recurrence))
+             .order_by(Broadcast.id.desc()))
+    if before is not None:
+        query = query.filter(Broadcast.id < before)
     if not scope.everywhere:
         in_scope = (session.query(Delivery.broadcast_id).join(Device, Device.id == Delivery.device_id)
                     .filter(Device.village_id.in_(scope.areas)))
         query = query.filter(Broadcast.id.in_(in_scope))
     return query.limit(limit).all()
+
+
+def broadcast_summaries(session: Session, broadcasts: list[Broadcast]) -> list[dict[str, Any]]:
+    """Each broadcast as in :func:`broadcast_json`, but with how many clusters are in each state instead of
+    every cluster's row: a list stays small whatever the size of the fleet (one query for all the counts)."""
+    ids = [b.id for b in broadcasts]
+    counts: dict[int, dict[str, int]] = {i: {} for i in ids}
+    if ids:
+        rows = (session.query(Delivery.broadcast_id, Delivery.state, func.count())
+                .filter(Delivery.broadcast_id.in_(ids)).group_by(Delivery.broadcast_id, Delivery.state))
+        for broadcast_id, state, n in rows:
+            counts[broadcast_id][state] = n
+    return [{**broadcast_head(b), "targets": sum(counts[b.id].values()), "counts": counts[b.id]} for b in broadcasts]
 
 
 def visible_devices(session: Session, user: User) -> list[Device]:
@@ -578,7 +597,8 @@ def device_json(device: Device, health: DeviceHealth | None = None) -> dict[str,
     }
 
 
-def broadcast_json(broadcast: Broadcast) -> dict[str, Any]:
+def broadcast_head(broadcast: Broadcast) -> dict[str, Any]:
+    """What a broadcast is, without any cluster's state."""
     return {
         "id": broadcast.id,
         "bulletin_id": broadcast.bulletin_id,
@@ -593,6 +613,12 @@ def broadcast_json(broadcast: Broadcast) -> dict[str, Any]:
         "created_at": iso(broadcast.created_at),
         "sent_at": iso(broadcast.sent_at),
         "programme_id": broadcast.programme_id,
+    }
+
+
+def broadcast_json(broadcast: Broadcast) -> dict[str, Any]:
+    return {
+        **broadcast_head(broadcast),
         "devices": [
             {
                 "device_id": d.device_id,

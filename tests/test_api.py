@@ -150,3 +150,25 @@ def test_oversized_body_is_refused(env: Env) -> None:
     assert response.status_code == 413
     assert response.get_json()["error"]["code"] == "request_entity_too_large"
     assert counts(env) == before
+
+
+def test_the_broadcast_list_comes_a_page_at_a_time_with_counts_per_state(env: Env) -> None:
+    bulletin = env.client.post("/api/v1/bulletins", headers=env.auth, json={"title": "Trang", "text": "Thử."})
+    bulletin_id = bulletin.get_json()["id"]
+    env.client.post(f"/api/v1/bulletins/{bulletin_id}/approve", headers=env.auth)
+    made = [env.client.post("/api/v1/broadcasts", headers=env.auth,
+                            json={"bulletin_id": bulletin_id, "targets": ["loa-01", "loa-02"]}).get_json()["id"]
+            for _ in range(5)]
+    first = env.client.get("/api/v1/broadcasts?limit=2", headers=env.auth)
+    assert [b["id"] for b in first.get_json()] == made[:-3:-1], "newest first"
+    assert first.get_json()[0]["targets"] == 2 and first.get_json()[0]["counts"] == {"pending": 2}
+    assert "devices" not in first.get_json()[0], "a list carries counts, not every cluster"
+    seen = [b["id"] for b in first.get_json()]
+    link = first.headers["Link"]
+    while link:
+        following = env.client.get(link.split(">")[0][1:], headers=env.auth)
+        seen += [b["id"] for b in following.get_json()]
+        link = following.headers.get("Link", "")
+    assert seen[:5] == made[::-1] and len(seen) == len(set(seen)), "every broadcast once, in order"
+    bad = env.client.get("/api/v1/broadcasts?before=abc", headers=env.auth)
+    assert bad.status_code == 422 and bad.get_json()["error"]["field"] == "before"

@@ -422,7 +422,20 @@ def get_broadcast(broadcast_id: int) -> Response:
 @bp.get("/broadcasts")
 @authenticated
 def list_broadcasts() -> Response:
-    return jsonify([service.broadcast_json(b) for b in service.list_broadcasts(db(), g.user)])
+    """Newest first, ``limit`` at a time (50 unless asked, at most 500), with how many clusters are in each
+    state; ``before=<id>`` gives the next page, and the ``Link: <...>; rel="next"`` header names it. One
+    broadcast's clusters one by one: ``GET /broadcasts/{id}``."""
+    limit = min(max(request.args.get("limit", 50, type=int) or 50, 1), 500)
+    before = None
+    if "before" in request.args:
+        before = request.args.get("before", type=int)
+        if before is None or not 0 < before < 2**63:
+            raise service.Refusal("invalid_before", "'before' must be the id of a broadcast", field="before")
+    page = service.list_broadcasts(db(), g.user, limit, before)
+    answer = jsonify(service.broadcast_summaries(db(), page))
+    if len(page) == limit:
+        answer.headers["Link"] = f'<{request.path}?before={page[-1].id}&limit={limit}>; rel="next"'
+    return answer
 
 
 # accounts ----------------------------------------------------------------------------------------------

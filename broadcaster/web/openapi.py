@@ -55,6 +55,12 @@ SCHEMAS: dict[str, J] = {
                                        finished_at=N_TIME, error=N_STR)),
                      plays=array(obj(device_id=STR, occurrence=TIME, state=STR, started_at=N_TIME,
                                      finished_at=N_TIME, error=N_STR))),
+    "BroadcastSummary": obj(["id", "bulletin_id", "priority", "state", "targets", "counts"], id=INT,
+                            bulletin_id=INT, title=STR, priority={"enum": ["normal", "priority", "emergency"]},
+                            play_at=N_TIME, state=STR, error=N_STR, asset=N_STR,
+                            relay=nullable(obj(url=STR, window_s=INT)), repeat=nullable(ref("Repeat")),
+                            created_at=TIME, sent_at=N_TIME, programme_id=N_INT, targets=INT,
+                            counts={"type": "object", "additionalProperties": INT}),
     "BroadcastRequest": obj(["bulletin_id", "targets"], bulletin_id=INT,
                             targets=array(STR), priority={"enum": ["normal", "priority", "emergency"]},
                             play_at=N_TIME, relay=obj(url=STR, window_s=INT), repeat=ref("Repeat")),
@@ -141,7 +147,8 @@ OPERATIONS: list[tuple[str, str, str, J | None, int, J | None]] = [
      body(ref("BroadcastRequest")), 200,
      obj(["allowed"], allowed=BOOL, devices=array(STR), breaches=array({"type": "object"}),
          overlaps=array({"type": "object"}))),
-    ("get", "/broadcasts", "Recent broadcasts in your areas", None, 200, array(ref("Broadcast"))),
+    ("get", "/broadcasts", "Recent broadcasts in your areas, a page at a time (?limit=, ?before=<id>)", None, 200,
+     array(ref("BroadcastSummary"))),
     ("get", "/broadcasts/{broadcast_id}", "One broadcast and each cluster's state", None, 200, ref("Broadcast")),
     ("post", "/broadcasts/{broadcast_id}/stop", "Stop it everywhere", None, 200, ref("Broadcast")),
     ("put", "/devices/{device_id}/volume", "Set a cluster's volume", body(obj(["volume"], volume=INT)), 200,
@@ -191,6 +198,13 @@ OPERATIONS: list[tuple[str, str, str, J | None, int, J | None]] = [
 ]
 
 KINDS = {"/assets/{asset_id}": "audio/ogg", "/events": "text/event-stream"}
+QUERIES = {
+    ("get", "/broadcasts"): [
+        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
+        {"name": "before", "in": "query", "description": "the id of the last broadcast of the previous page",
+         "schema": {"type": "integer", "minimum": 1}},
+    ],
+}
 
 
 def document() -> J:
@@ -206,6 +220,7 @@ def document() -> J:
                    "schema": {"type": "integer"} if part.endswith("_id}") and part != "{device_id}"
                    and part != "{asset_id}" else STR}
                   for part in path.split("/") if part.startswith("{")]
+        params += QUERIES.get((method, path), [])
         if params:
             operation["parameters"] = params
         if path != "/health":
