@@ -198,7 +198,7 @@ OPERATIONS: list[tuple[str, str, str, J | None, int, J | None]] = [
 ]
 
 KINDS = {"/assets/{asset_id}": "audio/ogg", "/events": "text/event-stream"}
-QUERIES = {
+QUERIES: dict[tuple[str, str], list[J]] = {
     ("get", "/broadcasts"): [
         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
         {"name": "before", "in": "query", "description": "the id of the last broadcast of the previous page",
