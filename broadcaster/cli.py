@@ -244,7 +244,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     config = _config(args.config)
     db = Database(config.db_url)
     db.create_all()
-    worker = Worker(config, db)
+    worker = Worker(config, db, name=args.name)
     worker.start()
     try:
         _wait_for_signal()
@@ -287,11 +287,15 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_demo)
 
     for name, func, text in (("web", cmd_web, "serve the web app and API"),
-                             ("worker", cmd_worker, "run the scheduler and MQTT worker (exactly one)"),
+                             ("worker", cmd_worker, "run a worker: it stores reports, and renders, signs and "
+                                                    "publishes while it leads (one of them leads)"),
                              ("init-db", cmd_init_db, "create the database, or upgrade it to the newest schema"),
                              ("check-config", cmd_check_config, "validate a config file")):
         p = sub.add_parser(name, help=text)
         p.add_argument("--config", type=Path, help="server TOML file (see config/server.example.toml)")
+        if name == "worker":
+            p.add_argument("--name", help="tells apart several workers of one deployment, e.g. 2 (their MQTT "
+                                          "client ids); one worker needs none")
         p.set_defaults(func=func)
 
     p = sub.add_parser("tts", help="synthesize text into an audio file")

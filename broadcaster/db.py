@@ -355,6 +355,16 @@ class SigningState(Base):
     last_seq: Mapped[int] = mapped_column(BigInteger)
 
 
+class ScheduleRefresh(Base):
+    """A device whose schedule should be published again (a report finished one of its items): any worker
+    that stores the report writes the row, and the leader, the only one that signs, publishes and deletes it."""
+
+    __tablename__ = "schedule_refreshes"
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    """Bumped by each new request, so the leader deletes only the request it has served."""
+
+
 class RefusalRecord(Base):
     """A message a device refused (unsigned, forged, expired, replayed, malformed): a sign of trouble."""
 

@@ -1,7 +1,10 @@
-"""The worker process (exactly one): renders queued broadcasts, distributes them over MQTT,
-stores what devices report, and runs periodic housekeeping with APScheduler.
+"""The worker process: renders queued broadcasts, distributes them over MQTT, stores what devices report,
+and runs periodic housekeeping with APScheduler.
 
-The database is the source of truth; the worker keeps no state that a restart would lose.
+Several may run. Every worker stores reports, taken from the broker through shared subscriptions, so they
+split the load, and acknowledges each only once stored. One worker at a time, the leader
+(:mod:`broadcaster.leader`), renders, signs and publishes and runs the housekeeping; the others stand by and
+take over when it goes. The database is the source of truth; a worker keeps no state that a restart would lose.
 """
 
 from __future__ import annotations
@@ -9,13 +12,15 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import random
 import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import and_, or_, update
+from sqlalchemy import and_, delete, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, object_session
 
 from broadcaster.assets import AssetStore
@@ -35,9 +40,11 @@ from broadcaster.db import (
     OccurrencePlay,
     Recurrence,
     RefusalRecord,
+    ScheduleRefresh,
     SigningState,
     utcnow,
 )
+from broadcaster.leader import Leadership, leadership_for
 from broadcaster.speech import Speech
 from edge_agent.link import Ack, Link
 from edge_agent.protocol import (
@@ -72,6 +79,13 @@ STATE_RANK = {"pending": 0, "delivered": 1, "playing": 2, "played": 3, "failed":
 NO_REPORT = "no report from the device by the deadline"
 REPUBLISH_GAP_S = 2.0
 """A chunk asked for by many devices at once is published again at most this often."""
+LEAD_CHECK_S = 1.0
+"""How often the leader checks it still leads, and a standby tries to take the lead."""
+BATCH_MAX = 500
+"""Reports stored in one transaction at most (as many as have arrived, up to this)."""
+SHARE_GROUP = "broadcaster"
+"""The shared-subscription group of the workers' report links: the broker gives each report to one of them."""
+Inbound = tuple[str, bytes, datetime, Ack]
 
 
 def raise_alarm(session: Session, device_id: str, kind: str, message: str, ref: str | None = None) -> None:
@@ -92,9 +106,11 @@ def _not_busy(record: logging.LogRecord) -> bool:
 
 
 class Worker:
-    def __init__(self, config: ServerConfig, db: Database) -> None:
+    def __init__(self, config: ServerConfig, db: Database, name: str | None = None) -> None:
+        """``name`` tells apart the workers of one deployment (their MQTT client ids); one worker needs none."""
         self.config = config
         self.db = db
+        self.client_id = f"{config.mqtt.client_id}-{name}" if name else config.mqtt.client_id
         self.topics = Topics(config.mqtt.topic_root)
         self.store = AssetStore(config.asset_dir)
         self.speech = Speech(config.speech, self.store)
@@ -102,12 +118,12 @@ class Worker:
         self._saved_seq = -1
         self.chunk_size = config.mqtt.chunk_kib * 1024
         self.uploads = AssetStore(config.upload_dir, suffix="")
-        self.inbox: queue.Queue[tuple[str, bytes, datetime, Ack]] = queue.Queue()
+        self.inbox: queue.Queue[Inbound] = queue.Queue()
         """Reports handed over by the broker but not yet stored. Each is acknowledged to the broker only once
         stored, so whatever is here when the process dies comes again on the next connection."""
         self._republished: dict[tuple[str, int], float] = {}
         self._finished: set[str] = set()
-        """Devices whose schedule the report being ingested changed (ingest thread only)."""
+        """Devices whose schedule the reports being stored changed (ingest thread only)."""
         self._stop = threading.Event()
         self._dispatch_lock = threading.Lock()
         self._resync = threading.Event()
@@ -116,44 +132,90 @@ class Worker:
         """Held from reading a device's schedule to publishing it: two threads (dispatch, ingest) publish
         schedules, and one signed later but published earlier would make the receiver refuse the other as a
         replay, and miss what only that one carried."""
-        self.link = Link(
-            config.mqtt.client_id,
-            config.mqtt.host,
-            config.mqtt.port,
-            config.mqtt.username,
-            config.mqtt_password(),
-            lambda topic, payload, ack: self.inbox.put((topic, payload, utcnow(), ack)),
-            clean_session=False,
-            on_connect=self._resync.set,
-            ca_file=config.mqtt.ca_file,
-            manual_ack=True,
-        )
+        self.leadership: Leadership = leadership_for(db)
+        self.leading = threading.Event()
+        # Reports: kept by the broker in this worker's persistent session until acknowledged, i.e. stored.
+        self.reports = Link(
+            f"{self.client_id}-reports", config.mqtt.host, config.mqtt.port, config.mqtt.username,
+            config.mqtt_password(), self._received, clean_session=False, ca_file=config.mqtt.ca_file,
+            manual_ack=True)
         for topic in self.topics.server_subscriptions():
-            self.link.subscribe(topic)
+            if not topic.endswith("/req"):
+                self.reports.subscribe(f"$share/{SHARE_GROUP}/{topic}")
+        self.link = self._leader_link()
         self.scheduler = BackgroundScheduler(timezone="UTC")
         self._ingest_thread = threading.Thread(target=self._ingest_loop, name="ingest", daemon=True)
+        self._lead_thread = threading.Thread(target=self._lead_loop, name="lead", daemon=True)
+
+    def _received(self, topic: str, payload: bytes, ack: Ack) -> None:
+        self.inbox.put((topic, payload, utcnow(), ack))
+
+    def _leader_link(self) -> Link:
+        """The leader's connection: it publishes what is signed, and takes the devices' requests for audio
+        (not shared: only the leader publishes). A clean session: a standby must not collect requests."""
+        link = Link(
+            self.client_id, self.config.mqtt.host, self.config.mqtt.port, self.config.mqtt.username,
+            self.config.mqtt_password(), lambda topic, payload: self._received(topic, payload, lambda: None),
+            on_connect=self._resync.set, ca_file=self.config.mqtt.ca_file)
+        link.subscribe(self.topics.chunk_requests())
+        return link
 
     def start(self) -> None:
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
         # A dispatch that runs past its 0.5 s interval (a long render) is normal; the skipped tick is not news.
         logging.getLogger("apscheduler.scheduler").addFilter(_not_busy)
-        with self.db.session() as session:
-            state = session.get(SigningState, self.signer.kid)
-            if state is not None:
-                # Up to one sweep's worth of numbers may have been issued after the last save: skip past them.
-                self.signer.raise_floor(state.last_seq + SEQ_SAVE_MARGIN)
-        self.link.start()
+        self.reports.start()
         self._ingest_thread.start()
         self.scheduler.add_job(self._guarded, "interval", args=[self.dispatch], seconds=0.5, id="dispatch",
                                max_instances=1, coalesce=True)
         self.scheduler.add_job(self._guarded, "interval", args=[self.sweep], seconds=10, id="sweep",
                                max_instances=1, coalesce=True)
         self.scheduler.start()
-        logger.info("worker started; broker %s:%d", self.config.mqtt.host, self.config.mqtt.port)
+        self._try_to_lead()
+        self._lead_thread.start()
+        logger.info("worker %s started; broker %s:%d; %s", self.client_id, self.config.mqtt.host,
+                    self.config.mqtt.port, "leading" if self.leading.is_set() else "standing by")
+
+    # leadership ------------------------------------------------------------------------------------
+
+    def _lead_loop(self) -> None:
+        while not self._stop.wait(LEAD_CHECK_S if self.leading.is_set() else LEAD_CHECK_S * random.uniform(1, 2)):
+            if self.leading.is_set():
+                if not self.leadership.holds():
+                    logger.error("worker %s lost the lead (database unreachable?): standing by", self.client_id)
+                    self._step_down()
+            else:
+                self._try_to_lead()
+
+    def _try_to_lead(self) -> None:
+        if not self.leadership.acquire():
+            return
+        try:
+            with self.db.session() as session:
+                state = session.get(SigningState, self.signer.kid)
+                if state is not None:
+                    # Up to one sweep's worth of numbers may have been issued after the last save (by this
+                    # worker or the leader before it): skip past them.
+                    self.signer.raise_floor(state.last_seq + SEQ_SAVE_MARGIN)
+        except DB_DOWN:
+            self.leadership.release()
+            return
+        self.link.start()
+        self.leading.set()
+        logger.warning("worker %s leads: it renders, signs and publishes", self.client_id)
+
+    def _step_down(self) -> None:
+        self.leading.clear()
+        with self._dispatch_lock:  # a dispatch under way finishes first
+            self.link.stop()
+            self.link = self._leader_link()  # whatever the old one still queued is not sent by a standby
+        self.leadership.release()
 
     def _guarded(self, job: Callable[[], None]) -> None:
-        """Run a periodic job; while the database is away, say so once (not a traceback every tick) and let
-        the next tick try again: queued work waits in the database, nothing is lost."""
+        """Run a periodic job if this worker leads; while the database is away, say so once (not a traceback
+        every tick) and let the next tick try again: queued work waits in the database, nothing is lost."""
+        if not self.leading.is_set():
+            return
         try:
             job()
         except DB_DOWN as exc:
@@ -177,15 +239,21 @@ class Worker:
         self._saved_seq = self.signer.last_seq
 
     def stop(self, drain_s: float = 5.0) -> None:
-        """Stop the jobs, store what is already in the inbox (for up to ``drain_s``), then disconnect.
+        """Stop the jobs, leave the reports' group, store what is already in the inbox (for up to ``drain_s``),
+        then disconnect.
 
         Reports left unstored are not lost: they were never acknowledged, so the broker keeps them in this
         worker's session and hands them to the next start."""
         self.scheduler.shutdown(wait=True)
         try:
-            self._save_signing_state()
+            if self.leading.is_set():
+                self._save_signing_state()
         except DB_DOWN:
             logger.warning("could not save the signing sequence; the next start skips ahead anyway")
+        # Leave the group first, so the broker hands new reports to the other workers (a killed worker stays in
+        # it: its share waits in its session until it starts again, as systemd makes it).
+        for topic in list(self.reports.subscriptions()):
+            self.reports.unsubscribe(topic)
         deadline = time.monotonic() + drain_s
         while self._ingest_thread.is_alive() and self.inbox.unfinished_tasks and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -194,7 +262,13 @@ class Worker:
                            self.inbox.unfinished_tasks)
         self._stop.set()
         self._ingest_thread.join(timeout=5)
-        self.link.stop()
+        if self._lead_thread.is_alive():
+            self._lead_thread.join(timeout=5)
+        self.reports.stop()
+        if self.leading.is_set():
+            self.leading.clear()
+            self.link.stop()
+            self.leadership.release()
 
     # distribution ----------------------------------------------------------------------------------
 
@@ -213,6 +287,17 @@ class Worker:
             for broadcast_id, _ in sorted(queued, key=lambda row: (-PRIORITY_RANK[row[1]], row[0])):
                 self._send(broadcast_id)
             self._send_operator_changes()
+            self._refresh_schedules()
+
+    def _refresh_schedules(self) -> None:
+        """Publish again the schedules that stored reports asked for (any worker may have stored them)."""
+        with self.db.session() as session:
+            wanted = session.query(ScheduleRefresh.device_id, ScheduleRefresh.version).limit(1000).all()
+        for device_id, version in wanted:
+            with self.db.session() as session:  # fresh: it sees what the reports' workers committed
+                self.publish_schedule(session, device_id)
+                session.execute(delete(ScheduleRefresh).where(ScheduleRefresh.device_id == device_id,
+                                                              ScheduleRefresh.version == version))
 
     def _send_operator_changes(self) -> None:
         """Stops, volumes and on/off set in the web app since the last round, in one database session."""
@@ -234,7 +319,8 @@ class Worker:
 
     def _send(self, broadcast_id: int) -> None:
         with self.db.session() as session:
-            broadcast = session.get(Broadcast, broadcast_id)
+            # Locked (PostgreSQL) while it is rendered: even two leaders would not both send it.
+            broadcast = session.get(Broadcast, broadcast_id, with_for_update={"skip_locked": True})
             if broadcast is None or broadcast.state != "queued":
                 return
             if broadcast.bulletin.state != "approved":
@@ -340,81 +426,108 @@ class Worker:
     def _ingest_loop(self) -> None:
         while not self._stop.is_set():
             try:
-                topic, payload, received_at, ack = self.inbox.get(timeout=0.5)
+                batch = [self.inbox.get(timeout=0.5)]
             except queue.Empty:
                 continue
+            while len(batch) < BATCH_MAX:
+                try:
+                    batch.append(self.inbox.get_nowait())
+                except queue.Empty:
+                    break
             try:
-                if self._ingest_with_retry(topic, payload, received_at):
-                    ack()
+                if self._store_with_retry(batch):
+                    for *_, ack in batch:
+                        ack()
             finally:
-                self.inbox.task_done()
+                for _ in batch:
+                    self.inbox.task_done()
 
-    def _ingest_with_retry(self, topic: str, payload: bytes, received_at: datetime) -> bool:
-        """Store one report; while the database is unreachable, keep it and try again. True when the report
-        is done with (stored, or refused for good) and may be acknowledged to the broker."""
+    def _store_with_retry(self, batch: list[Inbound]) -> bool:
+        """Store reports (all in one transaction); while the database is unreachable, keep them and try
+        again. True when they are done with (stored, or refused for good) and may be acknowledged."""
         delay = 0.5
         while not self._stop.is_set():
             try:
-                self.ingest(topic, payload, received_at)
+                self._store(batch)
                 return True
             except DB_DOWN as exc:
-                logger.warning("database unavailable (%s); report on %s kept, retrying in %.0f s",
-                               exc.__class__.__name__, topic, delay)
+                logger.warning("database unavailable (%s); %d report(s) kept, retrying in %.0f s",
+                               exc.__class__.__name__, len(batch), delay)
                 self._stop.wait(delay)
                 delay = min(delay * 2, 30.0)
             except Exception:
+                if len(batch) > 1:  # one bad report must not sink the others: one at a time
+                    return all([self._store_with_retry([item]) for item in batch])
                 # Acknowledged all the same: a report that breaks the code would otherwise come back forever.
-                logger.exception("could not store report on %s", topic)
+                logger.exception("could not store report on %s", batch[0][0])
                 return True
-        logger.warning("stopping with an unstored report on %s: the broker hands it over again", topic)
+        logger.warning("stopping with %d unstored report(s): the broker hands them over again", len(batch))
         return False
+
+    def _ingest_with_retry(self, topic: str, payload: bytes, received_at: datetime) -> bool:
+        return self._store_with_retry([(topic, payload, received_at, lambda: None)])
 
     def ingest(self, topic: str, payload: bytes, received_at: datetime | None = None) -> None:
         """Store one report; ``received_at`` is when the broker handed it over (for the clock check)."""
+        self._store([(topic, payload, received_at or utcnow(), lambda: None)])
+
+    def _store(self, batch: list[Inbound]) -> None:
+        self._finished.clear()
+        with self.db.session() as session:
+            for topic, payload, received_at, _ in batch:
+                self._store_one(session, topic, payload, received_at)
+            if self._finished:
+                # The leader publishes these devices' schedules again once this commits.
+                self._ask_refresh(session, sorted(self._finished))
+        self._finished.clear()
+
+    @staticmethod
+    def _ask_refresh(session: Session, device_ids: list[str]) -> None:
+        dialect = session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = insert(ScheduleRefresh).values([{"device_id": d, "version": 1} for d in device_ids])
+        session.execute(statement.on_conflict_do_update(
+            index_elements=[ScheduleRefresh.device_id],
+            set_={"version": ScheduleRefresh.version + 1}))
+
+    def _store_one(self, session: Session, topic: str, payload: bytes, received_at: datetime) -> None:
         device_id = self.topics.device_of(topic)
         if device_id is None or not payload:
             return
         kind = topic.split("/", 3)[3]
-        self._finished.clear()
         try:
-            with self.db.session() as session:
-                device = session.get(Device, device_id)
-                if device is None:
-                    logger.warning("refused report from unknown device %r on %s", device_id, topic)
+            device = session.get(Device, device_id)
+            if device is None:
+                logger.warning("refused report from unknown device %r on %s", device_id, topic)
+                return
+            if kind == "status":
+                self._on_status(device, Status.from_bytes(payload))
+            elif kind == "hb":
+                self._on_heartbeat(session, device, Heartbeat.from_bytes(payload), received_at)
+            elif kind == "evt/delivery":
+                report = DeliveryReport.from_bytes(payload)
+                self._advance(session, device, report.broadcast_id, report.state, error=report.error)
+            elif kind == "evt/playback":
+                playback = Playback.from_bytes(payload)
+                if playback.occurrence is not None:
+                    self._on_occurrence(session, device, playback)
                     return
-                if kind == "status":
-                    self._on_status(device, Status.from_bytes(payload))
-                elif kind == "hb":
-                    self._on_heartbeat(session, device, Heartbeat.from_bytes(payload), received_at or utcnow())
-                elif kind == "evt/delivery":
-                    report = DeliveryReport.from_bytes(payload)
-                    self._advance(session, device, report.broadcast_id, report.state, error=report.error)
-                elif kind == "evt/playback":
-                    playback = Playback.from_bytes(payload)
-                    if playback.occurrence is not None:
-                        self._on_occurrence(session, device, playback)
-                        return
-                    self._advance(session, device, playback.broadcast_id, playback.state, playback.error,
-                                  playback.started_at, playback.finished_at)
-                elif kind == "req":
-                    self._on_request(session, device, ChunkRequest.from_bytes(payload))
-                elif kind == "evt/refused":
-                    refused = Refused.from_bytes(payload)
-                    logger.error("device %s refused a message on %s: %s (%s)", device.id, refused.topic,
-                                 refused.reason, refused.detail)
-                    session.add(RefusalRecord(device_id=device.id, topic=refused.topic, reason=refused.reason,
-                                              detail=refused.detail, reported_at=refused.ts))
-                    raise_alarm(session, device.id, "refused", f"refused a message on {refused.topic}: "
-                                                               f"{refused.reason}", ref=refused.reason)
-                else:
-                    logger.warning("ignored report on unknown topic %s", topic)
+                self._advance(session, device, playback.broadcast_id, playback.state, playback.error,
+                              playback.started_at, playback.finished_at)
+            elif kind == "req":
+                self._on_request(session, device, ChunkRequest.from_bytes(payload))
+            elif kind == "evt/refused":
+                refused = Refused.from_bytes(payload)
+                logger.error("device %s refused a message on %s: %s (%s)", device.id, refused.topic,
+                             refused.reason, refused.detail)
+                session.add(RefusalRecord(device_id=device.id, topic=refused.topic, reason=refused.reason,
+                                          detail=refused.detail, reported_at=refused.ts))
+                raise_alarm(session, device.id, "refused", f"refused a message on {refused.topic}: "
+                                                           f"{refused.reason}", ref=refused.reason)
+            else:
+                logger.warning("ignored report on unknown topic %s", topic)
         except ProtocolError as exc:
             logger.warning("refused malformed %s from %s: %s", kind, device_id, exc)
-        for finished in sorted(self._finished):
-            # A fresh session: one that began before another thread's commit could miss what it committed.
-            with self.db.session() as session:
-                self.publish_schedule(session, finished)
-        self._finished.clear()
 
     def _on_status(self, device: Device, status: Status) -> None:
         device.online = status.state == "online"

@@ -113,6 +113,10 @@ class Link:
         if self.connected.is_set():
             self.client.subscribe(topic, qos)
 
+    def subscriptions(self) -> list[str]:
+        with self._lock:
+            return list(self._subscriptions)
+
     def unsubscribe(self, topic: str) -> None:
         with self._lock:
             self._subscriptions.pop(topic, None)

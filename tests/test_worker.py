@@ -141,14 +141,14 @@ def test_a_report_received_but_not_stored_comes_again_to_the_next_worker(env: En
     first = Worker(env.config, env.db)
     received, release = threading.Event(), threading.Event()
 
-    def stuck(topic: str, payload: bytes, received_at: datetime | None = None) -> None:
+    def stuck(batch: list[object]) -> None:
         received.set()
         release.wait(30)
         raise OperationalError("INSERT", {}, Exception("the process died here"))
 
-    monkeypatch.setattr(first, "ingest", stuck)
+    monkeypatch.setattr(first, "_store", stuck)
     first.start()
-    wait_until(first.link.ready.is_set)
+    wait_until(first.reports.ready.is_set)
     device = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="loa-01")
     device.username_pw_set("loa-01", env.broker.users["loa-01"])
     device.connect("127.0.0.1", env.broker.port)
@@ -159,8 +159,8 @@ def test_a_report_received_but_not_stored_comes_again_to_the_next_worker(env: En
     assert received.wait(10), "the worker was handed the report"
     # Dies as under SIGKILL: no acknowledgement, no disconnect packet, just a dropped connection.
     first.scheduler.shutdown(wait=False)
-    first.link.client.loop_stop()
-    first.link.client.socket().close()  # type: ignore[union-attr]
+    first.reports.client.loop_stop()
+    first.reports.client.socket().close()  # type: ignore[union-attr]
     assert delivery(env, bid).state == "pending"
 
     second = Worker(env.config, env.db)
@@ -169,6 +169,7 @@ def test_a_report_received_but_not_stored_comes_again_to_the_next_worker(env: En
         wait_until(lambda: delivery(env, bid).state == "played", timeout=15)
     finally:
         release.set()
+        first.leadership.release()
         second.stop()
         device.loop_stop()
         device.disconnect()

@@ -49,6 +49,10 @@ class Topics:
     def request(self, device_id: str) -> str:
         return f"{self.root}/dev/{device_id}/req"
 
+    def chunk_requests(self) -> str:
+        """Every device's requests for audio again (the server's subscription)."""
+        return f"{self.root}/dev/+/req"
+
     # subscriptions of the server
     def server_subscriptions(self) -> list[str]:
         return [

@@ -99,8 +99,9 @@ def _shut(s: socket.socket) -> None:
         s.shutdown(socket.SHUT_RDWR)
 
 
-def spawn_worker(env: Env) -> subprocess.Popen[bytes]:
-    """The worker as ``broadcaster worker`` runs under systemd, so a test can kill -9 it."""
+def spawn_worker(env: Env, name: str | None = None) -> subprocess.Popen[bytes]:
+    """The worker as ``broadcaster worker`` runs under systemd, so a test can kill -9 it; ``name`` for one of
+    several."""
     data = asdict(env.config)
     data["database_url"] = str(env.db.engine.url.render_as_string(hide_password=False))
     if not data["speech"]["voices"]:
@@ -108,8 +109,8 @@ def spawn_worker(env: Env) -> subprocess.Popen[bytes]:
     path = env.root / "worker.toml"
     path.write_text(dump_toml(data))
     with (env.root / "worker.log").open("ab") as log:
-        process = subprocess.Popen([sys.executable, "-m", "broadcaster.cli", "worker", "--config", str(path)],
-                                   stdout=log, stderr=log)
+        process = subprocess.Popen([sys.executable, "-m", "broadcaster.cli", "worker", "--config", str(path),
+                                    *(["--name", name] if name else [])], stdout=log, stderr=log)
     env.processes.append(process)
     return process
 

@@ -1,0 +1,102 @@
+"""Several workers: one leads (renders, signs, publishes), the others stand by and store reports. Two workers
+never both send a broadcast, and when the leader dies a standby takes over and nothing is lost or doubled."""
+
+from __future__ import annotations
+
+import signal
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func
+
+from broadcaster.db import Broadcast, Database, Delivery, RefusalRecord
+from broadcaster.leader import leadership_for
+from tests.conftest import Env, wait_until
+from tests.resilience.conftest import Tally, spawn_worker
+from tests.resilience.test_server_faults import approved_bulletin, plays, quick_agent
+
+
+def test_only_one_of_two_contenders_leads_until_it_lets_go(database: Database) -> None:
+    first, second = leadership_for(database), leadership_for(database)
+    try:
+        assert first.acquire() and first.holds()
+        assert not second.acquire() and not second.holds(), "the lead is taken"
+        first.release()
+        assert not first.holds()
+        assert second.acquire() and second.holds(), "a standby takes a released lead"
+        assert not first.acquire()
+    finally:
+        first.release()
+        second.release()
+
+
+def test_the_lead_ends_with_the_leaders_database_connection(database: Database) -> None:
+    if database.engine.url.get_backend_name() != "postgresql":
+        pytest.skip("a file lock ends with its process; the advisory lock with its connection")
+    first, second = leadership_for(database), leadership_for(database)
+    try:
+        assert first.acquire()
+        with database.engine.connect() as admin:  # as when the leader's host or its link dies
+            admin.exec_driver_sql("SELECT pg_terminate_backend(pid) FROM pg_locks "
+                                  "WHERE locktype = 'advisory' AND pid <> pg_backend_pid()")
+        assert not first.holds(), "the old leader knows at its next check"
+        assert second.acquire()
+    finally:
+        first.release()
+        second.release()
+
+
+def broadcasts_in(db: Database, state: str) -> int:
+    with db.session() as session:
+        return int(session.query(func.count(Broadcast.id)).filter(Broadcast.state == state).scalar() or 0)
+
+
+def played(db: Database) -> int:
+    with db.session() as session:
+        return int(session.query(func.count()).select_from(Delivery).filter(Delivery.state == "played").scalar() or 0)
+
+
+@pytest.mark.xdist_group("heavy")
+def test_two_workers_send_each_broadcast_once_and_the_standby_takes_over(env: Env, tally: Tally) -> None:
+    devices = ["loa-01", "loa-02", "loa-03"]
+    for device_id in devices:
+        quick_agent(env, device_id)
+    workers = {name: spawn_worker(env, name) for name in ("a", "b")}
+    bulletin_id = approved_bulletin(env)
+    play_at = datetime.now(UTC) + timedelta(seconds=60)
+    ids = []
+    for n in range(30):
+        at = play_at + timedelta(seconds=n % 5)
+        response = env.client.post("/api/v1/broadcasts", headers=env.auth,
+                                   json={"bulletin_id": bulletin_id, "targets": devices, "play_at": at.isoformat()})
+        assert response.status_code == 201, response.get_json()
+        ids.append(response.get_json()["id"])
+    wait_until(lambda: broadcasts_in(env.db, "sent") > 0, timeout=60, interval=0.02)
+    log = (env.root / "worker.log").read_text()
+    leader = "a" if f"{env.config.mqtt.client_id}-a leads" in log else "b"
+    assert f"{env.config.mqtt.client_id}-{leader} leads" in log
+    assert log.count(" leads: ") == 1, "one leader at a time"
+    workers[leader].send_signal(signal.SIGKILL)  # mid-dispatch: the standby must finish the job
+    workers[leader].wait()
+    sent_at_kill = broadcasts_in(env.db, "sent")
+    wait_until(lambda: broadcasts_in(env.db, "sent") == 30, timeout=120)
+    standby = "b" if leader == "a" else "a"
+    assert f"{env.config.mqtt.client_id}-{standby} leads" in (env.root / "worker.log").read_text()
+
+    # The killed worker comes back, as systemd makes it: the reports the broker kept for it in its session
+    # (its share of the group's) are stored then.
+    spawn_worker(env, leader)
+    until_due = max(0.0, (play_at - datetime.now(UTC)).total_seconds())
+    wait_until(lambda: played(env.db) == 90, timeout=until_due + 120)
+    with env.db.session() as session:
+        refused = session.query(func.count(RefusalRecord.id)).scalar()
+    time.sleep(1)
+    counted = plays(env, devices)
+    lost = sum(1 for d in devices for i in ids if counted[(d, i)] == 0)
+    duplicated = sum(n - 1 for n in counted.values() if n > 1)
+    tally(tried=f"2 workers, 30 scheduled broadcasts x 3 receivers; the leader killed -9 mid-dispatch "
+                f"({sent_at_kill} of 30 sent), the standby took over, the killed one restarted",
+          plays=sum(counted.values()), lost=lost, duplicated=duplicated, refused_by_receivers=refused)
+    assert lost == 0 and duplicated == 0, counted
+    assert refused == 0, "no receiver saw a message twice or out of order (one signer at a time)"
