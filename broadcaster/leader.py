@@ -24,7 +24,9 @@ from broadcaster.db import DB_DOWN, Database
 
 logger = logging.getLogger(__name__)
 
-LOCK_KEY = 0x4C6F61_78C3A1  # "Loaxá": the advisory lock's key, the same for every worker of a deployment
+LOCK_CLASS = 0x4C6F61  # "Loa": the advisory lock's first key; the second names the database and schema, so
+# deployments (or test runs) sharing a PostgreSQL server each have a lead of their own.
+SCOPE = "hashtext(current_database() || '.' || current_schema())"
 # A leader whose database link dies must notice before a standby acts on the lock the database released.
 PG_KEEPALIVE = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 2,
                 "connect_timeout": 5, "tcp_user_timeout": 9000}
@@ -45,18 +47,17 @@ class Leadership:
 
 
 class AdvisoryLock(Leadership):
-    def __init__(self, engine: Engine, key: int = LOCK_KEY) -> None:
+    def __init__(self, engine: Engine) -> None:
         connect_args: dict[str, Any] = dict(PG_KEEPALIVE) if engine.dialect.driver == "psycopg" else {}
         # Its own connection, outside the pool: the lock lives exactly as long as this connection does.
         self._engine = create_engine(engine.url, poolclass=NullPool, connect_args=connect_args)
-        self._key = key
         self._connection: Connection | None = None
 
     def acquire(self) -> bool:
         self.release()
         try:
             connection = self._engine.connect()
-            got = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": self._key}).scalar()
+            got = connection.execute(text(f"SELECT pg_try_advisory_lock(:cls, {SCOPE})"), {"cls": LOCK_CLASS}).scalar()
             connection.commit()
         except DB_DOWN as exc:
             logger.debug("cannot reach the database for the lead: %s", exc)
@@ -73,7 +74,7 @@ class AdvisoryLock(Leadership):
         try:
             held = self._connection.execute(
                 text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() "
-                     "AND granted AND ((classid::bigint << 32) | objid::bigint) = :key"), {"key": self._key}).scalar()
+                     "AND granted AND objsubid = 2 AND classid = :cls"), {"cls": LOCK_CLASS}).scalar()
             self._connection.commit()
         except DB_DOWN:
             self._drop()
@@ -86,7 +87,7 @@ class AdvisoryLock(Leadership):
         if self._connection is None:
             return
         try:
-            self._connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self._key})
+            self._connection.execute(text(f"SELECT pg_advisory_unlock(:cls, {SCOPE})"), {"cls": LOCK_CLASS})
             self._connection.commit()
         except DB_DOWN:
             pass  # the connection is gone, and the lock with it

@@ -4,16 +4,18 @@ receivers reported), air minutes per village, failures; the same rows as a searc
 from __future__ import annotations
 
 import csv
+import heapq
 import io
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import func
 from sqlalchemy.orm import Session
 
 from broadcaster.access import below, require, scope_of
-from broadcaster.db import Area, Broadcast, Bulletin, Delivery, Device, OccurrencePlay, User
+from broadcaster.db import Area, Broadcast, Bulletin, Delivery, Device, OccurrencePlay, Recurrence, User
 from broadcaster.service import Refusal
 
 MAX_DAYS = 366
@@ -50,11 +52,24 @@ def period(start: Any, end: Any, zone: ZoneInfo) -> tuple[datetime, datetime]:
     return (datetime.combine(first, time(0), zone), datetime.combine(last + timedelta(days=1), time(0), zone))
 
 
+@dataclass
+class Report:
+    rows: list[Row]
+    """The first ``limit`` rows in order."""
+    villages: list[dict[str, Any]]
+    """The summary per village, over every matching row (not only those in ``rows``)."""
+    total: int
+    """How many rows matched."""
+
+
 def playback_log(session: Session, user: User, start: datetime, end: datetime, zone: ZoneInfo,
                  area_id: int | None = None, device_id: str | None = None, state: str | None = None,
-                 text: str | None = None, limit: int = MAX_ROWS) -> list[Row]:
+                 text: str | None = None, limit: int = MAX_ROWS, newest_first: bool = False) -> Report:
     """Every planned play in [start, end) on clusters in the user's areas (narrowed by area, device, state,
-    or words of the title or text), oldest first."""
+    or words of the title or text), oldest first (or newest first).
+
+    The database filters and sorts; rows stream through once, so memory holds ``limit`` rows whatever the
+    size of the period, and the summary still counts them all."""
     require(user, "view")
     scope = scope_of(session, user)
     areas = None if scope.everywhere else set(scope.areas)
@@ -62,63 +77,65 @@ def playback_log(session: Session, user: User, start: datetime, end: datetime, z
         if not scope.has_area(area_id) or session.get(Area, area_id) is None:
             raise Refusal("not_found", f"area {area_id} does not exist", status=404)
         areas = set(below(session, [area_id])) & (areas if areas is not None else set(below(session, [area_id])))
-    devices = {d.id: d for d in session.query(Device) if areas is None or d.village_id in areas}
-    villages = {a.id: a.name for a in session.query(Area)}
-    rows: list[Row] = []
-    spoken: dict[int, str] = {}
-    """What each broadcast says (title and text), for the search."""
-
-    def add(device: Device, broadcast: Broadcast, title: str, planned: datetime, state_: str,
-            started: datetime | None, finished: datetime | None, error: str | None) -> None:
-        minutes = round((finished - started).total_seconds() / 60, 2) if started and finished else 0.0
-        rows.append(Row(planned.astimezone(zone).strftime("%Y-%m-%d %H:%M"), device.id, device.name,
-                        villages.get(device.village_id or 0, ""), broadcast.id, title, broadcast.priority,
-                        state_, _local(started, zone), _local(finished, zone), minutes, error or ""))
-
-    query = (session.query(Delivery, Broadcast, Bulletin.title, Bulletin.text)
-             .join(Broadcast, Delivery.broadcast_id == Broadcast.id)
-             .join(Bulletin, Broadcast.bulletin_id == Bulletin.id)
-             .filter(Delivery.device_id.in_(devices)))
-    for delivery, broadcast, title, words in query:
-        spoken[broadcast.id] = f"{title} {words}".casefold()
-        if broadcast.recurrence is not None:
-            continue  # its occurrences are below
-        planned = broadcast.play_at or broadcast.created_at
-        if start <= planned < end:
-            add(devices[delivery.device_id], broadcast, title, planned, delivery.state, delivery.started_at,
-                delivery.finished_at, delivery.error)
-    plays = (session.query(OccurrencePlay, Broadcast, Bulletin.title)
-             .join(Broadcast, OccurrencePlay.broadcast_id == Broadcast.id)
-             .join(Bulletin, Broadcast.bulletin_id == Bulletin.id)
-             .filter(OccurrencePlay.device_id.in_(devices), OccurrencePlay.occurrence >= start,
-                     OccurrencePlay.occurrence < end))
-    for play, broadcast, title in plays:
-        add(devices[play.device_id], broadcast, title, play.occurrence, play.state, play.started_at,
-            play.finished_at, play.error)
-    if device_id:
-        rows = [r for r in rows if r.device_id == device_id]
-    if state:
-        rows = [r for r in rows if r.state == state]
+    matching = None
     if text:
         wanted = text.casefold().split()
-        rows = [r for r in rows if all(w in spoken.get(r.broadcast_id, r.title.casefold()) for w in wanted)]
-    rows.sort(key=lambda r: (r.planned, r.device_id))
-    return rows[:limit]
+        # Matched per broadcast, not per row: a bulletin's text is read once however many clusters played it.
+        saying = (session.query(Broadcast.id, Bulletin.title, Bulletin.text)
+                  .join(Bulletin, Broadcast.bulletin_id == Bulletin.id))
+        matching = [b for b, title, words in saying if all(w in f"{title} {words}".casefold() for w in wanted)]
+    planned = func.coalesce(Broadcast.play_at, Broadcast.created_at)
+    single = _plays(session, Delivery, planned, areas, device_id, state, matching, newest_first)
+    single = (single.outerjoin(Recurrence, Recurrence.broadcast_id == Broadcast.id)
+              .filter(Recurrence.broadcast_id.is_(None), planned >= start, planned < end))
+    repeated = _plays(session, OccurrencePlay, OccurrencePlay.occurrence, areas, device_id, state, matching,
+                      newest_first)
+    repeated = repeated.filter(OccurrencePlay.occurrence >= start, OccurrencePlay.occurrence < end)
 
-
-def summary(rows: list[Row]) -> list[dict[str, Any]]:
-    """Per village: plays planned, played, failed or missed, and minutes on air."""
+    villages = dict(session.query(Area.id, Area.name).all())
+    merged = heapq.merge(single.execution_options(yield_per=2000), repeated.execution_options(yield_per=2000),
+                         key=lambda r: (r[0], r[1]), reverse=newest_first)
+    rows: list[Row] = []
     by_village: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        entry = by_village.setdefault(row.village, {"village": row.village, "planned": 0, "played": 0,
-                                                     "not_played": 0, "minutes": 0.0})
+    total = 0
+    for when, device, name, village_id, broadcast_id, title, priority, state_, started, finished, error in merged:
+        total += 1
+        minutes = round((finished - started).total_seconds() / 60, 2) if started and finished else 0.0
+        village = villages.get(village_id or 0, "")
+        entry = by_village.setdefault(village, {"village": village, "planned": 0, "played": 0, "not_played": 0,
+                                                "minutes": 0.0})
         entry["planned"] += 1
-        if row.state in ("played", "interrupted"):
+        if state_ in ("played", "interrupted"):
             entry["played"] += 1
-        elif row.state in ("failed", "missed"):
+        elif state_ in ("failed", "missed"):
             entry["not_played"] += 1
-        entry["minutes"] = round(entry["minutes"] + row.minutes, 2)
-    return sorted(by_village.values(), key=lambda e: e["village"])
+        entry["minutes"] = round(entry["minutes"] + minutes, 2)
+        if len(rows) < limit:
+            rows.append(Row(when.astimezone(zone).strftime("%Y-%m-%d %H:%M"), device, name, village, broadcast_id,
+                            title, priority, state_, _local(started, zone), _local(finished, zone), minutes,
+                            error or ""))
+    return Report(rows, sorted(by_village.values(), key=lambda e: e["village"]), total)
+
+
+def _plays(session: Session, table: type[Delivery] | type[OccurrencePlay], planned: Any, areas: set[int] | None,
+           device_id: str | None, state: str | None, matching: list[int] | None, newest_first: bool) -> Any:
+    """The columns of a report row from deliveries or from occurrence plays, filtered and sorted."""
+    query = (session.query(planned, table.device_id, Device.name, Device.village_id, Broadcast.id, Bulletin.title,
+                           Broadcast.priority, table.state, table.started_at, table.finished_at, table.error)
+             .select_from(table)
+             .join(Broadcast, table.broadcast_id == Broadcast.id)
+             .join(Bulletin, Broadcast.bulletin_id == Bulletin.id)
+             .join(Device, Device.id == table.device_id))
+    if areas is not None:
+        query = query.filter(Device.village_id.in_(areas))
+    if device_id:
+        query = query.filter(table.device_id == device_id)
+    if state:
+        query = query.filter(table.state == state)
+    if matching is not None:
+        query = query.filter(Broadcast.id.in_(matching))
+    order = (planned.desc(), table.device_id.desc()) if newest_first else (planned, table.device_id)
+    return query.order_by(*order)
 
 
 CSV_HEADER = ["planned", "device_id", "device", "village", "broadcast_id", "title", "priority", "state",
@@ -142,10 +159,12 @@ def _local(value: datetime | None, zone: ZoneInfo) -> str:
     return value.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S") if value else ""
 
 
-def from_query(session: Session, user: User, args: Any, zone: ZoneInfo) -> tuple[list[Row], tuple[datetime, datetime]]:
-    """The rows a page or API query asks for: ``from``, ``to``, ``area_id``, ``device``, ``state``, ``q``."""
+def from_query(session: Session, user: User, args: Any, zone: ZoneInfo, limit: int = MAX_ROWS,
+               newest_first: bool = False) -> tuple[Report, tuple[datetime, datetime]]:
+    """The report a page or API query asks for: ``from``, ``to``, ``area_id``, ``device``, ``state``, ``q``."""
     span = period(args.get("from") or None, args.get("to") or None, zone)
     area = args.get("area_id", type=int)
-    rows = playback_log(session, user, span[0], span[1], zone, area_id=area, device_id=args.get("device") or None,
-                        state=args.get("state") or None, text=args.get("q") or None)
-    return rows, span
+    report = playback_log(session, user, span[0], span[1], zone, area_id=area,
+                          device_id=args.get("device") or None, state=args.get("state") or None,
+                          text=args.get("q") or None, limit=limit, newest_first=newest_first)
+    return report, span

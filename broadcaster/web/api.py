@@ -298,22 +298,25 @@ def device_position(device_id: str) -> Response:
     return jsonify({"device": device.id, "lat": device.lat, "lon": device.lon})
 
 
-def _report_rows() -> tuple[list[reports.Row], tuple[datetime, datetime]]:
-    return reports.from_query(db(), g.user, request.args, ZoneInfo(config().timezone))
+def _report(limit: int = reports.MAX_ROWS,
+            newest_first: bool = False) -> tuple[reports.Report, tuple[datetime, datetime]]:
+    return reports.from_query(db(), g.user, request.args, ZoneInfo(config().timezone), limit, newest_first)
 
 
 @bp.get("/reports/airtime")
 @authenticated
 def airtime_report() -> Response:
     """Planned against played per cluster for ``from``..``to`` (local dates; default the last 7 days),
-    ``area_id`` to narrow it; ``format=csv`` for a spreadsheet."""
-    rows, span = _report_rows()
+    ``area_id`` to narrow it; ``format=csv`` for a spreadsheet (every row). The JSON has the summary per village
+    over every row, ``total`` rows, and the first ``limit`` of them (default 1000)."""
     if request.args.get("format") == "csv":
+        report, span = _report()
         name = f"phat-thanh-{span[0]:%Y%m%d}-{(span[1] - timedelta(days=1)):%Y%m%d}.csv"
-        return Response(reports.to_csv(rows), mimetype="text/csv",
+        return Response(reports.to_csv(report.rows), mimetype="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    report, span = _report(min(max(request.args.get("limit", 1000, type=int) or 1000, 1), reports.MAX_ROWS))
     return jsonify(period={"from": f"{span[0]:%Y-%m-%d}", "to": f"{span[1] - timedelta(days=1):%Y-%m-%d}"},
-                   villages=reports.summary(rows), rows=[asdict(r) for r in rows])
+                   villages=report.villages, total=report.total, rows=[asdict(r) for r in report.rows])
 
 
 @bp.get("/playback")
@@ -321,9 +324,8 @@ def airtime_report() -> Response:
 def playback_log() -> Response:
     """The playback log, searchable: ``q`` (words of the title), ``device``, ``state``, ``from``, ``to``,
     ``area_id``; at most ``limit`` rows (default 200), newest first."""
-    rows, _ = _report_rows()
-    limit = min(request.args.get("limit", 200, type=int) or 200, 5000)
-    return jsonify([asdict(r) for r in reversed(rows)][:limit])
+    report, _ = _report(min(request.args.get("limit", 200, type=int) or 200, 5000), newest_first=True)
+    return jsonify([asdict(r) for r in report.rows])
 
 
 @bp.get("/emergency/templates")

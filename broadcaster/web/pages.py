@@ -329,28 +329,32 @@ def page_power(user: User, device_id: str) -> Response:
 # reports and the audit log ------------------------------------------------------------------------------------
 
 
-def report_rows(user: User) -> tuple[list[reports.Row], tuple[datetime, datetime]]:
-    return reports.from_query(db(), user, request.args, zone())
+REPORT_ROWS_SHOWN = 1000
+"""Rows a report page lists (the summary counts them all; the CSV has every row)."""
+
+
+def report(user: User, limit: int = reports.MAX_ROWS) -> tuple[reports.Report, tuple[datetime, datetime]]:
+    return reports.from_query(db(), user, request.args, zone(), limit)
 
 
 @bp.get("/reports")
 @login_required
 def reports_page(user: User) -> str | tuple[str, int]:
     try:
-        rows, span = report_rows(user)
+        found, span = report(user, REPORT_ROWS_SHOWN)
     except service.Refusal as exc:
         db().rollback()
-        return render_template("reports.html", user=user, rows=[], villages=[], error=exc.message,
+        return render_template("reports.html", user=user, rows=[], villages=[], total=0, error=exc.message,
                                areas=areas_in_scope(user), args=request.args, span=None), 422
-    return render_template("reports.html", user=user, rows=rows, villages=reports.summary(rows), error=None,
-                           areas=areas_in_scope(user), args=request.args, span=span)
+    return render_template("reports.html", user=user, rows=found.rows, villages=found.villages, total=found.total,
+                           error=None, areas=areas_in_scope(user), args=request.args, span=span)
 
 
 @bp.get("/reports.csv")
 @login_required
 def reports_csv(user: User) -> Response:
-    rows, span = report_rows(user)
-    return FlaskResponse(reports.to_csv(rows), mimetype="text/csv",
+    found, span = report(user)
+    return FlaskResponse(reports.to_csv(found.rows), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="bao-cao-{span[0]:%Y%m%d}.csv"'})
 
 

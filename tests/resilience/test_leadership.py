@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func
 
 from broadcaster.db import Broadcast, Database, Delivery, RefusalRecord
-from broadcaster.leader import leadership_for
+from broadcaster.leader import AdvisoryLock, leadership_for
 from tests.conftest import Env, wait_until
 from tests.resilience.conftest import Tally, spawn_worker
 from tests.resilience.test_server_faults import approved_bulletin, plays, quick_agent
@@ -37,9 +37,10 @@ def test_the_lead_ends_with_the_leaders_database_connection(database: Database) 
     first, second = leadership_for(database), leadership_for(database)
     try:
         assert first.acquire()
+        assert isinstance(first, AdvisoryLock) and first._connection is not None
+        pid = first._connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
         with database.engine.connect() as admin:  # as when the leader's host or its link dies
-            admin.exec_driver_sql("SELECT pg_terminate_backend(pid) FROM pg_locks "
-                                  "WHERE locktype = 'advisory' AND pid <> pg_backend_pid()")
+            admin.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid or 0)})")
         assert not first.holds(), "the old leader knows at its next check"
         assert second.acquire()
     finally:

@@ -66,6 +66,8 @@ EN: dict[str, str] = {
     "KHẨN CẤP": "EMERGENCY",
     "Không có cảnh báo.": "No alarms.",
     "Không có lượt phát nào trong thời gian này.": "Nothing was planned in this period.",
+    "Hiện %(shown)s trong %(total)s lượt phát; tải tệp CSV để có tất cả.":
+        "Showing %(shown)s of %(total)s plays; download the CSV for all of them.",
     "Không phát được": "Not played",
     "Không tạo được âm thanh cho nội dung này.": "This text could not be turned into audio.",
     "Không tạo được âm thanh.": "The audio could not be made.",
