@@ -57,11 +57,11 @@ class Fetch:
 class Receiver:
     """One simulated receiver. ``started`` holds each broadcast's start (device clock); ``errors`` what went wrong."""
 
-    def __init__(self, fleet: Fleet, device_id: str, password: str) -> None:
+    def __init__(self, fleet: Fleet, device_id: str, password: str, client_id: str | None = None) -> None:
         self.fleet, self.id = fleet, device_id
         topics = fleet.topics
         self.schedule_topic = topics.schedule(device_id)
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=device_id, clean_session=True)
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id or device_id, clean_session=True)
         self.client.username_pw_set(device_id, password)
         self.client.will_set(topics.status(device_id), Status("offline").to_bytes(), qos=1, retain=True)
         self.client.on_connect = self._on_connect
@@ -171,6 +171,7 @@ class Receiver:
         del self.fetches[asset]
         self.complete.add(asset)
         self.fleet.durations[asset] = manifest.duration_s or 0.0
+        self.fleet.sizes[asset] = len(whole)
         self.client.unsubscribe(self.fleet.topics.blob_all(asset))
         for entry in self.entries.values():
             if entry.asset == asset:
@@ -220,11 +221,14 @@ class Fleet:
     """``receivers`` (device id to password) against one broker; heartbeats every ``heartbeat_s``, spread out."""
 
     def __init__(self, host: str, port: int, root: str, trusted_keys: list[str], receivers: dict[str, str],
-                 heartbeat_s: float = 30.0, realtime: bool = True) -> None:
+                 heartbeat_s: float = 30.0, realtime: bool = True,
+                 make: Callable[[Fleet, str, str], Receiver] | None = None) -> None:
+        """``make`` builds each client (default :class:`Receiver`), for clients that speak less."""
         self.host, self.port, self.topics = host, port, Topics(root)
         self.verifier = Verifier(trusted_keys)
         self.heartbeat_s, self.realtime = heartbeat_s, realtime
         self.durations: dict[str, float] = {}
+        self.sizes: dict[str, int] = {}
         self.selector = selectors.DefaultSelector()
         self._timers: list[tuple[float, int, Callable[[], None]]] = []
         self._order = itertools.count()
@@ -232,7 +236,7 @@ class Fleet:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="fleet", daemon=True)
         self.started = time.monotonic()
-        self.receivers = {d: Receiver(self, d, p) for d, p in receivers.items()}
+        self.receivers = {d: (make or Receiver)(self, d, p) for d, p in receivers.items()}
 
     def watch(self, client: mqtt.Client) -> None:
         """Let the selector drive ``client``'s socket (paho's external event loop)."""

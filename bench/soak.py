@@ -13,10 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import secrets
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -29,18 +25,7 @@ from typing import Any
 import requests
 
 from bench.fleet import Fleet
-from broadcaster.bootstrap import ensure_airtime, ensure_area, ensure_device, ensure_user, new_token
-from broadcaster.broker import Mosquitto, free_port, wait_for_port
-from broadcaster.db import Database
-from edge_agent.protocol.signing import Signer
-from edge_agent.settings import dump_toml, write_secret
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+from bench.stack import ROOT, build, rss_mb
 
 
 @dataclass
@@ -85,43 +70,16 @@ class Result:
 
 def run(tmp: Path, receivers: int, seconds: float, heartbeat_s: float = 30.0, every_s: float = 20.0,
         database_url: str | None = None) -> Result:
-    devices = [f"sim-{n:04d}" for n in range(receivers)]
-    users = {"broadcaster": secrets.token_urlsafe(16), **{d: secrets.token_urlsafe(12) for d in devices}}
-    broker = Mosquitto(tmp / "broker", users, "loaxa", "broadcaster")
-    broker.start()
-    processes: list[subprocess.Popen[bytes]] = []
+    stack = build(tmp, receivers, database_url)
     fleet: Fleet | None = None
     result = Result(receivers, seconds)
     try:
-        url = database_url or f"sqlite:///{tmp / 'broadcaster.db'}"
-        db = Database(url)
-        db.create_all()
-        token = new_token()
-        with db.session() as session:
-            ensure_user(session, "admin", secrets.token_urlsafe(16), token)
-            commune = ensure_area(session, "Xã Tải", "commune")
-            ensure_airtime(session, commune, "00:00", "24:00")  # the soak runs at any hour
-            villages = [ensure_area(session, f"Thôn {n + 1}", "village", commune) for n in range(10)]
-            for n, device_id in enumerate(devices):
-                ensure_device(session, device_id, device_id, villages[n % len(villages)])
-        db.engine.dispose()
-        signer = Signer.generate()
-        signer.save(tmp / "signing.key")
-        write_secret(tmp / "mqtt-password", users["broadcaster"] + "\n")
-        port = free_port()
-        (tmp / "server.toml").write_text(dump_toml({
-            "data_dir": str(tmp / "server"), "database_url": url, "offline_after_s": int(heartbeat_s * 3),
-            "mqtt": {"port": broker.port, "password_file": str(tmp / "mqtt-password")},
-            "web": {"port": port, "threads": 16}, "signing": {"key_file": str(tmp / "signing.key")}}))
-        for role in ("worker", "web"):
-            with (tmp / f"{role}.log").open("ab") as log:
-                processes.append(subprocess.Popen([sys.executable, "-m", "broadcaster.cli", role, "--config",
-                                                   str(tmp / "server.toml")], stdout=log, stderr=log,
-                                                  env={**os.environ, "MALLOC_ARENA_MAX": "2"}))  # as systemd/ sets
-        if not wait_for_port(port, timeout=30):
-            raise RuntimeError(f"the web process did not start: {(tmp / 'web.log').read_text()[-2000:]}")
-        fleet = Fleet("127.0.0.1", broker.port, "loaxa", [signer.public_text],
-                      {d: users[d] for d in devices}, heartbeat_s=heartbeat_s, realtime=False)
+        stack.write_config(offline_after_s=int(heartbeat_s * 3))
+        stack.spawn("worker")
+        stack.spawn("web")
+        processes = list(stack.processes.values())
+        fleet = Fleet("127.0.0.1", stack.broker.port, ROOT, [stack.signer.public_text],
+                      {d: stack.users[d] for d in stack.devices}, heartbeat_s=heartbeat_s, realtime=False)
         fleet.start()
         if not fleet.wait_connected(120):
             raise RuntimeError("not every simulated receiver connected")
@@ -137,9 +95,8 @@ def run(tmp: Path, receivers: int, seconds: float, heartbeat_s: float = 30.0, ev
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        api = f"http://127.0.0.1:{port}/api/v1"
-        http = requests.Session()
-        http.headers["Authorization"] = f"Bearer {token}"
+        api = stack.api
+        http = stack.http()
 
         def call(method: str, path: str, **kwargs: Any) -> Any:
             result.requests += 1
@@ -194,13 +151,7 @@ def run(tmp: Path, receivers: int, seconds: float, heartbeat_s: float = 30.0, ev
     finally:
         if fleet is not None:
             fleet.stop()
-        for process in processes:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        broker.stop()
+        stack.stop()
 
 
 def main() -> None:

@@ -41,7 +41,9 @@ class AssetStore:
         data = self.read(asset)
         return [data[i : i + chunk_size] for i in range(0, len(data), chunk_size)]
 
-    def manifest(self, asset: str, duration_s: float, chunk_size: int = CHUNK_SIZE) -> Manifest:
+    def manifest(self, asset: str, duration_s: float, chunk_size: int = CHUNK_SIZE,
+                 base_url: str = "") -> Manifest:
+        """``base_url`` (``https://host/a/``): receivers may fetch the file at ``<base_url><asset>`` instead."""
         pieces = self.chunks(asset, chunk_size)
         return Manifest(
             asset=asset,
@@ -50,4 +52,5 @@ class AssetStore:
             chunk_size=chunk_size,
             chunks=[hashlib.sha256(p).hexdigest() for p in pieces],
             duration_s=round(duration_s, 3),
+            url=f"{base_url}{asset}" if base_url else None,
         )

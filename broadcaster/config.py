@@ -97,6 +97,10 @@ class ServerConfig:
     """A device with no heartbeat or status for this long is shown offline."""
     inactivity_alarm_s: int = 300
     """A device silent this long (or never heard from) raises an alarm for the operators."""
+    asset_url: str = ""
+    """Receivers fetch audio over HTTP(S) from ``<asset_url><asset id>`` (``broadcaster web`` serves it at /a/,
+    or any web server from data_dir/assets), and the broker carries only the signed manifest and the chunks a
+    receiver asks for when HTTP fails. For fleets beyond a few thousand receivers. Empty: audio over MQTT."""
     mqtt: MqttSettings = field(default_factory=MqttSettings)
     web: WebSettings = field(default_factory=WebSettings)
     speech: SpeechSettings = field(default_factory=SpeechSettings)
@@ -136,6 +140,10 @@ class ServerConfig:
             raise ConfigError("mqtt.chunk_kib: must be between 1 and 1024")
         if self.speech.dialect not in DIALECTS:
             raise ConfigError("speech.dialect: must be north or south")
+        if self.asset_url and not (self.asset_url.startswith(("http://", "https://")) and
+                                   self.asset_url.endswith("/")):
+            raise ConfigError("asset_url: must start with http:// or https:// and end with /, "
+                              "e.g. https://loa.example.vn/a/")
         return self
 
 

@@ -370,10 +370,11 @@ class Worker:
             logger.info("republished the schedules of %d device(s) after connecting", len(devices))
 
     def publish_asset(self, asset: str, duration_s: float, seqs: list[int] | None = None) -> None:
-        """Publish chunks (all, or ``seqs``) and the manifest, retained, so late devices get them too."""
-        manifest = self.store.manifest(asset, duration_s, self.chunk_size)
+        """Publish chunks (all, or ``seqs``) and the manifest, retained, so late devices get them too. With
+        ``asset_url`` the receivers fetch the file over HTTP(S): chunks only when asked for (``seqs``)."""
+        manifest = self.store.manifest(asset, duration_s, self.chunk_size, self.config.asset_url)
         chunks = self.store.chunks(asset, manifest.chunk_size)
-        for seq in seqs if seqs else range(len(chunks)):
+        for seq in seqs if seqs else ([] if self.config.asset_url else range(len(chunks))):
             if 0 <= seq < len(chunks):
                 self.link.publish(self.topics.chunk(asset, seq), chunks[seq], qos=1, retain=True)
         topic = self.topics.manifest(asset)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import http.client
 import logging
 import queue
+import ssl
 import threading
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -53,6 +56,8 @@ EXPAND_EVERY_S = 60.0
 """How often the device looks for new occurrences of its recurring entries (and forgets old ones)."""
 REFUSAL_REPORT_GAP_S = 60.0
 """The same refusal (topic and reason) is reported to the server at most this often."""
+HTTP_TIMEOUT_S = 20.0
+"""An HTTP(S) download of audio that stalls this long gives way to asking for the chunks over MQTT."""
 
 
 @dataclass
@@ -63,6 +68,8 @@ class Fetch:
     download: Download | None = None
     early: dict[int, bytes] = field(default_factory=dict)
     progress_at: float = field(default_factory=time.monotonic)
+    http: threading.Thread | None = None
+    """Fetching the file from the manifest's URL, if it has one (once per asset)."""
 
 
 def relay_end(local: LocalEntry) -> datetime:
@@ -383,7 +390,41 @@ class Agent:
             self._storage_failed(fetch, exc)
             return
         fetch.early.clear()
+        if manifest.url and fetch.http is None and not fetch.download.complete():
+            fetch.http = threading.Thread(target=self._fetch_over_http, args=(fetch, manifest),
+                                          name=f"http-{fetch.asset[:8]}", daemon=True)
+            fetch.http.start()
         self._maybe_complete(fetch)
+
+    def _fetch_over_http(self, fetch: Fetch, manifest: Manifest) -> None:
+        """Read the file from the manifest's URL, from the first missing chunk on, and hand each chunk to the
+        work thread as if it had come over MQTT: the same hash checks, the same bitmap on disk. On any failure
+        the work thread asks for the missing chunks over MQTT at once."""
+        assert fetch.download is not None
+        missing = fetch.download.missing()
+        if not missing or manifest.url is None:
+            return
+        first = missing[0]
+        request = urllib.request.Request(manifest.url, headers={
+            "Range": f"bytes={first * manifest.chunk_size}-", "User-Agent": f"loaxa-edge/{__version__}"})
+        got = 0
+        try:
+            with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_S, context=self._tls()) as answer:
+                seq = first if answer.status == 206 else 0  # a server that ignores ranges sends it all
+                while data := answer.read(manifest.chunk_size):
+                    self.inbox.put((self.topics.chunk(manifest.asset, seq), data))
+                    seq, got = seq + 1, got + len(data)
+            logger.info("asset %s: %d bytes over HTTP", manifest.asset[:12], got)
+        except (OSError, http.client.HTTPException, ValueError) as exc:
+            logger.warning("asset %s over HTTP failed after %d bytes (%s): asking over MQTT", manifest.asset[:12],
+                           got, exc)
+            fetch.progress_at = 0.0  # the work thread's next look at stalled downloads asks at once
+
+    def _tls(self) -> ssl.SSLContext:
+        context = ssl.create_default_context()
+        if self.config.mqtt.ca_file:  # a deployment's own CA signs its web server too, as often as its broker
+            context.load_verify_locations(self.config.mqtt.ca_file)
+        return context
 
     def _on_chunk(self, fetch: Fetch, seq: int, data: bytes) -> None:
         if fetch.download is None:

@@ -7,6 +7,7 @@ import os
 import secrets
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
@@ -15,10 +16,12 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from waitress import wasyncore
+from waitress.server import create_server
 
 from broadcaster.assets import AssetStore
 from broadcaster.bootstrap import ensure_airtime, ensure_area, ensure_device, ensure_user, new_token
-from broadcaster.broker import Mosquitto
+from broadcaster.broker import Mosquitto, free_port
 from broadcaster.config import MqttSettings, ServerConfig, SigningSettings, WebSettings
 from broadcaster.db import Area, Database
 from broadcaster.web import create_app
@@ -235,3 +238,19 @@ def env(database: Database, broker: Mosquitto, tmp_path: Path) -> Iterator[Env]:
     environment = make_env(database, broker, tmp_path)
     yield environment
     environment.stop()
+
+
+@pytest.fixture
+def site(env: Env) -> Iterator[str]:
+    """The env's web app served by waitress on a free port, as ``broadcaster web`` serves it."""
+    port = free_port()
+    server = create_server(env.app, host="127.0.0.1", port=port, threads=8)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}"
+    # Close every socket from inside waitress's own loop (a trigger thunk runs there): closing them from this
+    # thread races the loop's select(), which then fails on a descriptor that was just closed.
+    server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+    thread.join(timeout=10)
+    server.task_dispatcher.shutdown()
+    assert not thread.is_alive(), "the web server stopped"

@@ -9,17 +9,13 @@ import io
 import os
 import re
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-from waitress import wasyncore
-from waitress.server import create_server
 
 from broadcaster.bootstrap import ensure_airtime, ensure_area, ensure_device
-from broadcaster.broker import free_port
 from tests.conftest import Env
 
 pytestmark = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
@@ -42,21 +38,6 @@ def page(chromium: Browser) -> Iterator[Page]:
     context.set_default_timeout(30_000)
     yield context.new_page()
     context.close()
-
-
-@pytest.fixture
-def site(env: Env) -> Iterator[str]:
-    port = free_port()
-    server = create_server(env.app, host="127.0.0.1", port=port, threads=8)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}"
-    # Close every socket from inside waitress's own loop (a trigger thunk runs there): closing them from this
-    # thread races the loop's select(), which then fails on a descriptor that was just closed.
-    server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
-    thread.join(timeout=10)
-    server.task_dispatcher.shutdown()
-    assert not thread.is_alive(), "the web server stopped"
 
 
 def screenshot(page: Page, name: str, tmp_path: Path) -> None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, g, request, send_file
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import IntegerConverter
 
@@ -81,7 +82,28 @@ def create_app(config: ServerConfig, db: Database | None = None, test_config: di
     app.url_map.converters["int"] = DatabaseId  # before the routes: every <int:...> in them is one
     app.register_blueprint(api.bp)
     app.register_blueprint(ui.bp)
+    app.add_url_rule("/a/<asset_id>", "receiver_audio", receiver_audio)
     return app
+
+
+def receiver_audio(asset_id: str) -> Response:
+    """A stored audio file for the receivers (``asset_url``), by its SHA-256: no login, as the id cannot be
+    guessed and every receiver checks the file against it and the signed manifest; ranges resume a download,
+    and the file never changes, so caches and proxies may keep it."""
+    from broadcaster.assets import AssetStore
+    from broadcaster.web.common import config
+
+    if not ASSET_ID.fullmatch(asset_id):
+        raise NotFound("no such audio")
+    path = AssetStore(config().asset_dir).path(asset_id)
+    if not path.is_file():
+        raise NotFound("no such audio")
+    response = send_file(path, mimetype="audio/ogg", conditional=True, max_age=365 * 86400)
+    response.headers["Cache-Control"] += ", immutable"
+    return response
+
+
+ASSET_ID = re.compile(r"[0-9a-f]{64}")
 
 
 class DatabaseId(IntegerConverter):

@@ -366,6 +366,9 @@ class Manifest(Message):
     chunks: list[str]
     """SHA-256 (hex) of each chunk, in order."""
     duration_s: float
+    url: str | None = None
+    """Where the whole file can also be fetched over HTTP(S) (the same hashes check it); chunks then come over
+    MQTT only when asked for."""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Manifest:
@@ -391,7 +394,15 @@ class Manifest(Message):
             chunk_size=chunk_size,
             chunks=list(chunks),
             duration_s=float(duration),
+            url=_url(data),
         )
+
+
+def _url(data: dict[str, Any]) -> str | None:
+    url = _text(data, "url", 2000, optional=True)
+    if url is not None and not url.startswith(("http://", "https://")):
+        raise ProtocolError("url: must be http:// or https://")
+    return url
 
 
 @dataclass

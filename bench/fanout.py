@@ -1,0 +1,194 @@
+"""Fan-out: an emergency to N receivers, against what the broker alone does with the same bytes.
+
+System: N simulated receivers (bench/fleet.py: the whole protocol, signatures and hashes checked) on a real
+mosquitto; ``broadcaster web`` and ``broadcaster worker`` as processes. Each round an officer's API call sends
+a new emergency bulletin (so speech synthesis is included) to every receiver; the figure is the time from that
+call to each receiver starting to play it.
+
+Floor: the same audio bytes, in the same chunks, published raw with paho to N plain subscribers (the same
+accounts, the same one-thread client loop) on the same broker; the figure is the time from the first publish
+to each subscriber holding every chunk. The ratio of the two p99s is how far the system is from the broker's
+own floor on this machine.
+
+Bytes on the wire per receiver are what the receivers' process read from its sockets during a round, divided
+by N and by the minutes of speech.
+
+    .venv/bin/python -m bench.fanout --receivers 50 200 1000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from bench.fleet import Fleet, Receiver
+from bench.stack import ROOT, SERVER_USER, Stack, percentile, running, wait
+from broadcaster.config import MqttSettings
+
+TEXT = ("Khẩn cấp. Bão số {n} đang đổ bộ vào đất liền. Bà con ở vùng trũng thấp di chuyển ngay đến nơi "
+        "an toàn, không ra sông suối, giữ liên lạc với cán bộ thôn.")
+
+
+def read_bytes() -> int:
+    """Bytes this process has read, sockets included (/proc/self/io rchar)."""
+    for line in Path("/proc/self/io").read_text().splitlines():
+        if line.startswith("rchar:"):
+            return int(line.split()[1])
+    return 0
+
+
+class Listener(Receiver):
+    """A plain subscriber: counts the chunks of one floor round and notes when it has them all."""
+
+    topic = ""
+    expected = 0
+
+    def __init__(self, fleet: Fleet, device_id: str, password: str) -> None:
+        super().__init__(fleet, device_id, password, client_id=f"floor-{device_id}")
+        self.got: set[str] = set()
+        self.done_at: datetime | None = None
+
+    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        client.subscribe(f"{ROOT}/blob/floor/#", qos=1)
+        self.connected.set()
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        if message.topic.startswith(Listener.topic):
+            self.got.add(message.topic)
+            if len(self.got) == Listener.expected and self.done_at is None:
+                self.done_at = datetime.now(UTC)
+
+    def retry(self) -> None:
+        pass
+
+    def heartbeat(self, started: float) -> None:
+        pass
+
+    def stop(self) -> None:
+        self.client.disconnect()
+
+
+def system_rounds(stack: Stack, fleet: Fleet, rounds: int) -> dict[str, Any]:
+    http = stack.http()
+    latencies, renders, per_minute, assets = [], [], [], []
+    for n in range(rounds):
+        bulletin = http.post(f"{stack.api}/bulletins", json={"title": f"Khẩn cấp {n}",
+                                                               "text": TEXT.format(n=n + 1)}).json()
+        http.post(f"{stack.api}/bulletins/{bulletin['id']}/approve").raise_for_status()
+        before = read_bytes()
+        called = datetime.now(UTC)
+        answer = http.post(f"{stack.api}/broadcasts", json={"bulletin_id": bulletin["id"], "targets": ["all"],
+                                                           "priority": "emergency"})
+        answer.raise_for_status()
+        broadcast_id = answer.json()["id"]
+        receivers = list(fleet.receivers.values())
+        if not wait(lambda b=broadcast_id, rs=receivers: all(b in r.started for r in rs), timeout=300):
+            missing = sum(broadcast_id not in r.started for r in receivers)
+            raise RuntimeError(f"round {n}: {missing} receiver(s) never started; errors: {fleet.errors()[:5]}")
+        received = read_bytes() - before
+        latencies += [(r.started[broadcast_id] - called).total_seconds() for r in receivers]
+        state = http.get(f"{stack.api}/broadcasts/{broadcast_id}").json()
+        renders.append((datetime.fromisoformat(state["sent_at"]) - called).total_seconds())
+        asset = state["asset"]
+        assets.append(asset)
+        minutes = fleet.durations[asset] / 60
+        per_minute.append(received / len(receivers) / minutes / 1000)
+        time.sleep(1)  # the played reports settle
+    return {"latencies": latencies, "renders": renders, "kb_per_device_minute": per_minute, "assets": assets}
+
+
+def floor_rounds(stack: Stack, assets: list[str], chunk_size: int, connect_per_s: float) -> list[float]:
+    """The same audio, the same chunk size, published raw to plain subscribers; seconds to each's last chunk."""
+    listeners = Fleet("127.0.0.1", stack.broker.port, ROOT, [], {d: stack.users[d] for d in stack.devices},
+                      heartbeat_s=1e9, make=Listener)
+    publisher = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="floor-publisher")
+    publisher.username_pw_set(SERVER_USER, stack.users[SERVER_USER])
+    publisher.max_inflight_messages_set(100)
+    publisher.max_queued_messages_set(0)
+    publisher.connect("127.0.0.1", stack.broker.port)
+    publisher.loop_start()
+    latencies: list[float] = []
+    try:
+        listeners.start(connect_per_s)
+        if not listeners.wait_connected(120):
+            raise RuntimeError("not every floor subscriber connected")
+        time.sleep(1)  # subscriptions acknowledged
+        http = stack.http()
+        for n, asset in enumerate(assets):
+            audio = http.get(f"{stack.api}/assets/{asset}").content
+            chunks = [audio[i:i + chunk_size] for i in range(0, len(audio), chunk_size)]
+            Listener.topic, Listener.expected = f"{ROOT}/blob/floor/{n}/", len(chunks)
+            subscribers = [r for r in listeners.receivers.values() if isinstance(r, Listener)]
+            began = datetime.now(UTC)
+            sent = [publisher.publish(f"{Listener.topic}{seq}", chunk, qos=1) for seq, chunk in enumerate(chunks)]
+            for info in sent:
+                info.wait_for_publish(60)
+            if not wait(lambda subs=subscribers: all(s.done_at for s in subs), timeout=300, interval=0.05):
+                raise RuntimeError("floor: not every subscriber got every chunk")
+            latencies += [(s.done_at - began).total_seconds() for s in subscribers if s.done_at]
+            for s in subscribers:
+                s.got.clear()
+                s.done_at = None
+            time.sleep(1)
+    finally:
+        listeners.stop()
+        publisher.loop_stop()
+        publisher.disconnect()
+    return latencies
+
+
+def spread(values: list[float]) -> dict[str, float]:
+    return {"p50": round(percentile(values, 50), 3), "p99": round(percentile(values, 99), 3),
+            "max": round(max(values), 3)}
+
+
+def run(receivers: int, rounds: int, database_url: str | None = None) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp, running(Path(tmp), receivers, database_url) as stack:
+        fleet = Fleet("127.0.0.1", stack.broker.port, ROOT, [stack.signer.public_text],
+                      {d: stack.users[d] for d in stack.devices}, heartbeat_s=60.0, realtime=False)
+        connect_per_s = max(200.0, receivers / 5)
+        fleet.start(connect_per_s)
+        try:
+            if not fleet.wait_connected(120):
+                raise RuntimeError("not every simulated receiver connected")
+            time.sleep(2)
+            system = system_rounds(stack, fleet, rounds)
+            errors = fleet.errors()
+        finally:
+            fleet.stop()
+        chunk_size = 1024 * MqttSettings().chunk_kib
+        floor = floor_rounds(stack, system["assets"], chunk_size, connect_per_s)
+    sizes = sorted({fleet.sizes[a] for a in system["assets"]})
+    result = {
+        "receivers": receivers, "rounds": rounds,
+        "api_to_playback_s": spread(system["latencies"]),
+        "api_to_sent_s (speech, encoding, publishing)": spread(system["renders"]),
+        "floor_raw_publish_to_last_chunk_s": spread(floor),
+        "ratio_p99": round(percentile(system["latencies"], 99) / percentile(floor, 99), 2),
+        "audio_bytes": sizes,
+        "kb_per_device_per_minute_of_speech": round(sum(system["kb_per_device_minute"]) / rounds, 1),
+        "fleet_errors": len(errors),
+    }
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--receivers", type=int, nargs="+", default=[50, 200, 1000])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--database-url", help="PostgreSQL instead of SQLite (its tables are emptied)")
+    args = parser.parse_args()
+    for n in args.receivers:
+        print(json.dumps(run(n, args.rounds, args.database_url), ensure_ascii=False), flush=True)
+
+
+if __name__ == "__main__":
+    main()
