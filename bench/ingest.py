@@ -149,7 +149,11 @@ def run(receivers: int, heartbeats: int, broadcasts: int, database_url: str | No
         fleet = Fleet("127.0.0.1", stack.broker.port, ROOT, [], {d: stack.users[d] for d in stack.devices},
                       heartbeat_s=1e9, make=Reporter)
         try:
-            stack.write_config()
+            if workers > 1:
+                stack.write_config(mqtt={"port": stack.broker.port, "password_file": str(stack.tmp / "mqtt-password"),
+                                         "shared_subscriptions": True})
+            else:
+                stack.write_config()
             fleet.start(max(200.0, receivers / 5))
             if not fleet.wait_connected(120):
                 raise RuntimeError("not every receiver connected")

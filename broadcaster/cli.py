@@ -233,7 +233,8 @@ def cmd_web(args: argparse.Namespace) -> int:
     config = _config(args.config)
     app = create_app(config)
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-    serve(app, host=config.web.host, port=config.web.port, threads=config.web.threads, ident="broadcaster")
+    serve(app, host=config.web.host, port=args.port or config.web.port, threads=config.web.threads,
+          ident="broadcaster")
     return 0
 
 
@@ -273,7 +274,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(Path(args.data_dir), args.port, args.agents, args.broker)
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="broadcaster", description="Commune radio broadcast server.")
     parser.add_argument("-v", "--verbose", action="store_true")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -296,6 +297,9 @@ def main(argv: list[str] | None = None) -> int:
         if name == "worker":
             p.add_argument("--name", help="tells apart several workers of one deployment, e.g. 2 (their MQTT "
                                           "client ids); one worker needs none")
+        if name == "web":
+            p.add_argument("--port", type=int, help="listen here instead of web.port (one port per process when "
+                                                    "several serve behind a reverse proxy)")
         p.set_defaults(func=func)
 
     p = sub.add_parser("tts", help="synthesize text into an audio file")
@@ -364,7 +368,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--config", type=Path, help="server TOML: also apply the commune's dictionary")
     p.set_defaults(func=cmd_normalize)
 
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:

@@ -139,9 +139,10 @@ class Worker:
             f"{self.client_id}-reports", config.mqtt.host, config.mqtt.port, config.mqtt.username,
             config.mqtt_password(), self._received, clean_session=False, ca_file=config.mqtt.ca_file,
             manual_ack=True)
+        share = f"$share/{SHARE_GROUP}/" if config.mqtt.shared_subscriptions else ""
         for topic in self.topics.server_subscriptions():
             if not topic.endswith("/req"):
-                self.reports.subscribe(f"$share/{SHARE_GROUP}/{topic}")
+                self.reports.subscribe(f"{share}{topic}")
         self.link = self._leader_link()
         self.scheduler = BackgroundScheduler(timezone="UTC")
         self._ingest_thread = threading.Thread(target=self._ingest_loop, name="ingest", daemon=True)
@@ -173,7 +174,7 @@ class Worker:
         self.scheduler.start()
         self._try_to_lead()
         self._lead_thread.start()
-        logger.info("worker %s started; broker %s:%d; %s", self.client_id, self.config.mqtt.host,
+        logger.info("worker started as %s; broker %s:%d; %s", self.client_id, self.config.mqtt.host,
                     self.config.mqtt.port, "leading" if self.leading.is_set() else "standing by")
 
     # leadership ------------------------------------------------------------------------------------
@@ -250,10 +251,12 @@ class Worker:
                 self._save_signing_state()
         except DB_DOWN:
             logger.warning("could not save the signing sequence; the next start skips ahead anyway")
-        # Leave the group first, so the broker hands new reports to the other workers (a killed worker stays in
-        # it: its share waits in its session until it starts again, as systemd makes it).
-        for topic in list(self.reports.subscriptions()):
-            self.reports.unsubscribe(topic)
+        if self.config.mqtt.shared_subscriptions:
+            # Leave the group first, so the broker hands new reports to the other workers (a killed worker
+            # stays in it: its share waits in its session until it starts again, as systemd makes it). One
+            # worker keeps its subscriptions: what comes while it is away waits in its session.
+            for topic in self.reports.subscriptions():
+                self.reports.unsubscribe(topic)
         deadline = time.monotonic() + drain_s
         while self._ingest_thread.is_alive() and self.inbox.unfinished_tasks and time.monotonic() < deadline:
             time.sleep(0.05)

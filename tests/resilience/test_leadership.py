@@ -63,6 +63,7 @@ def test_two_workers_send_each_broadcast_once_and_the_standby_takes_over(env: En
     devices = ["loa-01", "loa-02", "loa-03"]
     for device_id in devices:
         quick_agent(env, device_id)
+    env.config.mqtt.shared_subscriptions = True  # the broker deals the reports out between the two
     workers = {name: spawn_worker(env, name) for name in ("a", "b")}
     bulletin_id = approved_bulletin(env)
     play_at = datetime.now(UTC) + timedelta(seconds=60)
