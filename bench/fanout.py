@@ -10,8 +10,9 @@ accounts, the same one-thread client loop) on the same broker; the figure is the
 to each subscriber holding every chunk. The ratio of the two p99s is how far the system is from the broker's
 own floor on this machine.
 
-Bytes on the wire per receiver are what the receivers' process read from its sockets during a round, divided
-by N and by the minutes of speech.
+The officer listens to the emergency before sending it (the preview renders it, and the broadcast reuses
+that audio), as the emergency page has them do; the render is timed apart. Bytes per receiver are the topics
+and payloads each receiver got during a round (schedule, manifest, chunks), per minute of speech.
 
     .venv/bin/python -m bench.fanout --receivers 50 200 1000
 """
@@ -35,14 +36,6 @@ from broadcaster.config import MqttSettings
 
 TEXT = ("Khẩn cấp. Bão số {n} đang đổ bộ vào đất liền. Bà con ở vùng trũng thấp di chuyển ngay đến nơi "
         "an toàn, không ra sông suối, giữ liên lạc với cán bộ thôn.")
-
-
-def read_bytes() -> int:
-    """Bytes this process has read, sockets included (/proc/self/io rchar)."""
-    for line in Path("/proc/self/io").read_text().splitlines():
-        if line.startswith("rchar:"):
-            return int(line.split()[1])
-    return 0
 
 
 class Listener(Receiver):
@@ -77,32 +70,42 @@ class Listener(Receiver):
 
 
 def system_rounds(stack: Stack, fleet: Fleet, rounds: int) -> dict[str, Any]:
+    """Each round as an officer does it: listen to the emergency first (the preview renders it, and the
+    broadcast reuses that audio), then send it; timed from the send."""
     http = stack.http()
-    latencies, renders, per_minute, assets = [], [], [], []
+    latencies, renders, dispatches, per_minute, assets = [], [], [], [], []
+    scheduled: list[float] = []
+    complete: list[float] = []
+    receivers = list(fleet.receivers.values())
     for n in range(rounds):
-        bulletin = http.post(f"{stack.api}/bulletins", json={"title": f"Khẩn cấp {n}",
-                                                               "text": TEXT.format(n=n + 1)}).json()
+        text = TEXT.format(n=n + 1)
+        began = time.monotonic()
+        http.post(f"{stack.api}/preview", json={"text": text}, timeout=120).raise_for_status()
+        renders.append(time.monotonic() - began)
+        bulletin = http.post(f"{stack.api}/bulletins", json={"title": f"Khẩn cấp {n}", "text": text}).json()
         http.post(f"{stack.api}/bulletins/{bulletin['id']}/approve").raise_for_status()
-        before = read_bytes()
+        before = sum(r.received_bytes for r in receivers)
         called = datetime.now(UTC)
         answer = http.post(f"{stack.api}/broadcasts", json={"bulletin_id": bulletin["id"], "targets": ["all"],
                                                            "priority": "emergency"})
         answer.raise_for_status()
         broadcast_id = answer.json()["id"]
-        receivers = list(fleet.receivers.values())
-        if not wait(lambda b=broadcast_id, rs=receivers: all(b in r.started for r in rs), timeout=300):
+        if not wait(lambda b=broadcast_id: all(b in r.started for r in receivers), timeout=300):
             missing = sum(broadcast_id not in r.started for r in receivers)
             raise RuntimeError(f"round {n}: {missing} receiver(s) never started; errors: {fleet.errors()[:5]}")
-        received = read_bytes() - before
         latencies += [(r.started[broadcast_id] - called).total_seconds() for r in receivers]
+        scheduled += [(r.scheduled[broadcast_id] - called).total_seconds() for r in receivers]
+        complete += [(r.delivered[broadcast_id] - called).total_seconds() for r in receivers]
         state = http.get(f"{stack.api}/broadcasts/{broadcast_id}").json()
-        renders.append((datetime.fromisoformat(state["sent_at"]) - called).total_seconds())
+        dispatches.append((datetime.fromisoformat(state["sent_at"]) - called).total_seconds())
         asset = state["asset"]
         assets.append(asset)
-        minutes = fleet.durations[asset] / 60
-        per_minute.append(received / len(receivers) / minutes / 1000)
         time.sleep(1)  # the played reports settle
-    return {"latencies": latencies, "renders": renders, "kb_per_device_minute": per_minute, "assets": assets}
+        received = sum(r.received_bytes for r in receivers) - before
+        per_minute.append(received / len(receivers) / (fleet.durations[asset] / 60) / 1000)
+    return {"latencies": latencies, "renders": renders, "dispatches": dispatches, "scheduled": scheduled,
+            "complete": complete,
+            "kb_per_device_minute": per_minute, "assets": assets}
 
 
 def floor_rounds(stack: Stack, assets: list[str], chunk_size: int, connect_per_s: float) -> list[float]:
@@ -170,7 +173,10 @@ def run(receivers: int, rounds: int, database_url: str | None = None) -> dict[st
     result = {
         "receivers": receivers, "rounds": rounds,
         "api_to_playback_s": spread(system["latencies"]),
-        "api_to_sent_s (speech, encoding, publishing)": spread(system["renders"]),
+        "preview_render_s (speech and encoding, before the send)": spread(system["renders"]),
+        "api_to_sent_s (the worker's tick, the audio published)": spread(system["dispatches"]),
+        "api_to_schedule_on_receiver_s": spread(system["scheduled"]),
+        "api_to_audio_checked_on_receiver_s": spread(system["complete"]),
         "floor_raw_publish_to_last_chunk_s": spread(floor),
         "ratio_p99": round(percentile(system["latencies"], 99) / percentile(floor, 99), 2),
         "audio_bytes": sizes,

@@ -75,10 +75,16 @@ class Receiver:
         self.fetches: dict[str, Fetch] = {}
         self.complete: set[str] = set()
         self.started: dict[int, datetime] = {}
+        self.scheduled: dict[int, datetime] = {}
+        """When each broadcast first appeared in this receiver's schedule."""
+        self.delivered: dict[int, datetime] = {}
+        """When its audio was complete and checked."""
         self.played: dict[int, datetime] = {}
         self.errors: list[str] = []
         self.newest_seq = 0
         self.connected = threading.Event()
+        self.received_bytes = 0
+        """Topics and payloads of every message received (MQTT's own framing adds a few bytes each)."""
 
     def connect(self) -> None:
         """(Re)connect; on the fleet's thread. A failure is retried by the fleet after a pause."""
@@ -113,6 +119,7 @@ class Receiver:
         self.connected.set()
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        self.received_bytes += len(message.topic) + len(message.payload)
         try:
             if message.topic == self.schedule_topic:
                 self._on_schedule(message.payload)
@@ -132,6 +139,7 @@ class Receiver:
                 if entry.broadcast_id in self.entries:
                     continue
                 self.entries[entry.broadcast_id] = entry
+                self.scheduled[entry.broadcast_id] = now()
                 if entry.asset in self.complete:
                     self._delivered(entry)
                 elif entry.asset not in self.fetches:
@@ -178,6 +186,7 @@ class Receiver:
                 self._delivered(entry)
 
     def _delivered(self, entry: ScheduleEntry) -> None:
+        self.delivered[entry.broadcast_id] = now()
         self._send(self.fleet.topics.event(self.id, "delivery"),
                    Delivery(entry.broadcast_id, entry.asset, "delivered", now()).to_bytes())
         self.fleet.at(entry.play_at or now(), lambda: self._play(entry))

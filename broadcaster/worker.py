@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import and_, delete, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session, joinedload, object_session, selectinload
 
 from broadcaster.assets import AssetStore
 from broadcaster.audio import AudioError
@@ -81,6 +81,10 @@ REPUBLISH_GAP_S = 2.0
 """A chunk asked for by many devices at once is published again at most this often."""
 LEAD_CHECK_S = 1.0
 """How often the leader checks it still leads, and a standby tries to take the lead."""
+DISPATCH_S = 0.2
+"""How often the leader looks for queued broadcasts (one indexed query): the wait an emergency may add."""
+SCHEDULE_BATCH = 500
+"""Devices whose schedules are read in one query."""
 BATCH_MAX = 500
 """Reports stored in one transaction at most (as many as have arrived, up to this)."""
 SHARE_GROUP = "broadcaster"
@@ -163,11 +167,11 @@ class Worker:
 
     def start(self) -> None:
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
-        # A dispatch that runs past its 0.5 s interval (a long render) is normal; the skipped tick is not news.
+        # A dispatch that runs past its interval (a long render) is normal; the skipped tick is not news.
         logging.getLogger("apscheduler.scheduler").addFilter(_not_busy)
         self.reports.start()
         self._ingest_thread.start()
-        self.scheduler.add_job(self._guarded, "interval", args=[self.dispatch], seconds=0.5, id="dispatch",
+        self.scheduler.add_job(self._guarded, "interval", args=[self.dispatch], seconds=DISPATCH_S, id="dispatch",
                                max_instances=1, coalesce=True)
         self.scheduler.add_job(self._guarded, "interval", args=[self.sweep], seconds=10, id="sweep",
                                max_instances=1, coalesce=True)
@@ -295,10 +299,12 @@ class Worker:
     def _refresh_schedules(self) -> None:
         """Publish again the schedules that stored reports asked for (any worker may have stored them)."""
         with self.db.session() as session:
-            wanted = session.query(ScheduleRefresh.device_id, ScheduleRefresh.version).limit(1000).all()
-        for device_id, version in wanted:
-            with self.db.session() as session:  # fresh: it sees what the reports' workers committed
-                self.publish_schedule(session, device_id)
+            wanted = session.query(ScheduleRefresh.device_id, ScheduleRefresh.version).limit(SCHEDULE_BATCH).all()
+        if not wanted:
+            return
+        with self.db.session() as session:  # fresh: it sees what the reports' workers committed
+            self.publish_schedules(session, [device_id for device_id, _ in wanted])
+            for device_id, version in wanted:  # a request made meanwhile has another version: it stays
                 session.execute(delete(ScheduleRefresh).where(ScheduleRefresh.device_id == device_id,
                                                               ScheduleRefresh.version == version))
 
@@ -354,8 +360,7 @@ class Worker:
             broadcast.state, broadcast.sent_at = "sent", utcnow()
             devices = [d.device_id for d in broadcast.deliveries]
         with self.db.session() as session:
-            for device_id in devices:
-                self.publish_schedule(session, device_id)
+            self.publish_schedules(session, devices)
         logger.info("broadcast %d sent to %d device(s)", broadcast_id, len(devices))
 
     def republish_schedules(self) -> None:
@@ -367,8 +372,7 @@ class Worker:
                 .filter(Broadcast.state.in_(("sent", "stopping", "stopped")),
                         Delivery.state.not_in(FINAL_DELIVERY_STATES)).distinct()
             ]
-            for device_id in devices:
-                self.publish_schedule(session, device_id)
+            self.publish_schedules(session, devices)
         if devices:
             logger.info("republished the schedules of %d device(s) after connecting", len(devices))
 
@@ -385,45 +389,60 @@ class Worker:
         self.link.publish(topic, signed, qos=1, retain=True)
 
     def publish_schedule(self, session: Session, device_id: str) -> None:
-        """The device's whole upcoming schedule, retained on its schedule topic; read, signed and published
-        under one lock, so the receiver gets them in the order of their sequence numbers."""
-        with self._schedule_lock:
-            self._publish_schedule(session, device_id)
+        self.publish_schedules(session, [device_id])
 
-    def _publish_schedule(self, session: Session, device_id: str) -> None:
+    def publish_schedules(self, session: Session, device_ids: list[str]) -> None:
+        """Each device's whole upcoming schedule, retained on its schedule topic; read, signed and published
+        under one lock, so a receiver gets its schedules in the order of their sequence numbers. Read for many
+        devices at once (two queries, however many): an emergency to a province is one such call."""
+        with self._schedule_lock:
+            for start in range(0, len(device_ids), SCHEDULE_BATCH):
+                self._publish_schedules(session, device_ids[start:start + SCHEDULE_BATCH])
+
+    def _publish_schedules(self, session: Session, device_ids: list[str]) -> None:
         now = utcnow()
         rows = (
-            session.query(Delivery)
-            .join(Broadcast)
-            .filter(Delivery.device_id == device_id, Broadcast.state == "sent",
+            session.query(Delivery.device_id, Broadcast)
+            .join(Broadcast, Delivery.broadcast_id == Broadcast.id)
+            .options(joinedload(Broadcast.bulletin), selectinload(Broadcast.relay),
+                     selectinload(Broadcast.recurrence))
+            .filter(Delivery.device_id.in_(device_ids), Broadcast.state == "sent",
                     Delivery.state.not_in(FINAL_DELIVERY_STATES))
             .order_by(Broadcast.id)
             .all()
         )
-        cancelled = [
-            broadcast_id for (broadcast_id,) in
-            session.query(Delivery.broadcast_id).join(Broadcast)
-            .filter(Delivery.device_id == device_id, Broadcast.state.in_(("stopping", "stopped")),
-                    Delivery.state.not_in(FINAL_DELIVERY_STATES))
-            .order_by(Delivery.broadcast_id)
-        ]
-        entries = []
-        for row in rows:
-            b = row.broadcast
-            if b.asset_id is None:
-                continue
-            entry = ScheduleEntry(b.id, b.asset_id, b.bulletin.title, b.priority, b.play_at, b.created_at,
-                                  b.grace_s, b.relay.url if b.relay else None, b.relay.window_s if b.relay else None,
-                                  repeat=b.repeat())
-            if entry.repeat is not None:
-                if not entry.repeat.ends_before(now - timedelta(seconds=b.grace_s)):
-                    entries.append(entry)
-            elif entry.deadline() > now - timedelta(minutes=10):
-                entries.append(entry)
-        topic = self.topics.schedule(device_id)
+        cancelled: dict[str, list[int]] = {d: [] for d in device_ids}
+        for device_id, broadcast_id in (
+                session.query(Delivery.device_id, Delivery.broadcast_id).join(Broadcast)
+                .filter(Delivery.device_id.in_(device_ids), Broadcast.state.in_(("stopping", "stopped")),
+                        Delivery.state.not_in(FINAL_DELIVERY_STATES))
+                .order_by(Delivery.broadcast_id)):
+            cancelled[device_id].append(broadcast_id)
+        made: dict[int, ScheduleEntry | None] = {}
+        entries: dict[str, list[ScheduleEntry]] = {d: [] for d in device_ids}
+        for device_id, b in rows:
+            if b.id not in made:
+                made[b.id] = self._entry(b, now)
+            entry = made[b.id]
+            if entry is not None:
+                entries[device_id].append(entry)
         ttl = timedelta(days=self.config.signing.schedule_ttl_days)
-        message = Schedule(device_id, now, entries, cancelled)
-        self.link.publish(topic, self.signer.sign(topic, message.to_dict(), ttl), qos=1, retain=True)
+        for device_id in device_ids:
+            topic = self.topics.schedule(device_id)
+            message = Schedule(device_id, now, entries[device_id], cancelled[device_id])
+            self.link.publish(topic, self.signer.sign(topic, message.to_dict(), ttl), qos=1, retain=True)
+
+    @staticmethod
+    def _entry(b: Broadcast, now: datetime) -> ScheduleEntry | None:
+        """The broadcast as a schedule entry, or None when it has no audio yet or is long over."""
+        if b.asset_id is None:
+            return None
+        entry = ScheduleEntry(b.id, b.asset_id, b.bulletin.title, b.priority, b.play_at, b.created_at,
+                              b.grace_s, b.relay.url if b.relay else None, b.relay.window_s if b.relay else None,
+                              repeat=b.repeat())
+        if entry.repeat is not None:
+            return None if entry.repeat.ends_before(now - timedelta(seconds=b.grace_s)) else entry
+        return entry if entry.deadline() > now - timedelta(minutes=10) else None
 
     # reports from devices --------------------------------------------------------------------------
 
