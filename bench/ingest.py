@@ -47,25 +47,19 @@ class Reporter(Receiver):
     def heartbeat(self, started: float) -> None:
         pass
 
-    def report(self, broadcasts: list[int], heartbeats: int) -> int:
-        """Heartbeats 1..``heartbeats`` (uptime_s counts them), each broadcast's three events in between; the
-        last message is the last heartbeat. Returns how many messages."""
-        topics, sent = self.fleet.topics, 0
-        events = [(b, state) for b in broadcasts for state in ("delivered", "playing", "played")]
-        for n in range(1, heartbeats + 1):
-            now = datetime.now(UTC)
-            self._send(topics.heartbeat(self.id), Heartbeat(now, float(n), "bench", 80).to_bytes())
-            sent += 1
-            for broadcast_id, state in events[:3] if n < heartbeats else []:
-                if state == "delivered":
-                    report = DeliveryReport(broadcast_id, "ab" * 32, "delivered", now).to_bytes()
-                    self._send(topics.event(self.id, "delivery"), report)
-                else:
-                    self._send(topics.event(self.id, "playback"),
-                               Playback(broadcast_id, state, now, now, now if state == "played" else None).to_bytes())
-                sent += 1
-            events = events[3:] if n < heartbeats else events
-        return sent
+    def report(self, broadcasts: list[int], n: int, heartbeats: int) -> int:
+        """Round ``n`` of ``heartbeats``: a heartbeat (uptime_s counts the rounds), and in the first rounds
+        one broadcast's three events. The last round's heartbeat is this receiver's last message."""
+        topics, now = self.fleet.topics, datetime.now(UTC)
+        self._send(topics.heartbeat(self.id), Heartbeat(now, float(n), "bench", 80).to_bytes())
+        if n > len(broadcasts) or n == heartbeats:
+            return 1
+        broadcast_id = broadcasts[n - 1]
+        self._send(topics.event(self.id, "delivery"),
+                   DeliveryReport(broadcast_id, "ab" * 32, "delivered", now).to_bytes())
+        self._send(topics.event(self.id, "playback"), Playback(broadcast_id, "playing", now, now).to_bytes())
+        self._send(topics.event(self.id, "playback"), Playback(broadcast_id, "played", now, now, now).to_bytes())
+        return 4
 
 
 def prepare(stack: Stack, broadcasts: int) -> list[int]:
@@ -87,14 +81,16 @@ def prepare(stack: Stack, broadcasts: int) -> list[int]:
 
 
 def publish_all(fleet: Fleet, broadcasts: list[int], heartbeats: int) -> int:
-    """Every receiver publishes its reports (on the fleet's thread); returns the total."""
+    """Every receiver publishes its reports, round after round, the receivers taking turns as a fleet's
+    reports interleave (on the fleet's thread); returns how many."""
     total: list[int] = []
     done = threading.Event()
 
     def go() -> None:
-        for receiver in fleet.receivers.values():
-            assert isinstance(receiver, Reporter)
-            total.append(receiver.report(broadcasts, heartbeats))
+        for n in range(1, heartbeats + 1):
+            for receiver in fleet.receivers.values():
+                assert isinstance(receiver, Reporter)
+                total.append(receiver.report(broadcasts, n, heartbeats))
         done.set()
 
     fleet.at(datetime.now(UTC), go)
@@ -135,12 +131,12 @@ def floor(stack: Stack, fleet: Fleet, broadcasts: list[int], heartbeats: int) ->
     return total, elapsed
 
 
-def stored(stack: Stack, heartbeats: int, receivers: int, deliveries: int) -> bool:
+def stored(stack: Stack, heartbeats: int, receivers: int, deliveries: int, played: bool = True) -> bool:
     with stack.db.session() as session:
-        played = session.query(func.count()).select_from(Delivery).filter(Delivery.state == "played").scalar()
+        done = session.query(func.count()).select_from(Delivery).filter(Delivery.state == "played").scalar()
         beats = session.query(DeviceHealth.reported).all()
     last = sum(1 for (reported,) in beats if json.loads(reported).get("uptime_s") == float(heartbeats))
-    return played == deliveries and last == receivers
+    return (done == deliveries or not played) and last == receivers
 
 
 def run(receivers: int, heartbeats: int, broadcasts: int, database_url: str | None, workers: int) -> dict[str, Any]:
@@ -163,11 +159,16 @@ def run(receivers: int, heartbeats: int, broadcasts: int, database_url: str | No
                 stack.spawn("worker", *(["--name", str(n)] if workers > 1 else []))
             if not wait(lambda: all("started" in p.read_text() for p in Path(tmp).glob("worker*.log")), 60):
                 raise RuntimeError("the worker did not start")
-            time.sleep(2)
+            # Warm-up: every receiver's first heartbeat (its health row is made, its silence alarm looked at),
+            # as a fleet that has been up a while; then the clock starts.
+            publish_all(fleet, [], 1)
+            if not wait(lambda: stored(stack, 1, receivers, 0, played=False), 120, interval=0.2):
+                raise RuntimeError("the warm-up was not stored")
             began = time.monotonic()
             publish_all(fleet, ids, heartbeats)
-            if not wait(lambda: stored(stack, heartbeats, receivers, receivers * broadcasts), 900, interval=0.1):
-                raise RuntimeError("not everything was stored")
+            if not wait(lambda: stored(stack, heartbeats, receivers, receivers * broadcasts), 180, interval=0.1):
+                raise RuntimeError("not everything was stored within 180 s (with --workers > 1 on mosquitto 2.0: "
+                                   "its shared subscriptions were seen to lose reports, docs/scale.md)")
             system_s = time.monotonic() - began
         finally:
             fleet.stop()

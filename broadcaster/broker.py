@@ -110,7 +110,9 @@ class Mosquitto:
             "log_type error",
             "log_type warning",
             "log_type notice",
-            "max_queued_messages 10000",
+            # What a client's session may hold beyond its in-flight window; over it mosquitto drops silently.
+            # The workers' report sessions are the ones that fill up (a burst of reports, a worker away).
+            "max_queued_messages 200000",
             "max_packet_size 2097152",
             # Only honoured when started as root: stay the invoking user so our files stay readable.
             f"user {getpass.getuser()}",

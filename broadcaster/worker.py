@@ -9,6 +9,7 @@ take over when it goes. The database is the source of truth; a worker keeps no s
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import queue
@@ -92,8 +93,15 @@ SHARE_GROUP = "broadcaster"
 Inbound = tuple[str, bytes, datetime, Ack]
 
 
+def _pending_alarms(session: Session, device_id: str, kind: str) -> list[Alarm]:
+    """Alarms added in this session and not yet written (reports are stored in batches, without autoflush)."""
+    return [a for a in session.new if isinstance(a, Alarm) and a.device_id == device_id and a.kind == kind]
+
+
 def raise_alarm(session: Session, device_id: str, kind: str, message: str, ref: str | None = None) -> None:
     """Raise an alarm unless the same one (device, kind, ref) is still open."""
+    if any(a.ref == ref and a.cleared_at is None for a in _pending_alarms(session, device_id, kind)):
+        return
     open_one = session.query(Alarm.id).filter_by(device_id=device_id, kind=kind, ref=ref, cleared_at=None).first()
     if open_one is None:
         session.add(Alarm(device_id=device_id, kind=kind, ref=ref, message=message[:2000]))
@@ -101,6 +109,8 @@ def raise_alarm(session: Session, device_id: str, kind: str, message: str, ref: 
 
 
 def clear_alarms(session: Session, device_id: str, kind: str) -> None:
+    for alarm in _pending_alarms(session, device_id, kind):
+        alarm.cleared_at = alarm.cleared_at or utcnow()
     session.execute(update(Alarm).where(Alarm.device_id == device_id, Alarm.kind == kind,
                                         Alarm.cleared_at.is_(None)).values(cleared_at=utcnow()))
 
@@ -138,15 +148,8 @@ class Worker:
         replay, and miss what only that one carried."""
         self.leadership: Leadership = leadership_for(db)
         self.leading = threading.Event()
-        # Reports: kept by the broker in this worker's persistent session until acknowledged, i.e. stored.
-        self.reports = Link(
-            f"{self.client_id}-reports", config.mqtt.host, config.mqtt.port, config.mqtt.username,
-            config.mqtt_password(), self._received, clean_session=False, ca_file=config.mqtt.ca_file,
-            manual_ack=True)
-        share = f"$share/{SHARE_GROUP}/" if config.mqtt.shared_subscriptions else ""
-        for topic in self.topics.server_subscriptions():
-            if not topic.endswith("/req"):
-                self.reports.subscribe(f"{share}{topic}")
+        self.shared = config.mqtt.shared_subscriptions
+        self.reports = self._reports_link()
         self.link = self._leader_link()
         self.scheduler = BackgroundScheduler(timezone="UTC")
         self._ingest_thread = threading.Thread(target=self._ingest_loop, name="ingest", daemon=True)
@@ -154,6 +157,23 @@ class Worker:
 
     def _received(self, topic: str, payload: bytes, ack: Ack) -> None:
         self.inbox.put((topic, payload, utcnow(), ack))
+
+    def _reports_link(self) -> Link:
+        """The reports, kept by the broker in a persistent session until acknowledged, i.e. stored.
+
+        Shared subscriptions: each worker has a session of its own, and the broker deals the reports out.
+        Otherwise the leader alone stores them, in the one session of the deployment (the same client id
+        whichever worker leads): a worker that takes the lead takes over that session, with what the broker
+        kept for it and what the last leader had not acknowledged."""
+        client_id = f"{self.client_id}-reports" if self.shared else f"{self.config.mqtt.client_id}-reports"
+        link = Link(client_id, self.config.mqtt.host, self.config.mqtt.port, self.config.mqtt.username,
+                    self.config.mqtt_password(), self._received, clean_session=False,
+                    ca_file=self.config.mqtt.ca_file, manual_ack=True)
+        share = f"$share/{SHARE_GROUP}/" if self.shared else ""
+        for topic in self.topics.server_subscriptions():
+            if not topic.endswith("/req"):
+                link.subscribe(f"{share}{topic}")
+        return link
 
     def _leader_link(self) -> Link:
         """The leader's connection: it publishes what is signed, and takes the devices' requests for audio
@@ -169,7 +189,8 @@ class Worker:
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
         # A dispatch that runs past its interval (a long render) is normal; the skipped tick is not news.
         logging.getLogger("apscheduler.scheduler").addFilter(_not_busy)
-        self.reports.start()
+        if self.shared:
+            self.reports.start()
         self._ingest_thread.start()
         self.scheduler.add_job(self._guarded, "interval", args=[self.dispatch], seconds=DISPATCH_S, id="dispatch",
                                max_instances=1, coalesce=True)
@@ -206,6 +227,8 @@ class Worker:
             self.leadership.release()
             return
         self.link.start()
+        if not self.shared:
+            self.reports.start()
         self.leading.set()
         logger.warning("worker %s leads: it renders, signs and publishes", self.client_id)
 
@@ -214,6 +237,10 @@ class Worker:
         with self._dispatch_lock:  # a dispatch under way finishes first
             self.link.stop()
             self.link = self._leader_link()  # whatever the old one still queued is not sent by a standby
+        if not self.shared:
+            # Let the next leader have the reports' session (unacknowledged reports go with it).
+            self.reports.stop()
+            self.reports = self._reports_link()
         self.leadership.release()
 
     def _guarded(self, job: Callable[[], None]) -> None:
@@ -255,7 +282,7 @@ class Worker:
                 self._save_signing_state()
         except DB_DOWN:
             logger.warning("could not save the signing sequence; the next start skips ahead anyway")
-        if self.config.mqtt.shared_subscriptions:
+        if self.shared:
             # Leave the group first, so the broker hands new reports to the other workers (a killed worker
             # stays in it: its share waits in its session until it starts again, as systemd makes it). One
             # worker keeps its subscriptions: what comes while it is away waits in its session.
@@ -496,13 +523,37 @@ class Worker:
 
     def _store(self, batch: list[Inbound]) -> None:
         self._finished.clear()
-        with self.db.session() as session:
+        with self.db.session() as session, session.no_autoflush:
+            # No flush before each read: the batch's changes go out together at the commit (a device's row
+            # once, not once per report), and reads of the same rows come from the session.
+            held = self._prefetch(session, batch)  # the session keeps rows only while someone holds them
             for topic, payload, received_at, _ in batch:
                 self._store_one(session, topic, payload, received_at)
             if self._finished:
                 # The leader publishes these devices' schedules again once this commits.
                 self._ask_refresh(session, sorted(self._finished))
+            del held
         self._finished.clear()
+
+    def _prefetch(self, session: Session, batch: list[Inbound]) -> list[object]:
+        """Load the rows the batch's reports touch in three queries, so each report finds them in the session
+        instead of asking the database once per report. Returns them: hold on to them meanwhile."""
+        devices = {d for topic, *_ in batch if (d := self.topics.device_of(topic))}
+        if len(batch) < 2 or not devices:
+            return []
+        broadcasts: set[int] = set()
+        for topic, payload, *_ in batch:
+            if "/evt/" in topic:
+                with contextlib.suppress(ValueError, AttributeError, TypeError):
+                    broadcast_id = json.loads(payload).get("broadcast_id")
+                    if isinstance(broadcast_id, int):
+                        broadcasts.add(broadcast_id)
+        rows: list[object] = [*session.query(Device).filter(Device.id.in_(devices)),
+                              *session.query(DeviceHealth).filter(DeviceHealth.device_id.in_(devices))]
+        if broadcasts:
+            rows += session.query(Delivery).filter(Delivery.device_id.in_(devices),
+                                                   Delivery.broadcast_id.in_(broadcasts)).all()
+        return rows
 
     @staticmethod
     def _ask_refresh(session: Session, device_ids: list[str]) -> None:

@@ -157,10 +157,15 @@ def test_a_report_received_but_not_stored_comes_again_to_the_next_worker(env: En
     device.publish(topics.event("loa-01", "playback"), Playback(bid, "played", now, now, now).to_bytes(),
                    qos=1).wait_for_publish(5)
     assert received.wait(10), "the worker was handed the report"
-    # Dies as under SIGKILL: no acknowledgement, no disconnect packet, just a dropped connection.
+    # Dies as under SIGKILL: no acknowledgement, no disconnect packet, just a dropped connection; and its
+    # lead with it (the kernel drops a dead process's file lock, the database a dead connection's lock).
+    first._stop.set()
     first.scheduler.shutdown(wait=False)
     first.reports.client.loop_stop()
     first.reports.client.socket().close()  # type: ignore[union-attr]
+    first.link.client.loop_stop()
+    first.link.client.socket().close()  # type: ignore[union-attr]
+    first.leadership.release()
     assert delivery(env, bid).state == "pending"
 
     second = Worker(env.config, env.db)
@@ -169,7 +174,6 @@ def test_a_report_received_but_not_stored_comes_again_to_the_next_worker(env: En
         wait_until(lambda: delivery(env, bid).state == "played", timeout=15)
     finally:
         release.set()
-        first.leadership.release()
         second.stop()
         device.loop_stop()
         device.disconnect()
