@@ -81,7 +81,8 @@ def login_cookie(stack: Stack, password: str) -> str:
 
 
 def wrk(url: str, header: str, seconds: int, connections: int) -> dict[str, Any]:
-    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-H", header, url],
+    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s", "--latency",
+                          "-H", header, url],
                          capture_output=True, text=True, check=True).stdout
 
     def ms(text: str) -> float:

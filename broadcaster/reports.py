@@ -6,12 +6,13 @@ from __future__ import annotations
 import csv
 import heapq
 import io
+import itertools
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func
+from sqlalchemy import case, func
 from sqlalchemy.orm import Session
 
 from broadcaster.access import below, require, scope_of
@@ -64,12 +65,13 @@ class Report:
 
 def playback_log(session: Session, user: User, start: datetime, end: datetime, zone: ZoneInfo,
                  area_id: int | None = None, device_id: str | None = None, state: str | None = None,
-                 text: str | None = None, limit: int = MAX_ROWS, newest_first: bool = False) -> Report:
+                 text: str | None = None, limit: int = MAX_ROWS, newest_first: bool = False,
+                 summarize: bool = True) -> Report:
     """Every planned play in [start, end) on clusters in the user's areas (narrowed by area, device, state,
     or words of the title or text), oldest first (or newest first).
 
-    The database filters and sorts; rows stream through once, so memory holds ``limit`` rows whatever the
-    size of the period, and the summary still counts them all."""
+    The database filters, sorts, stops after ``limit`` rows and counts the summary, so neither time nor
+    memory grows with the period beyond what is shown."""
     require(user, "view")
     scope = scope_of(session, user)
     areas = None if scope.everywhere else set(scope.areas)
@@ -93,28 +95,44 @@ def playback_log(session: Session, user: User, start: datetime, end: datetime, z
     repeated = repeated.filter(OccurrencePlay.occurrence >= start, OccurrencePlay.occurrence < end)
 
     villages = dict(session.query(Area.id, Area.name).all())
-    merged = heapq.merge(single.execution_options(yield_per=2000), repeated.execution_options(yield_per=2000),
-                         key=lambda r: (r[0], r[1]), reverse=newest_first)
-    rows: list[Row] = []
+    # The rows: the first ``limit`` of each query, merged; the database sorts and stops.
+    merged = heapq.merge(single.limit(limit), repeated.limit(limit), key=lambda r: (r[0], r[1]),
+                         reverse=newest_first)
+    rows = []
+    for when, device, name, village_id, broadcast_id, title, priority, state_, started, finished, error in \
+            itertools.islice(merged, limit):
+        minutes = round((finished - started).total_seconds() / 60, 2) if started and finished else 0.0
+        rows.append(Row(when.astimezone(zone).strftime("%Y-%m-%d %H:%M"), device, name,
+                        villages.get(village_id or 0, ""), broadcast_id, title, priority, state_,
+                        _local(started, zone), _local(finished, zone), minutes, error or ""))
+    # The summary: counted by the database over every matching row.
     by_village: dict[str, dict[str, Any]] = {}
     total = 0
-    for when, device, name, village_id, broadcast_id, title, priority, state_, started, finished, error in merged:
-        total += 1
-        minutes = round((finished - started).total_seconds() / 60, 2) if started and finished else 0.0
-        village = villages.get(village_id or 0, "")
-        entry = by_village.setdefault(village, {"village": village, "planned": 0, "played": 0, "not_played": 0,
-                                                "minutes": 0.0})
-        entry["planned"] += 1
-        if state_ in ("played", "interrupted"):
-            entry["played"] += 1
-        elif state_ in ("failed", "missed"):
-            entry["not_played"] += 1
-        entry["minutes"] = round(entry["minutes"] + minutes, 2)
-        if len(rows) < limit:
-            rows.append(Row(when.astimezone(zone).strftime("%Y-%m-%d %H:%M"), device, name, village, broadcast_id,
-                            title, priority, state_, _local(started, zone), _local(finished, zone), minutes,
-                            error or ""))
+    for query, table in ((single, Delivery), (repeated, OccurrencePlay)) if summarize else ():
+        for village_id, planned_n, played_n, not_played_n, minutes in _per_village(session, query, table):
+            total += planned_n
+            village = villages.get(village_id or 0, "")
+            entry = by_village.setdefault(village, {"village": village, "planned": 0, "played": 0,
+                                                    "not_played": 0, "minutes": 0.0})
+            entry["planned"] += planned_n
+            entry["played"] += int(played_n or 0)
+            entry["not_played"] += int(not_played_n or 0)
+            entry["minutes"] = round(entry["minutes"] + float(minutes or 0), 2)
     return Report(rows, sorted(by_village.values(), key=lambda e: e["village"]), total)
+
+
+def _per_village(session: Session, query: Any, table: type[Delivery] | type[OccurrencePlay]) -> Any:
+    """Per village of the rows ``query`` selects: how many, played, not played, minutes played."""
+    if session.get_bind().dialect.name == "postgresql":
+        minutes = func.extract("epoch", table.finished_at - table.started_at) / 60
+    else:
+        minutes = (func.julianday(table.finished_at) - func.julianday(table.started_at)) * 1440
+    return (query.order_by(None)
+            .with_entities(Device.village_id, func.count(),
+                           func.sum(case((table.state.in_(("played", "interrupted")), 1), else_=0)),
+                           func.sum(case((table.state.in_(("failed", "missed")), 1), else_=0)),
+                           func.sum(minutes))
+            .group_by(Device.village_id).all())
 
 
 def _plays(session: Session, table: type[Delivery] | type[OccurrencePlay], planned: Any, areas: set[int] | None,
@@ -160,11 +178,12 @@ def _local(value: datetime | None, zone: ZoneInfo) -> str:
 
 
 def from_query(session: Session, user: User, args: Any, zone: ZoneInfo, limit: int = MAX_ROWS,
-               newest_first: bool = False) -> tuple[Report, tuple[datetime, datetime]]:
+               newest_first: bool = False, summarize: bool = True) -> tuple[Report, tuple[datetime, datetime]]:
     """The report a page or API query asks for: ``from``, ``to``, ``area_id``, ``device``, ``state``, ``q``."""
     span = period(args.get("from") or None, args.get("to") or None, zone)
     area = args.get("area_id", type=int)
     report = playback_log(session, user, span[0], span[1], zone, area_id=area,
                           device_id=args.get("device") or None, state=args.get("state") or None,
-                          text=args.get("q") or None, limit=limit, newest_first=newest_first)
+                          text=args.get("q") or None, limit=limit, newest_first=newest_first,
+                          summarize=summarize)
     return report, span

@@ -426,7 +426,7 @@ def broadcast_summaries(session: Session, broadcasts: list[Broadcast]) -> list[d
 def visible_devices(session: Session, user: User) -> list[Device]:
     require(user, "view")
     scope = scope_of(session, user)
-    query = session.query(Device).order_by(Device.id)
+    query = session.query(Device).options(joinedload(Device.village)).order_by(Device.id)
     if not scope.everywhere:
         query = query.filter(Device.village_id.in_(scope.areas))
     return query.all()

@@ -298,9 +298,10 @@ def device_position(device_id: str) -> Response:
     return jsonify({"device": device.id, "lat": device.lat, "lon": device.lon})
 
 
-def _report(limit: int = reports.MAX_ROWS,
-            newest_first: bool = False) -> tuple[reports.Report, tuple[datetime, datetime]]:
-    return reports.from_query(db(), g.user, request.args, ZoneInfo(config().timezone), limit, newest_first)
+def _report(limit: int = reports.MAX_ROWS, newest_first: bool = False,
+            summarize: bool = True) -> tuple[reports.Report, tuple[datetime, datetime]]:
+    return reports.from_query(db(), g.user, request.args, ZoneInfo(config().timezone), limit, newest_first,
+                              summarize)
 
 
 @bp.get("/reports/airtime")
@@ -324,7 +325,8 @@ def airtime_report() -> Response:
 def playback_log() -> Response:
     """The playback log, searchable: ``q`` (words of the title), ``device``, ``state``, ``from``, ``to``,
     ``area_id``; at most ``limit`` rows (default 200), newest first."""
-    report, _ = _report(min(request.args.get("limit", 200, type=int) or 200, 5000), newest_first=True)
+    report, _ = _report(min(request.args.get("limit", 200, type=int) or 200, 5000), newest_first=True,
+                        summarize=False)
     return jsonify([asdict(r) for r in report.rows])
 
 
