@@ -1,10 +1,11 @@
 """The worker process: renders queued broadcasts, distributes them over MQTT, stores what devices report,
 and runs periodic housekeeping with APScheduler.
 
-Several may run. Every worker stores reports, taken from the broker through shared subscriptions, so they
-split the load, and acknowledges each only once stored. One worker at a time, the leader
-(:mod:`broadcaster.leader`), renders, signs and publishes and runs the housekeeping; the others stand by and
-take over when it goes. The database is the source of truth; a worker keeps no state that a restart would lose.
+Several may run. One at a time, the leader (:mod:`broadcaster.leader`), renders, signs and publishes, runs
+the housekeeping and stores the reports, acknowledging each to the broker only once committed; the others
+stand by and take over, reports' session included, when it goes. (With ``mqtt.shared_subscriptions`` every
+worker stores reports, the broker dealing them out: see docs/scale.md before turning it on.) The database is
+the source of truth; a worker keeps no state that a restart would lose.
 """
 
 from __future__ import annotations
