@@ -89,11 +89,11 @@ def test_a_receiver_that_cannot_reach_the_web_server_gets_the_chunks_over_mqtt(e
 def test_the_web_server_gives_audio_by_its_hash_whole_or_from_an_offset(env: Env) -> None:
     data = b"OggS" + bytes(range(256)) * 40
     asset = AssetStore(env.config.asset_dir).put(data)
-    whole = env.client.get(f"/a/{asset}")
-    assert whole.status_code == 200 and whole.data == data, "no login needed: the id is the file's SHA-256"
-    assert "immutable" in whole.headers["Cache-Control"]
-    part = env.client.get(f"/a/{asset}", headers={"Range": "bytes=1000-"})
-    assert part.status_code == 206 and part.data == data[1000:], "a broken download resumes"
+    with env.client.get(f"/a/{asset}") as whole:  # closed: the file is streamed from disk
+        assert whole.status_code == 200 and whole.data == data, "no login needed: the id is the file's SHA-256"
+        assert "immutable" in whole.headers["Cache-Control"]
+    with env.client.get(f"/a/{asset}", headers={"Range": "bytes=1000-"}) as part:
+        assert part.status_code == 206 and part.data == data[1000:], "a broken download resumes"
     assert env.client.get(f"/a/{'0' * 64}").status_code == 404
     assert env.client.get("/a/..%2Fbroadcaster.db").status_code == 404
 
