@@ -11,36 +11,44 @@ import struct
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 
-from broadcaster.broker import Mosquitto, free_port
+from broadcaster.broker import Mosquitto
 from edge_agent.settings import dump_toml
 from tests.conftest import Env, start_broker
 
 
 class CutLink:
-    """A TCP relay to ``target`` that can be cut like a blocked port: open connections are reset, new ones
-    refused, until it is mended. Everything runs in daemon threads on loopback."""
+    """A TCP relay to ``target`` that can be cut like a dropped link: open connections are reset, and new
+    ones are reset as soon as they arrive, until it is mended. The relay keeps its port the whole time (were
+    it to let go, another test could take the port and the relay could not come back). Everything runs in
+    daemon threads on loopback."""
 
     def __init__(self, target_port: int, target_host: str = "127.0.0.1") -> None:
         self.target = (target_host, target_port)
-        self.port = free_port()
         self._lock = threading.Lock()
         self._pairs: list[tuple[socket.socket, socket.socket]] = []
-        self._listener: socket.socket | None = None
-        self._closed = False
-        self.mend()
+        self._cut = False
+        self._listener = socket.socket()
+        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(64)
+        self.port = self._listener.getsockname()[1]
+        threading.Thread(target=self._accept_loop, daemon=True).start()
 
-    def _accept_loop(self, listener: socket.socket) -> None:
+    def _accept_loop(self) -> None:
         while True:
             try:
-                inside, _ = listener.accept()
+                inside, _ = self._listener.accept()
             except OSError:
-                return  # cut or closed
+                return  # closed
+            if self._cut:
+                _reset(inside)
+                continue
             try:
                 outside = socket.create_connection(self.target, timeout=5)
                 outside.settimeout(None)
@@ -63,35 +71,42 @@ class CutLink:
             _shut(s)
 
     def cut(self) -> None:
-        """Reset every open connection and refuse new ones."""
+        """Reset every open connection, and every new one until mended."""
         with self._lock:
-            listener, self._listener = self._listener, None
+            self._cut = True
             pairs, self._pairs = self._pairs, []
-        # shutdown() before close(): a close() alone leaves a socket open while a thread still blocks in its
-        # accept() or recv().
-        if listener is not None:
-            _shut(listener)
-            listener.close()
         for pair in pairs:
             for s in pair:
-                with contextlib.suppress(OSError):
-                    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # a reset
-                _shut(s)
-                s.close()
+                _reset(s)
 
     def mend(self) -> None:
-        if self._listener is not None:
-            return
-        listener = socket.socket()
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
-        listener.listen(64)
-        with self._lock:
-            self._listener = listener
-        threading.Thread(target=self._accept_loop, args=(listener,), daemon=True).start()
+        self._cut = False
 
     def close(self) -> None:
         self.cut()
+        _shut(self._listener)  # shutdown() before close(): a close() alone leaves accept() blocked
+        self._listener.close()
+
+
+@pytest.fixture
+def relays() -> Iterator[Callable[[int], CutLink]]:
+    """Make CutLinks to a port; all are closed when the test ends."""
+    made: list[CutLink] = []
+
+    def relay(port: int) -> CutLink:
+        made.append(CutLink(port))
+        return made[-1]
+
+    yield relay
+    for link in made:
+        link.close()
+
+
+def _reset(s: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close with a reset
+    _shut(s)
+    s.close()
 
 
 def _shut(s: socket.socket) -> None:
