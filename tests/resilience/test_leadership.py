@@ -10,11 +10,18 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func
 
-from broadcaster.db import Broadcast, Database, Delivery, RefusalRecord
+from broadcaster.db import Database, RefusalRecord
 from broadcaster.leader import AdvisoryLock, leadership_for
 from tests.conftest import Env, wait_until
 from tests.resilience.conftest import Tally, spawn_worker
-from tests.resilience.test_server_faults import approved_bulletin, plays, quick_agent
+from tests.resilience.test_server_faults import (
+    approved_bulletin,
+    played_count,
+    plays,
+    quick_agent,
+    schedule_many,
+    sent_count,
+)
 
 
 def test_only_one_of_two_contenders_leads_until_it_lets_go(database: Database) -> None:
@@ -48,16 +55,6 @@ def test_the_lead_ends_with_the_leaders_database_connection(database: Database) 
         second.release()
 
 
-def broadcasts_in(db: Database, state: str) -> int:
-    with db.session() as session:
-        return int(session.query(func.count(Broadcast.id)).filter(Broadcast.state == state).scalar() or 0)
-
-
-def played(db: Database) -> int:
-    with db.session() as session:
-        return int(session.query(func.count()).select_from(Delivery).filter(Delivery.state == "played").scalar() or 0)
-
-
 @pytest.mark.xdist_group("heavy")
 def test_two_workers_send_each_broadcast_once_and_the_standby_takes_over(env: Env, tally: Tally) -> None:
     devices = ["loa-01", "loa-02", "loa-03"]
@@ -66,29 +63,23 @@ def test_two_workers_send_each_broadcast_once_and_the_standby_takes_over(env: En
     workers = {name: spawn_worker(env, name) for name in ("a", "b")}
     bulletin_id = approved_bulletin(env)
     play_at = datetime.now(UTC) + timedelta(seconds=60)
-    ids = []
-    for n in range(30):
-        at = play_at + timedelta(seconds=n % 5)
-        response = env.client.post("/api/v1/broadcasts", headers=env.auth,
-                                   json={"bulletin_id": bulletin_id, "targets": devices, "play_at": at.isoformat()})
-        assert response.status_code == 201, response.get_json()
-        ids.append(response.get_json()["id"])
-    wait_until(lambda: broadcasts_in(env.db, "sent") > 0, timeout=60, interval=0.02)
+    ids = schedule_many(env, bulletin_id, devices, play_at, count=30, spread_s=5)
+    wait_until(lambda: sent_count(env.db) > 0, timeout=60, interval=0.02)
     log = (env.root / "worker.log").read_text()
     leader = "a" if f"{env.config.mqtt.client_id}-a leads" in log else "b"
     assert f"{env.config.mqtt.client_id}-{leader} leads" in log
     assert log.count(" leads: ") == 1, "one leader at a time"
     workers[leader].send_signal(signal.SIGKILL)  # mid-dispatch: the standby must finish the job
     workers[leader].wait()
-    sent_at_kill = broadcasts_in(env.db, "sent")
-    wait_until(lambda: broadcasts_in(env.db, "sent") == 30, timeout=120)
+    sent_at_kill = sent_count(env.db)
+    wait_until(lambda: sent_count(env.db) == 30, timeout=120)
     standby = "b" if leader == "a" else "a"
     assert f"{env.config.mqtt.client_id}-{standby} leads" in (env.root / "worker.log").read_text()
 
     # The standby also took over the reports' session: the receivers' reports are stored without the killed
     # worker ever coming back.
     until_due = max(0.0, (play_at - datetime.now(UTC)).total_seconds())
-    wait_until(lambda: played(env.db) == 90, timeout=until_due + 120)
+    wait_until(lambda: played_count(env.db) == 90, timeout=until_due + 120)
     with env.db.session() as session:
         refused = session.query(func.count(RefusalRecord.id)).scalar()
     time.sleep(1)

@@ -47,6 +47,19 @@ def plays(env: Env, devices: list[str]) -> Counter[tuple[str, int]]:
     return Counter((d, int(f.stem.rsplit("-b", 1)[1])) for d in devices for f in env.played_files(d))
 
 
+def schedule_many(env: Env, bulletin_id: int, devices: list[str], play_at: datetime, count: int,
+                  spread_s: int) -> list[int]:
+    """``count`` broadcasts of the bulletin to ``devices``, due over ``spread_s`` seconds from ``play_at``."""
+    ids = []
+    for n in range(count):
+        at = play_at + timedelta(seconds=n % spread_s)
+        response = env.client.post("/api/v1/broadcasts", headers=env.auth,
+                                   json={"bulletin_id": bulletin_id, "targets": devices, "play_at": at.isoformat()})
+        assert response.status_code == 201, response.get_json()
+        ids.append(response.get_json()["id"])
+    return ids
+
+
 def played_count(db: Database) -> int:
     with db.session() as session:
         return int(session.query(func.count()).select_from(Delivery).filter(Delivery.state == "played").scalar() or 0)
@@ -65,13 +78,7 @@ def test_worker_killed_three_times_with_100_scheduled_broadcasts_each_plays_once
     first = spawn_worker(env)
     bulletin_id = approved_bulletin(env)
     play_at = datetime.now(UTC) + timedelta(seconds=120)  # both kills come before it, even on loaded cores
-    ids = []
-    for n in range(100):
-        at = play_at + timedelta(seconds=n % 10)
-        response = env.client.post("/api/v1/broadcasts", headers=env.auth,
-                                   json={"bulletin_id": bulletin_id, "targets": devices, "play_at": at.isoformat()})
-        assert response.status_code == 201, response.get_json()
-        ids.append(response.get_json()["id"])
+    ids = schedule_many(env, bulletin_id, devices, play_at, count=100, spread_s=10)
 
     wait_until(lambda: sent_count(env.db) > 0, timeout=60, interval=0.02)
     first.send_signal(signal.SIGKILL)  # mid-dispatch: some sent, the rest still queued
