@@ -25,6 +25,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from edge_agent.protocol import (
+    Alert,
     ChunkRequest,
     Delivery,
     Heartbeat,
@@ -52,6 +53,8 @@ class Fetch:
     manifest: Manifest | None = None
     chunks: dict[int, bytes] = field(default_factory=dict)
     progress_at: float = field(default_factory=time.monotonic)
+    subscribed: bool = True
+    """On the asset's retained topics; not when its chunks follow a group's alert (until it stalls)."""
 
 
 class Receiver:
@@ -82,6 +85,8 @@ class Receiver:
         self.played: dict[int, datetime] = {}
         self.errors: list[str] = []
         self.newest_seq = 0
+        self.groups: list[str] = []
+        self.alert_seqs: dict[str, int] = {}
         self.connected = threading.Event()
         self.received_bytes = 0
         """Topics and payloads of every message received (MQTT's own framing adds a few bytes each)."""
@@ -114,8 +119,11 @@ class Receiver:
                        retain=True)
         client.subscribe(self.schedule_topic, qos=1)
         with self.lock:
-            for asset in self.fetches:
-                client.subscribe(self.fleet.topics.blob_all(asset), qos=1)
+            for group in self.groups:
+                client.subscribe(self.fleet.topics.group(group), qos=1)
+            for asset, fetch in self.fetches.items():
+                if fetch.subscribed:
+                    client.subscribe(self.fleet.topics.blob_all(asset), qos=1)
         self.connected.set()
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
@@ -125,6 +133,8 @@ class Receiver:
                 self._on_schedule(message.payload)
             elif blob := self.fleet.topics.blob_of(message.topic):
                 self._on_blob(*blob, message.payload)
+            elif group := self.fleet.topics.group_of(message.topic):
+                self._on_group(message.topic, *group, message.payload)
         except ProtocolError as exc:
             self.errors.append(f"{message.topic}: {exc}")
 
@@ -135,16 +145,41 @@ class Receiver:
         self.newest_seq = self.fleet.verifier.verify(self.schedule_topic, data, now(), self.newest_seq)
         schedule = Schedule.from_dict(data)
         with self.lock:
+            for group in set(self.groups) - set(schedule.groups):
+                self.client.unsubscribe(self.fleet.topics.group(group))
+            for group in set(schedule.groups) - set(self.groups):
+                self.client.subscribe(self.fleet.topics.group(group), qos=1)
+            self.groups = schedule.groups
             for entry in schedule.entries:
-                if entry.broadcast_id in self.entries:
-                    continue
-                self.entries[entry.broadcast_id] = entry
-                self.scheduled[entry.broadcast_id] = now()
-                if entry.asset in self.complete:
-                    self._delivered(entry)
-                elif entry.asset not in self.fetches:
-                    self.fetches[entry.asset] = Fetch()
-                    self.client.subscribe(self.fleet.topics.blob_all(entry.asset), qos=1)
+                self._add(entry)
+
+    def _add(self, entry: ScheduleEntry, manifest: Manifest | None = None) -> None:
+        """A new entry; its audio comes on the asset's retained topics, or behind the alert that had
+        ``manifest``."""
+        if entry.broadcast_id in self.entries:
+            return
+        self.entries[entry.broadcast_id] = entry
+        self.scheduled[entry.broadcast_id] = now()
+        if entry.asset in self.complete:
+            self._delivered(entry)
+        elif entry.asset not in self.fetches:
+            self.fetches[entry.asset] = Fetch(manifest, subscribed=manifest is None)
+            if manifest is None:
+                self.client.subscribe(self.fleet.topics.blob_all(entry.asset), qos=1)
+
+    def _on_group(self, topic: str, group: str, asset: str | None, part: str, payload: bytes) -> None:
+        with self.lock:
+            if group not in self.groups or not payload:
+                return
+            if asset is None:
+                data = load_object(payload)
+                self.alert_seqs[topic] = self.fleet.verifier.verify(topic, data, now(), self.alert_seqs.get(topic, 0))
+                alert = Alert.from_dict(data)
+                self._add(alert.entry, alert.manifest)
+            elif (fetch := self.fetches.get(asset)) is not None:
+                fetch.chunks[int(part)] = payload
+                fetch.progress_at = time.monotonic()
+                self._check(asset, fetch)
 
     def _on_blob(self, asset: str, part: str, payload: bytes) -> None:
         with self.lock:
@@ -180,7 +215,8 @@ class Receiver:
         self.complete.add(asset)
         self.fleet.durations[asset] = manifest.duration_s or 0.0
         self.fleet.sizes[asset] = len(whole)
-        self.client.unsubscribe(self.fleet.topics.blob_all(asset))
+        if fetch.subscribed:
+            self.client.unsubscribe(self.fleet.topics.blob_all(asset))
         for entry in self.entries.values():
             if entry.asset == asset:
                 self._delivered(entry)
@@ -216,6 +252,9 @@ class Receiver:
                 if time.monotonic() - fetch.progress_at < RETRY_S:
                     continue
                 fetch.progress_at = time.monotonic()
+                if not fetch.subscribed:
+                    fetch.subscribed = True
+                    self.client.subscribe(self.fleet.topics.blob_all(asset), qos=1)
                 missing = [] if fetch.manifest is None else \
                     [s for s in range(len(fetch.manifest.chunks)) if s not in fetch.chunks]
                 self._send(self.fleet.topics.request(self.id), ChunkRequest(asset, missing).to_bytes())

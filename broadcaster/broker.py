@@ -50,6 +50,7 @@ def acl_text(root: str, server_user: str) -> str:
         f"pattern write {root}/dev/%u/evt/#",
         f"pattern write {root}/dev/%u/req",
         f"pattern read {root}/blob/#",
+        f"pattern read {root}/grp/#",
         "",
     ])
 

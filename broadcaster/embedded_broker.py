@@ -53,7 +53,7 @@ def write_users(path: Path, users: dict[str, str]) -> None:
 
 
 def allowed(root: str, server_user: str, user: str | None, topic: str, write: bool) -> bool:
-    """The rules of broadcaster.broker.acl_text: devices reach their own topics and read audio only."""
+    """The rules of broadcaster.broker.acl_text: devices reach their own topics and read audio and alerts only."""
     if not user:
         return False
     if user == server_user:
@@ -61,7 +61,7 @@ def allowed(root: str, server_user: str, user: str | None, topic: str, write: bo
     own = f"{root}/dev/{user}/"
     if write:
         return topic in (own + "status", own + "hb", own + "req") or topic.startswith(own + "evt/")
-    return topic in (own + "schedule", own + "cmd") or topic.startswith(f"{root}/blob/")
+    return topic in (own + "schedule", own + "cmd") or topic.startswith((f"{root}/blob/", f"{root}/grp/"))
 
 
 class PasswordAuth(BaseAuthPlugin):

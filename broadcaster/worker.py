@@ -32,6 +32,7 @@ from broadcaster.db import (
     DB_DOWN,
     FINAL_DELIVERY_STATES,
     Alarm,
+    Area,
     Asset,
     Broadcast,
     Database,
@@ -50,6 +51,7 @@ from broadcaster.leader import Leadership, leadership_for
 from broadcaster.speech import Speech
 from edge_agent.link import Ack, Link
 from edge_agent.protocol import (
+    Alert,
     ChunkRequest,
     Command,
     Heartbeat,
@@ -65,7 +67,7 @@ from edge_agent.protocol import (
 from edge_agent.protocol import (
     Delivery as DeliveryReport,
 )
-from edge_agent.protocol.messages import PRIORITY_RANK
+from edge_agent.protocol.messages import MAX_GROUPS, PRIORITY_RANK
 
 logger = logging.getLogger(__name__)
 
@@ -83,13 +85,18 @@ REPUBLISH_GAP_S = 2.0
 """A chunk asked for by many devices at once is published again at most this often."""
 LEAD_CHECK_S = 1.0
 """How often the leader checks it still leads, and a standby tries to take the lead."""
-DISPATCH_S = 0.2
+DISPATCH_S = 0.05
+"""How often the leader looks for queued broadcasts (one indexed query): an emergency waits at most this."""
+HOUSEKEEPING_S = 0.2
+"""How often dispatch also sends operators' changes and the schedules reports asked for."""
 """How often the leader looks for queued broadcasts (one indexed query): the wait an emergency may add."""
 SCHEDULE_BATCH = 500
 """Devices whose schedules are read in one query."""
 BATCH_MAX = 500
 """Reports stored in one transaction at most (as many as have arrived, up to this)."""
 SHARE_GROUP = "broadcaster"
+ALERT_TTL_MARGIN_S = 900
+"""An alert's signature outlives the entry's grace by this (a receiver's clock may be a few minutes off)."""
 """The shared-subscription group of the workers' report links: the broker gives each report to one of them."""
 Inbound = tuple[str, bytes, datetime, Ack]
 
@@ -116,6 +123,38 @@ def clear_alarms(session: Session, device_id: str, kind: str) -> None:
                                         Alarm.cleared_at.is_(None)).values(cleared_at=utcnow()))
 
 
+def group_name(area_id: int) -> str:
+    return f"a{area_id}"
+
+
+def _ancestry(area_id: int | None, parents: dict[int, int | None]) -> list[int]:
+    """The area and every area above it, nearest first."""
+    chain: list[int] = []
+    while area_id is not None and area_id not in chain and len(chain) < MAX_GROUPS:
+        chain.append(area_id)
+        area_id = parents.get(area_id)
+    return chain
+
+
+def groups_of(session: Session, device_ids: list[str]) -> dict[str, list[str]]:
+    """Each device's groups: its village and every area above it."""
+    parents = dict(session.query(Area.id, Area.parent_id).all())
+    villages = dict(session.query(Device.id, Device.village_id).filter(Device.id.in_(device_ids)).all())
+    return {d: [group_name(a) for a in _ancestry(villages.get(d), parents)] for d in device_ids}
+
+
+def areas_covering(session: Session, device_ids: list[str]) -> list[str]:
+    """The groups of the largest areas all of whose devices are among ``device_ids``."""
+    parents = dict(session.query(Area.id, Area.parent_id).all())
+    members: dict[int, set[str]] = {}
+    for device_id, village_id in session.query(Device.id, Device.village_id).filter(Device.village_id.is_not(None)):
+        for area_id in _ancestry(village_id, parents):
+            members.setdefault(area_id, set()).add(device_id)
+    wanted = set(device_ids)
+    whole = {area_id for area_id, inside in members.items() if inside <= wanted}
+    return [group_name(a) for a in sorted(whole) if not any(p in whole for p in _ancestry(a, parents)[1:])]
+
+
 def _not_busy(record: logging.LogRecord) -> bool:
     return "maximum number of running instances reached" not in record.getMessage()
 
@@ -137,7 +176,9 @@ class Worker:
         """Reports handed over by the broker but not yet stored. Each is acknowledged to the broker only once
         stored, so whatever is here when the process dies comes again on the next connection."""
         self._republished: dict[tuple[str, int], float] = {}
-        self._finished: set[str] = set()
+        self._refresh: set[str] = set()
+        """Devices of the batch being stored whose schedules are to be published again once it commits."""
+        self._housekept_at = 0.0
         """Devices whose schedule the reports being stored changed (ingest thread only)."""
         self._stop = threading.Event()
         self._dispatch_lock = threading.Lock()
@@ -321,8 +362,10 @@ class Worker:
                 queued = session.query(Broadcast.id, Broadcast.priority).filter_by(state="queued").all()
             for broadcast_id, _ in sorted(queued, key=lambda row: (-PRIORITY_RANK[row[1]], row[0])):
                 self._send(broadcast_id)
-            self._send_operator_changes()
-            self._refresh_schedules()
+            if time.monotonic() - self._housekept_at >= HOUSEKEEPING_S:
+                self._housekept_at = time.monotonic()
+                self._send_operator_changes()
+                self._refresh_schedules()
 
     def _refresh_schedules(self) -> None:
         """Publish again the schedules that stored reports asked for (any worker may have stored them)."""
@@ -381,15 +424,35 @@ class Worker:
                 for delivery in broadcast.deliveries:
                     delivery.state, delivery.error, delivery.updated_at = "failed", str(exc), utcnow()
                 return
+            broadcast.asset_id = asset.id
+            devices = [d.device_id for d in broadcast.deliveries]
+            if broadcast.priority == "emergency":
+                self._alert(session, broadcast, asset, devices)
             if asset.published_at is None:
                 self.publish_asset(asset.id, asset.duration_s)
                 asset.published_at = utcnow()
-            broadcast.asset_id = asset.id
             broadcast.state, broadcast.sent_at = "sent", utcnow()
-            devices = [d.device_id for d in broadcast.deliveries]
         with self.db.session() as session:
             self.publish_schedules(session, devices)
         logger.info("broadcast %d sent to %d device(s)", broadcast_id, len(devices))
+
+    def _alert(self, session: Session, broadcast: Broadcast, asset: Asset, devices: list[str]) -> None:
+        """An emergency to whole areas: to each, one alert and the audio behind it on the group's topics, which
+        every receiver there holds a subscription to. Devices outside those areas (or that have not yet heard
+        their groups) get it through their schedules, published next as for any broadcast."""
+        entry = self._entry(broadcast, utcnow())
+        groups = areas_covering(session, devices)
+        if entry is None or not groups:
+            return
+        manifest = self.store.manifest(asset.id, asset.duration_s, self.chunk_size, self.config.asset_url)
+        chunks = self.store.chunks(asset.id, manifest.chunk_size)
+        ttl = timedelta(seconds=broadcast.grace_s + ALERT_TTL_MARGIN_S)
+        for group in groups:
+            topic = self.topics.alert(group)
+            self.link.publish(topic, self.signer.sign(topic, Alert(group, entry, manifest).to_dict(), ttl), qos=1)
+            for seq, chunk in enumerate(chunks):
+                self.link.publish(self.topics.group_chunk(group, asset.id, seq), chunk, qos=1)
+        logger.info("broadcast %d alerted to %s", broadcast.id, ", ".join(groups))
 
     def republish_schedules(self) -> None:
         """After every (re)connection: the broker may have lost what we published, or never got it
@@ -455,9 +518,10 @@ class Worker:
             if entry is not None:
                 entries[device_id].append(entry)
         ttl = timedelta(days=self.config.signing.schedule_ttl_days)
+        groups = groups_of(session, device_ids)
         for device_id in device_ids:
             topic = self.topics.schedule(device_id)
-            message = Schedule(device_id, now, entries[device_id], cancelled[device_id])
+            message = Schedule(device_id, now, entries[device_id], cancelled[device_id], groups[device_id])
             self.link.publish(topic, self.signer.sign(topic, message.to_dict(), ttl), qos=1, retain=True)
 
     @staticmethod
@@ -523,18 +587,18 @@ class Worker:
         self._store([(topic, payload, received_at or utcnow(), lambda: None)])
 
     def _store(self, batch: list[Inbound]) -> None:
-        self._finished.clear()
+        self._refresh.clear()
         with self.db.session() as session, session.no_autoflush:
             # No flush before each read: the batch's changes go out together at the commit (a device's row
             # once, not once per report), and reads of the same rows come from the session.
             held = self._prefetch(session, batch)  # the session keeps rows only while someone holds them
             for topic, payload, received_at, _ in batch:
                 self._store_one(session, topic, payload, received_at)
-            if self._finished:
+            if self._refresh:
                 # The leader publishes these devices' schedules again once this commits.
-                self._ask_refresh(session, sorted(self._finished))
+                self._ask_refresh(session, sorted(self._refresh))
             del held
-        self._finished.clear()
+        self._refresh.clear()
 
     def _prefetch(self, session: Session, batch: list[Inbound]) -> list[object]:
         """Load the rows the batch's reports touch in three queries, so each report finds them in the session
@@ -605,7 +669,12 @@ class Worker:
             logger.warning("refused malformed %s from %s: %s", kind, device_id, exc)
 
     def _on_status(self, device: Device, status: Status) -> None:
+        came_online = status.state == "online" and not device.online
         device.online = status.state == "online"
+        if came_online:
+            # Its schedule again, with the groups it belongs to now: a new device has had none, a moved one
+            # listens for the wrong area's alerts until it has it.
+            self._refresh.add(device.id)
         if device.online:
             self._heard(device)
             device.version = status.version or device.version
@@ -661,7 +730,7 @@ class Worker:
             raise_alarm(session, device.id, "playback", f"broadcast {broadcast_id} '{row.broadcast.bulletin.title}' "
                                                         f"{state}: {error or 'no reason given'}", ref=str(broadcast_id))
         if state in FINAL_DELIVERY_STATES:
-            self._finished.add(device.id)  # its schedule is published once this report is committed
+            self._refresh.add(device.id)  # its schedule is published once this report is committed
 
     def _on_occurrence(self, session: Session, device: Device, playback: Playback) -> None:
         """One play of a recurring broadcast: its own row, moving forward only, like deliveries."""

@@ -21,6 +21,7 @@ from edge_agent.config import AgentConfig
 from edge_agent.link import Link, Will
 from edge_agent.outbox import Outbox
 from edge_agent.protocol import (
+    Alert,
     ChunkRequest,
     Command,
     Delivery,
@@ -37,6 +38,7 @@ from edge_agent.protocol import (
 )
 from edge_agent.protocol.messages import PRIORITY_RANK, load_object, utcnow
 from edge_agent.protocol.signing import SignatureError, Verifier
+from edge_agent.protocol.topics import GROUP_RE
 from edge_agent.settings import read_secret
 from edge_agent.sinks import AudioSink, PlaybackError
 from edge_agent.store import FINAL_STATES, DiskFull, LocalEntry, Store
@@ -70,6 +72,8 @@ class Fetch:
     progress_at: float = field(default_factory=time.monotonic)
     http: threading.Thread | None = None
     """Fetching the file from the manifest's URL, if it has one (once per asset)."""
+    subscribed: bool = False
+    """Subscribed to the asset's retained chunks; not when they come behind a group's alert (until it stalls)."""
 
 
 def relay_end(local: LocalEntry) -> datetime:
@@ -123,6 +127,12 @@ class Agent:
         self.outbox = Outbox(Path(config.cache_dir) / "outbox", self.link)
         self.link.subscribe(self.topics.schedule(self.id))
         self.link.subscribe(self.topics.command(self.id))
+        groups = self.store.setting("groups")
+        self.groups: list[str] = [g for g in groups if isinstance(g, str) and GROUP_RE.match(g)] \
+            if isinstance(groups, list) else []
+        """The groups of the newest schedule (kept across reboots), each a standing subscription for alerts."""
+        for group in self.groups:
+            self.link.subscribe(self.topics.group(group))
         volume = self.store.setting("volume")
         if isinstance(volume, int) and 0 <= volume <= 100:
             self.sink.volume = volume  # set remotely before a reboot: it outlasts the config file's value
@@ -237,7 +247,7 @@ class Agent:
             return
         blob = self.topics.blob_of(topic)
         if blob is None:
-            logger.warning("message on unexpected topic %s ignored", topic)
+            self._handle_group(topic, payload)
             return
         asset, part = blob
         fetch = self.fetches.get(asset)
@@ -248,23 +258,73 @@ class Agent:
         elif part.isdigit():
             self._on_chunk(fetch, int(part), payload)
 
+    def _handle_group(self, topic: str, payload: bytes) -> None:
+        """An alert for one of this device's groups, or a chunk of the audio that follows it."""
+        parsed = self.topics.group_of(topic)
+        if parsed is None or parsed[0] not in self.groups:
+            logger.warning("message on unexpected topic %s ignored", topic)
+            return
+        group, asset, part = parsed
+        if asset is None:
+            alert = self._open(topic, payload, Alert, replay_check=True) if payload else None
+            if alert is not None and alert.group != group:
+                self._refuse(topic, "malformed", f"an alert for group {alert.group!r} on group {group!r}'s topic")
+            elif alert is not None:
+                self._on_alert(alert)
+            return
+        fetch = self.fetches.get(asset)
+        if fetch is not None and payload:
+            self._on_chunk(fetch, int(part), payload)
+
+    def _on_alert(self, alert: Alert) -> None:
+        """An emergency for a whole group: taken like an entry of this device's own schedule, its audio read
+        from the chunks that follow on the group's topic (the manifest came with the alert)."""
+        local = self._add(alert.entry)
+        if local is None:
+            return  # known already (from the schedule, or another group's alert)
+        asset = alert.entry.asset
+        if self.store.has_asset(asset) or asset in self.fetches:
+            self._need(local)
+            return
+        fetch = self.fetches[asset] = Fetch(asset)
+        self._begin(fetch, alert.manifest)
+
+    def _add(self, entry: ScheduleEntry) -> LocalEntry | None:
+        """The entry kept on the card, or None if it was known already or the card cannot keep it."""
+        try:
+            local = self.store.add(entry)
+        except DiskFull as exc:
+            self._unstorable(entry, str(exc))
+            return None
+        if local is not None:
+            logger.info("new %sentry: broadcast %d %r", "recurring " if entry.repeat else "",
+                        entry.broadcast_id, entry.title)
+        return local
+
     def _merge(self, schedule: Schedule) -> None:
         if schedule.device != self.id:
             logger.error("refused schedule addressed to %r", schedule.device)
             return
+        self._join(schedule.groups)
         for entry in schedule.entries:
-            try:
-                local = self.store.add(entry)
-            except DiskFull as exc:
-                self._unstorable(entry, str(exc))
-                continue
+            local = self._add(entry)
             if local is not None:
-                logger.info("new %sentry: broadcast %d %r", "recurring " if entry.repeat else "",
-                            entry.broadcast_id, entry.title)
                 self._need(local)
         for broadcast_id in schedule.cancelled:
             self._cancel(broadcast_id)
         self._expand()
+
+    def _join(self, groups: list[str]) -> None:
+        """Hold a subscription to each group the server says this device belongs to, and to no other."""
+        if groups == self.groups:
+            return
+        for group in set(self.groups) - set(groups):
+            self.link.unsubscribe(self.topics.group(group))
+        for group in set(groups) - set(self.groups):
+            self.link.subscribe(self.topics.group(group))
+        logger.info("groups: %s", ", ".join(groups) or "none")
+        self.groups = list(groups)
+        self.store.set_setting("groups", self.groups)
 
     def _unstorable(self, entry: ScheduleEntry, error: str) -> None:
         """An entry the full card cannot keep: reported failed once, with the reason (the server then takes it
@@ -369,14 +429,28 @@ class Agent:
         if self.store.has_asset(asset):
             self._delivered(asset)
         elif asset not in self.fetches:
-            self.fetches[asset] = Fetch(asset)
-            self.link.subscribe(self.topics.blob_all(asset))
+            self.fetches[asset] = fetch = Fetch(asset)
+            self._subscribe(fetch)
+
+    def _subscribe(self, fetch: Fetch) -> None:
+        if not fetch.subscribed:
+            fetch.subscribed = True
+            self.link.subscribe(self.topics.blob_all(fetch.asset))
+
+    def _forget(self, fetch: Fetch) -> None:
+        if fetch.subscribed:
+            self.link.unsubscribe(self.topics.blob_all(fetch.asset))
+        del self.fetches[fetch.asset]
 
     def _on_manifest(self, fetch: Fetch, payload: bytes) -> None:
         # Content-addressed: an old manifest of the same asset says the same thing, so no replay check.
         manifest = self._open(self.topics.manifest(fetch.asset), payload, Manifest, replay_check=False)
         if manifest is None or manifest.asset != fetch.asset or fetch.download is not None:
             return
+        self._begin(fetch, manifest)
+
+    def _begin(self, fetch: Fetch, manifest: Manifest) -> None:
+        """Start writing the asset ``manifest`` describes (chunks that came early go in first)."""
         if not self._make_room(manifest.size):
             self._fail_asset(fetch.asset, f"cache full: {manifest.size} bytes do not fit in cache_max_mb = "
                                           f"{self.config.cache_max_mb:g} beside the audio still to play")
@@ -390,7 +464,8 @@ class Agent:
             self._storage_failed(fetch, exc)
             return
         fetch.early.clear()
-        if manifest.url and fetch.http is None and not fetch.download.complete():
+        if manifest.url and fetch.subscribed and fetch.http is None and not fetch.download.complete():
+            # (Not behind an alert: its chunks follow it at once over the group's subscription.)
             fetch.http = threading.Thread(target=self._fetch_over_http, args=(fetch, manifest),
                                           name=f"http-{fetch.asset[:8]}", daemon=True)
             fetch.http.start()
@@ -458,7 +533,7 @@ class Agent:
         if freed:
             logger.warning("disk refused audio (%s); freed old audio, fetching %s again", exc.strerror,
                            fetch.asset[:12])
-            self._request(fetch.asset, [])
+            self._request(fetch, [])
             return
         self._fail_asset(fetch.asset, f"cannot store audio: {exc.strerror or exc}")
 
@@ -471,13 +546,12 @@ class Agent:
         except TransferError as exc:
             logger.error("%s; fetching again", exc)
             fetch.download = None
-            self._request(fetch.asset, [])
+            self._request(fetch, [])
             return
         except OSError as exc:
             self._fail_asset(fetch.asset, f"cannot store audio: {exc.strerror}")
             return
-        self.link.unsubscribe(self.topics.blob_all(fetch.asset))
-        del self.fetches[fetch.asset]
+        self._forget(fetch)
         logger.info("asset %s complete (%d bytes)", fetch.asset[:12], download.manifest.size)
         self._delivered(fetch.asset)
 
@@ -489,17 +563,18 @@ class Agent:
             if not any(local.entry.asset == fetch.asset for local in self.store.waiting()):
                 # Every entry that needed it was missed or failed: stop asking (a partial file resumes
                 # from its bitmap if the asset is scheduled again).
-                self.link.unsubscribe(self.topics.blob_all(fetch.asset))
-                del self.fetches[fetch.asset]
+                self._forget(fetch)
                 continue
             missing = fetch.download.missing() if fetch.download else []
             logger.info("asking again for %s (%s)", fetch.asset[:12],
                         f"chunks {missing}" if missing else "manifest and all chunks")
-            self._request(fetch.asset, missing)
+            self._request(fetch, missing)
             fetch.progress_at = now
 
-    def _request(self, asset: str, seqs: list[int]) -> None:
-        self.link.publish(self.topics.request(self.id), ChunkRequest(asset, seqs).to_bytes())
+    def _request(self, fetch: Fetch, seqs: list[int]) -> None:
+        """Ask the server for chunks again (``seqs``, or everything): they come on the asset's own topics."""
+        self._subscribe(fetch)
+        self.link.publish(self.topics.request(self.id), ChunkRequest(fetch.asset, seqs).to_bytes())
 
     # reports ---------------------------------------------------------------------------------------
 

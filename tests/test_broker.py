@@ -120,14 +120,16 @@ def test_a_device_cannot_read_another_devices_schedule(port: int) -> None:
         peer.close()
 
 
-def test_a_device_cannot_speak_for_another_device_or_publish_audio(port: int) -> None:
+def test_a_device_cannot_speak_for_another_device_or_publish_audio_or_alerts(port: int) -> None:
     server = Peer(port, "broadcaster", USERS["broadcaster"])
     server.subscribe(f"{ROOT}/dev/+/evt/#")
     server.subscribe(f"{ROOT}/blob/#")
+    server.subscribe(f"{ROOT}/grp/#")
     device = Peer(port, "loa-01", USERS["loa-01"])
     settle()
     device.publish(f"{ROOT}/dev/loa-02/evt/playback", b"forged")
     device.publish(f"{ROOT}/blob/{'ab' * 32}/0", b"hijack audio", retain=True)
+    device.publish(f"{ROOT}/grp/a1/alert", b"false alarm")
     honest = Peer(port, "loa-01", USERS["loa-01"])
     honest.publish(f"{ROOT}/dev/loa-01/evt/playback", b"genuine")
     settle()
@@ -151,6 +153,8 @@ def test_a_device_cannot_speak_for_another_device_or_publish_audio(port: int) ->
     ("loa-01", "loaxa/dev/loa-02/evt/playback", True, False),
     ("loa-01", "loaxa/blob/abc/+", False, True),
     ("loa-01", "loaxa/blob/abc/0", True, False),
+    ("loa-01", "loaxa/grp/a1/#", False, True),
+    ("loa-01", "loaxa/grp/a1/alert", True, False),
     ("loa-01", "loaxa/#", False, False),
     (None, "loaxa/dev/loa-01/schedule", False, False),
 ])

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from edge_agent.protocol import (
+    Alert,
     ChunkRequest,
     Command,
     Delivery,
@@ -51,6 +52,9 @@ MESSAGES = [
     Playback(7, "cancelled", NOW, error="stopped by the operator before it played"),
     Command("volume", NOW, volume=35),
     Refused(NOW, "loaxa/dev/loa-01/schedule", "bad_signature", "the signature does not match"),
+    Schedule("loa-01", NOW, [entry()], groups=["a4", "a1"]),
+    Alert("a1", entry(broadcast_id=9, priority="emergency", play_at=None),
+          Manifest(ASSET, "opus", 70000, 65536, ["cd" * 32, "ef" * 32], 12.5)),
 ]
 
 
@@ -120,6 +124,12 @@ def schedule_with(**entry_changes: object) -> bytes:
     (b'{"v": 1, "type": "command", "action": "self_destruct", "issued_at": "2026-11-22T06:00:00Z"}', "action"),
     (b'{"v": 1, "type": "schedule", "device": "loa-01", "issued_at": "2026-11-22T06:00:00Z", "entries": [],'
      b' "cancelled": [0, true]}', "cancelled"),
+    (b'{"v": 1, "type": "schedule", "device": "loa-01", "issued_at": "2026-11-22T06:00:00Z", "entries": [],'
+     b' "groups": ["a1", "../#"]}', "groups"),
+    (Alert("a1", entry(priority="normal"), MESSAGES[1]).to_bytes(), "emergencies only"),  # type: ignore[arg-type]
+    (Alert("a1", entry(asset="cd" * 32), MESSAGES[1]).to_bytes(), "another asset"),  # type: ignore[arg-type]
+    (Alert("a+", entry(), MESSAGES[1]).to_bytes(), "group"),  # type: ignore[arg-type]
+    (b'{"v": 1, "type": "alert", "group": "a1", "entry": {}, "manifest": {}}', "entry.missing field"),
 ])
 def test_malformed_payloads_are_refused_with_a_reason(payload: bytes, reason: str) -> None:
     with pytest.raises(ProtocolError, match=reason.replace("[", r"\[").replace("]", r"\]")):
@@ -140,3 +150,8 @@ def test_topics_build_and_parse() -> None:
     assert topics.blob_of(topics.chunk(ASSET, 3)) == (ASSET, "3")
     assert topics.blob_of(topics.manifest(ASSET)) == (ASSET, "manifest")
     assert topics.blob_of("loaxa/blob/nothex/3") is None
+    assert topics.group_of(topics.alert("a12")) == ("a12", None, "alert")
+    assert topics.group_of(topics.group_chunk("a12", ASSET, 4)) == ("a12", ASSET, "4")
+    assert topics.group_of("loaxa/grp/a12/blob/nothex/4") is None
+    assert topics.group_of("loaxa/grp/A/alert") is None
+    assert topics.group_of("loaxa/grp/a12/other") is None

@@ -1,12 +1,14 @@
 """The MQTT wire contract shared by the broadcaster and the edge agent.
 
-Standard library plus ``cryptography`` (Ed25519 signatures), so a receiver installs it without any server\ndependency.
+Standard library plus ``cryptography`` (Ed25519 signatures), so a receiver installs it without any server
+dependency.
 See docs/protocol.md for the prose version of this module.
 """
 
 from edge_agent.protocol.messages import (
     PRIORITIES,
     PROTOCOL_VERSION,
+    Alert,
     ChunkRequest,
     Command,
     Delivery,
@@ -27,6 +29,7 @@ from edge_agent.protocol.topics import Topics
 __all__ = [
     "PRIORITIES",
     "PROTOCOL_VERSION",
+    "Alert",
     "ChunkRequest",
     "Command",
     "Delivery",

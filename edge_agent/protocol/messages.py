@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, ClassVar, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from edge_agent.protocol.topics import ASSET_ID_RE
+from edge_agent.protocol.topics import ASSET_ID_RE, GROUP_RE
 
 PROTOCOL_VERSION = 1
 PRIORITIES = ("normal", "priority", "emergency")
@@ -27,6 +27,7 @@ COMMAND_ACTIONS = ("volume", "settings")
 DELIVERY_STATES = ("delivered", "failed")
 MAX_CHUNKS = 4096
 MAX_ENTRIES = 1000
+MAX_GROUPS = 16
 DEFAULT_TZ = "Asia/Ho_Chi_Minh"
 TIME_OF_DAY_RE = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 
@@ -328,6 +329,9 @@ class Schedule(Message):
     entries: list[ScheduleEntry]
     cancelled: list[int] = field(default_factory=list)
     """Broadcasts an operator stopped: cut off if playing, never started if waiting."""
+    groups: list[str] = field(default_factory=list)
+    """The groups the device belongs to now (its village and every area above it): it keeps a standing
+    subscription to each, where emergencies for a whole area come (:class:`Alert`)."""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Schedule:
@@ -351,7 +355,48 @@ class Schedule(Message):
             issued_at=_time(data, "issued_at"),
             entries=entries,
             cancelled=list(cancelled),
+            groups=_groups(data),
         )
+
+
+def _groups(data: dict[str, Any]) -> list[str]:
+    groups = _require(data, "groups", list, optional=True) or []
+    if len(groups) > MAX_GROUPS or not all(isinstance(g, str) and GROUP_RE.match(g) for g in groups):
+        raise ProtocolError(f"groups: must be a list of at most {MAX_GROUPS} group names [a-z0-9-]")
+    return list(groups)
+
+
+@dataclass
+class Alert(Message):
+    """An emergency for every device of a group, on ``grp/<group>/alert``: the entry and the manifest of its
+    audio, whose chunks follow at once on ``grp/<group>/blob/<asset>/<seq>``. One publish reaches the whole
+    group over the subscription each device already holds, instead of a schedule per device and a
+    subscription made after it. Each device's own schedule lists the entry too, moments later."""
+
+    TYPE: ClassVar[str] = "alert"
+    group: str
+    entry: ScheduleEntry
+    manifest: Manifest
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Alert:
+        group = _text(data, "group", 63) or ""
+        if not GROUP_RE.match(group):
+            raise ProtocolError("group: not a group name")
+        parts = {}
+        for name, kind in (("entry", ScheduleEntry), ("manifest", Manifest)):
+            raw = _require(data, name, dict)
+            try:
+                parts[name] = kind.from_dict(raw)
+            except ProtocolError as exc:
+                raise ProtocolError(f"{name}.{exc}") from None
+        entry, manifest = parts["entry"], parts["manifest"]
+        assert isinstance(entry, ScheduleEntry) and isinstance(manifest, Manifest)
+        if entry.asset != manifest.asset:
+            raise ProtocolError("manifest: describes another asset than the entry's")
+        if entry.priority != "emergency":
+            raise ProtocolError("entry.priority: an alert carries emergencies only")
+        return cls(group=group, entry=entry, manifest=manifest)
 
 
 @dataclass
@@ -609,7 +654,7 @@ class ChunkRequest(Message):
 
 _TYPES: dict[str, type[Message]] = {
     cls.TYPE: cls
-    for cls in (Schedule, Manifest, Status, Heartbeat, Delivery, Playback, ChunkRequest, Refused, Command)
+    for cls in (Schedule, Manifest, Alert, Status, Heartbeat, Delivery, Playback, ChunkRequest, Refused, Command)
 }
 
 

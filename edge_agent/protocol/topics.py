@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 DEVICE_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 ASSET_ID_RE = re.compile(r"^[0-9a-f]{64}$")
+GROUP_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+"""A group of devices with a standing subscription (``a<area id>``: every device in that area and below)."""
 DEFAULT_ROOT = "loaxa"
 
 
@@ -35,6 +37,28 @@ class Topics:
 
     def blob_all(self, asset: str) -> str:
         return f"{self.root}/blob/{asset}/+"
+
+    # server -> every device of a group (an emergency reaches a whole area in one publish)
+    def group(self, group: str) -> str:
+        """A device's standing subscription to one of its groups."""
+        return f"{self.root}/grp/{group}/#"
+
+    def alert(self, group: str) -> str:
+        return f"{self.root}/grp/{group}/alert"
+
+    def group_chunk(self, group: str, asset: str, seq: int) -> str:
+        return f"{self.root}/grp/{group}/blob/{asset}/{seq}"
+
+    def group_of(self, topic: str) -> tuple[str, str | None, str] | None:
+        """(group, None, 'alert') or (group, asset, sequence number as text) for a group topic, or None."""
+        parts = topic.split("/")
+        if len(parts) < 4 or parts[0] != self.root or parts[1] != "grp" or not GROUP_RE.match(parts[2]):
+            return None
+        if len(parts) == 4 and parts[3] == "alert":
+            return parts[2], None, "alert"
+        if len(parts) == 6 and parts[3] == "blob" and ASSET_ID_RE.match(parts[4]) and parts[5].isdigit():
+            return parts[2], parts[4], parts[5]
+        return None
 
     # device -> server
     def status(self, device_id: str) -> str:

@@ -58,6 +58,8 @@ def mutated(draw: st.DrawFn, originals: list[dict[str, Any]]) -> dict[str, Any]:
         try:
             for part in path[:-1]:
                 parent = parent[part]
+            if isinstance(parent, dict) != isinstance(path[-1], str):
+                continue  # an earlier mutation made a list a dict (or back): JSON has no such object
             if isinstance(parent, dict) and draw(st.booleans()):
                 del parent[path[-1]]
             else:
@@ -142,19 +144,24 @@ def test_the_receiver_refuses_or_applies_every_message_and_never_raises(env: Env
     agent = Agent(config, FileSink(config.played_dir, realtime=False))  # not started: _handle is its worker
     topics = Topics(env.config.mqtt.topic_root)
     schedule, command, manifest = topics.schedule("loa-01"), topics.command("loa-01"), topics.manifest(ASSET)
+    alert = topics.alert("a1")
     signer = env.config.signer()
     by_topic = {schedule: [m.to_dict() for m in EVERY if m.TYPE == "schedule"],
                 command: [m.to_dict() for m in EVERY if m.TYPE == "command"],
-                manifest: [m.to_dict() for m in EVERY if m.TYPE == "manifest"]}
+                manifest: [m.to_dict() for m in EVERY if m.TYPE == "manifest"],
+                alert: [m.to_dict() for m in EVERY if m.TYPE == "alert"]}
     tried = 0
 
     # A first valid schedule, so that the receiver is fetching ASSET and reads its manifest and chunk topics.
     valid: Message = MESSAGES[0]
-    agent._handle(schedule, signer.sign(schedule, {**valid.to_dict(), "device": "loa-01"}, timedelta(days=1)))
-    assert ASSET in agent.fetches
+    agent._handle(schedule, signer.sign(schedule, {**valid.to_dict(), "device": "loa-01", "groups": ["a1"]},
+                                        timedelta(days=1)))
+    assert ASSET in agent.fetches and agent.groups == ["a1"]
+    topics_read = [schedule, command, manifest, topics.chunk(ASSET, 0), topics.chunk(ASSET, 7), alert,
+                   topics.group_chunk("a1", ASSET, 0)]
 
     @FUZZ
-    @given(topic=st.sampled_from([schedule, command, manifest, topics.chunk(ASSET, 0), topics.chunk(ASSET, 7)]),
+    @given(topic=st.sampled_from(topics_read),
            signed=st.booleans(), data=st.data())
     def handle(topic: str, signed: bool, data: st.DataObject) -> None:
         nonlocal tried
@@ -175,5 +182,5 @@ def test_the_receiver_refuses_or_applies_every_message_and_never_raises(env: Env
     finally:
         agent.link.stop()
         agent.store.close()
-        tally(tried=f"{tried} generated messages (half of them signed with the trusted key) on the 5 kinds of "
-                    "topic a receiver reads", crashes=crashes)
+        tally(tried=f"{tried} generated messages (half of them signed with the trusted key) on the "
+                    f"{len(topics_read)} kinds of topic a receiver reads", crashes=crashes)
