@@ -73,7 +73,7 @@ def system_rounds(stack: Stack, fleet: Fleet, rounds: int) -> dict[str, Any]:
     """Each round as an officer does it: listen to the emergency first (the preview renders it, and the
     broadcast reuses that audio), then send it; timed from the send."""
     http = stack.http()
-    latencies, renders, dispatches, per_minute, assets = [], [], [], [], []
+    latencies, renders, calls, dispatches, per_minute, assets = [], [], [], [], [], []
     scheduled: list[float] = []
     complete: list[float] = []
     receivers = list(fleet.receivers.values())
@@ -88,6 +88,7 @@ def system_rounds(stack: Stack, fleet: Fleet, rounds: int) -> dict[str, Any]:
         called = datetime.now(UTC)
         answer = http.post(f"{stack.api}/broadcasts", json={"bulletin_id": bulletin["id"], "targets": ["all"],
                                                            "priority": "emergency"})
+        calls.append((datetime.now(UTC) - called).total_seconds())
         answer.raise_for_status()
         broadcast_id = answer.json()["id"]
         if not wait(lambda b=broadcast_id: all(b in r.started for r in receivers), timeout=300):
@@ -103,7 +104,8 @@ def system_rounds(stack: Stack, fleet: Fleet, rounds: int) -> dict[str, Any]:
         time.sleep(1)  # the played reports settle
         received = sum(r.received_bytes for r in receivers) - before
         per_minute.append(received / len(receivers) / (fleet.durations[asset] / 60) / 1000)
-    return {"latencies": latencies, "renders": renders, "dispatches": dispatches, "scheduled": scheduled,
+    return {"latencies": latencies, "renders": renders, "calls": calls, "dispatches": dispatches,
+            "scheduled": scheduled,
             "complete": complete,
             "kb_per_device_minute": per_minute, "assets": assets}
 
@@ -174,8 +176,9 @@ def run(receivers: int, rounds: int, database_url: str | None = None) -> dict[st
         "receivers": receivers, "rounds": rounds,
         "api_to_playback_s": spread(system["latencies"]),
         "preview_render_s (speech and encoding, before the send)": spread(system["renders"]),
-        "api_to_sent_s (the worker's tick, the audio published)": spread(system["dispatches"]),
-        "api_to_schedule_on_receiver_s": spread(system["scheduled"]),
+        "api_call_s (the broadcast and its deliveries stored)": spread(system["calls"]),
+        "api_to_sent_s (the worker's tick, the alert and audio published)": spread(system["dispatches"]),
+        "api_to_entry_on_receiver_s (its alert, or its schedule)": spread(system["scheduled"]),
         "api_to_audio_checked_on_receiver_s": spread(system["complete"]),
         "floor_raw_publish_to_last_chunk_s": spread(floor),
         "ratio_p99": round(percentile(system["latencies"], 99) / percentile(floor, 99), 2),

@@ -123,23 +123,28 @@ def planned(session: Session, device_ids: list[str], now: datetime, since: datet
     """What is planned on these devices from ``since`` (default now) to the horizon: what is still to play,
     and what already played since then (it counts towards the day's sessions)."""
     since = since or now
-    rows = (session.query(Delivery, Broadcast).join(Broadcast, Delivery.broadcast_id == Broadcast.id)
+    rows = (session.query(Delivery.device_id, Broadcast).join(Broadcast, Delivery.broadcast_id == Broadcast.id)
             .filter(Delivery.device_id.in_(device_ids), Delivery.state.not_in(NOT_AIRED),
                     Broadcast.state.in_(("queued", "sent"))))
     result: dict[str, list[Planned]] = defaultdict(list)
-    for delivery, broadcast in rows:
-        asset_s = broadcast.asset.duration_s if broadcast.asset is not None else None
-        length = timedelta(seconds=asset_s or estimate_s(broadcast.bulletin))
-        if broadcast.relay is not None:
-            length = timedelta(seconds=broadcast.relay.window_s)
-        rule = broadcast.repeat()
-        times = rule.occurrences(since, now + HORIZON) if rule else [broadcast.play_at or broadcast.created_at]
-        for start in times:
-            if start + length >= since:
-                result[delivery.device_id].append(
-                    Planned(broadcast.id, broadcast.bulletin.title, broadcast.priority, start, start + length,
-                            broadcast.programme_id))
+    plays: dict[int, list[Planned]] = {}
+    """Each broadcast's plays in the period, worked out once however many devices it has."""
+    for device_id, broadcast in rows:
+        if broadcast.id not in plays:
+            plays[broadcast.id] = _plays(broadcast, since, now)
+        result[device_id] += plays[broadcast.id]
     return {device: _sessions(items) for device, items in result.items()}
+
+
+def _plays(broadcast: Broadcast, since: datetime, now: datetime) -> list[Planned]:
+    asset_s = broadcast.asset.duration_s if broadcast.asset is not None else None
+    length = timedelta(seconds=asset_s or estimate_s(broadcast.bulletin))
+    if broadcast.relay is not None:
+        length = timedelta(seconds=broadcast.relay.window_s)
+    rule = broadcast.repeat()
+    times = rule.occurrences(since, now + HORIZON) if rule else [broadcast.play_at or broadcast.created_at]
+    return [Planned(broadcast.id, broadcast.bulletin.title, broadcast.priority, start, start + length,
+                    broadcast.programme_id) for start in times if start + length >= since]
 
 
 def _sessions(items: list[Planned]) -> list[Planned]:
@@ -159,8 +164,12 @@ def _sessions(items: list[Planned]) -> list[Planned]:
 
 
 def check(session: Session, devices: list[Device], priority: str, play_at: datetime | None, repeat: Repeat | None,
-          length_s: float, now: datetime, zone: ZoneInfo) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(breaches of the air-time rules, overlaps with what is planned) for a broadcast about to be made."""
+          length_s: float, now: datetime, zone: ZoneInfo, overlaps_wanted: bool = True
+          ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(breaches of the air-time rules, overlaps with what is planned) for a broadcast about to be made.
+    An emergency breaches nothing: without ``overlaps_wanted`` there is nothing to look up for it."""
+    if priority == "emergency" and not overlaps_wanted:
+        return [], []
     rules = rules_for(session, devices)
     times = starts(play_at, repeat, now)
     length = timedelta(seconds=length_s)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func
+from sqlalchemy import func, insert
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from broadcaster import airtime
@@ -282,9 +282,10 @@ class BroadcastPlan:
 
 
 def plan_broadcast(session: Session, user: User, data: dict[str, Any], timezone: str,
-                   length_s: float | None = None) -> BroadcastPlan:
-    """Everything ``create_broadcast`` checks, including the air-time rules and overlaps, without saving.
-    ``length_s``: check the rules for this air time instead of the bulletin's own (a whole programme)."""
+                   length_s: float | None = None, overlaps: bool = True) -> BroadcastPlan:
+    """Everything ``create_broadcast`` checks, including the air-time rules and (unless not wanted) the
+    overlaps, without saving. ``length_s``: check the rules for this air time instead of the bulletin's own
+    (a whole programme)."""
     priority = data.get("priority", "normal")
     if priority not in PRIORITIES:
         raise Refusal("invalid_priority", f"'priority' must be one of {', '.join(PRIORITIES)}", field="priority")
@@ -307,15 +308,16 @@ def plan_broadcast(session: Session, user: User, data: dict[str, Any], timezone:
         raise Refusal("invalid_repeat", "a recurring broadcast has 'repeat' and no 'play_at'", field="play_at")
     length = length_s if length_s is not None else (relay[1] if relay else airtime.estimate_s(bulletin))
     rows = session.query(Device).filter(Device.id.in_(devices)).order_by(Device.id).all()
-    breaches, overlaps = airtime.check(session, rows, priority, play_at, repeat, length, now, ZoneInfo(timezone))
-    return BroadcastPlan(bulletin, priority, play_at, devices, relay, repeat, breaches, overlaps)
+    breaches, overlapping = airtime.check(session, rows, priority, play_at, repeat, length, now, ZoneInfo(timezone),
+                                          overlaps)
+    return BroadcastPlan(bulletin, priority, play_at, devices, relay, repeat, breaches, overlapping)
 
 
 def create_broadcast(session: Session, user: User, data: dict[str, Any], grace_s: int,
                      timezone: str = DEFAULT_TZ) -> Broadcast:
     """Schedule an approved bulletin; refused, with every breach listed, outside the air-time rules (an
     emergency overrides them)."""
-    plan = plan_broadcast(session, user, data, timezone)
+    plan = plan_broadcast(session, user, data, timezone, overlaps=False)  # (shown before, by the plan)
     _refuse_breaches(plan)
     return _save_broadcast(session, user, plan, grace_s)
 
@@ -340,8 +342,9 @@ def _save_broadcast(session: Session, user: User, plan: BroadcastPlan, grace_s: 
         session.add(Relay(broadcast_id=broadcast.id, url=relay[0], window_s=relay[1]))
     if repeat is not None:
         session.add(Recurrence(broadcast_id=broadcast.id, rule=json.dumps(repeat.to_dict())))
-    for device_id in devices:
-        session.add(Delivery(broadcast_id=broadcast.id, device_id=device_id, state="pending", updated_at=now))
+    # One statement for every device (a province's emergency is thousands), not an object each.
+    session.execute(insert(Delivery), [{"broadcast_id": broadcast.id, "device_id": device_id, "state": "pending",
+                                        "updated_at": now} for device_id in devices])
     session.flush()
     audit(session, user, "broadcast.create", f"broadcast {broadcast.id}",
           f"{priority} '{bulletin.title}' to {len(devices)} device(s)")

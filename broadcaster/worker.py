@@ -143,8 +143,8 @@ def groups_of(session: Session, device_ids: list[str]) -> dict[str, list[str]]:
     return {d: [group_name(a) for a in _ancestry(villages.get(d), parents)] for d in device_ids}
 
 
-def areas_covering(session: Session, device_ids: list[str]) -> list[str]:
-    """The groups of the largest areas all of whose devices are among ``device_ids``."""
+def areas_covering(session: Session, device_ids: list[str]) -> dict[str, set[str]]:
+    """The groups of the largest areas all of whose devices are among ``device_ids``, with their devices."""
     parents = dict(session.query(Area.id, Area.parent_id).all())
     members: dict[int, set[str]] = {}
     for device_id, village_id in session.query(Device.id, Device.village_id).filter(Device.village_id.is_not(None)):
@@ -152,7 +152,8 @@ def areas_covering(session: Session, device_ids: list[str]) -> list[str]:
             members.setdefault(area_id, set()).add(device_id)
     wanted = set(device_ids)
     whole = {area_id for area_id, inside in members.items() if inside <= wanted}
-    return [group_name(a) for a in sorted(whole) if not any(p in whole for p in _ancestry(a, parents)[1:])]
+    return {group_name(a): members[a] for a in sorted(whole)
+            if not any(p in whole for p in _ancestry(a, parents)[1:])}
 
 
 def _not_busy(record: logging.LogRecord) -> bool:
@@ -426,24 +427,28 @@ class Worker:
                 return
             broadcast.asset_id = asset.id
             devices = [d.device_id for d in broadcast.deliveries]
-            if broadcast.priority == "emergency":
-                self._alert(session, broadcast, asset, devices)
+            alerted = self._alert(session, broadcast, asset, devices) if broadcast.priority == "emergency" else set()
             if asset.published_at is None:
                 self.publish_asset(asset.id, asset.duration_s)
                 asset.published_at = utcnow()
             broadcast.state, broadcast.sent_at = "sent", utcnow()
+            if alerted:
+                # Their schedules follow in the next rounds (committed with the send, so a leader that
+                # takes over publishes them), leaving the broker and the receivers to the alert first.
+                self._ask_refresh(session, sorted(alerted))
         with self.db.session() as session:
-            self.publish_schedules(session, devices)
+            self.publish_schedules(session, [d for d in devices if d not in alerted])
         logger.info("broadcast %d sent to %d device(s)", broadcast_id, len(devices))
 
-    def _alert(self, session: Session, broadcast: Broadcast, asset: Asset, devices: list[str]) -> None:
+    def _alert(self, session: Session, broadcast: Broadcast, asset: Asset, devices: list[str]) -> set[str]:
         """An emergency to whole areas: to each, one alert and the audio behind it on the group's topics, which
         every receiver there holds a subscription to. Devices outside those areas (or that have not yet heard
-        their groups) get it through their schedules, published next as for any broadcast."""
+        their groups) get it through their schedules, published next as for any broadcast. Returns the devices
+        alerted."""
         entry = self._entry(broadcast, utcnow())
         groups = areas_covering(session, devices)
         if entry is None or not groups:
-            return
+            return set()
         manifest = self.store.manifest(asset.id, asset.duration_s, self.chunk_size, self.config.asset_url)
         chunks = self.store.chunks(asset.id, manifest.chunk_size)
         ttl = timedelta(seconds=broadcast.grace_s + ALERT_TTL_MARGIN_S)
@@ -453,6 +458,7 @@ class Worker:
             for seq, chunk in enumerate(chunks):
                 self.link.publish(self.topics.group_chunk(group, asset.id, seq), chunk, qos=1)
         logger.info("broadcast %d alerted to %s", broadcast.id, ", ".join(groups))
+        return set().union(*groups.values())
 
     def republish_schedules(self) -> None:
         """After every (re)connection: the broker may have lost what we published, or never got it

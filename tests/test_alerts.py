@@ -95,14 +95,14 @@ def test_areas_whose_every_receiver_is_targeted_are_alerted_whole(env: Env) -> N
         villages = {d.id: d.village_id for d in session.query(Device)}
         commune = session.query(Area).filter_by(name="Xã Thử").one().id
         everyone = sorted(villages)
-        assert areas_covering(session, everyone) == [group_name(commune)]
-        assert set(areas_covering(session, ["loa-01", "loa-02"])) == {group_name(villages[d])
-                                                                       for d in ("loa-01", "loa-02")}
+        assert areas_covering(session, everyone) == {group_name(commune): set(everyone)}
+        assert areas_covering(session, ["loa-01", "loa-02"]) == {group_name(villages[d]): {d}
+                                                                  for d in ("loa-01", "loa-02")}
         assert groups_of(session, ["loa-01"]) == {"loa-01": [group_name(villages["loa-01"]), group_name(commune)]}
         # A second cluster in loa-01's village: loa-01 alone no longer makes the whole village.
         session.add(Device(id="loa-01b", name="Cụm loa 1b", village_id=villages["loa-01"]))
         session.flush()
-        assert areas_covering(session, ["loa-01"]) == []
+        assert areas_covering(session, ["loa-01"]) == {}
         others = {group_name(v) for d, v in villages.items() if d != "loa-01"}
         assert set(areas_covering(session, everyone)) == others, \
             "the commune has a cluster not targeted now: its other villages are alerted, loa-01 by its schedule"

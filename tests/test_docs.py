@@ -19,7 +19,7 @@ def test_every_json_example_in_the_protocol_document_decodes() -> None:
         message = decode(block.encode())
         kinds.add(json.loads(block)["type"])
         assert message.to_dict()["type"] == json.loads(block)["type"]
-    assert kinds == {"schedule", "manifest", "status", "heartbeat", "delivery", "playback", "chunk_request",
+    assert kinds == {"schedule", "manifest", "alert", "status", "heartbeat", "delivery", "playback", "chunk_request",
                      "refused", "command"}
 
 
