@@ -174,7 +174,8 @@ def check(session: Session, devices: list[Device], priority: str, play_at: datet
     times = starts(play_at, repeat, now)
     length = timedelta(seconds=length_s)
     today = datetime.combine(now.astimezone(zone).date(), time(0), zone)
-    existing = planned(session, [d.id for d in devices], now, since=today)
+    counted = overlaps_wanted or any(rules[d.id].max_sessions_per_day is not None for d in devices)
+    existing = planned(session, [d.id for d in devices], now, since=today) if counted else {}
     breaches: list[dict[str, Any]] = []
     overlaps: list[dict[str, Any]] = []
     for device in devices:
