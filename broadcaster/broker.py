@@ -114,6 +114,9 @@ class Mosquitto:
             # What a client's session may hold beyond its in-flight window; over it mosquitto drops silently.
             # The workers' report sessions are the ones that fill up (a burst of reports, a worker away).
             "max_queued_messages 200000",
+            # The in-flight window: unacknowledged QoS 1 messages sent to one client. A worker acknowledges a
+            # report once it is stored, so it can store no more at once than this (the default, 20, capped it).
+            "max_inflight_messages 1000",
             "max_packet_size 2097152",
             # Only honoured when started as root: stay the invoking user so our files stay readable.
             f"user {getpass.getuser()}",

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import and_, delete, or_, update
+from sqlalchemy import and_, delete, or_, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, joinedload, object_session, selectinload
 
@@ -91,6 +91,10 @@ HOUSEKEEPING_S = 0.2
 """How often dispatch also sends operators' changes and the schedules reports asked for."""
 """How often the leader looks for queued broadcasts (one indexed query): the wait an emergency may add."""
 SCHEDULE_BATCH = 500
+REFRESH_SCAN = 5000
+"""Schedule refreshes looked at in one round."""
+REFRESH_AFTER_S = 1.0
+"""How long a requested schedule refresh waits, so that the reports of one burst make one republish."""
 """Devices whose schedules are read in one query."""
 BATCH_MAX = 500
 """Reports stored in one transaction at most (as many as have arrived, up to this)."""
@@ -178,6 +182,8 @@ class Worker:
         stored, so whatever is here when the process dies comes again on the next connection."""
         self._republished: dict[tuple[str, int], float] = {}
         self._refresh: set[str] = set()
+        self._refresh_seen: dict[str, float] = {}
+        """When this leader first saw each device's pending schedule refresh."""
         """Devices of the batch being stored whose schedules are to be published again once it commits."""
         self._housekept_at = 0.0
         """Devices whose schedule the reports being stored changed (ingest thread only)."""
@@ -369,16 +375,23 @@ class Worker:
                 self._refresh_schedules()
 
     def _refresh_schedules(self) -> None:
-        """Publish again the schedules that stored reports asked for (any worker may have stored them)."""
+        """Publish again the schedules that stored reports asked for (any worker may have stored them), each
+        once it has been asked for REFRESH_AFTER_S: a device finishing several broadcasts in a burst of reports
+        gets one new schedule, not one a report."""
         with self.db.session() as session:
-            wanted = session.query(ScheduleRefresh.device_id, ScheduleRefresh.version).limit(SCHEDULE_BATCH).all()
+            asked = session.query(ScheduleRefresh.device_id, ScheduleRefresh.version).limit(REFRESH_SCAN).all()
+        now = time.monotonic()
+        self._refresh_seen = {device_id: self._refresh_seen.get(device_id, now) for device_id, _ in asked}
+        wanted = [(d, v) for d, v in asked if now - self._refresh_seen[d] >= REFRESH_AFTER_S]
         if not wanted:
             return
         with self.db.session() as session:  # fresh: it sees what the reports' workers committed
             self.publish_schedules(session, [device_id for device_id, _ in wanted])
-            for device_id, version in wanted:  # a request made meanwhile has another version: it stays
-                session.execute(delete(ScheduleRefresh).where(ScheduleRefresh.device_id == device_id,
-                                                              ScheduleRefresh.version == version))
+            # A request made meanwhile has another version: it stays, for the next round.
+            session.execute(delete(ScheduleRefresh).where(
+                tuple_(ScheduleRefresh.device_id, ScheduleRefresh.version).in_(wanted)))
+        for device_id, _ in wanted:
+            del self._refresh_seen[device_id]
 
     def _send_operator_changes(self) -> None:
         """Stops, volumes and on/off set in the web app since the last round, in one database session."""
