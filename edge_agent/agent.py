@@ -143,6 +143,8 @@ class Agent:
         """The cut is an urgent item taking the air: a relay playing now pauses and resumes after it."""
         self._item_cut = threading.Event()
         """Set to cut off the item playing now; a fresh one for each item."""
+        self._play_lock = threading.Lock()
+        """Held while the item playing, its cut event and the cut's reason change together."""
 
     # lifecycle -------------------------------------------------------------------------------------
 
@@ -371,7 +373,7 @@ class Agent:
             logger.warning("switched %s by the operator", "on" if command.enabled else "off")
             playing = self._playing
             if not self.enabled and playing is not None and playing.entry.priority != "emergency":
-                self._cut("the cluster was switched off by the operator")
+                self._cut(playing, "the cluster was switched off by the operator")
             changed = True
         if changed:
             self._wake.set()
@@ -385,7 +387,7 @@ class Agent:
     def _cancel_one(self, local: LocalEntry) -> None:
         broadcast_id = local.entry.broadcast_id
         if local.state == "playing" and self._playing is local:
-            self._cut("stopped by the operator")
+            self._cut(local, "stopped by the operator")
         elif local.state == "paused":
             self._finish(local, "interrupted", error="stopped by the operator while paused for a more urgent item")
         elif local.recurring:
@@ -398,21 +400,24 @@ class Agent:
             logger.info("broadcast %d cancelled by the operator", broadcast_id)
             self._finish(local, "cancelled", error="stopped by the operator before it played")
 
-    def _cut(self, reason: str, pause: bool = False) -> None:
-        """Cut off what is playing now; the player reports it ``interrupted`` with ``reason`` (or, with
-        ``pause``, a relay waits to resume). The event is the playing item's own, so a cut that comes as an
-        item ends never lands on the next one."""
-        self._cut_reason = reason
-        self._cut_pauses = pause
-        self._item_cut.set()
+    def _cut(self, item: LocalEntry, reason: str, pause: bool = False) -> None:
+        """Cut off ``item`` if it is still the one playing; the player reports it ``interrupted`` with
+        ``reason`` (or, with ``pause``, a relay waits to resume). Checked under the player's lock: a cut
+        decided as the item ends must not land on the next one (an emergency would be cut off as it starts)."""
+        with self._play_lock:
+            if self._playing is not item:
+                return
+            self._cut_reason = reason
+            self._cut_pauses = pause
+            self._item_cut.set()
         self._wake.set()
 
     def _preempt(self) -> None:
         """An item more urgent than the one playing is ready and due: cut the one playing (within a moment of
         the audio arriving) so the player starts the urgent one."""
         playing = self._playing
-        if playing is None:
-            return
+        if playing is None or self._item_cut.is_set():
+            return  # nothing playing, or already being cut off
         rank = PRIORITY_RANK[playing.entry.priority]
         now = self.clock()
         for local in self.store.playable():
@@ -421,7 +426,7 @@ class Agent:
                     and (entry.play_at is None or entry.play_at <= now) and now <= entry.deadline()):
                 logger.warning("broadcast %d (%s) cuts off broadcast %d", entry.broadcast_id, entry.priority,
                                playing.entry.broadcast_id)
-                self._cut(f"interrupted by {entry.priority} broadcast {entry.broadcast_id}", pause=True)
+                self._cut(playing, f"interrupted by {entry.priority} broadcast {entry.broadcast_id}", pause=True)
                 return
 
     def _need(self, local: LocalEntry) -> None:
@@ -672,13 +677,14 @@ class Agent:
         entry = local.entry
         resuming = local.state == "paused"
         self.store.update(local, state="playing", started_at=local.started_at if resuming else self.clock())
-        self.now_playing, self._playing = entry.broadcast_id, local
+        with self._play_lock:
+            self.now_playing, self._playing = entry.broadcast_id, local
+            cut = self._item_cut
         if not resuming:
             report = Playback(entry.broadcast_id, "playing", self.clock(), local.started_at,
                               occurrence=local.occurrence)
             self.outbox.put(self.topics.event(self.id, "playback"), report.to_dict())
         logger.info("%s broadcast %d %r", "resuming" if resuming else "playing", entry.broadcast_id, entry.title)
-        cut = self._item_cut
         if self.amplifier.present and not self.amplifier.is_on:
             self._switch_amplifier(True)
             cut.wait(self.config.amplifier.lead_s)
@@ -704,10 +710,11 @@ class Agent:
             else:
                 self._finish(local, "played", error=note)
         finally:
-            self.now_playing, self._playing = None, None
-            self._cut_reason = None
-            self._cut_pauses = False
-            self._item_cut = threading.Event()
+            with self._play_lock:
+                self.now_playing, self._playing = None, None
+                self._cut_reason = None
+                self._cut_pauses = False
+                self._item_cut = threading.Event()
             self._last_sound = time.monotonic()
 
     def _relay(self, url: str, local: LocalEntry, cut: threading.Event) -> tuple[bool, str | None]:

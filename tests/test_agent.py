@@ -143,3 +143,27 @@ def test_agent_stops_fetching_audio_nobody_needs_any_more(env: Env) -> None:
     wait_until(lambda: "cd" * 32 not in agent.fetches, timeout=10)
     client.loop_stop()
     client.disconnect()
+
+
+def test_a_cut_decided_as_an_item_ends_never_cuts_off_the_next_one(env: Env) -> None:
+    """The receiver decides to cut the item playing (an emergency is ready) just as that item ends and the
+    emergency starts: the cut must fall on nothing, not on the emergency (heard for no time at all)."""
+    from edge_agent.agent import Agent
+    from edge_agent.sinks import FileSink
+
+    config = env.agent_config("loa-01")
+    agent = Agent(config, FileSink(config.played_dir, realtime=False))  # not started: the player is driven here
+    try:
+        now = datetime.now(UTC)
+        normal = agent.store.add(ScheduleEntry(1, "ab" * 32, "Thường", "normal", None, now, 300))
+        emergency = agent.store.add(ScheduleEntry(2, "cd" * 32, "Khẩn cấp", "emergency", None, now, 300))
+        assert normal is not None and emergency is not None
+        agent._playing = normal
+        agent._cut(normal, "interrupted by emergency broadcast 2", pause=True)
+        assert agent._item_cut.is_set(), "the item playing is cut off"
+        agent._playing, agent._item_cut = emergency, type(agent._item_cut)()  # the player moved on
+        agent._cut(normal, "interrupted by emergency broadcast 2", pause=True)  # decided a moment before
+        assert not agent._item_cut.is_set(), "the emergency now playing is not cut off by it"
+    finally:
+        agent.link.stop()
+        agent.store.close()
