@@ -86,22 +86,21 @@ REPUBLISH_GAP_S = 2.0
 LEAD_CHECK_S = 1.0
 """How often the leader checks it still leads, and a standby tries to take the lead."""
 DISPATCH_S = 0.05
-"""How often the leader looks for queued broadcasts (one indexed query): an emergency waits at most this."""
+"""How often the leader looks for queued broadcasts (one indexed query): the wait an emergency may add."""
 HOUSEKEEPING_S = 0.2
 """How often dispatch also sends operators' changes and the schedules reports asked for."""
-"""How often the leader looks for queued broadcasts (one indexed query): the wait an emergency may add."""
 SCHEDULE_BATCH = 500
+"""Devices whose schedules are read in one query."""
 REFRESH_SCAN = 5000
 """Schedule refreshes looked at in one round."""
 REFRESH_AFTER_S = 1.0
 """How long a requested schedule refresh waits, so that the reports of one burst make one republish."""
-"""Devices whose schedules are read in one query."""
 BATCH_MAX = 500
 """Reports stored in one transaction at most (as many as have arrived, up to this)."""
 SHARE_GROUP = "broadcaster"
+"""The shared-subscription group of the workers' report links: the broker gives each report to one of them."""
 ALERT_TTL_MARGIN_S = 900
 """An alert's signature outlives the entry's grace by this (a receiver's clock may be a few minutes off)."""
-"""The shared-subscription group of the workers' report links: the broker gives each report to one of them."""
 Inbound = tuple[str, bytes, datetime, Ack]
 
 
@@ -182,11 +181,11 @@ class Worker:
         stored, so whatever is here when the process dies comes again on the next connection."""
         self._republished: dict[tuple[str, int], float] = {}
         self._refresh: set[str] = set()
+        """Devices whose schedules the reports being stored changed, to publish again once they are committed
+        (ingest thread only)."""
         self._refresh_seen: dict[str, float] = {}
         """When this leader first saw each device's pending schedule refresh."""
-        """Devices of the batch being stored whose schedules are to be published again once it commits."""
         self._housekept_at = 0.0
-        """Devices whose schedule the reports being stored changed (ingest thread only)."""
         self._stop = threading.Event()
         self._dispatch_lock = threading.Lock()
         self._resync = threading.Event()
