@@ -90,6 +90,18 @@ def test_an_emergency_to_the_whole_commune_is_one_alert_that_every_receiver_play
         assert len(env.played_files(agent.id)) == 2
 
 
+def test_a_receiver_away_during_the_alert_plays_the_emergency_from_its_schedule(env: Env, watch: Watch) -> None:
+    env.start_worker()
+    present = env.start_agent("loa-01")
+    wait_until(lambda: len(present.groups) == 2)
+    emergency = env.broadcast(EMERGENCY, priority="emergency")
+    wait_until(lambda: env.device_states(emergency["id"])["loa-01"] == "played", timeout=60)
+    assert watch.topics("/alert"), "the commune was alerted while loa-02 was away"
+    env.start_agent("loa-02")  # comes back within the emergency's grace: its retained schedule has it
+    wait_until(lambda: env.device_states(emergency["id"])["loa-02"] == "played", timeout=60)
+    assert len(env.played_files("loa-02")) == 1
+
+
 def test_areas_whose_every_receiver_is_targeted_are_alerted_whole(env: Env) -> None:
     with env.db.session() as session:
         villages = {d.id: d.village_id for d in session.query(Device)}
