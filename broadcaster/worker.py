@@ -139,16 +139,20 @@ def _ancestry(area_id: int | None, parents: dict[int, int | None]) -> list[int]:
     return chain
 
 
+def _parents(session: Session) -> dict[int, int | None]:
+    return dict(session.query(Area.id, Area.parent_id).all())
+
+
 def groups_of(session: Session, device_ids: list[str]) -> dict[str, list[str]]:
     """Each device's groups: its village and every area above it."""
-    parents = dict(session.query(Area.id, Area.parent_id).all())
+    parents = _parents(session)
     villages = dict(session.query(Device.id, Device.village_id).filter(Device.id.in_(device_ids)).all())
     return {d: [group_name(a) for a in _ancestry(villages.get(d), parents)] for d in device_ids}
 
 
 def areas_covering(session: Session, device_ids: list[str]) -> dict[str, set[str]]:
     """The groups of the largest areas all of whose devices are among ``device_ids``, with their devices."""
-    parents = dict(session.query(Area.id, Area.parent_id).all())
+    parents = _parents(session)
     members: dict[int, set[str]] = {}
     for device_id, village_id in session.query(Device.id, Device.village_id).filter(Device.village_id.is_not(None)):
         for area_id in _ancestry(village_id, parents):
