@@ -118,7 +118,7 @@ def floor_rounds(stack: Stack, assets: list[str], chunk_size: int, connect_per_s
     publisher.username_pw_set(SERVER_USER, stack.users[SERVER_USER])
     publisher.max_inflight_messages_set(100)
     publisher.max_queued_messages_set(0)
-    publisher.connect("127.0.0.1", stack.broker.port)
+    publisher.connect("127.0.0.1", stack.broker.server_port)
     publisher.loop_start()
     latencies: list[float] = []
     try:

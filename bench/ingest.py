@@ -114,7 +114,7 @@ def floor(stack: Stack, fleet: Fleet, broadcasts: list[int], heartbeats: int) ->
     consumer = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="floor-consumer")
     consumer.username_pw_set(SERVER_USER, stack.users[SERVER_USER])
     consumer.on_message = on_message
-    consumer.connect("127.0.0.1", stack.broker.port)
+    consumer.connect("127.0.0.1", stack.broker.server_port)
     consumer.subscribe([(t, 1) for t in Topics(ROOT).server_subscriptions()])
     consumer.loop_start()
     time.sleep(1)
@@ -146,7 +146,8 @@ def run(receivers: int, heartbeats: int, broadcasts: int, database_url: str | No
                       heartbeat_s=1e9, make=Reporter)
         try:
             if workers > 1:
-                stack.write_config(mqtt={"port": stack.broker.port, "password_file": str(stack.tmp / "mqtt-password"),
+                stack.write_config(mqtt={"port": stack.broker.server_port,
+                                         "password_file": str(stack.tmp / "mqtt-password"),
                                          "shared_subscriptions": True})
             else:
                 stack.write_config()

@@ -66,7 +66,7 @@ def start(tmp: Path, device_ids: list[str]) -> Rig:
         for device_id in device_ids:
             ensure_device(session, device_id, device_id, village)
     Signer.generate().save(tmp / "signing.key")
-    config = ServerConfig(data_dir=str(tmp / "server"), mqtt=MqttSettings(port=broker.port,
+    config = ServerConfig(data_dir=str(tmp / "server"), mqtt=MqttSettings(port=broker.server_port,
                           password=users["broadcaster"]), signing=SigningSettings(key_file=str(tmp / "signing.key")))
     worker = Worker(config, db)
     worker.start()

@@ -61,7 +61,8 @@ class Stack:
         path = self.tmp / "server.toml"
         path.write_text(dump_toml({
             "data_dir": str(self.tmp / "server"), "database_url": str(self.db.engine.url.render_as_string(False)),
-            "offline_after_s": 90, "mqtt": {"port": self.broker.port, "password_file": str(self.tmp / "mqtt-password")},
+            "offline_after_s": 90,
+            "mqtt": {"port": self.broker.server_port, "password_file": str(self.tmp / "mqtt-password")},
             "web": {"port": self.port, "threads": 16}, "signing": {"key_file": str(self.tmp / "signing.key")},
             **extra}))
         return path

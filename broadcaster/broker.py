@@ -1,16 +1,29 @@
-"""Run an MQTT broker for the demo and the tests: mosquitto with generated credentials and ACL."""
+"""mosquitto's files (password files, ACL) and a mosquitto run for the demo and the tests.
+
+A broker has two doors. Receivers come in through the **device listener**, where mosquitto replaces every
+client id with the user name (``use_username_as_clientid``): one device's credentials can never connect as
+another device, so they cannot close its connection or fire its Last Will. The server's own connections
+(several per worker, each with a client id of its own) come in through the **server listener**, whose
+password file holds the server's user alone.
+"""
 
 from __future__ import annotations
 
+import base64
 import getpass
+import hashlib
+import hmac
 import logging
 import os
+import secrets
 import shutil
 import signal
 import socket
 import subprocess
 import time
 from pathlib import Path
+
+from edge_agent.settings import write_secret
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +47,52 @@ def wait_for_port(port: int, timeout: float = 10.0, host: str = "127.0.0.1") -> 
         except OSError:
             time.sleep(0.05)
     return False
+
+
+HASH_ITERATIONS = 20_000
+"""PBKDF2 rounds per password: device passwords are 32 random characters, so this guards against the
+password file leaking without making a fleet's reconnection storm expensive for the broker."""
+
+DEVICE_PASSWORDS, SERVER_PASSWORDS, ACL = "passwd", "server-passwd", "acl"
+"""The file names ``broadcaster broker files`` writes: the device listener's password file, the server
+listener's, and the ACL both listeners share."""
+
+
+def mosquitto_hash(password: str, salt: bytes | None = None, iterations: int = HASH_ITERATIONS) -> str:
+    """A password file entry's hash as mosquitto 2 writes it: ``$7$iterations$salt$hash`` (base64)."""
+    salt = salt if salt is not None else secrets.token_bytes(12)
+    digest = hashlib.pbkdf2_hmac("sha512", password.encode("utf-8"), salt, iterations)
+    return f"$7${iterations}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+
+
+def check_hash(password: str, stored: str) -> bool:
+    try:
+        _, scheme, iterations, salt, digest = stored.split("$")
+        if scheme != "7":
+            return False
+        expected = hashlib.pbkdf2_hmac("sha512", password.encode("utf-8"), base64.b64decode(salt), int(iterations))
+        return hmac.compare_digest(expected, base64.b64decode(digest))
+    except ValueError:
+        return False
+
+
+def password_file_text(hashes: dict[str, str]) -> str:
+    """A mosquitto password file: one ``user:hash`` line each."""
+    return "".join(f"{user}:{hashed}\n" for user, hashed in sorted(hashes.items()))
+
+
+def read_password_file(path: Path) -> dict[str, str]:
+    """User -> hash from a mosquitto password file (what the embedded broker checks passwords against)."""
+    entries = (line.split(":", 1) for line in path.read_text().splitlines() if ":" in line)
+    return {user: hashed for user, hashed in entries}
+
+
+def write_password_files(folder: Path, server_user: str, server_hash: str | None,
+                         device_hashes: dict[str, str]) -> None:
+    """Both listeners' password files, owner-only: the server's user never sits in the devices' file."""
+    write_secret(folder / SERVER_PASSWORDS, password_file_text({server_user: server_hash} if server_hash else {}))
+    write_secret(folder / DEVICE_PASSWORDS,
+                 password_file_text({u: h for u, h in device_hashes.items() if u != server_user}))
 
 
 def acl_text(root: str, server_user: str) -> str:
@@ -62,48 +121,56 @@ def mosquitto_path() -> str | None:
 
 
 class Mosquitto:
-    """A mosquitto process with its own config folder, password file and ACL, on a loopback port."""
+    """A mosquitto process with its own config folder, password files and ACL, on loopback ports: ``port`` for
+    devices (client id = user name), ``server_port`` for the server's user alone."""
 
     def __init__(self, directory: Path, users: dict[str, str], root: str, server_user: str,
-                 port: int | None = None, password_file: Path | None = None,
-                 tls: tuple[Path, Path, Path] | None = None) -> None:
+                 port: int | None = None, files_dir: Path | None = None,
+                 tls: tuple[Path, Path, Path] | None = None, server_port: int | None = None) -> None:
         self.directory = directory
         self.tls = tls
-        """(CA, certificate, key) for a second, TLS listener on ``tls_port``."""
+        """(CA, certificate, key) for a second device listener, with TLS, on ``tls_port``."""
         self.tls_port = free_port() if tls else None
         self.users = users
-        self.password_file = password_file
-        """A password file written elsewhere (``broadcaster broker files``), used instead of ``users``."""
+        self.files_dir = files_dir
+        """A folder written by ``broadcaster broker files`` (both password files), used instead of ``users``."""
         self.root = root
         self.server_user = server_user
         self.port = port or free_port()
+        self.server_port = server_port or free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
     def write_config(self) -> Path:
-        binary = mosquitto_path()
-        if binary is None:
+        if mosquitto_path() is None:
             raise BrokerError("mosquitto is not installed (apt-get install mosquitto)")
         d = self.directory
         (d / "data").mkdir(parents=True, exist_ok=True)
-        passwd, acl, conf = d / "passwd", d / "acl", d / "mosquitto.conf"
-        if self.password_file is not None:
-            passwd = self.password_file
-        else:
-            self._hash_users(binary, passwd)
+        files = self.files_dir or d
+        if self.files_dir is None:
+            hashes = {user: mosquitto_hash(password) for user, password in self.users.items()}
+            write_password_files(d, self.server_user, hashes.get(self.server_user), hashes)
+        acl, conf = d / ACL, d / "mosquitto.conf"
         acl.write_text(acl_text(self.root, self.server_user))
+
+        def door(password_file: Path) -> list[str]:
+            return ["allow_anonymous false", f"password_file {password_file}", f"acl_file {acl}"]
+
+        device_door = ["use_username_as_clientid true", *door(files / DEVICE_PASSWORDS)]
         tls_lines = []
         if self.tls is not None:
             ca, cert, key = self.tls
             tls_lines = [f"listener {self.tls_port} 127.0.0.1", f"cafile {ca}", f"certfile {cert}",
-                         f"keyfile {key}", "tls_version tlsv1.2"]
+                         f"keyfile {key}", "tls_version tlsv1.2", *device_door]
         conf.write_text("\n".join([
             "# Generated; edits are overwritten at the next start.",
-            "per_listener_settings false",
-            *tls_lines,
+            "per_listener_settings true",
+            "# The server's connections: its user alone, any client id.",
+            f"listener {self.server_port} 127.0.0.1",
+            *door(files / SERVER_PASSWORDS),
+            "# Receivers: the client id is replaced by the user name, so no device can connect as another.",
             f"listener {self.port} 127.0.0.1",
-            "allow_anonymous false",
-            f"password_file {passwd}",
-            f"acl_file {acl}",
+            *device_door,
+            *tls_lines,
             "persistence true",
             f"persistence_location {d / 'data'}/",
             "autosave_interval 30",
@@ -124,17 +191,6 @@ class Mosquitto:
         ]))
         return conf
 
-    def _hash_users(self, binary: str, passwd: Path) -> None:
-        passwd.write_text("".join(f"{u}:{p}\n" for u, p in self.users.items()))
-        passwd.chmod(0o600)
-        hasher = Path(binary).with_name("mosquitto_passwd")
-        tool = str(hasher) if hasher.exists() else shutil.which("mosquitto_passwd")
-        if tool is None:
-            raise BrokerError("mosquitto_passwd is not installed (apt-get install mosquitto)")
-        result = subprocess.run([tool, "-U", str(passwd)], capture_output=True, text=True, check=False)
-        if result.returncode != 0:
-            raise BrokerError(f"mosquitto_passwd failed: {result.stderr.strip()}")
-
     def reload(self) -> None:
         """Re-read the password file and ACL (what ``systemctl reload mosquitto`` does: SIGHUP)."""
         if self.process is not None:
@@ -146,7 +202,8 @@ class Mosquitto:
         assert binary is not None
         self.process = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL,
                                         stderr=subprocess.PIPE)
-        if not wait_for_port(self.port) or (self.tls_port is not None and not wait_for_port(self.tls_port)):
+        ports = [p for p in (self.port, self.server_port, self.tls_port) if p is not None]
+        if not all(wait_for_port(p) for p in ports):
             self.stop()
             log = self.directory / "mosquitto.log"
             tail = log.read_text()[-500:] if log.exists() else ""

@@ -151,6 +151,11 @@ def cmd_devices_add(args: argparse.Namespace) -> int:
 
     config = _config(args.config)
     trusted = [config.signer().public_text]
+    host = args.broker_host or config.mqtt.device_host
+    if not host:
+        print("broadcaster devices add: give --broker-host (or set mqtt.device_host in the server config)",
+              file=sys.stderr)
+        return 1
     db = Database(config.db_url)
     db.create_all()
     try:
@@ -165,7 +170,7 @@ def cmd_devices_add(args: argparse.Namespace) -> int:
         return 1
     out = Path(args.out_dir or f"./{args.device_id}")
     write_secret(out / "mqtt-password", password + "\n")
-    (out / "agent.toml").write_text(agent_config_text(args.device_id, args.broker_host, args.broker_port,
+    (out / "agent.toml").write_text(agent_config_text(args.device_id, host, args.broker_port or config.mqtt.device_port,
                                                       config.mqtt.topic_root, trusted, args.ca_file))
     print(f"{args.device_id}: wrote {out / 'agent.toml'} and {out / 'mqtt-password'}.\n"
           "Copy both to /etc/edge-agent/ on the receiver, then regenerate the broker's files:\n"
@@ -174,6 +179,7 @@ def cmd_devices_add(args: argparse.Namespace) -> int:
 
 
 def cmd_broker_files(args: argparse.Namespace) -> int:
+    from broadcaster.broker import ACL, DEVICE_PASSWORDS, SERVER_PASSWORDS
     from broadcaster.db import Database
     from broadcaster.devices import write_broker_files
 
@@ -186,8 +192,9 @@ def cmd_broker_files(args: argparse.Namespace) -> int:
     out = Path(args.out_dir)
     with Database(config.db_url).session() as session:
         write_broker_files(session, out, config.mqtt.topic_root, config.mqtt.username, password)
-    print(f"wrote {out / 'passwd'} and {out / 'acl'}; point mosquitto's password_file and acl_file at them and "
-          "reload it (systemctl reload mosquitto)")
+    print(f"wrote {out / DEVICE_PASSWORDS} (receivers), {out / SERVER_PASSWORDS} (the server) and {out / ACL}; "
+          "point the listeners' password_file and acl_file at them (config/mosquitto.example.conf) and reload "
+          "the broker (systemctl reload mosquitto)")
     return 0
 
 
@@ -336,8 +343,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="name shown to operators, e.g. 'Cụm loa thôn Đông'")
     p.add_argument("--village", help="village it serves (created if new)")
     p.add_argument("--commune", help="commune of that village (created if new)")
-    p.add_argument("--broker-host", required=True, help="broker host name the receiver connects to")
-    p.add_argument("--broker-port", type=int, default=1883, help="1883, or 8883 with TLS")
+    p.add_argument("--broker-host", help="broker host name the receiver connects to (default: mqtt.device_host)")
+    p.add_argument("--broker-port", type=int, help="the broker's device listener (default: mqtt.device_port)")
     p.add_argument("--ca-file", help="CA certificate path on the receiver: turns TLS on")
     p.add_argument("--out-dir", help="where to write agent.toml and mqtt-password (default ./<device_id>)")
     p.add_argument("--new-password", action="store_true", help="an existing device: replace its password")

@@ -17,7 +17,7 @@ class MqttSettings:
     host: str = "127.0.0.1"
     """Broker host."""
     port: int = 1883
-    """Broker TCP port."""
+    """Broker TCP port of the server listener (the server's user alone; receivers use device_port)."""
     username: str = "broadcaster"
     """MQTT user of the server (needs readwrite on <topic_root>/#)."""
     password: str | None = None
@@ -30,6 +30,11 @@ class MqttSettings:
     """Size of audio chunks (KiB); keep under the broker's packet limit (AWS IoT: 128 KB)."""
     ca_file: str | None = None
     """CA certificate to check the broker's TLS certificate against; TLS is used when set."""
+    device_host: str = ""
+    """Broker host name the receivers connect to, written into the agent.toml ``broadcaster devices add`` makes
+    (empty: give --broker-host)."""
+    device_port: int = 8883
+    """The broker's device listener (client id = user name), where receivers connect: 8883 with TLS."""
     client_id: str = "broadcaster-worker"
     """Client id of the worker; its session is persistent so device reports wait while it restarts."""
     shared_subscriptions: bool = False

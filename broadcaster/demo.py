@@ -11,6 +11,7 @@ import ctypes
 import json
 import logging
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -20,8 +21,17 @@ from pathlib import Path
 from typing import Any
 
 from broadcaster.bootstrap import ensure_airtime, ensure_area, ensure_device, ensure_user, new_password, new_token
-from broadcaster.broker import BrokerError, Mosquitto, free_port, mosquitto_path, wait_for_port
-from broadcaster.db import AirtimeRule, Database
+from broadcaster.broker import (
+    BrokerError,
+    Mosquitto,
+    check_hash,
+    free_port,
+    mosquitto_hash,
+    mosquitto_path,
+    wait_for_port,
+)
+from broadcaster.db import AirtimeRule, Database, DeviceCredential
+from broadcaster.devices import device_hashes, write_broker_files
 from edge_agent.protocol.signing import Signer
 from edge_agent.protocol.topics import DEFAULT_ROOT
 from edge_agent.settings import dump_toml, write_secret
@@ -128,12 +138,58 @@ class Supervisor:
                     child.process.wait()
 
 
-def prepare(data_dir: Path, port: int, agents: int) -> dict[str, Any]:
+def port_free(port: int) -> bool:
+    """Nobody listens on ``port`` (connections of the last run waiting out TIME_WAIT do not count: the
+    brokers bind with SO_REUSEADDR too)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def broker_ports(data_dir: Path, one_port: bool) -> tuple[int, int]:
+    """The broker's device and server ports, kept in ``broker/ports.json`` across restarts so that the agent.toml
+    of a receiver added with ``broadcaster devices add`` stays right; new ones only when another program took
+    them. The embedded broker has one port for both."""
+    path = data_dir / "broker" / "ports.json"
+    saved: dict[str, int] = json.loads(path.read_text()) if path.exists() else {}
+    ports: dict[str, int] = {}
+    for name in ("devices", "server"):
+        old = saved.get(name)
+        if name == "server" and one_port:
+            ports[name] = ports["devices"]
+        elif isinstance(old, int) and old not in ports.values() and port_free(old):
+            ports[name] = old
+        else:
+            ports[name] = free_port()
+            if old:
+                print(f"broadcaster demo: broker port {old} ({name}) is taken; now {ports[name]}", flush=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(ports))
+    return ports["devices"], ports["server"]
+
+
+def store_demo_credentials(session: Any, passwords: dict[str, str]) -> None:
+    """The demo receivers' passwords, hashed into the database like any receiver's, so that the broker's
+    password files come from the database alone and a receiver added later joins them."""
+    for ident, password in passwords.items():
+        credential = session.get(DeviceCredential, ident)
+        if credential is None:
+            credential = DeviceCredential(device_id=ident, mqtt_hash="")
+            session.add(credential)
+        if not check_hash(password, credential.mqtt_hash):
+            credential.mqtt_hash = mosquitto_hash(password)
+
+
+def prepare(data_dir: Path, port: int, agents: int, one_port: bool = False) -> dict[str, Any]:
     """Write configs, create the database and demo commune; return what the demo needs to start."""
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     secrets_ = load_secrets(data_dir, agents)
-    mqtt_port = free_port()
+    mqtt_port, server_port = broker_ports(data_dir, one_port)
     secret_dir = data_dir / "secrets"
     write_secret(secret_dir / "web-secret-key", secrets_["secret_key"])
     write_secret(secret_dir / "mqtt-broadcaster", secrets_["mqtt"][SERVER_USER])
@@ -145,8 +201,9 @@ def prepare(data_dir: Path, port: int, agents: int) -> dict[str, Any]:
     write_secret(server_toml, dump_toml({
         "data_dir": str(data_dir),
         "signing": {"key_file": str(signing_key)},
-        "mqtt": {"host": "127.0.0.1", "port": mqtt_port, "username": SERVER_USER,
-                 "password_file": str(secret_dir / "mqtt-broadcaster"), "topic_root": DEFAULT_ROOT},
+        "mqtt": {"host": "127.0.0.1", "port": server_port, "username": SERVER_USER,
+                 "password_file": str(secret_dir / "mqtt-broadcaster"), "topic_root": DEFAULT_ROOT,
+                 "device_host": "127.0.0.1", "device_port": mqtt_port},
         "web": {"host": "127.0.0.1", "port": port, "secret_key_file": str(secret_dir / "web-secret-key")},
     }))
     db = Database(f"sqlite:///{data_dir / 'broadcaster.db'}")
@@ -162,6 +219,10 @@ def prepare(data_dir: Path, port: int, agents: int) -> dict[str, Any]:
         for index in range(1, agents + 1):
             village = ensure_area(session, village_name(index), "village", commune)
             ensure_device(session, device_id(index), f"Cụm loa {village.name}", village)
+        session.flush()
+        store_demo_credentials(session, {device_id(i): secrets_["mqtt"][device_id(i)] for i in range(1, agents + 1)})
+        session.flush()
+        write_broker_files(session, data_dir / "broker", DEFAULT_ROOT, SERVER_USER, secrets_["mqtt"][SERVER_USER])
     db.engine.dispose()
     agent_configs = []
     for index in range(1, agents + 1):
@@ -182,24 +243,62 @@ def prepare(data_dir: Path, port: int, agents: int) -> dict[str, Any]:
     credentials = {"url": url, "username": "admin", "password": secrets_["admin_password"],
                    "token": secrets_["token"], "officers": secrets_["officers"]}
     write_secret(data_dir / "credentials.json", json.dumps(credentials, indent=2, ensure_ascii=False))
-    return {"data_dir": data_dir, "mqtt_port": mqtt_port, "server_toml": server_toml,
-            "agents": agent_configs, "credentials": credentials, "users": secrets_["mqtt"]}
+    return {"data_dir": data_dir, "mqtt_port": mqtt_port, "mqtt_server_port": server_port,
+            "server_toml": server_toml, "agents": agent_configs, "credentials": credentials,
+            "server_password": secrets_["mqtt"][SERVER_USER]}
+
+
+def use_mosquitto(kind: str) -> bool:
+    return kind == "mosquitto" or (kind == "auto" and mosquitto_path() is not None)
 
 
 def broker_command(kind: str, plan: dict[str, Any]) -> list[str]:
-    """The command line of the demo's broker: mosquitto when found (or asked for), else embedded amqtt."""
-    data_dir: Path = plan["data_dir"]
-    if kind == "mosquitto" or (kind == "auto" and mosquitto_path() is not None):
-        broker = Mosquitto(data_dir / "broker", plan["users"], DEFAULT_ROOT, SERVER_USER, plan["mqtt_port"])
+    """The command line of the demo's broker: mosquitto when found (or asked for), else embedded amqtt. Both
+    read the password files written from the database into ``broker/``."""
+    folder: Path = plan["data_dir"] / "broker"
+    if use_mosquitto(kind):
+        broker = Mosquitto(folder, {}, DEFAULT_ROOT, SERVER_USER, plan["mqtt_port"], files_dir=folder,
+                           server_port=plan["mqtt_server_port"])
         broker.write_config()
         return broker.command()
-    from broadcaster.embedded_broker import write_users
-
-    users_file = data_dir / "broker" / "users.json"
-    users_file.parent.mkdir(parents=True, exist_ok=True)
-    write_users(users_file, plan["users"])
     return [sys.executable, "-m", "broadcaster.embedded_broker", "--port", str(plan["mqtt_port"]),
-            "--users", str(users_file), "--root", DEFAULT_ROOT, "--server-user", SERVER_USER]
+            "--passwords", str(folder), "--root", DEFAULT_ROOT, "--server-user", SERVER_USER]
+
+
+class Accounts:
+    """Keeps the demo broker's password files in step with the database: a receiver added with ``broadcaster
+    devices add --config <data-dir>/server.toml`` (or given a new password) can connect a few seconds later,
+    and the demo's own receivers keep theirs."""
+
+    def __init__(self, plan: dict[str, Any]) -> None:
+        self.folder: Path = plan["data_dir"] / "broker"
+        self.server_password: str = plan["server_password"]
+        self.db = Database(f"sqlite:///{plan['data_dir'] / 'broadcaster.db'}")
+        self.known = self.read()
+
+    def read(self) -> dict[str, str]:
+        with self.db.session() as session:
+            return device_hashes(session)
+
+    def refresh(self, broker: Child) -> bool:
+        """Rewrite the files and make the broker re-read them when the accounts changed; True if they did."""
+        try:
+            current = self.read()
+        except Exception:  # the database busy or away for a moment: try again at the next round
+            logger.exception("reading the receivers' accounts")
+            return False
+        if current == self.known:
+            return False
+        with self.db.session() as session:
+            write_broker_files(session, self.folder, DEFAULT_ROOT, SERVER_USER, self.server_password)
+        self.known = current
+        if broker.process is not None and broker.process.poll() is None:
+            broker.process.send_signal(signal.SIGHUP)  # mosquitto re-reads its password files; amqtt reads per login
+        print(f"  broker: the receivers' accounts changed; {len(current)} receivers may connect", flush=True)
+        return True
+
+    def close(self) -> None:
+        self.db.engine.dispose()
 
 
 def run_demo(data_dir: Path, port: int, agents: int, broker: str = "auto") -> int:
@@ -209,7 +308,10 @@ def run_demo(data_dir: Path, port: int, agents: int, broker: str = "auto") -> in
     if wait_for_port(port, timeout=0.2):
         print(f"broadcaster demo: port {port} is already in use; choose another with --port", file=sys.stderr)
         return 2
-    plan = prepare(data_dir, port, agents)
+    if broker == "mosquitto" and mosquitto_path() is None:
+        print("broadcaster demo: mosquitto is not installed (apt-get install mosquitto)", file=sys.stderr)
+        return 1
+    plan = prepare(data_dir, port, agents, one_port=not use_mosquitto(broker))
     data_dir = plan["data_dir"]
     logs = data_dir / "logs"
     try:
@@ -229,8 +331,9 @@ def run_demo(data_dir: Path, port: int, agents: int, broker: str = "auto") -> in
     signal.signal(signal.SIGTERM, request_stop)
     supervisor = Supervisor()
     try:
-        supervisor.start(Child("broker", broker_cmd, logs / "broker.log"))
-        if not wait_for_port(plan["mqtt_port"]):
+        broker_child = Child("broker", broker_cmd, logs / "broker.log")
+        supervisor.start(broker_child)
+        if not (wait_for_port(plan["mqtt_port"]) and wait_for_port(plan["mqtt_server_port"])):
             print("broadcaster demo: the broker did not start; see", logs / "broker.log", file=sys.stderr)
             return 1
         config = str(plan["server_toml"])
@@ -253,11 +356,19 @@ Commune radio demo is running ({agents} simulated receivers).
   Officers:  {', '.join(f"{name} ({'/'.join(DEMO_OFFICERS[name])})" for name in DEMO_OFFICERS)}; their
              passwords and the API token are in {data_dir / 'credentials.json'}
   Playback:  {data_dir / 'agents'}/<device>/played/*.wav
+  Broker:    receivers on 127.0.0.1:{plan['mqtt_port']}; one more: broadcaster devices add loa-new
+             --config {plan['server_toml']} (README)
   Logs:      {logs}
 Press Ctrl-C to stop.""", flush=True)
+        accounts = Accounts(plan)
+        rounds = 0
         while not stop["now"]:
             time.sleep(0.5)
             supervisor.check()
+            rounds += 1
+            if rounds % 4 == 0:
+                accounts.refresh(broker_child)
+        accounts.close()
     finally:
         print("Stopping…", flush=True)
         supervisor.stop_all()

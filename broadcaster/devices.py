@@ -7,45 +7,20 @@ PBKDF2-HMAC-SHA512), so the password file is written from the database without e
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import secrets
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
 from broadcaster.bootstrap import ensure_area
-from broadcaster.broker import acl_text
+from broadcaster.broker import ACL, acl_text, mosquitto_hash, write_password_files
 from broadcaster.db import Device, DeviceCredential, utcnow
 from edge_agent.protocol.topics import valid_device_id
-from edge_agent.settings import dump_toml, write_secret
-
-ITERATIONS = 20_000
-"""PBKDF2 rounds per password: device passwords are 32 random characters, so this guards against the
-password file leaking without making a fleet's reconnection storm expensive for the broker."""
+from edge_agent.settings import dump_toml
 
 
 class DeviceError(Exception):
     pass
-
-
-def mosquitto_hash(password: str, salt: bytes | None = None, iterations: int = ITERATIONS) -> str:
-    """A password file entry's hash as mosquitto 2 writes it: ``$7$iterations$salt$hash`` (base64)."""
-    salt = salt if salt is not None else secrets.token_bytes(12)
-    digest = hashlib.pbkdf2_hmac("sha512", password.encode("utf-8"), salt, iterations)
-    return f"$7${iterations}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
-
-
-def check_hash(password: str, stored: str) -> bool:
-    try:
-        _, scheme, iterations, salt, digest = stored.split("$")
-        if scheme != "7":
-            return False
-        expected = hashlib.pbkdf2_hmac("sha512", password.encode("utf-8"), base64.b64decode(salt), int(iterations))
-        return hmac.compare_digest(expected, base64.b64decode(digest))
-    except ValueError:
-        return False
 
 
 def new_device_password() -> str:
@@ -84,19 +59,15 @@ def set_password(session: Session, device_id: str) -> str:
     return password
 
 
-def password_file_text(session: Session, server_user: str, server_password: str) -> str:
-    """mosquitto's password file: the server's user and every device that has a password."""
-    lines = [f"{server_user}:{mosquitto_hash(server_password)}"]
-    for credential in session.query(DeviceCredential).order_by(DeviceCredential.device_id):
-        if credential.device_id == server_user:
-            continue
-        lines.append(f"{credential.device_id}:{credential.mqtt_hash}")
-    return "\n".join(lines) + "\n"
+def device_hashes(session: Session) -> dict[str, str]:
+    """Device id -> its password's hash, for every device that has one."""
+    return {c.device_id: c.mqtt_hash for c in session.query(DeviceCredential)}
 
 
 def write_broker_files(session: Session, folder: Path, root: str, server_user: str, server_password: str) -> None:
-    write_secret(folder / "passwd", password_file_text(session, server_user, server_password))
-    (folder / "acl").write_text(acl_text(root, server_user))
+    """Both listeners' password files and the ACL, from the database."""
+    write_password_files(folder, server_user, mosquitto_hash(server_password), device_hashes(session))
+    (folder / ACL).write_text(acl_text(root, server_user))
 
 
 def agent_config_text(device_id: str, host: str, port: int, root: str, trusted_keys: list[str],

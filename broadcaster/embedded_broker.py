@@ -1,7 +1,14 @@
-"""Embedded amqtt broker for the demo on machines without mosquitto: authentication on, the same ACL.
+"""Embedded amqtt broker for the demo on machines without mosquitto: authentication on, the same ACL, and
+the same binding of a device's client id to its user name.
 
 amqtt is fine for a demo (see ../shared/MQTT.md) but not for production: mosquitto is always preferred.
-Run as ``python -m broadcaster.embedded_broker --port P --users FILE --root R --server-user U``.
+Run as ``python -m broadcaster.embedded_broker --port P --passwords DIR --root R --server-user U``, where DIR
+holds the two mosquitto password files ``broadcaster broker files`` writes (the same hashes).
+
+amqtt 0.12 acts on a CONNECT before it authenticates it: a clean session under a connected client's id
+deletes that client's session, and a second connection takes the first over, whatever the password. So the
+first packet of every connection is read and checked here (password, and client id = user name for every
+user but the server's) before amqtt sees it; a refused client gets a CONNACK refusal and nothing else.
 """
 
 from __future__ import annotations
@@ -9,47 +16,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import hashlib
-import hmac
-import json
 import logging
-import os
-import secrets
 import signal
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from amqtt.adapters import ReaderAdapter, WriterAdapter
 from amqtt.broker import Broker
 from amqtt.contexts import Action
 from amqtt.plugins.base import BaseAuthPlugin, BaseTopicPlugin
 
+from broadcaster.broker import DEVICE_PASSWORDS, SERVER_PASSWORDS, check_hash, read_password_file
+
 logger = logging.getLogger(__name__)
-ITERATIONS = 200_000
-
-
-def hash_password(password: str) -> str:
-    salt = secrets.token_bytes(16)
-    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, ITERATIONS)
-    return f"pbkdf2-sha256${ITERATIONS}${salt.hex()}${digest.hex()}"
-
-
-def check_password(password: str, stored: str) -> bool:
-    try:
-        scheme, iterations, salt, digest = stored.split("$")
-    except ValueError:
-        return False
-    if scheme != "pbkdf2-sha256":
-        return False
-    candidate = hashlib.pbkdf2_hmac("sha256", password.encode(), bytes.fromhex(salt), int(iterations))
-    return hmac.compare_digest(candidate.hex(), digest)
-
-
-def write_users(path: Path, users: dict[str, str]) -> None:
-    """Store hashed passwords only, readable by the owner."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump({user: hash_password(password) for user, password in users.items()}, fh)
+CONNECT_TIMEOUT_S = 10.0
+BAD_CREDENTIALS, IDENTIFIER_REJECTED = 4, 2
+"""MQTT 3.1.1 CONNACK return codes."""
 
 
 def allowed(root: str, server_user: str, user: str | None, topic: str, write: bool) -> bool:
@@ -64,18 +47,132 @@ def allowed(root: str, server_user: str, user: str | None, topic: str, write: bo
     return topic in (own + "schedule", own + "cmd") or topic.startswith((f"{root}/blob/", f"{root}/grp/"))
 
 
+def password_ok(folder: Path, server_user: str, username: str | None, password: str | None) -> bool:
+    """The server's user against its own file, every other user against the devices' file."""
+    name = SERVER_PASSWORDS if username == server_user else DEVICE_PASSWORDS
+    stored = read_password_file(folder / name).get(username or "")
+    return bool(stored and password is not None and check_hash(password, stored))
+
+
+@dataclass
+class Connect:
+    """What a CONNECT packet says about who is connecting."""
+
+    client_id: str
+    username: str | None
+    password: str | None
+
+
+def _string(body: bytes, at: int) -> tuple[bytes, int]:
+    size = int.from_bytes(body[at:at + 2], "big")
+    if at + 2 + size > len(body):
+        raise ValueError("truncated field")
+    return body[at + 2:at + 2 + size], at + 2 + size
+
+
+def parse_connect(body: bytes) -> Connect:
+    """The variable header and payload of an MQTT 3.1/3.1.1 CONNECT; ValueError when it is not one."""
+    _, at = _string(body, 0)  # protocol name
+    if at + 4 > len(body):
+        raise ValueError("truncated header")
+    flags = body[at + 1]
+    at += 4  # level, flags, keep-alive
+    client_id, at = _string(body, at)
+    if flags & 0x04:  # a will: its topic and message
+        _, at = _string(body, at)
+        _, at = _string(body, at)
+    username = password = None
+    if flags & 0x80:
+        raw, at = _string(body, at)
+        username = raw.decode("utf-8")
+    if flags & 0x40:
+        raw, at = _string(body, at)
+        password = raw.decode("utf-8", "replace")
+    return Connect(client_id.decode("utf-8"), username, password)
+
+
+async def read_packet(reader: ReaderAdapter) -> tuple[bytes, bytes]:
+    """One MQTT packet: its raw bytes and its body (after the fixed header)."""
+    head = await reader.read(1)
+    length, shift, raw = 0, 0, bytearray(head)
+    for _ in range(4):
+        byte = (await reader.read(1))[0]
+        raw.append(byte)
+        length |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            break
+    else:
+        raise ValueError("bad remaining length")
+    body = await reader.read(length) if length else b""
+    return bytes(raw) + body, body
+
+
+class Replay(ReaderAdapter):
+    """A reader that hands out bytes already read before the rest of the stream."""
+
+    def __init__(self, first: bytes, rest: ReaderAdapter) -> None:
+        self.buffer, self.rest = bytearray(first), rest
+
+    async def read(self, n: int = -1) -> bytes:
+        if not self.buffer:
+            return await self.rest.read(n)
+        if n == -1:
+            data, self.buffer = bytes(self.buffer), bytearray()
+            return data + await self.rest.read(-1)
+        data = bytes(self.buffer[:n])
+        del self.buffer[:n]
+        return data + (await self.rest.read(n - len(data)) if len(data) < n else b"")
+
+    def feed_eof(self) -> None:
+        self.rest.feed_eof()
+
+
+class GuardedBroker(Broker):
+    """amqtt, with every connection's credentials and client id checked before amqtt acts on them."""
+
+    def __init__(self, config: dict[str, Any], passwords: Path, server_user: str) -> None:
+        super().__init__(config)
+        self.passwords, self.server_user = passwords, server_user
+
+    def refusal(self, connect: Connect) -> int | None:
+        if not password_ok(self.passwords, self.server_user, connect.username, connect.password):
+            logger.warning("refused connection for user %r", connect.username)
+            return BAD_CREDENTIALS
+        if connect.username != self.server_user and connect.client_id != connect.username:
+            logger.warning("refused user %r connecting as client %r: a device's client id is its user name",
+                           connect.username, connect.client_id)
+            return IDENTIFIER_REJECTED
+        return None
+
+    async def _client_connected(self, listener_name: str, reader: ReaderAdapter, writer: WriterAdapter) -> None:
+        try:
+            raw, body = await asyncio.wait_for(read_packet(reader), CONNECT_TIMEOUT_S)
+            code = self.refusal(parse_connect(body)) if raw[0] >> 4 == 1 else BAD_CREDENTIALS
+        except (ValueError, IndexError, UnicodeDecodeError, asyncio.IncompleteReadError, TimeoutError,
+                ConnectionError):
+            code, raw = BAD_CREDENTIALS, b""
+        if code is not None:
+            with contextlib.suppress(Exception):
+                writer.write(bytes([0x20, 0x02, 0x00, code]))
+                await writer.drain()
+            with contextlib.suppress(Exception):
+                await writer.close()
+            return
+        await super()._client_connected(listener_name, Replay(raw, reader), writer)
+
+
 class PasswordAuth(BaseAuthPlugin):
+    """amqtt's own check, after ours: the same password files."""
+
     @dataclass
     class Config:
-        users_file: str = ""
+        passwords: str = ""
+        server_user: str = "broadcaster"
 
     async def authenticate(self, *, session: Any) -> bool:
-        users = json.loads(Path(self.config.users_file).read_text())
-        stored = users.get(session.username or "")
-        ok = bool(stored and session.password and check_password(str(session.password), stored))
-        if not ok:
-            logger.warning("refused connection for user %r", session.username)
-        return ok
+        return password_ok(Path(self.config.passwords), self.config.server_user, session.username,
+                           None if session.password is None else str(session.password))
 
 
 class DeviceAcl(BaseTopicPlugin):
@@ -94,14 +191,14 @@ class DeviceAcl(BaseTopicPlugin):
         return ok
 
 
-async def serve(port: int, users_file: Path, root: str, server_user: str) -> None:
-    broker = Broker({
+async def serve(port: int, passwords: Path, root: str, server_user: str) -> None:
+    broker = GuardedBroker({
         "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{port}", "max_connections": 1000}},
         "plugins": {
-            f"{__name__}.PasswordAuth": {"users_file": str(users_file)},
+            f"{__name__}.PasswordAuth": {"passwords": str(passwords), "server_user": server_user},
             f"{__name__}.DeviceAcl": {"root": root, "server_user": server_user},
         },
-    })
+    }, passwords, server_user)
     await broker.start()
     logger.info("embedded amqtt broker listening on 127.0.0.1:%d", port)
     stop = asyncio.Event()
@@ -116,13 +213,14 @@ async def serve(port: int, users_file: Path, root: str, server_user: str) -> Non
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--users", type=Path, required=True, help="JSON file of user -> password hash")
+    parser.add_argument("--passwords", type=Path, required=True,
+                        help=f"folder of mosquitto password files: {SERVER_PASSWORDS} and {DEVICE_PASSWORDS}")
     parser.add_argument("--root", default="loaxa")
     parser.add_argument("--server-user", default="broadcaster")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("transitions").setLevel(logging.WARNING)
-    asyncio.run(serve(args.port, args.users, args.root, args.server_user))
+    asyncio.run(serve(args.port, args.passwords, args.root, args.server_user))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ the source of truth; a worker keeps no state that a restart would lose.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import queue
@@ -97,8 +98,16 @@ REFRESH_AFTER_S = 1.0
 """How long a requested schedule refresh waits, so that the reports of one burst make one republish."""
 BATCH_MAX = 500
 """Reports stored in one transaction at most (as many as have arrived, up to this)."""
-SHARE_GROUP = "broadcaster"
-"""The shared-subscription group of the workers' report links: the broker gives each report to one of them."""
+
+
+def share_group(server_password: str | None) -> str:
+    """The shared-subscription group of the workers' report links: the broker gives each report to one member.
+
+    Named from the server's MQTT password, which every worker has and no receiver: mosquitto 2.0 lets any user
+    join any group, and a receiver that joined the workers' group would be dealt its share of every device's
+    reports and, not allowed to read them, lose them (a third of them with two workers, docs/reliability.md)."""
+    digest = hashlib.sha256(b"loaxa share group\n" + (server_password or "").encode("utf-8")).hexdigest()
+    return f"w{digest[:24]}"
 ALERT_TTL_MARGIN_S = 900
 """An alert's signature outlives the entry's grace by this (a receiver's clock may be a few minutes off)."""
 Inbound = tuple[str, bytes, datetime, Ack]
@@ -221,7 +230,7 @@ class Worker:
         link = Link(client_id, self.config.mqtt.host, self.config.mqtt.port, self.config.mqtt.username,
                     self.config.mqtt_password(), self._received, clean_session=False,
                     ca_file=self.config.mqtt.ca_file, manual_ack=True)
-        share = f"$share/{SHARE_GROUP}/" if self.shared else ""
+        share = f"$share/{share_group(self.config.mqtt_password())}/" if self.shared else ""
         for topic in self.topics.server_subscriptions():
             if not topic.endswith("/req"):
                 link.subscribe(f"{share}{topic}")

@@ -217,7 +217,7 @@ def make_env(database: Database, broker: Mosquitto, tmp_path: Path) -> Env:
     signer.save(tmp_path / "signing.key")
     config = ServerConfig(
         data_dir=str(tmp_path / "server"),
-        mqtt=MqttSettings(port=broker.port, username=SERVER_USER, password=broker.users[SERVER_USER],
+        mqtt=MqttSettings(port=broker.server_port, username=SERVER_USER, password=broker.users[SERVER_USER],
                           topic_root=root, client_id=f"worker-{root}"),
         web=WebSettings(),
         signing=SigningSettings(key_file=str(tmp_path / "signing.key")),

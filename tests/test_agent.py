@@ -21,7 +21,7 @@ TEXT = "Thông báo thử hệ thống loa."
 def server_client(env: Env, name: str) -> mqtt.Client:
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"{name}-{env.config.mqtt.topic_root}")
     client.username_pw_set(SERVER_USER, env.broker.users[SERVER_USER])
-    client.connect("127.0.0.1", env.broker.port)
+    client.connect("127.0.0.1", env.broker.server_port)
     client.loop_start()
     return client
 

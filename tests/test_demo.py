@@ -102,3 +102,92 @@ def test_demo_runs_the_whole_system_and_stops_cleanly(tmp_path: Path, broker: st
         time.sleep(0.1)
     assert processes_mentioning(str(data_dir)) == [], "every child process was stopped"
     assert os.path.exists(data_dir / "broadcaster.db")
+
+
+def start_demo(data_dir: Path, port: int, broker: str, agents: int = 1) -> tuple[subprocess.Popen[str], str]:
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "broadcaster.cli", "demo", "--data-dir", str(data_dir), "--port", str(port),
+         "--agents", str(agents), "--broker", broker],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    assert demo.stdout is not None
+    banner = ""
+    while "Press Ctrl-C" not in banner:
+        line = demo.stdout.readline()
+        assert line, f"demo exited early:\n{banner}"
+        banner += line
+    return demo, banner
+
+
+def stop(process: subprocess.Popen[str]) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    if process.stdout is not None:
+        process.stdout.close()
+
+
+@pytest.mark.parametrize("broker", ["mosquitto", "amqtt"])
+def test_a_receiver_added_to_the_running_demo_joins_it_and_keeps_working_after_a_restart(
+        tmp_path: Path, broker: str) -> None:
+    """The README's steps: `broadcaster devices add` against the running demo, then run the receiver with the
+    agent.toml it wrote. The demo's broker learns the new receiver without losing its own, and keeps its port
+    when the demo restarts, so that agent.toml stays right."""
+    data_dir, port = tmp_path / "demo-data", free_port()
+    demo, _ = start_demo(data_dir, port, broker)
+    receiver: subprocess.Popen[str] | None = None
+    try:
+        creds = json.loads((data_dir / "credentials.json").read_text())
+        api, auth = creds["url"] + "/api/v1", {"Authorization": f"Bearer {creds['token']}"}
+        out = tmp_path / "loa-moi"
+        added = subprocess.run(
+            [sys.executable, "-m", "broadcaster.cli", "devices", "add", "loa-moi", "--name", "Cụm loa Thôn Mới",
+             "--village", "Thôn Mới", "--commune", "Xã Hòa Bình", "--config", str(data_dir / "server.toml"),
+             "--out-dir", str(out)], capture_output=True, text=True, timeout=60)
+        assert added.returncode == 0, added.stderr
+        agent_toml = (out / "agent.toml").read_text()
+        ports = json.loads((data_dir / "broker" / "ports.json").read_text())
+        assert f"port = {ports['devices']}" in agent_toml and 'host = "127.0.0.1"' in agent_toml
+        environment = {**os.environ, "EDGE_AGENT_CACHE_DIR": str(out / "cache"), "EDGE_AGENT_AUDIO__SINK": "file",
+                       "EDGE_AGENT_AUDIO__PLAYED_DIR": str(out / "played")}
+        receiver = subprocess.Popen([sys.executable, "-m", "edge_agent.cli", "--config", str(out / "agent.toml")],
+                                    cwd=out, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+                                    text=True)
+
+        def online() -> set[str]:
+            devices = requests.get(f"{api}/devices", headers=auth, timeout=5).json()
+            return {d["id"] for d in devices if d["online"]}
+
+        def broadcast(targets: list[str]) -> int:
+            bulletin = requests.post(f"{api}/bulletins", headers=auth, timeout=5,
+                                     json={"title": "Thử", "text": "Loa mới của thôn đã nối mạng."}).json()
+            requests.post(f"{api}/bulletins/{bulletin['id']}/approve", headers=auth, timeout=5).raise_for_status()
+            created = requests.post(f"{api}/broadcasts", headers=auth, timeout=5, json={
+                "bulletin_id": bulletin["id"], "targets": targets, "priority": "normal", "play_at": None})
+            assert created.status_code == 201, created.text
+            return int(created.json()["id"])
+
+        def played(broadcast_id: int) -> set[str]:
+            body = requests.get(f"{api}/broadcasts/{broadcast_id}", headers=auth, timeout=5).json()
+            return {d["device_id"] for d in body["devices"] if d["state"] == "played"}
+
+        wait_until(lambda: online() == {"loa-01", "loa-moi"}, timeout=60)
+        first = broadcast(["all"])
+        wait_until(lambda: played(first) == {"loa-01", "loa-moi"}, timeout=60)
+        assert len(list((out / "played").glob("*.wav"))) == 1
+
+        stop(demo)
+        demo, _ = start_demo(data_dir, port, broker)
+        assert json.loads((data_dir / "broker" / "ports.json").read_text()) == ports, "the same broker ports"
+        wait_until(lambda: online() == {"loa-01", "loa-moi"}, timeout=90)
+        second = broadcast(["loa-moi"])
+        wait_until(lambda: played(second) == {"loa-moi"}, timeout=60)
+        assert len(list((out / "played").glob("*.wav"))) == 2
+    finally:
+        if receiver is not None:
+            receiver.terminate()
+            receiver.wait(timeout=30)
+        stop(demo)

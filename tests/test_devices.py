@@ -12,12 +12,11 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from broadcaster.bootstrap import ensure_airtime, ensure_user, new_token
-from broadcaster.broker import Mosquitto
+from broadcaster.broker import Mosquitto, check_hash, mosquitto_hash
 from broadcaster.cli import main
 from broadcaster.config import ServerConfig
 from broadcaster.config import load_config as load_server_config
 from broadcaster.db import Area, Database, DeviceCredential
-from broadcaster.devices import check_hash, mosquitto_hash
 from broadcaster.web import create_app
 from broadcaster.worker import Worker
 from edge_agent.agent import Agent
@@ -57,7 +56,7 @@ class Fleet:
     def start_broker(self) -> Mosquitto:
         assert self.cli("broker", "files", "--out-dir", str(self.broker_dir)) == 0
         self.broker = Mosquitto(self.tmp / "mosquitto", {}, ROOT, "broadcaster",
-                                password_file=self.broker_dir / "passwd")
+                                files_dir=self.broker_dir)
         self.broker.start()
         return self.broker
 
@@ -96,10 +95,12 @@ def test_devices_get_their_own_passwords_which_the_broker_accepts(fleet: Fleet, 
         assert stored is not None and password not in stored.mqtt_hash and check_hash(password, stored.mqtt_hash)
 
     broker = fleet.start_broker()
-    passwd = (fleet.broker_dir / "passwd").read_text()
+    passwd = (fleet.broker_dir / "passwd").read_text() + (fleet.broker_dir / "server-passwd").read_text()
     assert password not in passwd and "server-password-123" not in passwd
     assert connects(broker.port, "thon-dong-01", password)
-    assert connects(broker.port, "broadcaster", "server-password-123")
+    assert connects(broker.server_port, "broadcaster", "server-password-123")
+    assert not connects(broker.port, "broadcaster", "server-password-123"), "the server has a door of its own"
+    assert not connects(broker.server_port, "thon-dong-01", password), "and receivers may not use it"
     assert not connects(broker.port, "thon-dong-01", "đoán mò")
     other = (fleet.tmp / "thon-doai-01" / "mqtt-password").read_text().strip()
     assert not connects(broker.port, "thon-dong-01", other), "one device's password does not open another"
@@ -126,7 +127,7 @@ def test_a_receiver_set_up_by_the_commands_plays_a_broadcast(fleet: Fleet, monke
     assert fleet.cli("devices", "add", "loa-moi", "--village", "Thôn Mới", "--broker-host", "127.0.0.1",
                      "--out-dir", str(out)) == 0
     broker = fleet.start_broker()
-    monkeypatch.setenv("BROADCASTER_MQTT__PORT", str(broker.port))
+    monkeypatch.setenv("BROADCASTER_MQTT__PORT", str(broker.server_port))
     config = load_server_config(fleet.config_path)
     db = Database(config.db_url)
     token = new_token()
@@ -214,7 +215,7 @@ def test_receivers_reach_the_broker_over_tls_and_only_with_its_ca(fleet: Fleet, 
     ca, cert, key = make_ca(tmp_path / "pki", "Loa xã")
     assert fleet.cli("broker", "files", "--out-dir", str(fleet.broker_dir)) == 0
     fleet.broker = Mosquitto(tmp_path / "mosquitto-tls", {}, ROOT, "broadcaster",
-                             password_file=fleet.broker_dir / "passwd", tls=(ca, cert, key))
+                             files_dir=fleet.broker_dir, tls=(ca, cert, key))
     fleet.broker.start()
     port = fleet.broker.tls_port
     assert port is not None

@@ -33,7 +33,7 @@ class BlobWatch:
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"watch-{env.config.mqtt.topic_root}")
         self.client.username_pw_set(SERVER_USER, env.broker.users[SERVER_USER])
         self.client.on_message = self._on_message
-        self.client.connect("127.0.0.1", env.broker.port)
+        self.client.connect("127.0.0.1", env.broker.server_port)
         self.client.subscribe(f"{env.config.mqtt.topic_root}/blob/#", qos=1)
         self.client.loop_start()
 

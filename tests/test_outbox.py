@@ -59,7 +59,7 @@ def test_reports_made_offline_survive_a_reboot_and_arrive_in_order(broker: Mosqu
     rebooted = Outbox(folder, link)
     broker.start()
     received: list[dict[str, object]] = []
-    server = listener(broker.port, received)
+    server = listener(broker.server_port, received)
     link.start()
     rebooted.start()
     try:
@@ -82,7 +82,7 @@ def test_a_full_disk_does_not_lose_a_report(broker: Mosquitto, tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     broker.start()
     received: list[dict[str, object]] = []
-    server = listener(broker.port, received)
+    server = listener(broker.server_port, received)
     link = Link("loa-01", "127.0.0.1", broker.port, "loa-01", USERS["loa-01"], lambda t, p: None)
     link.start()
     outbox = Outbox(tmp_path / "outbox", link)

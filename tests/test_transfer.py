@@ -92,7 +92,7 @@ def test_lost_and_corrupt_chunks_are_fetched_again_over_mqtt(env: Env) -> None:
     spy = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="spy-" + topics.root)
     spy.username_pw_set(SERVER_USER, env.broker.users[SERVER_USER])
     spy.on_message = lambda c, u, m: requests.append(ChunkRequest.from_bytes(m.payload))
-    spy.connect("127.0.0.1", env.broker.port)
+    spy.connect("127.0.0.1", env.broker.server_port)
     spy.loop_start()
     spy.subscribe(topics.request("loa-x"), qos=1)
     lost_info = spy.publish(topics.chunk(asset, 0), b"", qos=1, retain=True)
