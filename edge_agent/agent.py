@@ -36,8 +36,8 @@ from edge_agent.protocol import (
     Status,
     Topics,
 )
-from edge_agent.protocol.messages import PRIORITY_RANK, load_object, utcnow
-from edge_agent.protocol.signing import SignatureError, Verifier
+from edge_agent.protocol.messages import PRIORITY_RANK, utcnow
+from edge_agent.protocol.signing import Verifier, open_signed
 from edge_agent.protocol.topics import GROUP_RE
 from edge_agent.settings import read_secret
 from edge_agent.sinks import AudioSink, PlaybackError
@@ -208,17 +208,10 @@ class Agent:
         """The message in ``payload`` if the server signed it for ``topic`` and it is current; else None,
         with the refusal logged and reported."""
         try:
-            data = load_object(payload)
             newest = self.store.newest_seq(topic) if replay_check else 0
-            seq = self.verifier.verify(topic, data, self.clock(), newest)
-            if data.get("type") != kind.TYPE:
-                raise ProtocolError(f"expected a {kind.TYPE!r} message")
-            message = kind.from_dict(data)
-        except SignatureError as exc:
+            message, seq = open_signed(self.verifier, topic, payload, kind, self.clock(), newest, self.id)
+        except ProtocolError as exc:  # a SignatureError too: each carries the reason to report
             self._refuse(topic, exc.reason, str(exc))
-            return None
-        except ProtocolError as exc:
-            self._refuse(topic, "malformed", str(exc))
             return None
         if replay_check:
             self.store.accept_seq(topic, seq)
@@ -304,9 +297,6 @@ class Agent:
         return local
 
     def _merge(self, schedule: Schedule) -> None:
-        if schedule.device != self.id:
-            logger.error("refused schedule addressed to %r", schedule.device)
-            return
         self._join(schedule.groups)
         for entry in schedule.entries:
             local = self._add(entry)

@@ -42,3 +42,11 @@ def test_the_receiver_guide_documents_every_agent_setting() -> None:
 
     missing = [name for name in names(AgentConfig) if f"`{name}`" not in guide]
     assert not missing, f"docs/edge.md does not document {missing}"
+
+
+def test_the_protocol_document_names_every_refusal_reason_a_receiver_reports() -> None:
+    from edge_agent.protocol.signing import REFUSAL_REASONS
+
+    text = DOC.read_text(encoding="utf-8")
+    missing = [reason for reason in REFUSAL_REASONS if f"| `{reason}` |" not in text]
+    assert not missing, f"docs/protocol.md's refusal table lacks {missing}"

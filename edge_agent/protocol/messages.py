@@ -33,7 +33,11 @@ TIME_OF_DAY_RE = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 
 
 class ProtocolError(ValueError):
-    """A payload that does not follow the protocol."""
+    """A payload that does not follow the protocol; ``reason`` is the refusal a receiver reports."""
+
+    def __init__(self, message: str, reason: str = "malformed") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 def utcnow() -> datetime:
@@ -58,7 +62,7 @@ def parse_time(value: Any, name: str) -> datetime | None:
     except ValueError:
         raise ProtocolError(f"{name}: not an ISO 8601 time: {value[:40]!r}") from None
     if parsed.tzinfo is None:
-        raise ProtocolError(f"{name}: time without an offset: {value[:40]!r}")
+        raise ProtocolError(f"{name}: time without an offset: {value[:40]!r}", "time_without_offset")
     return parsed.astimezone(UTC)
 
 
@@ -163,7 +167,8 @@ def _load(payload: bytes) -> dict[str, Any]:
         raise ProtocolError("payload is not a JSON object")
     version = data.get("v")
     if version != PROTOCOL_VERSION:
-        raise ProtocolError(f"unsupported protocol version {str(version)[:20]!r} (this side speaks 1)")
+        raise ProtocolError(f"unsupported protocol version {str(version)[:20]!r} (this side speaks 1)",
+                            "unsupported_version")
     return data
 
 
@@ -304,7 +309,7 @@ def _repeat(data: dict[str, Any]) -> Repeat | None:
     try:
         return Repeat.from_dict(raw)
     except ProtocolError as exc:
-        raise ProtocolError(f"repeat.{exc}") from None
+        raise ProtocolError(f"repeat.{exc}", exc.reason) from None
 
 
 def _relay(data: dict[str, Any]) -> dict[str, Any]:
@@ -345,7 +350,7 @@ class Schedule(Message):
             try:
                 entries.append(ScheduleEntry.from_dict(item))
             except ProtocolError as exc:
-                raise ProtocolError(f"entries[{index}].{exc}") from None
+                raise ProtocolError(f"entries[{index}].{exc}", exc.reason) from None
         cancelled = _require(data, "cancelled", list, optional=True) or []
         if len(cancelled) > MAX_ENTRIES or not all(
                 isinstance(i, int) and not isinstance(i, bool) and i > 0 for i in cancelled):
@@ -389,7 +394,7 @@ class Alert(Message):
             try:
                 parts[name] = kind.from_dict(raw)
             except ProtocolError as exc:
-                raise ProtocolError(f"{name}.{exc}") from None
+                raise ProtocolError(f"{name}.{exc}", exc.reason) from None
         entry, manifest = parts["entry"], parts["manifest"]
         assert isinstance(entry, ScheduleEntry) and isinstance(manifest, Manifest)
         if entry.asset != manifest.asset:

@@ -5,8 +5,8 @@ A signed message is the usual JSON object plus ``sig``::
     {"v": 1, "type": "schedule", ..., "sig": {"kid": "3f2a...", "seq": 1763800000123456,
                                               "exp": "2026-12-22T00:00:00.000Z", "value": "<base64>"}}
 
-The signature covers the topic the message is published on, a newline, and the canonical JSON of the whole
-object without ``sig.value`` (keys sorted, no spaces, UTF-8). So a message cannot be moved to another
+The signature covers the topic the message is published on, a newline, and the canonical JSON (RFC 8785) of
+the whole object without ``sig.value``. So a message cannot be moved to another
 device's topic, and ``kid``, ``seq`` and ``exp`` cannot be altered. ``seq`` grows with every message the
 server signs (microseconds since the epoch, kept increasing); a receiver refuses a message older than the
 newest it accepted on the same topic (a replay), and any message past ``exp``.
@@ -20,37 +20,92 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import os
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from edge_agent.protocol.messages import ProtocolError, format_time, parse_time
+from edge_agent.protocol.messages import Message, ProtocolError, format_time, load_object, parse_time
 
-REFUSAL_REASONS = ("unsigned", "unknown_key", "bad_signature", "expired", "replayed", "malformed")
+REFUSAL_REASONS = ("unsigned", "unknown_key", "bad_signature", "expired", "replayed", "malformed",
+                   "unsupported_version", "time_without_offset", "wrong_device")
+"""Why a receiver refuses a message from the server (docs/protocol.md): the first six are about the signature."""
+M = TypeVar("M", bound=Message)
 
 
 class SignatureError(ProtocolError):
     """A message refused for its signature; ``reason`` is one of REFUSAL_REASONS."""
 
     def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
+        super().__init__(f"{reason}: {detail}", reason)
 
 
-def _canonical(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+def ecmascript_number(value: float) -> str:
+    """A finite float as ECMAScript's Number::toString writes it (RFC 8785, section 3.2.2.3): the shortest
+    digits that read back as the same double (Python's repr finds the same digits), with an exponent only from
+    1e21 on and below 1e-6."""
+    if value == 0:
+        return "0"
+    text = repr(abs(value))
+    mantissa, _, exponent = text.partition("e")
+    whole, _, fraction = mantissa.partition(".")
+    digits = (whole + fraction).lstrip("0")
+    n = len(whole) + int(exponent or 0) - (len(whole + fraction) - len((whole + fraction).lstrip("0")))
+    digits = digits.rstrip("0") or "0"
+    k = len(digits)
+    if k <= n <= 21:
+        out = digits + "0" * (n - k)
+    elif 0 < n <= 21:
+        out = f"{digits[:n]}.{digits[n:]}"
+    elif -6 < n <= 0:
+        out = "0." + "0" * -n + digits
+    else:
+        out = digits[0] + (f".{digits[1:]}" if k > 1 else "") + f"e{n - 1:+d}"
+    return f"-{out}" if value < 0 else out
+
+
+def canonical_json(value: Any) -> bytes:
+    """The canonical form of a JSON value, as signed: RFC 8785 (JCS).
+
+    Keys sorted, no spaces, ``,`` and ``:`` separators, strings in UTF-8 with only ``"``, ``\\`` and control
+    characters escaped (``\\n``, ``\\u001f``), numbers as ECMAScript writes them. Python's JSON encoder agrees
+    on all of it but numbers: a float with an integral value becomes an integer (``10.0`` is ``10``), and the
+    rare float that Python would write with an exponent where ECMAScript does not (or the other way round) is
+    put in by hand."""
+    exact: dict[str, str] = {}
+    nonce = os.urandom(6).hex()
+
+    def numbers(item: Any) -> Any:
+        kind = type(item)
+        if kind is dict:
+            return {key: numbers(inner) for key, inner in item.items()}
+        if kind is list:
+            return [numbers(inner) for inner in item]
+        if kind is float and math.isfinite(item):
+            if item.is_integer() and abs(item) < 1e21:
+                return int(item)
+            if "e" in repr(item):
+                token = f"jcs-{nonce}-{len(exact)}"
+                exact[f'"{token}"'] = ecmascript_number(item)
+                return token
+        return item
+
+    text = json.dumps(numbers(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    for token, number in exact.items():
+        text = text.replace(token, number, 1)
+    return text.encode("utf-8")
 
 
 def _signed_bytes(topic: str, data: dict[str, Any]) -> bytes:
     sig = {key: value for key, value in data["sig"].items() if key != "value"}
-    return topic.encode("utf-8") + b"\n" + _canonical({**data, "sig": sig})
+    return topic.encode("utf-8") + b"\n" + canonical_json({**data, "sig": sig})
 
 
 def _now_us() -> int:
@@ -122,7 +177,7 @@ class Signer:
         data = {**message, "sig": {"kid": self.kid, "seq": self.next_seq(), "exp": format_time(expires)}}
         signature = self._key.sign(_signed_bytes(topic, data))
         data["sig"]["value"] = base64.b64encode(signature).decode("ascii")
-        return _canonical(data)
+        return canonical_json(data)
 
 
 class Verifier:
@@ -155,8 +210,12 @@ class Verifier:
             raise SignatureError("unknown_key", f"signed with key {sig['kid'][:16]!r}, which this receiver does "
                                                 "not trust")
         try:
+            signed = _signed_bytes(topic, data)
+        except ValueError as exc:
+            raise SignatureError("malformed", str(exc)) from None
+        try:
             signature = base64.b64decode(sig["value"], validate=True)
-            key.verify(signature, _signed_bytes(topic, data))
+            key.verify(signature, signed)
         except (InvalidSignature, ValueError):
             raise SignatureError("bad_signature", "the signature does not match the message") from None
         try:
@@ -169,3 +228,20 @@ class Verifier:
         if sig["seq"] < newest_seq:
             raise SignatureError("replayed", f"sequence {sig['seq']} is older than {newest_seq}, already accepted")
         return int(sig["seq"])
+
+
+def open_signed(verifier: Verifier, topic: str, payload: bytes, kind: type[M], now: datetime,
+                newest_seq: int = 0, device: str | None = None) -> tuple[M, int]:
+    """Everything a receiver checks before it acts on a signed message received on ``topic``: the JSON, the
+    protocol version, the signature, the type, every field and, for a message addressed to a device (a
+    schedule), that ``device`` is it. Returns the message and its ``seq``; raises ProtocolError (SignatureError
+    for the signature) whose ``reason`` is the refusal to report."""
+    data = load_object(payload)
+    seq = verifier.verify(topic, data, now, newest_seq)
+    if data.get("type") != kind.TYPE:
+        raise ProtocolError(f"expected a {kind.TYPE!r} message")
+    message = kind.from_dict(data)
+    addressed = getattr(message, "device", None)
+    if device is not None and addressed is not None and addressed != device:
+        raise ProtocolError(f"a {kind.TYPE} addressed to {addressed!r}", "wrong_device")
+    return message, seq
