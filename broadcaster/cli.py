@@ -174,7 +174,8 @@ def cmd_devices_add(args: argparse.Namespace) -> int:
                                                       config.mqtt.topic_root, trusted, args.ca_file))
     print(f"{args.device_id}: wrote {out / 'agent.toml'} and {out / 'mqtt-password'}.\n"
           "Copy both to /etc/edge-agent/ on the receiver, then regenerate the broker's files:\n"
-          "  broadcaster broker files --config ... --out-dir /etc/mosquitto/loaxa && systemctl reload mosquitto")
+          "  broadcaster broker files --config ... --out-dir /etc/mosquitto/loaxa && systemctl reload mosquitto\n"
+          "(A running 'broadcaster demo' does that itself within two seconds.)")
     return 0
 
 

@@ -38,9 +38,9 @@ class MqttSettings:
     client_id: str = "broadcaster-worker"
     """Client id of the worker; its session is persistent so device reports wait while it restarts."""
     shared_subscriptions: bool = False
-    """Several workers: the broker deals the reports out among them ($share/broadcaster/...). Leave it off for
-    one worker: mosquitto 2.0 does not restore shared subscriptions from its persistence file, so reports a
-    receiver sends between a broker restart and the workers' return are lost (docs/scale.md)."""
+    """Several workers: the broker deals the reports out among them ($share/<group>/..., worker.share_group).
+    Leave it off for one worker: mosquitto 2.0 does not restore shared subscriptions from its persistence file,
+    so reports a receiver sends between a broker restart and the workers' return are lost (docs/scale.md)."""
 
 
 @dataclass

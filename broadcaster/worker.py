@@ -84,6 +84,8 @@ STATE_RANK = {"pending": 0, "delivered": 1, "playing": 2, "played": 3, "failed":
 NO_REPORT = "no report from the device by the deadline"
 REPUBLISH_GAP_S = 2.0
 """A chunk asked for by many devices at once is published again at most this often."""
+MANIFEST_KEY = -1
+"""Stands for the manifest among the chunk numbers of an asset last republished."""
 LEAD_CHECK_S = 1.0
 """How often the leader checks it still leads, and a standby tries to take the lead."""
 DISPATCH_S = 0.05
@@ -500,10 +502,11 @@ class Worker:
 
     def publish_asset(self, asset: str, duration_s: float, seqs: list[int] | None = None) -> None:
         """Publish chunks (all, or ``seqs``) and the manifest, retained, so late devices get them too. With
-        ``asset_url`` the receivers fetch the file over HTTP(S): chunks only when asked for (``seqs``)."""
+        ``asset_url`` the receivers fetch the file over HTTP(S): chunks only when asked for (``seqs``); an empty
+        ``seqs`` publishes the manifest alone."""
         manifest = self.store.manifest(asset, duration_s, self.chunk_size, self.config.asset_url)
         chunks = self.store.chunks(asset, manifest.chunk_size)
-        for seq in seqs if seqs else ([] if self.config.asset_url else range(len(chunks))):
+        for seq in seqs if seqs is not None else ([] if self.config.asset_url else range(len(chunks))):
             if 0 <= seq < len(chunks):
                 self.link.publish(self.topics.chunk(asset, seq), chunks[seq], qos=1, retain=True)
         topic = self.topics.manifest(asset)
@@ -787,15 +790,17 @@ class Worker:
             logger.warning("device %s asked for unknown asset %s", device.id, request.asset[:12])
             return
         now = time.monotonic()
-        wanted = request.seqs or list(range(-(-asset.size // self.chunk_size)))
-        fresh = [s for s in wanted if now - self._republished.get((asset.id, s), 0.0) > REPUBLISH_GAP_S]
-        if request.seqs and not fresh:
-            return
+        wanted = request.seqs or ([] if self.config.asset_url else list(range(-(-asset.size // self.chunk_size))))
+        fresh = [s for s in [MANIFEST_KEY, *wanted]
+                 if now - self._republished.get((asset.id, s), 0.0) > REPUBLISH_GAP_S]
+        if not fresh:
+            return  # every chunk asked for (an empty list: all of them) went out less than 2 s ago
         for seq in fresh:
             self._republished[(asset.id, seq)] = now
-        logger.info("device %s asked again for %s: publishing %s", device.id, asset.id[:12],
-                    f"chunks {fresh}" if request.seqs else "everything")
-        self.publish_asset(asset.id, asset.duration_s, fresh if request.seqs else None)
+        chunks = [s for s in fresh if s != MANIFEST_KEY]
+        logger.info("device %s asked again for %s: publishing the manifest and %d chunk(s)", device.id,
+                    asset.id[:12], len(chunks))
+        self.publish_asset(asset.id, asset.duration_s, chunks)
 
     # housekeeping ----------------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -110,3 +111,43 @@ def test_lost_and_corrupt_chunks_are_fetched_again_over_mqtt(env: Env) -> None:
     cached = Path(env.agents["loa-x"].store.asset_path(asset))
     assert hashlib.sha256(cached.read_bytes()).hexdigest() == asset, "the cached file is exactly the asset"
     assert len(env.played_files("loa-x")) == 1
+
+
+def test_many_receivers_asking_for_a_whole_asset_at_once_get_it_published_once(env: Env) -> None:
+    """An empty chunk_request (the manifest and every chunk) from every receiver of a village at once must not
+    make the server publish the whole asset once per receiver: on a weak link every copy queues in the broker."""
+    env.config.mqtt.chunk_kib = 8
+    env.start_worker()
+    broadcast = env.broadcast("Thông báo: mất điện từ 14h đến 16h chiều nay.", targets=["loa-x"])
+    wait_until(lambda: env.status(broadcast["id"])["state"] == "sent")
+    asset = env.status(broadcast["id"])["asset"]
+    assert isinstance(asset, str)
+    topics = Topics(env.config.mqtt.topic_root)
+    published: list[str] = []
+    spy = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="spy-" + topics.root)
+    spy.username_pw_set(SERVER_USER, env.broker.users[SERVER_USER])
+    spy.on_message = lambda c, u, m: None if m.retain else published.append(m.topic)
+    spy.connect("127.0.0.1", env.broker.server_port)
+    spy.loop_start()
+    spy.subscribe(topics.chunk(asset, 0), qos=1)
+    time.sleep(0.5)
+    askers = []
+    for device in ("loa-01", "loa-02", "loa-03"):
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=device)
+        client.username_pw_set(device, env.broker.users[device])
+        client.connect("127.0.0.1", env.broker.port)
+        client.loop_start()
+        askers.append(client)
+    request = ChunkRequest(asset, []).to_bytes()
+    for _ in range(3):
+        for device, client in zip(("loa-01", "loa-02", "loa-03"), askers, strict=True):
+            client.publish(topics.request(device), request, qos=1).wait_for_publish(5)
+    wait_until(lambda: published, timeout=10)
+    time.sleep(1.0)
+    assert len(published) == 1, "nine requests within a second: chunk 0 went out once"
+    time.sleep(2.0)
+    askers[0].publish(topics.request("loa-01"), request, qos=1).wait_for_publish(5)
+    wait_until(lambda: len(published) == 2, timeout=10)
+    for client in (*askers, spy):
+        client.loop_stop()
+        client.disconnect()
