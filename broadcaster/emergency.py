@@ -53,14 +53,15 @@ def send_emergency(session: Session, user: User, data: dict[str, Any], grace_s: 
     require(user, "emergency")
     template = data.get("template")
     if template is not None:
-        if template not in templates():
+        # A name, looked up: anything but text (an object, a list) is refused, not hashed into the lookup.
+        if not isinstance(template, str) or template not in templates():
             raise Refusal("unknown_template", f"'template' must be one of {', '.join(templates())}",
                           field="template")
-        text = str(data.get("text") or templates()[template]["text"])
-        title = str(data.get("title") or f"Khẩn cấp: {templates()[template]['label']}")
+        text = _optional_text(data, "text") or templates()[template]["text"]
+        title = _optional_text(data, "title") or f"Khẩn cấp: {templates()[template]['label']}"
     else:
         text = text_field(data, "text", MAX_TEXT)
-        title = str(data.get("title") or "Khẩn cấp")
+        title = _optional_text(data, "title") or "Khẩn cấp"
     count, every = data.get("repeat_count", 1), data.get("repeat_every_min", 10)
     if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= MAX_REPEATS:
         raise Refusal("invalid_repeat", f"'repeat_count' must be 1 to {MAX_REPEATS}", field="repeat_count")
@@ -68,6 +69,19 @@ def send_emergency(session: Session, user: User, data: dict[str, Any], grace_s: 
         raise Refusal("invalid_repeat", "'repeat_every_min' must be 1 to 120 minutes", field="repeat_every_min")
     return _air(session, user, title[:MAX_TITLE], text, data.get("targets", ["all"]), count, every, grace_s,
                 timezone, "emergency")
+
+
+def _optional_text(data: dict[str, Any], name: str) -> str | None:
+    """A text field that may be left out (absent, null or empty: ``None``); anything but text is refused, never
+    turned into text (an object would otherwise air as its Python spelling)."""
+    value = data.get(name)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise Refusal("invalid_type", f"'{name}' must be text (or left out)", field=name)
+    if "\x00" in value:
+        raise Refusal("invalid_text", f"'{name}' contains a NUL character", field=name)
+    return value.strip() or None
 
 
 def _air(session: Session, user: User, title: str, text: str, targets: Any, count: int, every: int, grace_s: int,

@@ -35,6 +35,7 @@ from broadcaster.db import (
     Recurrence,
     Relay,
     User,
+    parse_id,
     utcnow,
 )
 from edge_agent.protocol import PRIORITIES, ProtocolError, Repeat
@@ -558,7 +559,8 @@ def resolve_targets(session: Session, targets: Any, scope: Scope) -> list[str]:
         if target == "all":
             chosen |= {d.id for d in devices.values() if scope.has_device(d)}
         elif target.startswith("group:"):
-            group = session.get(DeviceGroup, int(target[6:])) if target[6:].isdigit() else None
+            group_id = parse_id(target[6:])
+            group = session.get(DeviceGroup, group_id) if group_id is not None else None
             if group is None or not visible_group(scope, group, devices):
                 raise Refusal("unknown_target", f"unknown group {target[6:]!r}", field="targets")
             members = {m.device_id for m in group.members}
@@ -567,8 +569,8 @@ def resolve_targets(session: Session, targets: Any, scope: Scope) -> list[str]:
                               field="targets")
             chosen |= members
         elif target.startswith("area:"):
-            area_id = int(target[5:]) if target[5:].isdigit() else -1
-            if session.get(Area, area_id) is None:
+            area_id = parse_id(target[5:])
+            if area_id is None or session.get(Area, area_id) is None:
                 raise Refusal("unknown_target", f"unknown area {target[5:]!r}", field="targets")
             if not scope.has_area(area_id):
                 raise Refusal("out_of_scope", f"area {area_id} is outside your areas", status=403, field="targets")
@@ -750,7 +752,8 @@ def create_area(session: Session, user: User, data: dict[str, Any]) -> Area:
     parent_id = data.get("parent_id")
     scope = scope_of(session, user)
     if parent_id is not None:
-        parent = session.get(Area, parent_id) if isinstance(parent_id, int) else None
+        parent = session.get(Area, parent_id) if isinstance(parent_id, int) and not isinstance(parent_id, bool) \
+            else None
         if parent is None or not scope.has_area(parent.id):
             raise Refusal("unknown_area", "'parent_id' must be an area in your scope", field="parent_id")
         if AREA_KINDS.index(kind) <= AREA_KINDS.index(parent.kind):

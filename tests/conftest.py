@@ -7,6 +7,7 @@ import os
 import secrets
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -33,6 +34,11 @@ from edge_agent.protocol import Message
 from edge_agent.protocol.signing import Signer
 from edge_agent.settings import dump_toml
 from edge_agent.sinks import FileSink
+
+# Hypothesis keeps what it learns under .hypothesis/ in the working directory (the checkout) unless told otherwise;
+# read lazily, at its first write, so setting it here is early enough for every test.
+os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY",
+                      str(Path(tempfile.gettempdir()) / f"loaxa-hypothesis-{os.getuid()}"))
 
 DEVICES = ["loa-01", "loa-02", "loa-03"]
 EXTRA_DEVICES = ["loa-late", "loa-x"]

@@ -14,7 +14,7 @@ from werkzeug.routing import IntegerConverter
 
 from broadcaster.access import client_address
 from broadcaster.config import ServerConfig
-from broadcaster.db import DB_DOWN, Database
+from broadcaster.db import DB_DOWN, LARGEST_ID, Database
 
 logger = logging.getLogger(__name__)
 
@@ -110,11 +110,9 @@ class DatabaseId(IntegerConverter):
     """An id a database column can hold (64 bits): a larger number in a URL is not found (404), not a crash in
     the database driver."""
 
-    LARGEST = 2**63 - 1
-
     def to_python(self, value: str) -> int:
         number = int(super().to_python(value))
-        if number > self.LARGEST:
+        if number > LARGEST_ID:
             # Not a mismatch (werkzeug would then answer 405 where another method's rule has this path): there
             # simply is no such thing.
             raise NotFound(f"there is nothing numbered {value[:30]}")

@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 from broadcaster import accounts, dashboard, emergency, reports, service
 from broadcaster.access import Denied, require
 from broadcaster.assets import AssetStore
-from broadcaster.db import ApiToken, AuditEntry, DeviceHealth, LexiconEntry, token_hash, utcnow
+from broadcaster.db import LARGEST_ID, ApiToken, AuditEntry, DeviceHealth, LexiconEntry, token_hash, utcnow
 from broadcaster.engines import DEFAULT_VOICE, voice_report
 from broadcaster.normalize import DIALECTS, Normalizer
 from broadcaster.web import common
@@ -79,12 +79,41 @@ MAX_JSON_BYTES = 1024 * 1024
 
 
 def body() -> dict[str, Any]:
+    """The request's JSON object. Each field is checked where it is used (its own code and message); here only
+    what no field can mean: not an object, too large or too deeply nested, or a number beyond 64 bits, which
+    the database driver cannot even compare (an id like that would crash the lookup instead of not being
+    found)."""
     if (request.content_length or 0) > MAX_JSON_BYTES:
         raise service.Refusal("request_entity_too_large", "a JSON body may be at most 1 MiB", status=413)
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # ``silent`` covers malformed JSON, not JSON nested deeper than the decoder goes
+        raise service.Refusal("bad_json", "the JSON body is nested too deeply", status=400) from None
     if not isinstance(data, dict):
         raise service.Refusal("bad_json", "the request body must be a JSON object", status=400)
+    _refuse_huge_integers(data)
     return data
+
+
+def optional_body() -> dict[str, Any]:
+    """``body()`` for an operation whose body may be left out: nothing (or nothing in JSON) sent is ``{}``."""
+    if not request.is_json or (not request.content_length and not request.get_data()):
+        return {}
+    return body()
+
+
+def _refuse_huge_integers(data: dict[str, Any]) -> None:
+    # A loop, not recursion: a body nested a thousand deep must not exhaust the stack.
+    pending: list[tuple[str, Any]] = list(data.items())
+    while pending:
+        field, value = pending.pop()
+        if isinstance(value, dict):
+            pending += [(field, v) for v in value.values()]
+        elif isinstance(value, list):
+            pending += [(field, v) for v in value]
+        elif isinstance(value, int) and not -LARGEST_ID <= value <= LARGEST_ID:
+            raise service.Refusal("number_too_large", f"'{field}' holds a number beyond what this server keeps "
+                                                      f"(at most {LARGEST_ID})", field=field)
 
 
 @bp.get("/openapi.json")
@@ -211,7 +240,10 @@ def submit(bulletin_id: int) -> Response:
 @bp.post("/bulletins/<int:bulletin_id>/approve")
 @authenticated
 def approve(bulletin_id: int) -> Response:
-    comment = (request.get_json(silent=True) or {}).get("comment") if request.is_json else None
+    """Optionally ``{"comment": "..."}``: a word for the writer."""
+    comment = optional_body().get("comment")
+    if comment is not None and not isinstance(comment, str):
+        raise service.Refusal("invalid_type", "'comment' must be text (or null)", field="comment")
     return jsonify(service.bulletin_json(service.approve_bulletin(db(), g.user, bulletin_id, comment)))
 
 

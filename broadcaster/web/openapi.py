@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from broadcaster import __version__
+from broadcaster.emergency import MAX_REPEATS, templates
 
 J = dict[str, Any]
 
@@ -63,7 +64,8 @@ SCHEMAS: dict[str, J] = {
                             counts={"type": "object", "additionalProperties": INT}),
     "BroadcastRequest": obj(["bulletin_id", "targets"], bulletin_id=INT,
                             targets=array(STR), priority={"enum": ["normal", "priority", "emergency"]},
-                            play_at=N_TIME, relay=obj(url=STR, window_s=INT), repeat=ref("Repeat")),
+                            play_at=N_TIME, relay=nullable(obj(url=STR, window_s=INT)),
+                            repeat=nullable(ref("Repeat"))),
     "Device": obj(["id", "name", "online"], id=STR, name=STR, village=N_STR, online=BOOL, last_seen=N_TIME,
                   volume=N_INT, now_playing=N_INT, version=N_STR, health=nullable({"type": "object"}),
                   clock_skew_s=N_NUM),
@@ -124,7 +126,7 @@ OPERATIONS: list[tuple[str, str, str, J | None, int, J | None]] = [
     ("get", "/devices", "Clusters in your areas", None, 200, array(ref("Device"))),
     ("post", "/bulletins", "Write a bulletin (JSON) or upload a recording (multipart: title, language, audio)",
      {"required": True, "content": {
-         "application/json": {"schema": obj(["title", "text"], title=STR, text=STR, area_id=INT, submit=BOOL)},
+         "application/json": {"schema": obj(["title", "text"], title=STR, text=STR, area_id=N_INT, submit=BOOL)},
          "multipart/form-data": {"schema": obj(["title", "audio"], title=STR, language=STR,
                                                audio={"type": "string", "format": "binary"})}}},
      201, ref("Bulletin")),
@@ -133,15 +135,17 @@ OPERATIONS: list[tuple[str, str, str, J | None, int, J | None]] = [
     ("patch", "/bulletins/{bulletin_id}", "Edit; approved content goes back for approval",
      body(obj(title=STR, text=STR)), 200, ref("Bulletin")),
     ("post", "/bulletins/{bulletin_id}/submit", "Submit for approval", None, 200, ref("Bulletin")),
-    ("post", "/bulletins/{bulletin_id}/approve", "Approve (approvers)", None, 200, ref("Bulletin")),
+    ("post", "/bulletins/{bulletin_id}/approve", "Approve (approvers), optionally with a comment for the writer",
+     {"required": False, "content": {"application/json": {"schema": obj(comment=N_STR)}}}, 200, ref("Bulletin")),
     ("post", "/bulletins/{bulletin_id}/reject", "Reject with a comment (approvers)",
      body(obj(["comment"], comment=STR)), 200, ref("Bulletin")),
     ("post", "/broadcasts", "Schedule an approved bulletin (within the air-time rules)",
      body(ref("BroadcastRequest")), 201, ref("Broadcast")),
     ("post", "/programmes", "Several approved items back to back in one session",
-     body(obj(["title", "items", "targets"], title=STR, items=array(obj(["bulletin_id"], bulletin_id=INT,
-                                                                         relay=obj(url=STR, window_s=INT))),
-              targets=array(STR), priority=STR, play_at=N_TIME, repeat=ref("Repeat"))), 201,
+     body(obj(["title", "items", "targets"], title=STR,
+              items=array(obj(["bulletin_id"], bulletin_id=INT, relay=nullable(obj(url=STR, window_s=INT)))),
+              targets=array(STR), priority={"enum": ["normal", "priority", "emergency"]}, play_at=N_TIME,
+              repeat=nullable(ref("Repeat")))), 201,
      obj(["id", "broadcasts"], id=INT, title=STR, broadcasts=array(ref("Broadcast")))),
     ("post", "/broadcasts/check", "What the rules say and what it overlaps, without saving",
      body(ref("BroadcastRequest")), 200,
@@ -167,7 +171,9 @@ OPERATIONS: list[tuple[str, str, str, J | None, int, J | None]] = [
     ("get", "/playback", "The playback log (?q=&device=&state=&from=&to=)", None, 200, array(ref("ReportRow"))),
     ("get", "/emergency/templates", "Ready emergency messages", None, 200, {"type": "object"}),
     ("post", "/emergency", "Send an emergency now, over the air-time rules",
-     body(obj(targets=array(STR), text=STR, template=STR, title=STR, repeat_count=INT, repeat_every_min=INT)),
+     body(obj(targets=array(STR), text=N_STR, template=nullable({"type": "string", "enum": sorted(templates())}),
+              title=N_STR, repeat_count={"type": "integer", "minimum": 1, "maximum": MAX_REPEATS},
+              repeat_every_min={"type": "integer", "minimum": 1, "maximum": 120})),
      201, obj(bulletin=ref("Bulletin"), broadcasts=array(ref("Broadcast")))),
     ("post", "/cap", "Import a CAP 1.2 alert", body({"type": "string"}, "application/xml"), 201,
      obj(["identifier", "aired"], identifier=STR, aired=BOOL, reason=STR, stopped=array(INT),
@@ -197,6 +203,71 @@ OPERATIONS: list[tuple[str, str, str, J | None, int, J | None]] = [
     ("get", "/audit", "The audit log (admins)", None, 200, array({"type": "object"})),
 ]
 
+
+def operation_id(method: str, path: str) -> str:
+    return method + path.replace("/", "_").replace("{", "").replace("}", "")
+
+
+def link(method: str, path: str, what: str, body: J | None = None, **parameters: str) -> J:
+    """An OpenAPI link: where an answer leads, with the values (runtime expressions) the next request takes
+    from it. Clients read them as documentation; schemathesis follows them in its stateful tests."""
+    found: J = {"operationId": operation_id(method, path), "description": what}
+    if parameters:
+        found["parameters"] = parameters
+    if body is not None:
+        found["requestBody"] = body
+    return found
+
+
+BULLETIN = "$response.body#/id"
+BULLETIN_NEXT = {
+    "GetBulletin": link("get", "/bulletins/{bulletin_id}", "the bulletin", bulletin_id=BULLETIN),
+    "EditBulletin": link("patch", "/bulletins/{bulletin_id}", "edit it", bulletin_id=BULLETIN),
+    "SubmitBulletin": link("post", "/bulletins/{bulletin_id}/submit", "submit it", bulletin_id=BULLETIN),
+    "ApproveBulletin": link("post", "/bulletins/{bulletin_id}/approve", "approve it", bulletin_id=BULLETIN),
+    "RejectBulletin": link("post", "/bulletins/{bulletin_id}/reject", "reject it", bulletin_id=BULLETIN),
+}
+SCHEDULE = {"bulletin_id": BULLETIN, "targets": ["all"]}
+
+
+def broadcast_next(pointer: str) -> J:
+    return {"GetBroadcast": link("get", "/broadcasts/{broadcast_id}", "the broadcast, cluster by cluster",
+                                 broadcast_id=f"$response.body#{pointer}"),
+            "StopBroadcast": link("post", "/broadcasts/{broadcast_id}/stop", "stop it",
+                                  broadcast_id=f"$response.body#{pointer}")}
+
+
+# (method, path) of an operation -> the links of its success answer
+LINKS: dict[tuple[str, str], J] = {
+    ("post", "/bulletins"): BULLETIN_NEXT,
+    ("patch", "/bulletins/{bulletin_id}"): BULLETIN_NEXT,
+    ("post", "/bulletins/{bulletin_id}/submit"): {k: BULLETIN_NEXT[k] for k in ("ApproveBulletin",
+                                                                              "RejectBulletin")},
+    ("post", "/bulletins/{bulletin_id}/approve"): {
+        "ScheduleBulletin": link("post", "/broadcasts", "broadcast it", SCHEDULE),
+        "CheckBulletin": link("post", "/broadcasts/check", "what broadcasting it would meet", SCHEDULE),
+    },
+    ("post", "/broadcasts"): {**broadcast_next("/id"),
+                              "GetBulletin": link("get", "/bulletins/{bulletin_id}", "what it airs",
+                                                  bulletin_id="$response.body#/bulletin_id")},
+    ("post", "/broadcasts/{broadcast_id}/stop"): {"GetBroadcast": broadcast_next("/id")["GetBroadcast"]},
+    ("post", "/programmes"): broadcast_next("/broadcasts/0/id"),
+    ("post", "/emergency"): {**broadcast_next("/broadcasts/0/id"),
+                             "GetBulletin": link("get", "/bulletins/{bulletin_id}", "what it airs",
+                                                 bulletin_id="$response.body#/bulletin/id")},
+    ("post", "/cap"): broadcast_next("/broadcasts/0/id"),
+    ("post", "/lexicon"): {"DeleteWord": link("delete", "/lexicon/{entry_id}", "remove it",
+                                              entry_id="$response.body#/id")},
+    ("post", "/groups"): {"UpdateGroup": link("put", "/groups/{group_id}", "change it",
+                                              group_id="$response.body#/id")},
+    ("post", "/areas"): {"SetAirtime": link("put", "/areas/{area_id}/airtime", "set its air-time rule",
+                                            area_id="$response.body#/id")},
+    ("post", "/tokens"): {"RevokeToken": link("delete", "/tokens/{token_id}", "revoke it",
+                                              token_id="$response.body#/id")},
+    ("post", "/users"): {"UpdateUser": link("patch", "/users/{user_id}", "change the user",
+                                            user_id="$response.body#/id")},
+}
+
 KINDS = {"/assets/{asset_id}": "audio/ogg", "/events": "text/event-stream"}
 QUERIES: dict[tuple[str, str], list[J]] = {
     ("get", "/broadcasts"): [
@@ -210,10 +281,11 @@ QUERIES: dict[tuple[str, str], list[J]] = {
 def document() -> J:
     paths: dict[str, J] = {}
     for method, path, summary, request, code, schema in OPERATIONS:
-        name = path.replace("/", "_").replace("{", "").replace("}", "")
-        operation: J = {"summary": summary, "operationId": f"{method}{name}",
-                        "responses": {**answer(code, schema, "success", KINDS.get(path, "application/json")),
-                                      **ERRORS}}
+        success = answer(code, schema, "success", KINDS.get(path, "application/json"))
+        if (method, path) in LINKS:
+            success[str(code)]["links"] = LINKS[(method, path)]
+        operation: J = {"summary": summary, "operationId": operation_id(method, path),
+                        "responses": {**success, **ERRORS}}
         if request is not None:
             operation["requestBody"] = request
         params = [{"name": part[1:-1], "in": "path", "required": True,

@@ -17,7 +17,7 @@ from werkzeug.wrappers import Response
 
 from broadcaster import accounts, dashboard, emergency, reports, service
 from broadcaster.access import can, scope_of
-from broadcaster.db import ROLES, Area, AuditEntry, User, utcnow
+from broadcaster.db import ROLES, Area, AuditEntry, User, parse_id, utcnow
 from broadcaster.web.common import config, db
 from broadcaster.web.ui import REFUSALS, bp, check_csrf, login_required
 
@@ -64,12 +64,13 @@ def whole(value: str | None, default: int) -> Any:
     its own clear message (never a crash on "abc")."""
     if not value:
         return default
-    return int(value) if value.strip().isdigit() else value
+    number = parse_id(value)
+    return number if number is not None else value
 
 
 def ident(value: str | None) -> int:
     """A form's record id; 0 (which matches nothing, so: not found) when it is not one."""
-    return int(value) if value and value.isdigit() else 0
+    return (parse_id(value) or 0) if value else 0
 
 
 def zone() -> ZoneInfo:
@@ -203,7 +204,7 @@ def schedule_request(bulletin_id: int) -> dict[str, Any]:
     data: dict[str, Any] = {"bulletin_id": bulletin_id, "targets": targets,
                             "priority": form.get("priority", "normal")}
     if form.get("recurring"):
-        days = [int(d) for d in form.getlist("weekdays") if d.isdigit()]
+        days = [d for d in map(parse_id, form.getlist("weekdays")) if d is not None]
         times = [t.strip() for t in form.get("times", "").replace(",", " ").split() if t.strip()]
         data["repeat"] = {"weekdays": days, "times": times,
                           "skip": [d.strip() for d in form.get("skip", "").replace(",", " ").split() if d.strip()]}
@@ -214,7 +215,7 @@ def schedule_request(bulletin_id: int) -> dict[str, Any]:
         data["play_at"] = local_input(form.get("play_at", ""))
     if form.get("stream_url"):
         minutes = form.get("window_min", "")
-        data["relay"] = {"url": form["stream_url"].strip(), "window_s": int(minutes) * 60 if minutes.isdigit() else 0}
+        data["relay"] = {"url": form["stream_url"].strip(), "window_s": (parse_id(minutes) or 0) * 60}
     return data
 
 
@@ -231,7 +232,7 @@ def programme_page(user: User) -> str | Response | tuple[str, int]:
     if request.method == "POST":
         check_csrf()
         form = request.form
-        items = [{"bulletin_id": int(b)} for b in form.getlist("items") if b.isdigit()]
+        items = [{"bulletin_id": b} for b in map(parse_id, form.getlist("items")) if b is not None]
         data: dict[str, Any] = {"title": form.get("title"), "items": items,
                                 "targets": form.getlist("targets") or ["all"],
                                 "priority": form.get("priority", "normal"),
@@ -397,7 +398,7 @@ def users_page(user: User) -> str | Response | tuple[str, int]:
     """Users, their roles and areas; a new user; unlocking one locked out by wrong passwords."""
 
     def act(form: Any) -> None:
-        areas = [int(a) for a in form.getlist("areas") if a.isdigit()]
+        areas = [a for a in map(parse_id, form.getlist("areas")) if a is not None]
         target = ident(form.get("user_id"))
         if form.get("action") == "create":
             accounts.create_user(db(), user, {"username": form.get("username"), "password": form.get("password"),
@@ -422,12 +423,11 @@ def areas_page(user: User) -> str | Response | tuple[str, int]:
         if form.get("action") == "create":
             parent = form.get("parent_id", "")
             service.create_area(db(), user, {"name": form.get("name"), "kind": form.get("kind"),
-                                             "parent_id": int(parent) if parent.isdigit() else None})
+                                             "parent_id": parse_id(parent)})
         elif form.get("action") == "group":
             service.save_group(db(), user, {"name": form.get("group_name"), "devices": form.getlist("devices")})
         elif form.get("action") == "airtime":
-            limits = {name: int(form[name]) if form.get(name, "").isdigit() else None
-                      for name in ("max_session_min", "max_sessions_per_day")}
+            limits = {name: parse_id(form.get(name, "")) for name in ("max_session_min", "max_sessions_per_day")}
             service.set_airtime_rule(db(), user, ident(form.get("area_id")), {
                 "allowed_from": form.get("allowed_from"), "allowed_to": form.get("allowed_to"), **limits})
         else:

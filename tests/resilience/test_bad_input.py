@@ -8,8 +8,10 @@ import io
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
 from broadcaster.assets import AssetStore
+from broadcaster.db import Base
 from broadcaster.speech import Speech
 from tests.conftest import Env
 from tests.resilience.conftest import Tally
@@ -111,3 +113,100 @@ def test_oversized_and_malformed_uploads_are_refused_clearly(env: Env) -> None:
                                data={"title": "Không tệp"})
     assert 400 <= nameless.status_code < 500
     assert env.client.get("/api/v1/bulletins", headers=env.auth).get_json() == [], "nothing was kept"
+
+
+def stored(env: Env) -> dict[str, int]:
+    """How many rows each table holds: a refused request leaves them all as they were."""
+    with env.db.session() as session:
+        return {table.name: session.execute(select(func.count()).select_from(table)).scalar_one()
+                for table in Base.metadata.sorted_tables}
+
+
+def test_wrongly_typed_emergency_fields_are_refused_naming_the_field_and_nothing_airs(env: Env) -> None:
+    # The outside fuzzer's find: {"template": {}} was looked up in the templates as it came (an object cannot
+    # be, so 500), and a title or text that was not text was aired as its Python spelling ("{'a': 1}").
+    before = stored(env)
+    not_text: list[Any] = [{}, {"a": 1}, [], ["storm"], 7, True]
+    cases: list[tuple[dict[str, Any], str, str]] = [({"template": bad}, "template", "unknown_template")
+                                                    for bad in not_text]
+    cases += [({"template": "storm", field: bad}, field, "invalid_type") for field in ("title", "text")
+              for bad in not_text]
+    cases += [({"text": "Lũ về, sơ tán ngay.", "title": {"a": 1}}, "title", "invalid_type")]
+    for data, field, code in cases:
+        response = env.client.post("/api/v1/emergency", json={**data, "targets": ["loa-01"]}, headers=env.auth)
+        error = response.get_json()["error"]
+        assert (response.status_code, error["code"], error["field"]) == (422, code, field), data
+        assert f"'{field}'" in error["message"], "the message names the field"
+    assert stored(env) == before, "nothing was created, nothing aired"
+    sent = env.client.post("/api/v1/emergency", headers=env.auth,
+                           json={"template": "storm", "text": None, "title": "", "targets": ["loa-01"]})
+    assert sent.status_code == 201, "null or empty still means the template's own"
+    assert sent.get_json()["bulletin"]["title"].startswith("Khẩn cấp: ")
+
+
+def test_an_approval_with_a_body_that_is_not_an_object_is_refused_and_approves_nothing(env: Env) -> None:
+    created = env.client.post("/api/v1/bulletins", json={"title": "Họp", "text": "Họp thôn lúc 19h."},
+                              headers=env.auth).get_json()
+    url = f"/api/v1/bulletins/{created['id']}/approve"
+    for raw in ('"đồng ý"', "1", "1.5", "[1]", "true"):
+        response = env.client.post(url, data=raw, content_type="application/json", headers=env.auth)
+        assert (response.status_code, response.get_json()["error"]["code"]) == (400, "bad_json"), raw
+    not_text: list[Any] = [{}, ["x"], 5, True]
+    for comment in not_text:
+        response = env.client.post(url, json={"comment": comment}, headers=env.auth)
+        error = response.get_json()["error"]
+        assert (response.status_code, error["code"], error["field"]) == (422, "invalid_type", "comment"), comment
+    state = env.client.get(f"/api/v1/bulletins/{created['id']}", headers=env.auth).get_json()["state"]
+    assert state == "draft", "nothing was approved"
+    approved = env.client.post(url, json={"comment": "Được."}, headers=env.auth).get_json()
+    assert approved["state"] == "approved" and approved["review_comment"] == "Được."
+
+
+def test_numbers_beyond_64_bits_are_refused_instead_of_crashing_the_database(env: Env) -> None:
+    # A database integer holds 64 bits: an id beyond that made the driver raise (OverflowError on SQLite, out of
+    # range on PostgreSQL) before anything could answer "not found".
+    bulletin_id = env.broadcast("Bản tin cho máy thử.", targets=["loa-01"])["bulletin_id"]
+    huge = 2**63
+    cases = [
+        ("put", "/api/v1/devices/loa-01/volume", {"volume": huge}, "volume"),
+        ("post", "/api/v1/broadcasts", {"bulletin_id": huge, "targets": ["all"]}, "bulletin_id"),
+        ("post", "/api/v1/broadcasts/check", {"bulletin_id": -huge - 1, "targets": ["all"]}, "bulletin_id"),
+        ("post", "/api/v1/programmes", {"title": "Sáng", "items": [{"bulletin_id": huge}], "targets": ["all"]},
+         "items"),
+        ("post", "/api/v1/bulletins", {"title": "Họp", "text": "Họp thôn.", "area_id": huge}, "area_id"),
+        ("post", "/api/v1/groups", {"name": "Loa chợ", "devices": ["loa-01"], "area_id": 10**30}, "area_id"),
+        ("post", "/api/v1/areas", {"name": "Thôn Mới", "kind": "village", "parent_id": huge}, "parent_id"),
+        ("post", "/api/v1/users", {"username": "moi", "password": "mot mat khau dai", "roles": ["editor"],
+                                   "areas": [1, huge]}, "areas"),
+    ]
+    before = stored(env)
+    for method, path, data, field in cases:
+        response = getattr(env.client, method)(path, json=data, headers=env.auth)
+        error = response.get_json()["error"]
+        assert (response.status_code, error["code"], error["field"]) == (422, "number_too_large", field), path
+    assert stored(env) == before, "nothing was created"
+    largest = env.client.post("/api/v1/broadcasts", json={"bulletin_id": huge - 1, "targets": ["all"]},
+                              headers=env.auth)
+    assert (largest.status_code, largest.get_json()["error"]["code"]) == (422, "not_found"), "looked up as usual"
+    assert bulletin_id
+
+
+def test_a_body_nested_too_deeply_is_refused(env: Env) -> None:
+    # 200 KB of brackets: the JSON decoder gives up with a RecursionError, which is not malformed JSON to Flask.
+    data = '{"title": ' + "[" * 100_000 + "]" * 100_000 + ', "text": "Họp thôn."}'
+    response = env.client.post("/api/v1/bulletins", data=data, content_type="application/json", headers=env.auth)
+    assert (response.status_code, response.get_json()["error"]["code"]) == (400, "bad_json")
+
+
+@pytest.mark.parametrize("target", ["area:²", "group:²", "area:99999999999999999999", "group:99999999999999999999"])
+def test_a_target_whose_id_is_no_database_number_is_unknown(env: Env, target: str) -> None:
+    response = env.client.post("/api/v1/emergency", json={"text": "Cháy!", "targets": [target]}, headers=env.auth)
+    assert (response.status_code, response.get_json()["error"]["code"]) == (422, "unknown_target")
+
+
+def test_a_parent_that_is_not_an_id_is_refused(env: Env) -> None:
+    before = stored(env)
+    response = env.client.post("/api/v1/areas", json={"name": "Thôn Mới", "kind": "village", "parent_id": True},
+                               headers=env.auth)
+    assert (response.status_code, response.get_json()["error"]["code"]) == (422, "unknown_area")
+    assert stored(env) == before
