@@ -31,6 +31,13 @@ def array(items: J) -> J:
 
 
 STR, INT, NUM, BOOL = {"type": "string"}, {"type": "integer"}, {"type": "number"}, {"type": "boolean"}
+TARGETS = {
+    "type": "array", "minItems": 1,
+    "items": {"type": "string", "pattern": "^(all|area:[0-9]+|group:[0-9]+|[a-z0-9][a-z0-9-]{0,62})$"},
+    "description": "Whom it is for, as a union: \"all\" (every cluster in your areas), \"area:<id>\" (every "
+                   "cluster of that area and of the areas below it), \"group:<id>\" (a group's members) or a "
+                   "cluster's device id. Outside your areas: 403 out_of_scope; unknown: 422 unknown_target.",
+}
 TIME = {"type": "string", "format": "date-time"}
 N_STR, N_INT, N_NUM, N_TIME = nullable(STR), nullable(INT), nullable(NUM), nullable(TIME)
 
@@ -63,7 +70,7 @@ SCHEMAS: dict[str, J] = {
                             created_at=TIME, sent_at=N_TIME, programme_id=N_INT, targets=INT,
                             counts={"type": "object", "additionalProperties": INT}),
     "BroadcastRequest": obj(["bulletin_id", "targets"], bulletin_id=INT,
-                            targets=array(STR), priority={"enum": ["normal", "priority", "emergency"]},
+                            targets=TARGETS, priority={"enum": ["normal", "priority", "emergency"]},
                             play_at=N_TIME, relay=nullable(obj(url=STR, window_s=INT)),
                             repeat=nullable(ref("Repeat"))),
     "Device": obj(["id", "name", "online"], id=STR, name=STR, village=N_STR, online=BOOL, last_seen=N_TIME,
@@ -144,7 +151,7 @@ OPERATIONS: list[tuple[str, str, str, J | None, int, J | None]] = [
     ("post", "/programmes", "Several approved items back to back in one session",
      body(obj(["title", "items", "targets"], title=STR,
               items=array(obj(["bulletin_id"], bulletin_id=INT, relay=nullable(obj(url=STR, window_s=INT)))),
-              targets=array(STR), priority={"enum": ["normal", "priority", "emergency"]}, play_at=N_TIME,
+              targets=TARGETS, priority={"enum": ["normal", "priority", "emergency"]}, play_at=N_TIME,
               repeat=nullable(ref("Repeat")))), 201,
      obj(["id", "broadcasts"], id=INT, title=STR, broadcasts=array(ref("Broadcast")))),
     ("post", "/broadcasts/check", "What the rules say and what it overlaps, without saving",
@@ -171,7 +178,7 @@ OPERATIONS: list[tuple[str, str, str, J | None, int, J | None]] = [
     ("get", "/playback", "The playback log (?q=&device=&state=&from=&to=)", None, 200, array(ref("ReportRow"))),
     ("get", "/emergency/templates", "Ready emergency messages", None, 200, {"type": "object"}),
     ("post", "/emergency", "Send an emergency now, over the air-time rules",
-     body(obj(targets=array(STR), text=N_STR, template=nullable({"type": "string", "enum": sorted(templates())}),
+     body(obj(targets=TARGETS, text=N_STR, template=nullable({"type": "string", "enum": sorted(templates())}),
               title=N_STR, repeat_count={"type": "integer", "minimum": 1, "maximum": MAX_REPEATS},
               repeat_every_min={"type": "integer", "minimum": 1, "maximum": 120})),
      201, obj(bulletin=ref("Bulletin"), broadcasts=array(ref("Broadcast")))),
