@@ -37,15 +37,16 @@ FINAL_DELIVERY_STATES = ("played", "failed", "missed", "interrupted", "cancelled
 """``ended``: a recurring broadcast past its last day on that device (each play is in ``occurrence_plays``)."""
 
 
-LARGEST_ID = 2**63 - 1
-"""What a database integer column holds: a larger id is not found, never a crash in the database driver."""
+LARGEST_ID = 2**31 - 1
+"""What every id column holds (PostgreSQL's ``integer``, 32 bits; SQLite's hold more): a larger id is not found,
+never a crash in the database driver."""
 
 
 def parse_id(text: str) -> int | None:
     """An id written in decimal digits (0-9 only: not "²" or "٣", which ``str.isdigit`` takes) that a database
     column can hold; None otherwise."""
     digits = text.strip()
-    if not (digits.isascii() and digits.isdecimal()) or len(digits) > 19:
+    if not (digits.isascii() and digits.isdecimal()) or len(digits) > 10:
         return None
     number = int(digits)
     return number if number <= LARGEST_ID else None

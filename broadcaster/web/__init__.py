@@ -107,7 +107,7 @@ ASSET_ID = re.compile(r"[0-9a-f]{64}")
 
 
 class DatabaseId(IntegerConverter):
-    """An id a database column can hold (64 bits): a larger number in a URL is not found (404), not a crash in
+    """An id a database column can hold (``LARGEST_ID``): a larger number in a URL is not found (404), not a crash in
     the database driver."""
 
     def to_python(self, value: str) -> int:

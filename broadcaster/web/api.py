@@ -80,9 +80,9 @@ MAX_JSON_BYTES = 1024 * 1024
 
 def body() -> dict[str, Any]:
     """The request's JSON object. Each field is checked where it is used (its own code and message); here only
-    what no field can mean: not an object, too large or too deeply nested, or a number beyond 64 bits, which
-    the database driver cannot even compare (an id like that would crash the lookup instead of not being
-    found)."""
+    what no field can mean: not an object, too large or too deeply nested, or a number beyond what an id column
+    holds, which the database driver cannot even compare (an id like that would crash the lookup instead of not
+    being found)."""
     if (request.content_length or 0) > MAX_JSON_BYTES:
         raise service.Refusal("request_entity_too_large", "a JSON body may be at most 1 MiB", status=413)
     try:
@@ -465,7 +465,7 @@ def list_broadcasts() -> Response:
     before = None
     if "before" in request.args:
         before = request.args.get("before", type=int)
-        if before is None or not 0 < before < 2**63:
+        if before is None or not 0 < before <= LARGEST_ID:
             raise service.Refusal("invalid_before", "'before' must be the id of a broadcast", field="before")
     page = service.list_broadcasts(db(), g.user, limit, before)
     answer = jsonify(service.broadcast_summaries(db(), page))

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from broadcaster.assets import AssetStore
-from broadcaster.db import Base
+from broadcaster.db import LARGEST_ID, Base
 from broadcaster.speech import Speech
 from tests.conftest import Env
 from tests.resilience.conftest import Tally
@@ -162,11 +162,11 @@ def test_an_approval_with_a_body_that_is_not_an_object_is_refused_and_approves_n
     assert approved["state"] == "approved" and approved["review_comment"] == "Được."
 
 
-def test_numbers_beyond_64_bits_are_refused_instead_of_crashing_the_database(env: Env) -> None:
-    # A database integer holds 64 bits: an id beyond that made the driver raise (OverflowError on SQLite, out of
-    # range on PostgreSQL) before anything could answer "not found".
+def test_numbers_beyond_what_an_id_column_holds_are_refused_instead_of_crashing_the_database(env: Env) -> None:
+    # An id column holds 32 bits on PostgreSQL (64 on SQLite): an id beyond that made the driver raise
+    # (OverflowError on SQLite, out of range on PostgreSQL) before anything could answer "not found".
     bulletin_id = env.broadcast("Bản tin cho máy thử.", targets=["loa-01"])["bulletin_id"]
-    huge = 2**63
+    huge = LARGEST_ID + 1
     cases = [
         ("put", "/api/v1/devices/loa-01/volume", {"volume": huge}, "volume"),
         ("post", "/api/v1/broadcasts", {"bulletin_id": huge, "targets": ["all"]}, "bulletin_id"),
