@@ -28,8 +28,8 @@ import requests
 from sqlalchemy import insert
 
 from bench.stack import Stack, build, rss_mb
-from broadcaster.bootstrap import ensure_user
 from broadcaster.db import Broadcast, Bulletin, Delivery, User
+from broadcaster.ops.bootstrap import ensure_user
 
 PATHS = [
     ("api", "/api/v1/dashboard"),

@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.rig import start as rig_start
-from broadcaster.audio import duration_of
+from broadcaster.speech.audio import duration_of
 from edge_agent.agent import Agent
 from edge_agent.sinks import FileSink
 

@@ -77,7 +77,7 @@ def competitors() -> dict[str, Callable[[str], str]]:
 
 def main() -> None:
     sys.path.insert(0, str(ROOT))
-    from broadcaster.normalize import Normalizer
+    from broadcaster.speech.normalize import Normalizer
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--show-failures", action="store_true")

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from broadcaster.bootstrap import ensure_airtime, ensure_area, ensure_device, ensure_user, new_token
-from broadcaster.broker import Mosquitto
 from broadcaster.config import MqttSettings, ServerConfig, SigningSettings
 from broadcaster.db import Database
+from broadcaster.ops.bootstrap import ensure_airtime, ensure_area, ensure_device, ensure_user, new_token
+from broadcaster.ops.broker import Mosquitto
 from broadcaster.web import create_app
 from broadcaster.worker import Worker
 from edge_agent.config import AgentConfig, AudioSettings

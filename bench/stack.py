@@ -17,9 +17,9 @@ from typing import Any
 
 import requests
 
-from broadcaster.bootstrap import ensure_airtime, ensure_area, ensure_device, ensure_user, new_token
-from broadcaster.broker import Mosquitto, free_port, wait_for_port
 from broadcaster.db import Database
+from broadcaster.ops.bootstrap import ensure_airtime, ensure_area, ensure_device, ensure_user, new_token
+from broadcaster.ops.broker import Mosquitto, free_port, wait_for_port
 from edge_agent.protocol.signing import Signer
 from edge_agent.settings import dump_toml, write_secret
 

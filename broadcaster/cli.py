@@ -45,7 +45,7 @@ def _commune_words(args: argparse.Namespace, config: ServerConfig) -> dict[str, 
 
 
 def cmd_normalize(args: argparse.Namespace) -> int:
-    from broadcaster.normalize import DIALECTS, Normalizer
+    from broadcaster.speech.normalize import DIALECTS, Normalizer
 
     config = _config(args.config)
     normalizer = Normalizer(DIALECTS[args.dialect or config.speech.dialect], extra=_commune_words(args, config))
@@ -54,9 +54,9 @@ def cmd_normalize(args: argparse.Namespace) -> int:
 
 
 def cmd_tts(args: argparse.Namespace) -> int:
-    from broadcaster.audio import ENCODINGS, AudioError, AudioSettings, finish, speech_program
-    from broadcaster.engines import EngineUnavailable, make_engine
-    from broadcaster.normalize import DIALECTS, Normalizer
+    from broadcaster.speech.audio import ENCODINGS, AudioError, AudioSettings, finish, speech_program
+    from broadcaster.speech.engines import EngineUnavailable, make_engine
+    from broadcaster.speech.normalize import DIALECTS, Normalizer
 
     out = Path(args.output)
     if out.suffix not in ENCODINGS:
@@ -117,8 +117,8 @@ def cmd_keys_public(args: argparse.Namespace) -> int:
 def cmd_users_add(args: argparse.Namespace) -> int:
     """A user with a generated password, printed once: the first admin of a deployment comes from here, so
     there is never a default password."""
-    from broadcaster.bootstrap import ensure_user, new_password
     from broadcaster.db import ROLES, Area, Database, User
+    from broadcaster.ops.bootstrap import ensure_user, new_password
 
     config = _config(args.config)
     db = Database(config.db_url)
@@ -146,7 +146,7 @@ def cmd_users_add(args: argparse.Namespace) -> int:
 
 def cmd_devices_add(args: argparse.Namespace) -> int:
     from broadcaster.db import Database
-    from broadcaster.devices import DeviceError, add_device, agent_config_text, set_password
+    from broadcaster.ops.credentials import DeviceError, add_device, agent_config_text, set_password
     from edge_agent.settings import write_secret
 
     config = _config(args.config)
@@ -180,9 +180,9 @@ def cmd_devices_add(args: argparse.Namespace) -> int:
 
 
 def cmd_broker_files(args: argparse.Namespace) -> int:
-    from broadcaster.broker import ACL, DEVICE_PASSWORDS, SERVER_PASSWORDS
     from broadcaster.db import Database
-    from broadcaster.devices import write_broker_files
+    from broadcaster.ops.broker import ACL, DEVICE_PASSWORDS, SERVER_PASSWORDS
+    from broadcaster.ops.credentials import write_broker_files
 
     config = _config(args.config)
     password = config.mqtt_password()
@@ -200,7 +200,7 @@ def cmd_broker_files(args: argparse.Namespace) -> int:
 
 
 def cmd_voices_fetch(args: argparse.Namespace) -> int:
-    from broadcaster.voicefetch import FetchError, fetch
+    from broadcaster.speech.voicefetch import FetchError, fetch
 
     config = _config(args.config)
     dest = Path(args.dest) if args.dest else Path(config.data_dir) / "voices" / args.name
@@ -216,7 +216,7 @@ def cmd_voices_fetch(args: argparse.Namespace) -> int:
 
 
 def cmd_voices_list(args: argparse.Namespace) -> int:
-    from broadcaster.engines import voice_report
+    from broadcaster.speech.engines import voice_report
 
     config = _config(args.config)
     for voice in voice_report(config.speech.voices):
@@ -277,7 +277,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from broadcaster.demo import run_demo
+    from broadcaster.ops.demo import run_demo
 
     return run_demo(Path(args.data_dir), args.port, args.agents, args.broker)
 

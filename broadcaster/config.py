@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from broadcaster.engines import VoiceSettings, all_voices
-from broadcaster.normalize import DIALECTS
+from broadcaster.speech.engines import VoiceSettings, all_voices
+from broadcaster.speech.normalize import DIALECTS
 from edge_agent.protocol.signing import Signer
 from edge_agent.protocol.topics import DEFAULT_ROOT
 from edge_agent.settings import ConfigError, load, read_secret

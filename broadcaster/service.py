@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from broadcaster import airtime
 from broadcaster.access import Scope, audit, below, home_area, require, scope_of
 from broadcaster.assets import AssetStore
-from broadcaster.audio import AudioError, load_recording
 from broadcaster.db import (
     BULLETIN_STATES,
     AirtimeRule,
@@ -38,6 +37,7 @@ from broadcaster.db import (
     parse_id,
     utcnow,
 )
+from broadcaster.speech.audio import AudioError, load_recording
 from edge_agent.protocol import PRIORITIES, ProtocolError, Repeat
 from edge_agent.protocol.messages import DEFAULT_TZ
 

@@ -27,7 +27,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, joinedload, object_session, selectinload
 
 from broadcaster.assets import AssetStore
-from broadcaster.audio import AudioError
 from broadcaster.config import ServerConfig
 from broadcaster.db import (
     DB_DOWN,
@@ -49,7 +48,8 @@ from broadcaster.db import (
     utcnow,
 )
 from broadcaster.leader import Leadership, leadership_for
-from broadcaster.speech import Speech
+from broadcaster.speech.audio import AudioError
+from broadcaster.speech.render import Speech
 from edge_agent.link import Ack, Link
 from edge_agent.protocol import (
     Alert,

@@ -57,7 +57,7 @@ def render_bulletin(tmp_path: Path, voice: str, voices: dict[str, Any], text: st
     from broadcaster.assets import AssetStore
     from broadcaster.config import SpeechSettings
     from broadcaster.db import Database
-    from broadcaster.speech import Speech
+    from broadcaster.speech.render import Speech
 
     db = Database(f"sqlite:///{tmp_path / 'render.db'}")
     db.create_all()

@@ -21,10 +21,10 @@ from waitress import wasyncore
 from waitress.server import create_server
 
 from broadcaster.assets import AssetStore
-from broadcaster.bootstrap import ensure_airtime, ensure_area, ensure_device, ensure_user, new_token
-from broadcaster.broker import Mosquitto, free_port
 from broadcaster.config import MqttSettings, ServerConfig, SigningSettings, WebSettings
 from broadcaster.db import Area, Database
+from broadcaster.ops.bootstrap import ensure_airtime, ensure_area, ensure_device, ensure_user, new_token
+from broadcaster.ops.broker import Mosquitto, free_port
 from broadcaster.web import create_app
 from broadcaster.worker import Worker
 from edge_agent.agent import Agent

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from broadcaster.bootstrap import ensure_airtime, ensure_area, ensure_device
 from broadcaster.db import Area
+from broadcaster.ops.bootstrap import ensure_airtime, ensure_area, ensure_device
 from tests.conftest import Env
 
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from broadcaster.bootstrap import ensure_area, ensure_device
+from broadcaster.ops.bootstrap import ensure_area, ensure_device
 from tests.conftest import Env
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")

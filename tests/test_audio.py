@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from broadcaster.assets import AssetStore
-from broadcaster.audio import AudioError, AudioSettings, chime, finish, speech_program
 from broadcaster.config import SpeechSettings
 from broadcaster.db import Asset, Database
-from broadcaster.engines import BUILTIN_VOICES, make_engine
-from broadcaster.speech import Speech
+from broadcaster.speech.audio import AudioError, AudioSettings, chime, finish, speech_program
+from broadcaster.speech.engines import BUILTIN_VOICES, make_engine
+from broadcaster.speech.render import Speech
 from tests.audio_checks import integrated_loudness, probe_duration, voiced_seconds
 
 TEXT = "Ủy ban nhân dân xã thông báo: ngày mai mất điện từ bảy giờ đến mười một giờ."

@@ -17,8 +17,8 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from broadcaster.broker import Mosquitto, free_port, mosquitto_hash, wait_for_port, write_password_files
-from broadcaster.embedded_broker import allowed, parse_connect
+from broadcaster.ops.broker import Mosquitto, free_port, mosquitto_hash, wait_for_port, write_password_files
+from broadcaster.ops.embedded_broker import allowed, parse_connect
 from broadcaster.worker import share_group
 
 ROOT = "loaxa"
@@ -47,7 +47,7 @@ def doors(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     hashes = {user: mosquitto_hash(password, iterations=1000) for user, password in USERS.items()}
     write_password_files(folder, "broadcaster", hashes["broadcaster"], hashes)
     number = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "broadcaster.embedded_broker", "--port", str(number),
+    proc = subprocess.Popen([sys.executable, "-m", "broadcaster.ops.embedded_broker", "--port", str(number),
                              "--passwords", str(folder), "--root", ROOT],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     assert wait_for_port(number)

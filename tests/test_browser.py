@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from broadcaster.bootstrap import ensure_airtime, ensure_area, ensure_device
+from broadcaster.ops.bootstrap import ensure_airtime, ensure_area, ensure_device
 from tests.conftest import Env
 
 pytestmark = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
@@ -79,7 +79,7 @@ def test_an_admin_sends_an_announcement_and_sees_it_played(env: Env, site: str, 
 
 
 def test_an_officer_listens_before_sending(env: Env, site: str, page: Page, tmp_path: Path) -> None:
-    from broadcaster.listening import Listener
+    from broadcaster.speech.listening import Listener
 
     log_in(page, site, "admin", "correct horse battery")
     page.fill("#text", "UBND xã họp dân lúc 19h30.")

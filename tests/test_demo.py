@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from broadcaster.broker import free_port
+from broadcaster.ops.broker import free_port
 from tests.conftest import wait_until
 
 

@@ -11,12 +11,12 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from broadcaster.bootstrap import ensure_airtime, ensure_user, new_token
-from broadcaster.broker import Mosquitto, check_hash, mosquitto_hash
 from broadcaster.cli import main
 from broadcaster.config import ServerConfig
 from broadcaster.config import load_config as load_server_config
 from broadcaster.db import Area, Database, DeviceCredential
+from broadcaster.ops.bootstrap import ensure_airtime, ensure_user, new_token
+from broadcaster.ops.broker import Mosquitto, check_hash, mosquitto_hash
 from broadcaster.web import create_app
 from broadcaster.worker import Worker
 from edge_agent.agent import Agent

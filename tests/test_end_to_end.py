@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from broadcaster.assets import AssetStore
 from broadcaster.db import Broadcast, Delivery
-from broadcaster.speech import Speech
+from broadcaster.speech.render import Speech
 from tests.audio_checks import voiced_seconds, wav_stats
 from tests.conftest import DEVICES, Env, wait_until
 

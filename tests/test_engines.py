@@ -9,7 +9,7 @@ import pytest
 from broadcaster.assets import AssetStore
 from broadcaster.config import SpeechSettings, load_config
 from broadcaster.db import Database
-from broadcaster.engines import (
+from broadcaster.speech.engines import (
     DEFAULT_VOICE,
     EngineUnavailable,
     VoiceSettings,
@@ -17,7 +17,7 @@ from broadcaster.engines import (
     resolve,
     voice_report,
 )
-from broadcaster.speech import Speech
+from broadcaster.speech.render import Speech
 from edge_agent.settings import ConfigError
 from tests.conftest import Env
 from tests.test_web import login

@@ -13,8 +13,8 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from broadcaster.assets import AssetStore
-from broadcaster.broker import free_port
 from broadcaster.config import ConfigError, ServerConfig
+from broadcaster.ops.broker import free_port
 from edge_agent.protocol import Manifest, ProtocolError, Topics
 from edge_agent.protocol.messages import load_object
 from tests.conftest import SERVER_USER, Env, wait_until

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from broadcaster.assets import AssetStore
-from broadcaster.speech import Speech
+from broadcaster.speech.render import Speech
 from tests.conftest import Env
 from tests.test_web import csrf, login
 

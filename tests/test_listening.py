@@ -8,12 +8,12 @@ import re
 import pytest
 
 from broadcaster.assets import AssetStore
-from broadcaster.audio import AudioSettings, finish, speech_program
 from broadcaster.config import SpeechSettings
 from broadcaster.db import Asset, Database, ListeningCheck
-from broadcaster.engines import make_engine
-from broadcaster.listening import Listener, compare, listen, words
-from broadcaster.speech import Speech
+from broadcaster.speech.audio import AudioSettings, finish, speech_program
+from broadcaster.speech.engines import make_engine
+from broadcaster.speech.listening import Listener, compare, listen, words
+from broadcaster.speech.render import Speech
 from tests.conftest import Env, wait_until
 from tests.test_web import csrf, login
 

@@ -13,7 +13,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from broadcaster.broker import Mosquitto
+from broadcaster.ops.broker import Mosquitto
 from edge_agent.link import Link
 from edge_agent.outbox import Outbox
 from edge_agent.protocol import Playback, Topics

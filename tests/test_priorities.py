@@ -6,8 +6,8 @@ import wave
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from broadcaster.audio import duration_of
 from broadcaster.db import Device
+from broadcaster.speech.audio import duration_of
 from tests.conftest import Env, wait_until
 
 LONG = ("Thông báo về kế hoạch tiêm chủng mở rộng cho trẻ em dưới năm tuổi tại trạm y tế xã. Phụ huynh mang theo "

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from broadcaster.db import Bulletin, Recording
-from broadcaster.engines import make_engine
+from broadcaster.speech.engines import make_engine
 from tests.audio_checks import wav_stats
 from tests.conftest import Env, wait_until
 

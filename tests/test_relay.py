@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from broadcaster.broker import free_port
+from broadcaster.ops.broker import free_port
 from edge_agent.sinks import AlsaSink, AudioSink, FileSink
 from tests.audio_checks import wav_stats
 from tests.conftest import Env, wait_until

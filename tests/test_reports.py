@@ -56,7 +56,7 @@ def test_planned_against_played_with_real_start_times_minutes_and_failures(env: 
 
 
 def test_a_report_shows_only_the_users_areas(env: Env) -> None:
-    from broadcaster.bootstrap import ensure_area
+    from broadcaster.ops.bootstrap import ensure_area
 
     with env.db.session() as session:
         ensure_area(session, "Xã Bên", "commune")

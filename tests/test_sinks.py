@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from broadcaster.audio import AudioSettings, finish, speech_program
-from broadcaster.engines import make_engine
+from broadcaster.speech.audio import AudioSettings, finish, speech_program
+from broadcaster.speech.engines import make_engine
 from edge_agent.sinks import AlsaSink, AudioSink, FileSink, PlaybackError
 from tests.audio_checks import wav_stats
 

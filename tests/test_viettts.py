@@ -27,9 +27,9 @@ from typing import Any, NamedTuple
 import numpy as np
 import pytest
 
-from broadcaster import viettts
-from broadcaster.engines import EngineUnavailable, VoiceSettings, make_engine, resolve, voice_problem
-from broadcaster.viettts import (
+from broadcaster.speech import viettts
+from broadcaster.speech.engines import EngineUnavailable, VoiceSettings, make_engine, resolve, voice_problem
+from broadcaster.speech.viettts import (
     AcousticModel,
     CheckpointError,
     DurationModel,

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from broadcaster import voicefetch
 from broadcaster.cli import main
-from broadcaster.engines import make_engine
-from broadcaster.voicefetch import FetchError, fetch, verify
+from broadcaster.speech import voicefetch
+from broadcaster.speech.engines import make_engine
+from broadcaster.speech.voicefetch import FetchError, fetch, verify
 from tests.test_viettts import voices, write_voice
 
 

@@ -15,8 +15,8 @@ from broadcaster import accounts, dashboard, emergency, reports, service
 from broadcaster.access import Denied, require
 from broadcaster.assets import AssetStore
 from broadcaster.db import LARGEST_ID, ApiToken, AuditEntry, DeviceHealth, LexiconEntry, token_hash, utcnow
-from broadcaster.engines import DEFAULT_VOICE, voice_report
-from broadcaster.normalize import DIALECTS, Normalizer
+from broadcaster.speech.engines import DEFAULT_VOICE, voice_report
+from broadcaster.speech.normalize import DIALECTS, Normalizer
 from broadcaster.web import common
 from broadcaster.web.common import config, db
 

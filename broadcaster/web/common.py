@@ -9,9 +9,9 @@ from flask import Response, current_app, g, send_file
 from sqlalchemy.orm import Session
 
 from broadcaster import service
-from broadcaster.audio import AudioError
 from broadcaster.config import ServerConfig
 from broadcaster.db import Asset, Database
+from broadcaster.speech.audio import AudioError
 
 _RENDER_LOCK = threading.Lock()
 
@@ -36,7 +36,7 @@ def preview(text: str, audio_url: str) -> dict[str, Any]:
     One render at a time per web process: a preview is a click, not a batch job.
     """
     from broadcaster.assets import AssetStore
-    from broadcaster.speech import Speech
+    from broadcaster.speech.render import Speech
 
     state = current_app.extensions["broadcaster"]
     with _RENDER_LOCK:

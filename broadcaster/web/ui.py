@@ -16,8 +16,8 @@ from werkzeug.wrappers import Response
 from broadcaster import accounts, service
 from broadcaster.access import Denied
 from broadcaster.db import Device, LexiconEntry, ListeningCheck, User
-from broadcaster.engines import DEFAULT_VOICE, voice_problem
-from broadcaster.normalize import DIALECTS, Normalizer
+from broadcaster.speech.engines import DEFAULT_VOICE, voice_problem
+from broadcaster.speech.normalize import DIALECTS, Normalizer
 from broadcaster.web import common
 from broadcaster.web.api import error as api_error
 from broadcaster.web.common import config, db

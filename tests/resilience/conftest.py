@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from broadcaster.broker import Mosquitto
+from broadcaster.ops.broker import Mosquitto
 from edge_agent.settings import dump_toml
 from tests.conftest import Env, start_broker
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from broadcaster.bootstrap import ensure_airtime, ensure_area, ensure_device
 from broadcaster.db import Alarm, ApiToken, Area, User
+from broadcaster.ops.bootstrap import ensure_airtime, ensure_area, ensure_device
 from tests.conftest import Env
 
 pytestmark = pytest.mark.parametrize("database", ["sqlite"], indirect=True)

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from broadcaster.assets import AssetStore
 from broadcaster.db import LARGEST_ID, Base
-from broadcaster.speech import Speech
+from broadcaster.speech.render import Speech
 from tests.conftest import Env
 from tests.resilience.conftest import Tally
 from tests.test_web import login

@@ -17,7 +17,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from broadcaster.cli import main
 from broadcaster.config import WebSettings
 from broadcaster.db import ApiToken, Bulletin, Database, DeviceCredential, RefusalRecord, User
-from broadcaster.devices import set_password
+from broadcaster.ops.credentials import set_password
 from broadcaster.web import create_app
 from edge_agent.protocol import Command, Playback, Topics
 from edge_agent.protocol.signing import Signer

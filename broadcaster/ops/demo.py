@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from broadcaster.bootstrap import ensure_airtime, ensure_area, ensure_device, ensure_user, new_password, new_token
-from broadcaster.broker import (
+from broadcaster.db import AirtimeRule, Database, DeviceCredential
+from broadcaster.ops.bootstrap import ensure_airtime, ensure_area, ensure_device, ensure_user, new_password, new_token
+from broadcaster.ops.broker import (
     BrokerError,
     Mosquitto,
     check_hash,
@@ -30,8 +31,7 @@ from broadcaster.broker import (
     mosquitto_path,
     wait_for_port,
 )
-from broadcaster.db import AirtimeRule, Database, DeviceCredential
-from broadcaster.devices import device_hashes, write_broker_files
+from broadcaster.ops.credentials import device_hashes, write_broker_files
 from edge_agent.protocol.signing import Signer
 from edge_agent.protocol.topics import DEFAULT_ROOT
 from edge_agent.settings import dump_toml, write_secret
@@ -261,7 +261,7 @@ def broker_command(kind: str, plan: dict[str, Any]) -> list[str]:
                            server_port=plan["mqtt_server_port"])
         broker.write_config()
         return broker.command()
-    return [sys.executable, "-m", "broadcaster.embedded_broker", "--port", str(plan["mqtt_port"]),
+    return [sys.executable, "-m", "broadcaster.ops.embedded_broker", "--port", str(plan["mqtt_port"]),
             "--passwords", str(folder), "--root", DEFAULT_ROOT, "--server-user", SERVER_USER]
 
 

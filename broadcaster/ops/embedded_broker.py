@@ -2,7 +2,7 @@
 the same binding of a device's client id to its user name.
 
 amqtt is fine for a demo (see ../shared/MQTT.md) but not for production: mosquitto is always preferred.
-Run as ``python -m broadcaster.embedded_broker --port P --passwords DIR --root R --server-user U``, where DIR
+Run as ``python -m broadcaster.ops.embedded_broker --port P --passwords DIR --root R --server-user U``, where DIR
 holds the two mosquitto password files ``broadcaster broker files`` writes (the same hashes).
 
 amqtt 0.12 acts on a CONNECT before it authenticates it: a clean session under a connected client's id
@@ -27,7 +27,7 @@ from amqtt.broker import Broker
 from amqtt.contexts import Action
 from amqtt.plugins.base import BaseAuthPlugin, BaseTopicPlugin
 
-from broadcaster.broker import DEVICE_PASSWORDS, SERVER_PASSWORDS, check_hash, read_password_file
+from broadcaster.ops.broker import DEVICE_PASSWORDS, SERVER_PASSWORDS, check_hash, read_password_file
 
 logger = logging.getLogger(__name__)
 CONNECT_TIMEOUT_S = 10.0
@@ -36,7 +36,7 @@ BAD_CREDENTIALS, IDENTIFIER_REJECTED = 4, 2
 
 
 def allowed(root: str, server_user: str, user: str | None, topic: str, write: bool) -> bool:
-    """The rules of broadcaster.broker.acl_text: devices reach their own topics and read audio and alerts only."""
+    """The rules of broadcaster.ops.broker.acl_text: devices reach their own topics and read audio and alerts only."""
     if not user:
         return False
     if user == server_user:

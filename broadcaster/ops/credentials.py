@@ -12,9 +12,9 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from broadcaster.bootstrap import ensure_area
-from broadcaster.broker import ACL, acl_text, mosquitto_hash, write_password_files
 from broadcaster.db import Device, DeviceCredential, utcnow
+from broadcaster.ops.bootstrap import ensure_area
+from broadcaster.ops.broker import ACL, acl_text, mosquitto_hash, write_password_files
 from edge_agent.protocol.topics import valid_device_id
 from edge_agent.settings import dump_toml
 

@@ -171,7 +171,7 @@ def fetch(name: str, dest: Path, sha256: str | None = None, *, source: Source | 
 def _validate(name: str, folder: Path) -> Any:
     if name != "viettts":
         return None
-    from broadcaster.viettts import CheckpointError, VietTTSVoice
+    from broadcaster.speech.viettts import CheckpointError, VietTTSVoice
 
     try:
         return VietTTSVoice.load(folder)

@@ -10,7 +10,10 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from broadcaster.assets import AssetStore
-from broadcaster.audio import (
+from broadcaster.config import SpeechSettings
+from broadcaster.db import Asset, ListeningCheck, Recording
+from broadcaster.service import lexicon
+from broadcaster.speech.audio import (
     AudioSettings,
     duration_of,
     finish,
@@ -18,12 +21,9 @@ from broadcaster.audio import (
     recording_program,
     speech_program,
 )
-from broadcaster.config import SpeechSettings
-from broadcaster.db import Asset, ListeningCheck, Recording
-from broadcaster.engines import resolve
-from broadcaster.listening import ListenerUnavailable, listen
-from broadcaster.normalize import DIALECTS, Normalizer
-from broadcaster.service import lexicon
+from broadcaster.speech.engines import resolve
+from broadcaster.speech.listening import ListenerUnavailable, listen
+from broadcaster.speech.normalize import DIALECTS, Normalizer
 
 logger = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from pydub import AudioSegment
 
-from broadcaster.audio import SAMPLE_RATE, AudioError
+from broadcaster.speech.audio import SAMPLE_RATE, AudioError
 
 logger = logging.getLogger(__name__)
 
@@ -163,14 +163,14 @@ class PiperEngine(Engine):
 
 class VietTTSEngine(Engine):
     """A vietTTS voice from the official checkpoint folder, run by our NumPy implementation of its graph
-    (``broadcaster/viettts.py``): no JAX on the server."""
+    (``broadcaster/speech/viettts.py``): no JAX on the server."""
 
     def __init__(self, name: str, settings: VoiceSettings) -> None:
         super().__init__(name, settings)
         self._voice: Any = None
 
     def _files(self) -> list[Path]:
-        from broadcaster.viettts import FILES
+        from broadcaster.speech.viettts import FILES
 
         folder = Path(self.settings.model or "")
         return [folder / name for name in (*FILES, "config.json")]
@@ -180,7 +180,7 @@ class VietTTSEngine(Engine):
             raise EngineUnavailable('no checkpoint folder is configured (model = "/path/to/folder"; '
                                     "get one with: broadcaster voices fetch viettts)")
         try:
-            from broadcaster.viettts import CheckpointError
+            from broadcaster.speech.viettts import CheckpointError
         except ImportError:
             raise EngineUnavailable("NumPy is not installed (pip install 'loaxa[viettts]')") from None
         try:
@@ -191,7 +191,7 @@ class VietTTSEngine(Engine):
     def synthesize(self, sentence: str) -> AudioSegment:
         import numpy as np
 
-        from broadcaster.viettts import SAMPLE_RATE as VIETTTS_RATE
+        from broadcaster.speech.viettts import SAMPLE_RATE as VIETTTS_RATE
 
         if self._voice is None:
             self.check()
@@ -221,7 +221,7 @@ def _stamp(paths: list[Path]) -> tuple[tuple[str, int, int], ...]:
 @lru_cache(maxsize=2)
 def _load_viettts(folder: Path, stamp: object) -> Any:
     """A loaded vietTTS voice, kept while its files are unchanged (loading reads some 230 MB)."""
-    from broadcaster.viettts import VietTTSVoice
+    from broadcaster.speech.viettts import VietTTSVoice
 
     started = time.monotonic()
     voice = VietTTSVoice.load(folder)

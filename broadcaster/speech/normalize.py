@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 
 DIGITS = ["không", "một", "hai", "ba", "bốn", "năm", "sáu", "bảy", "tám", "chín"]
-CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
+CONTENT_DIR = Path(__file__).resolve().parents[2] / "content"
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from pydub import AudioSegment
 from pydub.generators import Sine
 
 if TYPE_CHECKING:
-    from broadcaster.engines import Engine
+    from broadcaster.speech.engines import Engine
 
 logger = logging.getLogger(__name__)
 
