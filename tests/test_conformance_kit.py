@@ -1,4 +1,4 @@
-"""The conformance kit (python -m broadcaster.conformance, docs/conformance.md), run as a third party runs it:
+"""The conformance kit (python -m broadcaster.ops.conformance, docs/conformance.md), run as a third party runs it:
 against our own receiver it passes every check; against a receiver that never connects, or exits at once, it
 fails quickly, names the receiver's log, and leaves no process behind."""
 
@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from broadcaster.conformance import Kit
+from broadcaster.ops.conformance import Kit
 
 REPO = Path(__file__).resolve().parent.parent
 PYTHON = shlex.quote(sys.executable)
@@ -22,7 +22,7 @@ Run = subprocess.CompletedProcess[str]
 def run_kit(receiver: str, workdir: Path, *options: str, timeout: float = 240) -> tuple[Run, float]:
     """The kit's run, and how long it took (s)."""
     started = time.monotonic()
-    result = subprocess.run([sys.executable, "-m", "broadcaster.conformance", "--receiver", receiver,
+    result = subprocess.run([sys.executable, "-m", "broadcaster.ops.conformance", "--receiver", receiver,
                              "--workdir", str(workdir), *options],
                             cwd=REPO, capture_output=True, text=True, timeout=timeout)
     return result, time.monotonic() - started

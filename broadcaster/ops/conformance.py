@@ -1,6 +1,6 @@
 """The conformance kit: a receiver under test (ours or anyone's, in any language) against a real server and broker.
 
-    python -m broadcaster.conformance --receiver 'python -m edge_agent.cli --config {config}'
+    python -m broadcaster.ops.conformance --receiver 'python -m edge_agent.cli --config {config}'
 
 The kit sets up, in a work folder of its own, a mosquitto with one device (``kit-01``), a SQLite database, a
 signing key, the server's worker and its web API; starts the receiver command; and then drives the public API
@@ -42,10 +42,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from paho.mqtt.enums import CallbackAPIVersion
 
-from broadcaster.bootstrap import ensure_airtime, ensure_area, ensure_device, ensure_user, new_password, new_token
-from broadcaster.broker import Mosquitto
 from broadcaster.config import MqttSettings, ServerConfig, SigningSettings, WebSettings
 from broadcaster.db import Database, RefusalRecord
+from broadcaster.ops.bootstrap import ensure_airtime, ensure_area, ensure_device, ensure_user, new_password, new_token
+from broadcaster.ops.broker import Mosquitto
 from broadcaster.web import create_app
 from broadcaster.worker import NO_REPORT, Worker, groups_of
 from edge_agent.config import AgentConfig, AudioSettings
@@ -67,7 +67,7 @@ from edge_agent.protocol.messages import format_time, load_object, utcnow
 from edge_agent.protocol.signing import SignatureError, Signer, Verifier, canonical_json, key_id
 from edge_agent.settings import dump_toml, write_secret
 
-logger = logging.getLogger("broadcaster.conformance")
+logger = logging.getLogger("broadcaster.ops.conformance")
 T = TypeVar("T")
 
 HOST = "127.0.0.1"
@@ -836,7 +836,7 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m broadcaster.conformance",
+    parser = argparse.ArgumentParser(prog="python -m broadcaster.ops.conformance",
                                      description="Check a receiver against a real server and broker "
                                                  "(docs/conformance.md).")
     parser.add_argument("--receiver", required=True, metavar="COMMAND",
