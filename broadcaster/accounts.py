@@ -13,7 +13,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from broadcaster.access import audit, client_address, require, scope_of
 from broadcaster.db import ROLES, ApiToken, Area, AuditEntry, User, UserArea, UserRole, token_hash, utcnow
-from broadcaster.service import Refusal, iso
+from broadcaster.domain.errors import Refusal
+from broadcaster.web.serializers import iso
 
 logger = logging.getLogger(__name__)
 

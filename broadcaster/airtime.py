@@ -47,7 +47,7 @@ def clock_text(value: time) -> str:
 
 
 def parse_clock(value: Any, name: str) -> time:
-    from broadcaster.service import Refusal
+    from broadcaster.domain.errors import Refusal
 
     if not isinstance(value, str) or len(value) != 5 or value[2] != ":":
         raise Refusal("invalid_rule", f"'{name}' must be a time of day HH:MM", field=name)
@@ -225,6 +225,6 @@ def describe(breach: dict[str, Any]) -> str:
 
 
 def _iso(value: datetime) -> str:
-    from broadcaster.service import iso
+    from broadcaster.web.serializers import iso
 
     return iso(value) or ""

@@ -33,7 +33,7 @@ def _commune_words(args: argparse.Namespace, config: ServerConfig) -> dict[str, 
     from sqlalchemy.exc import SQLAlchemyError
 
     from broadcaster.db import Database
-    from broadcaster.service import lexicon
+    from broadcaster.domain.bulletins import lexicon
 
     try:
         with Database(config.db_url).session() as session:

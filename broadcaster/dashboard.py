@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session
 
 from broadcaster.access import audit, require, scope_of
 from broadcaster.db import DB_DOWN, Alarm, Broadcast, Bulletin, Delivery, Device, DeviceHealth, User, utcnow
-from broadcaster.service import Refusal, iso, visible_devices
+from broadcaster.domain.errors import Refusal
+from broadcaster.domain.fleet import visible_devices
+from broadcaster.web.serializers import iso
 
 TICK_S = 2.0
 """How often the stream looks for changes."""

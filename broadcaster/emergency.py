@@ -19,14 +19,9 @@ from sqlalchemy.orm import Session
 
 from broadcaster.access import audit, home_area, require, scope_of
 from broadcaster.db import Area, Broadcast, Bulletin, CapAlert, User, utcnow
-from broadcaster.service import (
-    MAX_TEXT,
-    MAX_TITLE,
-    Refusal,
-    create_broadcast,
-    stop_broadcast,
-    text_field,
-)
+from broadcaster.domain.broadcasts import create_broadcast, stop_broadcast
+from broadcaster.domain.bulletins import MAX_TEXT, MAX_TITLE
+from broadcaster.domain.errors import Refusal, text_field
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 MAX_REPEATS = 10

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from broadcaster.access import below, require, scope_of
 from broadcaster.db import Area, Broadcast, Bulletin, Delivery, Device, OccurrencePlay, Recurrence, User
-from broadcaster.service import Refusal
+from broadcaster.domain.errors import Refusal
 
 MAX_DAYS = 366
 MAX_ROWS = 100_000

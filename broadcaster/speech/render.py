@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from broadcaster.assets import AssetStore
 from broadcaster.config import SpeechSettings
 from broadcaster.db import Asset, ListeningCheck, Recording
-from broadcaster.service import lexicon
+from broadcaster.domain.bulletins import lexicon
 from broadcaster.speech.audio import (
     AudioSettings,
     duration_of,

@@ -11,13 +11,14 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from broadcaster import accounts, dashboard, emergency, reports, service
+from broadcaster import accounts, dashboard, emergency, reports
 from broadcaster.access import Denied, require
 from broadcaster.assets import AssetStore
 from broadcaster.db import LARGEST_ID, ApiToken, AuditEntry, DeviceHealth, LexiconEntry, token_hash, utcnow
+from broadcaster.domain import broadcasts, bulletins, errors, fleet
 from broadcaster.speech.engines import DEFAULT_VOICE, voice_report
 from broadcaster.speech.normalize import DIALECTS, Normalizer
-from broadcaster.web import common
+from broadcaster.web import common, serializers
 from broadcaster.web.common import config, db
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -34,8 +35,8 @@ def error(code: str, message: str, status: int, field: str | None = None,
     return jsonify(error=body), status
 
 
-@bp.errorhandler(service.Refusal)
-def refused(exc: service.Refusal) -> tuple[Response, int]:
+@bp.errorhandler(errors.Refusal)
+def refused(exc: errors.Refusal) -> tuple[Response, int]:
     return error(exc.code, exc.message, exc.status, exc.field, exc.details)
 
 
@@ -52,7 +53,7 @@ def http_error(exc: HTTPException) -> tuple[Response, int]:
 def get_or_404(model: type[T], key: Any, what: str) -> T:
     found = db().get(model, key)
     if found is None:
-        raise service.Refusal("not_found", f"{what} {key} does not exist", status=404)
+        raise errors.Refusal("not_found", f"{what} {key} does not exist", status=404)
     return found
 
 
@@ -84,13 +85,13 @@ def body() -> dict[str, Any]:
     holds, which the database driver cannot even compare (an id like that would crash the lookup instead of not
     being found)."""
     if (request.content_length or 0) > MAX_JSON_BYTES:
-        raise service.Refusal("request_entity_too_large", "a JSON body may be at most 1 MiB", status=413)
+        raise errors.Refusal("request_entity_too_large", "a JSON body may be at most 1 MiB", status=413)
     try:
         data = request.get_json(silent=True)
     except RecursionError:  # ``silent`` covers malformed JSON, not JSON nested deeper than the decoder goes
-        raise service.Refusal("bad_json", "the JSON body is nested too deeply", status=400) from None
+        raise errors.Refusal("bad_json", "the JSON body is nested too deeply", status=400) from None
     if not isinstance(data, dict):
-        raise service.Refusal("bad_json", "the request body must be a JSON object", status=400)
+        raise errors.Refusal("bad_json", "the request body must be a JSON object", status=400)
     _refuse_huge_integers(data)
     return data
 
@@ -112,7 +113,7 @@ def _refuse_huge_integers(data: dict[str, Any]) -> None:
         elif isinstance(value, list):
             pending += [(field, v) for v in value]
         elif isinstance(value, int) and not -LARGEST_ID <= value <= LARGEST_ID:
-            raise service.Refusal("number_too_large", f"'{field}' holds a number beyond what this server keeps "
+            raise errors.Refusal("number_too_large", f"'{field}' holds a number beyond what this server keeps "
                                                       f"(at most {LARGEST_ID})", field=field)
 
 
@@ -151,14 +152,14 @@ def list_lexicon() -> Response:
 @bp.post("/lexicon")
 @authenticated
 def add_lexicon() -> tuple[Response, int]:
-    entry = service.add_lexicon_entry(db(), g.user, body())
+    entry = bulletins.add_lexicon_entry(db(), g.user, body())
     return jsonify({"id": entry.id, "word": entry.word, "reading": entry.reading}), 201
 
 
 @bp.delete("/lexicon/<int:entry_id>")
 @authenticated
 def delete_lexicon(entry_id: int) -> Response:
-    service.delete_lexicon_entry(db(), g.user, entry_id)
+    bulletins.delete_lexicon_entry(db(), g.user, entry_id)
     return Response(status=204)
 
 
@@ -166,9 +167,9 @@ def delete_lexicon(entry_id: int) -> Response:
 @authenticated
 def preview_reading() -> Response:
     """How ``text`` will be read aloud, with this commune's dictionary: a preview before approval."""
-    text = service.text_field(body(), "text", service.MAX_TEXT)
+    text = errors.text_field(body(), "text", bulletins.MAX_TEXT)
     speech = config().speech
-    normalizer = Normalizer(DIALECTS[speech.dialect], extra=service.lexicon(db()))
+    normalizer = Normalizer(DIALECTS[speech.dialect], extra=bulletins.lexicon(db()))
     return jsonify(sentences=normalizer.sentences(text))
 
 
@@ -176,7 +177,7 @@ def preview_reading() -> Response:
 @authenticated
 def preview() -> Response:
     """The audio that will air for ``text``, with what the listening check understood of it."""
-    text = service.text_field(body(), "text", service.MAX_TEXT)
+    text = errors.text_field(body(), "text", bulletins.MAX_TEXT)
     return jsonify(common.preview(text, url_for("api.asset_audio", asset_id="ASSET")))
 
 
@@ -190,7 +191,7 @@ def asset_audio(asset_id: str) -> Response:
 @authenticated
 def devices() -> Response:
     health = {h.device_id: h for h in db().query(DeviceHealth)}
-    return jsonify([service.device_json(d, health.get(d.id)) for d in service.visible_devices(db(), g.user)])
+    return jsonify([serializers.device_json(d, health.get(d.id)) for d in fleet.visible_devices(db(), g.user)])
 
 
 @bp.post("/bulletins")
@@ -200,41 +201,41 @@ def create_bulletin() -> tuple[Response, int]:
     if request.mimetype == "multipart/form-data":
         upload = request.files.get("audio")
         if upload is None:
-            raise service.Refusal("missing_field", "send the recording as the file field 'audio'", field="audio")
+            raise errors.Refusal("missing_field", "send the recording as the file field 'audio'", field="audio")
         cfg = config()
-        bulletin = service.create_recording_bulletin(
+        bulletin = bulletins.create_recording_bulletin(
             db(), g.user, request.form.get("title"), request.form.get("language", "vi"), upload.filename or "",
             upload.read(), AssetStore(cfg.upload_dir, suffix=""), cfg.speech.max_recording_s)
-        return jsonify(service.bulletin_json(bulletin)), 201
-    bulletin = service.create_bulletin(db(), g.user, body())
-    return jsonify(service.bulletin_json(bulletin)), 201
+        return jsonify(serializers.bulletin_json(bulletin)), 201
+    bulletin = bulletins.create_bulletin(db(), g.user, body())
+    return jsonify(serializers.bulletin_json(bulletin)), 201
 
 
 @bp.get("/bulletins")
 @authenticated
 def list_bulletins() -> Response:
     """Bulletins in your areas, newest first; ``?state=submitted`` lists what awaits approval."""
-    rows = service.list_bulletins(db(), g.user, request.args.get("state"))
-    return jsonify([service.bulletin_json(b) for b in rows])
+    rows = bulletins.list_bulletins(db(), g.user, request.args.get("state"))
+    return jsonify([serializers.bulletin_json(b) for b in rows])
 
 
 @bp.get("/bulletins/<int:bulletin_id>")
 @authenticated
 def get_bulletin(bulletin_id: int) -> Response:
-    return jsonify(service.bulletin_json(service.visible_bulletin(db(), g.user, bulletin_id)))
+    return jsonify(serializers.bulletin_json(bulletins.visible_bulletin(db(), g.user, bulletin_id)))
 
 
 @bp.patch("/bulletins/<int:bulletin_id>")
 @authenticated
 def edit_bulletin(bulletin_id: int) -> Response:
     """Change ``title`` or ``text``; an approved bulletin goes back to ``submitted``."""
-    return jsonify(service.bulletin_json(service.update_bulletin(db(), g.user, bulletin_id, body())))
+    return jsonify(serializers.bulletin_json(bulletins.update_bulletin(db(), g.user, bulletin_id, body())))
 
 
 @bp.post("/bulletins/<int:bulletin_id>/submit")
 @authenticated
 def submit(bulletin_id: int) -> Response:
-    return jsonify(service.bulletin_json(service.submit_bulletin(db(), g.user, bulletin_id)))
+    return jsonify(serializers.bulletin_json(bulletins.submit_bulletin(db(), g.user, bulletin_id)))
 
 
 @bp.post("/bulletins/<int:bulletin_id>/approve")
@@ -243,22 +244,23 @@ def approve(bulletin_id: int) -> Response:
     """Optionally ``{"comment": "..."}``: a word for the writer."""
     comment = optional_body().get("comment")
     if comment is not None and not isinstance(comment, str):
-        raise service.Refusal("invalid_type", "'comment' must be text (or null)", field="comment")
-    return jsonify(service.bulletin_json(service.approve_bulletin(db(), g.user, bulletin_id, comment)))
+        raise errors.Refusal("invalid_type", "'comment' must be text (or null)", field="comment")
+    return jsonify(serializers.bulletin_json(bulletins.approve_bulletin(db(), g.user, bulletin_id, comment)))
 
 
 @bp.post("/bulletins/<int:bulletin_id>/reject")
 @authenticated
 def reject(bulletin_id: int) -> Response:
     """``{"comment": "..."}``: what the writer should change (required)."""
-    return jsonify(service.bulletin_json(service.reject_bulletin(db(), g.user, bulletin_id, body().get("comment"))))
+    bulletin = bulletins.reject_bulletin(db(), g.user, bulletin_id, body().get("comment"))
+    return jsonify(serializers.bulletin_json(bulletin))
 
 
 @bp.post("/broadcasts")
 @authenticated
 def create_broadcast() -> tuple[Response, int]:
-    broadcast = service.create_broadcast(db(), g.user, body(), config().grace_s, config().timezone)
-    return jsonify(service.broadcast_json(broadcast)), 201
+    broadcast = broadcasts.create_broadcast(db(), g.user, body(), config().grace_s, config().timezone)
+    return jsonify(serializers.broadcast_json(broadcast)), 201
 
 
 @bp.post("/programmes")
@@ -266,9 +268,9 @@ def create_broadcast() -> tuple[Response, int]:
 def create_programme() -> tuple[Response, int]:
     """Several approved items back to back in one session: ``{"title", "items": [{"bulletin_id"},
     {"bulletin_id", "relay"}...], "targets", "priority", "play_at" or "repeat"}``."""
-    programme, items = service.create_programme(db(), g.user, body(), config().grace_s, config().timezone)
+    programme, items = broadcasts.create_programme(db(), g.user, body(), config().grace_s, config().timezone)
     return jsonify(id=programme.id, title=programme.title,
-                   broadcasts=[service.broadcast_json(b) for b in items]), 201
+                   broadcasts=[serializers.broadcast_json(b) for b in items]), 201
 
 
 @bp.post("/broadcasts/check")
@@ -276,7 +278,7 @@ def create_programme() -> tuple[Response, int]:
 def check_broadcast() -> Response:
     """The same body as ``POST /broadcasts``: what the air-time rules say and what it would overlap on each
     loudspeaker, without saving anything. ``allowed`` is false when creating it would be refused."""
-    plan = service.plan_broadcast(db(), g.user, body(), config().timezone)
+    plan = broadcasts.plan_broadcast(db(), g.user, body(), config().timezone)
     return jsonify(allowed=not plan.breaches, devices=plan.devices, breaches=plan.breaches, overlaps=plan.overlaps)
 
 
@@ -311,14 +313,14 @@ def list_alarms() -> Response:
 @authenticated
 def acknowledge_alarm(alarm_id: int) -> Response:
     alarm = dashboard.acknowledge(db(), g.user, alarm_id)
-    return jsonify({"id": alarm.id, "acked_at": service.iso(alarm.acked_at)})
+    return jsonify({"id": alarm.id, "acked_at": serializers.iso(alarm.acked_at)})
 
 
 @bp.put("/devices/<device_id>/power")
 @authenticated
 def device_power(device_id: str) -> Response:
     """``{"on": false}`` switches a cluster off: silent for everything but emergencies, until switched on."""
-    setting = service.set_power(db(), g.user, device_id, body().get("on"))
+    setting = fleet.set_power(db(), g.user, device_id, body().get("on"))
     return jsonify({"device": device_id, "on": setting.enabled, "sent": setting.sent_at is not None})
 
 
@@ -326,7 +328,7 @@ def device_power(device_id: str) -> Response:
 @authenticated
 def device_position(device_id: str) -> Response:
     """``{"lat": 21.03, "lon": 105.85}`` (WGS 84) for the dashboard's map; nulls clear it."""
-    device = service.set_position(db(), g.user, device_id, body())
+    device = fleet.set_position(db(), g.user, device_id, body())
     return jsonify({"device": device.id, "lat": device.lat, "lon": device.lon})
 
 
@@ -374,8 +376,8 @@ def send_emergency() -> tuple[Response, int]:
     """Out at once at emergency priority, over the air-time rules: ``{"targets": ["all"] or area/device ids,
     "text": "..." or "template": "storm", "repeat_count": 3, "repeat_every_min": 10}``."""
     sent = emergency.send_emergency(db(), g.user, body(), config().grace_s, config().timezone)
-    return jsonify(bulletin=service.bulletin_json(sent.bulletin),
-                   broadcasts=[service.broadcast_json(b) for b in sent.broadcasts]), 201
+    return jsonify(bulletin=serializers.bulletin_json(sent.bulletin),
+                   broadcasts=[serializers.broadcast_json(b) for b in sent.broadcasts]), 201
 
 
 @bp.post("/cap")
@@ -386,8 +388,8 @@ def import_cap() -> tuple[Response, int]:
     answer: dict[str, Any] = {"identifier": result.identifier, "aired": result.aired, "reason": result.reason,
                               "stopped": result.stopped or []}
     if result.sent is not None:
-        answer["bulletin"] = service.bulletin_json(result.sent.bulletin)
-        answer["broadcasts"] = [service.broadcast_json(b) for b in result.sent.broadcasts]
+        answer["bulletin"] = serializers.bulletin_json(result.sent.bulletin)
+        answer["broadcasts"] = [serializers.broadcast_json(b) for b in result.sent.broadcasts]
     return jsonify(answer), 201 if result.aired else 200
 
 
@@ -395,35 +397,35 @@ def import_cap() -> tuple[Response, int]:
 @authenticated
 def list_groups() -> Response:
     """Groups of clusters (the market, the schools...) you may target as ``"group:<id>"``."""
-    return jsonify([service.group_json(group) for group in service.list_groups(db(), g.user)])
+    return jsonify([serializers.group_json(group) for group in fleet.list_groups(db(), g.user)])
 
 
 @bp.post("/groups")
 @authenticated
 def create_group() -> tuple[Response, int]:
     """``{"name": "Loa chợ", "devices": ["loa-01", "loa-04"]}`` (operators, admins)."""
-    return jsonify(service.group_json(service.save_group(db(), g.user, body()))), 201
+    return jsonify(serializers.group_json(fleet.save_group(db(), g.user, body()))), 201
 
 
 @bp.put("/groups/<int:group_id>")
 @authenticated
 def update_group(group_id: int) -> Response:
-    return jsonify(service.group_json(service.save_group(db(), g.user, body(), group_id)))
+    return jsonify(serializers.group_json(fleet.save_group(db(), g.user, body(), group_id)))
 
 
 @bp.get("/areas")
 @authenticated
 def list_areas() -> Response:
     """Areas in your scope, each with the air-time rule that governs it (its own or the nearest above)."""
-    return jsonify(service.areas_json(db(), g.user))
+    return jsonify(fleet.areas_json(db(), g.user))
 
 
 @bp.post("/areas")
 @authenticated
 def create_area() -> tuple[Response, int]:
     """``{"name": "Thôn Đông", "kind": "village", "parent_id": 3}`` (admins)."""
-    area = service.create_area(db(), g.user, body())
-    return jsonify(next(a for a in service.areas_json(db(), g.user) if a["id"] == area.id)), 201
+    area = fleet.create_area(db(), g.user, body())
+    return jsonify(next(a for a in fleet.areas_json(db(), g.user) if a["id"] == area.id)), 201
 
 
 @bp.put("/areas/<int:area_id>/airtime")
@@ -431,28 +433,28 @@ def create_area() -> tuple[Response, int]:
 def set_airtime(area_id: int) -> Response:
     """``{"allowed_from": "05:30", "allowed_to": "21:30", "max_session_min": 15, "max_sessions_per_day": 4}``
     (admins); the last two may be null for no limit."""
-    service.set_airtime_rule(db(), g.user, area_id, body())
-    return jsonify(next(a for a in service.areas_json(db(), g.user) if a["id"] == area_id))
+    fleet.set_airtime_rule(db(), g.user, area_id, body())
+    return jsonify(next(a for a in fleet.areas_json(db(), g.user) if a["id"] == area_id))
 
 
 @bp.post("/broadcasts/<int:broadcast_id>/stop")
 @authenticated
 def stop_broadcast(broadcast_id: int) -> Response:
     """Stop it everywhere: cut off where it plays, never started where it waits."""
-    return jsonify(service.broadcast_json(service.stop_broadcast(db(), g.user, broadcast_id)))
+    return jsonify(serializers.broadcast_json(broadcasts.stop_broadcast(db(), g.user, broadcast_id)))
 
 
 @bp.put("/devices/<device_id>/volume")
 @authenticated
 def device_volume(device_id: str) -> Response:
-    setting = service.set_volume(db(), g.user, device_id, body().get("volume"))
+    setting = fleet.set_volume(db(), g.user, device_id, body().get("volume"))
     return jsonify({"device": device_id, "volume": setting.volume, "sent": setting.sent_at is not None})
 
 
 @bp.get("/broadcasts/<int:broadcast_id>")
 @authenticated
 def get_broadcast(broadcast_id: int) -> Response:
-    return jsonify(service.broadcast_json(service.visible_broadcast(db(), g.user, broadcast_id)))
+    return jsonify(serializers.broadcast_json(broadcasts.visible_broadcast(db(), g.user, broadcast_id)))
 
 
 @bp.get("/broadcasts")
@@ -466,9 +468,9 @@ def list_broadcasts() -> Response:
     if "before" in request.args:
         before = request.args.get("before", type=int)
         if before is None or not 0 < before <= LARGEST_ID:
-            raise service.Refusal("invalid_before", "'before' must be the id of a broadcast", field="before")
-    page = service.list_broadcasts(db(), g.user, limit, before)
-    answer = jsonify(service.broadcast_summaries(db(), page))
+            raise errors.Refusal("invalid_before", "'before' must be the id of a broadcast", field="before")
+    page = broadcasts.list_broadcasts(db(), g.user, limit, before)
+    answer = jsonify(broadcasts.broadcast_summaries(db(), page))
     if len(page) == limit:
         answer.headers["Link"] = f'<{request.path}?before={page[-1].id}&limit={limit}>; rel="next"'
     return answer
@@ -537,5 +539,5 @@ def audit_log() -> Response:
     if request.args.get("user"):
         query = query.filter(AuditEntry.username == request.args["user"])
     limit = min(request.args.get("limit", 200, type=int) or 200, 1000)
-    return jsonify([{"id": e.id, "at": service.iso(e.at), "user": e.username, "action": e.action,
+    return jsonify([{"id": e.id, "at": serializers.iso(e.at), "user": e.username, "action": e.action,
                      "target": e.target, "detail": e.detail, "address": e.address} for e in query.limit(limit)])

@@ -8,9 +8,9 @@ from typing import Any
 from flask import Response, current_app, g, send_file
 from sqlalchemy.orm import Session
 
-from broadcaster import service
 from broadcaster.config import ServerConfig
 from broadcaster.db import Asset, Database
+from broadcaster.domain import errors
 from broadcaster.speech.audio import AudioError
 
 _RENDER_LOCK = threading.Lock()
@@ -45,7 +45,7 @@ def preview(text: str, audio_url: str) -> dict[str, Any]:
         try:
             result = state["speech"].preview(db(), text)
         except AudioError as exc:
-            raise service.Refusal("cannot_render", f"the text cannot be read aloud: {exc}", field="text") from None
+            raise errors.Refusal("cannot_render", f"the text cannot be read aloud: {exc}", field="text") from None
     return {**result.as_json(), "audio_url": audio_url.replace("ASSET", result.asset.id)}
 
 
@@ -56,5 +56,5 @@ def asset_response(asset_id: str) -> Response:
     asset = db().get(Asset, asset_id)
     path = AssetStore(config().asset_dir).path(asset_id) if asset is not None else None
     if path is None or not path.exists():
-        raise service.Refusal("not_found", f"audio {asset_id} does not exist", status=404)
+        raise errors.Refusal("not_found", f"audio {asset_id} does not exist", status=404)
     return send_file(path, mimetype="audio/ogg", conditional=True, max_age=3600)

@@ -15,9 +15,12 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
-from broadcaster import accounts, dashboard, emergency, reports, service
+from broadcaster import accounts, dashboard, emergency, reports
 from broadcaster.access import can, scope_of
 from broadcaster.db import ROLES, Area, AuditEntry, User, parse_id, utcnow
+from broadcaster.domain import broadcasts as broadcast_rules
+from broadcaster.domain import bulletins as bulletin_rules
+from broadcaster.domain import errors, fleet
 from broadcaster.web.common import config, db
 from broadcaster.web.ui import REFUSALS, bp, check_csrf, login_required
 
@@ -46,7 +49,7 @@ RULE_WORDS = {"hours": _l("giờ cho phép"), "session_length": _l("tối đa ph
               "sessions_per_day": _l("tối đa số lần phát mỗi ngày")}
 
 
-def refusal_text(exc: service.Refusal) -> str:
+def refusal_text(exc: errors.Refusal) -> str:
     """A refusal in Vietnamese, with every air-time breach spelled out."""
     text = str(PAGE_REFUSALS.get(exc.code, exc.message))
     for breach in exc.details or []:
@@ -84,7 +87,7 @@ def local_input(value: str) -> str | None:
     try:
         return datetime.fromisoformat(value).replace(tzinfo=zone()).isoformat()
     except ValueError:
-        raise service.Refusal("invalid_time", "not a date and time", field="play_at") from None
+        raise errors.Refusal("invalid_time", "not a date and time", field="play_at") from None
 
 
 @bp.app_context_processor
@@ -101,7 +104,7 @@ def page_globals() -> dict[str, Any]:
 @login_required
 def bulletins(user: User) -> str:
     state = request.args.get("state") or None
-    rows = service.list_bulletins(db(), user, state if state in BULLETIN_LABELS else None)
+    rows = bulletin_rules.list_bulletins(db(), user, state if state in BULLETIN_LABELS else None)
     return render_template("bulletins.html", user=user, bulletins=rows, state=state, error=None, languages=LANGUAGES)
 
 
@@ -122,14 +125,14 @@ def upload_recording(user: User) -> str | Response | tuple[str, int]:
     language = request.form.get("language_other") or request.form.get("language", "vi")
     try:
         if upload is None or not upload.filename:
-            raise service.Refusal("missing_field", "no file", field="audio")
+            raise errors.Refusal("missing_field", "no file", field="audio")
         cfg = config()
-        bulletin = service.create_recording_bulletin(db(), user, request.form.get("title"), language.strip(),
+        bulletin = bulletin_rules.create_recording_bulletin(db(), user, request.form.get("title"), language.strip(),
                                                      upload.filename, upload.read(),
                                                      AssetStore(cfg.upload_dir, suffix=""), cfg.speech.max_recording_s)
-    except service.Refusal as exc:
+    except errors.Refusal as exc:
         db().rollback()
-        page = render_template("bulletins.html", user=user, bulletins=service.list_bulletins(db(), user),
+        page = render_template("bulletins.html", user=user, bulletins=bulletin_rules.list_bulletins(db(), user),
                                state=None, error=UPLOAD_REFUSALS.get(exc.code, exc.message), languages=LANGUAGES)
         return page, 422
     return redirect(url_for("ui.bulletin_page", bulletin_id=bulletin.id))
@@ -145,8 +148,8 @@ UPLOAD_REFUSALS = {
 @login_required
 def bulletin_page(user: User, bulletin_id: int) -> str | Response | tuple[str, int]:
     try:
-        item = service.visible_bulletin(db(), user, bulletin_id)
-    except service.Refusal:
+        item = bulletin_rules.visible_bulletin(db(), user, bulletin_id)
+    except errors.Refusal:
         abort(404)
     error = None
     if request.method == "POST":
@@ -154,29 +157,29 @@ def bulletin_page(user: User, bulletin_id: int) -> str | Response | tuple[str, i
         action = request.form.get("action")
         try:
             if action == "submit":
-                service.submit_bulletin(db(), user, bulletin_id)
+                bulletin_rules.submit_bulletin(db(), user, bulletin_id)
             elif action == "approve":
-                service.approve_bulletin(db(), user, bulletin_id, request.form.get("comment"))
+                bulletin_rules.approve_bulletin(db(), user, bulletin_id, request.form.get("comment"))
             elif action == "reject":
-                service.reject_bulletin(db(), user, bulletin_id, request.form.get("comment"))
+                bulletin_rules.reject_bulletin(db(), user, bulletin_id, request.form.get("comment"))
             elif action == "edit":
-                service.update_bulletin(db(), user, bulletin_id, {"title": request.form.get("title"),
+                bulletin_rules.update_bulletin(db(), user, bulletin_id, {"title": request.form.get("title"),
                                                                   "text": request.form.get("text")})
             elif action == "schedule":
-                broadcast = service.create_broadcast(db(), user, schedule_request(bulletin_id), config().grace_s,
-                                                     config().timezone)
+                broadcast = broadcast_rules.create_broadcast(db(), user, schedule_request(bulletin_id),
+                                                             config().grace_s, config().timezone)
                 return redirect(url_for("ui.broadcast", broadcast_id=broadcast.id))
             else:
                 abort(400)
-        except service.Refusal as exc:
+        except errors.Refusal as exc:
             db().rollback()
             error = refusal_text(exc)
-            item = service.visible_bulletin(db(), user, bulletin_id)
+            item = bulletin_rules.visible_bulletin(db(), user, bulletin_id)
         else:
             return redirect(url_for("ui.bulletin_page", bulletin_id=bulletin_id))
     page = render_template("bulletin.html", user=user, bulletin=item, error=error, form=request.form,
-                           devices=service.visible_devices(db(), user), areas=areas_in_scope(user),
-                           groups=service.list_groups(db(), user))
+                           devices=fleet.visible_devices(db(), user), areas=areas_in_scope(user),
+                           groups=fleet.list_groups(db(), user))
     return (page, 422) if error else page
 
 
@@ -186,8 +189,8 @@ def bulletin_check(user: User, bulletin_id: int) -> Response | tuple[Response, i
     """The schedule form's 'Kiểm tra': breaches and overlaps, in words, without saving (JSON for the page)."""
     check_csrf()
     try:
-        plan = service.plan_broadcast(db(), user, schedule_request(bulletin_id), config().timezone)
-    except service.Refusal as exc:
+        plan = broadcast_rules.plan_broadcast(db(), user, schedule_request(bulletin_id), config().timezone)
+    except errors.Refusal as exc:
         db().rollback()
         return jsonify(ok=False, message=refusal_text(exc)), exc.status
     lines = [breach_text(b) for b in plan.breaches]
@@ -238,15 +241,15 @@ def programme_page(user: User) -> str | Response | tuple[str, int]:
                                 "priority": form.get("priority", "normal"),
                                 "play_at": local_input(form.get("play_at", ""))}
         try:
-            _, broadcasts = service.create_programme(db(), user, data, config().grace_s, config().timezone)
-        except service.Refusal as exc:
+            _, broadcasts = broadcast_rules.create_programme(db(), user, data, config().grace_s, config().timezone)
+        except errors.Refusal as exc:
             db().rollback()
             error = refusal_text(exc)
         else:
             return redirect(url_for("ui.broadcast", broadcast_id=broadcasts[0].id))
-    approved = service.list_bulletins(db(), user, "approved")
-    page = render_template("programme.html", user=user, bulletins=approved, devices=service.visible_devices(db(), user),
-                           areas=areas_in_scope(user), groups=service.list_groups(db(), user), error=error,
+    approved = bulletin_rules.list_bulletins(db(), user, "approved")
+    page = render_template("programme.html", user=user, bulletins=approved, devices=fleet.visible_devices(db(), user),
+                           areas=areas_in_scope(user), groups=fleet.list_groups(db(), user), error=error,
                            slots=range(6))
     return (page, 422) if error else page
 
@@ -268,14 +271,14 @@ def emergency_page(user: User) -> str | Response | tuple[str, int]:
             data["template"] = form["template"]
         try:
             sent = emergency.send_emergency(db(), user, data, config().grace_s, config().timezone)
-        except service.Refusal as exc:
+        except errors.Refusal as exc:
             db().rollback()
             error = refusal_text(exc)
         else:
             flash(gettext("Đã phát khẩn cấp: %(n)s lượt.", n=len(sent.broadcasts)))
             return redirect(url_for("ui.broadcast", broadcast_id=sent.broadcasts[0].id))
     page = render_template("emergency.html", user=user, templates=emergency.templates(), areas=areas_in_scope(user),
-                           groups=service.list_groups(db(), user), error=error, form=request.form)
+                           groups=fleet.list_groups(db(), user), error=error, form=request.form)
     return (page, 422) if error else page
 
 
@@ -303,7 +306,7 @@ def dashboard_action(act: Callable[[], object]) -> Response:
     check_csrf()
     try:
         act()
-    except service.Refusal as exc:
+    except errors.Refusal as exc:
         db().rollback()
         flash(exc.message)
     return redirect(url_for("ui.dashboard_page"))
@@ -318,13 +321,13 @@ def page_ack(user: User, alarm_id: int) -> Response:
 @bp.post("/devices/<device_id>/volume")
 @login_required
 def page_volume(user: User, device_id: str) -> Response:
-    return dashboard_action(lambda: service.set_volume(db(), user, device_id, request.form.get("volume", type=int)))
+    return dashboard_action(lambda: fleet.set_volume(db(), user, device_id, request.form.get("volume", type=int)))
 
 
 @bp.post("/devices/<device_id>/power")
 @login_required
 def page_power(user: User, device_id: str) -> Response:
-    return dashboard_action(lambda: service.set_power(db(), user, device_id, request.form.get("on") == "1"))
+    return dashboard_action(lambda: fleet.set_power(db(), user, device_id, request.form.get("on") == "1"))
 
 
 # reports and the audit log ------------------------------------------------------------------------------------
@@ -343,7 +346,7 @@ def report(user: User, limit: int = reports.MAX_ROWS) -> tuple[reports.Report, t
 def reports_page(user: User) -> str | tuple[str, int]:
     try:
         found, span = report(user, REPORT_ROWS_SHOWN)
-    except service.Refusal as exc:
+    except errors.Refusal as exc:
         db().rollback()
         return render_template("reports.html", user=user, rows=[], villages=[], total=0, error=exc.message,
                                areas=areas_in_scope(user), args=request.args, span=None), 422
@@ -382,7 +385,7 @@ def admin_page(user: User, template: str, act: Callable[[Any], object], **contex
         check_csrf()
         try:
             act(request.form)
-        except service.Refusal as exc:
+        except errors.Refusal as exc:
             db().rollback()
             error = exc.message
         else:
@@ -422,17 +425,17 @@ def areas_page(user: User) -> str | Response | tuple[str, int]:
     def act(form: Any) -> None:
         if form.get("action") == "create":
             parent = form.get("parent_id", "")
-            service.create_area(db(), user, {"name": form.get("name"), "kind": form.get("kind"),
+            fleet.create_area(db(), user, {"name": form.get("name"), "kind": form.get("kind"),
                                              "parent_id": parse_id(parent)})
         elif form.get("action") == "group":
-            service.save_group(db(), user, {"name": form.get("group_name"), "devices": form.getlist("devices")})
+            fleet.save_group(db(), user, {"name": form.get("group_name"), "devices": form.getlist("devices")})
         elif form.get("action") == "airtime":
             limits = {name: parse_id(form.get(name, "")) for name in ("max_session_min", "max_sessions_per_day")}
-            service.set_airtime_rule(db(), user, ident(form.get("area_id")), {
+            fleet.set_airtime_rule(db(), user, ident(form.get("area_id")), {
                 "allowed_from": form.get("allowed_from"), "allowed_to": form.get("allowed_to"), **limits})
         else:
             abort(400)
 
-    return admin_page(user, "areas.html", act, areas=lambda: service.areas_json(db(), user),
-                      kinds=service.AREA_KINDS, groups=lambda: service.list_groups(db(), user),
-                      devices=lambda: service.visible_devices(db(), user))
+    return admin_page(user, "areas.html", act, areas=lambda: fleet.areas_json(db(), user),
+                      kinds=fleet.AREA_KINDS, groups=lambda: fleet.list_groups(db(), user),
+                      devices=lambda: fleet.visible_devices(db(), user))

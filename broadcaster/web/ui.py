@@ -13,9 +13,12 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
-from broadcaster import accounts, service
+from broadcaster import accounts
 from broadcaster.access import Denied
 from broadcaster.db import Device, LexiconEntry, ListeningCheck, User
+from broadcaster.domain import broadcasts as broadcast_rules
+from broadcaster.domain import bulletins as bulletin_rules
+from broadcaster.domain import errors, fleet
 from broadcaster.speech.engines import DEFAULT_VOICE, voice_problem
 from broadcaster.speech.normalize import DIALECTS, Normalizer
 from broadcaster.web import common
@@ -96,7 +99,7 @@ def login() -> str | Response | tuple[str, int]:
         check_csrf()
         try:
             user = accounts.login(db(), request.form.get("username", "")[:80], request.form.get("password", ""))
-        except service.Refusal as exc:
+        except errors.Refusal as exc:
             db().commit()  # the failure counts towards the lockout and is audited
             message = (gettext("Sai tên đăng nhập hoặc mật khẩu.") if exc.code == "bad_login" else
                        gettext("Tài khoản tạm khóa do nhập sai mật khẩu nhiều lần. Hãy thử lại sau 15 phút "
@@ -140,8 +143,8 @@ def index(user: User) -> str:
 
 def _index_page(user: User, form: Any = None, error: str | None = None) -> str:
     """Speakers, the announcement form (with what was typed and why it was refused) and recent broadcasts."""
-    devices = service.visible_devices(db(), user)
-    broadcasts = service.list_broadcasts(db(), user, limit=20)
+    devices = fleet.visible_devices(db(), user)
+    broadcasts = broadcast_rules.list_broadcasts(db(), user, limit=20)
     speech = config().speech
     return render_template("index.html", user=user, devices=devices, broadcasts=broadcasts, form=form or {},
                            error=error, voice_problem=voice_problem(speech.voice, speech.voices))
@@ -155,9 +158,9 @@ def send(user: User) -> str | Response | tuple[str, int]:
     form = request.form
     if not user.is_admin:
         try:
-            bulletin = service.create_bulletin(db(), user, {"title": form.get("title"), "text": form.get("text"),
+            bulletin = bulletin_rules.create_bulletin(db(), user, {"title": form.get("title"), "text": form.get("text"),
                                                             "submit": True})
-        except service.Refusal as exc:
+        except errors.Refusal as exc:
             db().rollback()
             return _index_page(user, form, REFUSALS.get(exc.code, exc.message)), 422
         flash(gettext("Đã gửi bản tin để lãnh đạo duyệt."))
@@ -168,18 +171,18 @@ def send(user: User) -> str | Response | tuple[str, int]:
             try:
                 local = datetime.fromisoformat(form["play_at"]).replace(tzinfo=ZoneInfo(config().timezone))
             except ValueError:
-                raise service.Refusal("invalid_time", "play_at is not a date and time", field="play_at") from None
+                raise errors.Refusal("invalid_time", "play_at is not a date and time", field="play_at") from None
             play_at = local.isoformat()
         targets = form.getlist("targets") or ["all"]
-        bulletin = service.create_bulletin(db(), user, {"title": form.get("title"), "text": form.get("text")})
-        service.approve_bulletin(db(), user, bulletin.id)
-        broadcast = service.create_broadcast(
+        bulletin = bulletin_rules.create_bulletin(db(), user, {"title": form.get("title"), "text": form.get("text")})
+        bulletin_rules.approve_bulletin(db(), user, bulletin.id)
+        broadcast = broadcast_rules.create_broadcast(
             db(), user,
             {"bulletin_id": bulletin.id, "targets": targets, "priority": form.get("priority", "normal"),
              "play_at": play_at},
             config().grace_s, config().timezone,
         )
-    except service.Refusal as exc:
+    except errors.Refusal as exc:
         db().rollback()
         return _index_page(user, form, REFUSALS.get(exc.code, exc.message)), 422
     return redirect(url_for("ui.broadcast", broadcast_id=broadcast.id))
@@ -191,9 +194,9 @@ def preview(user: User) -> Response | tuple[Response, int]:
     """Nghe thử: the reading, the audio and the listening check for the text in the form (JSON for the page)."""
     check_csrf()
     try:
-        text = service.text_field({"text": request.form.get("text")}, "text", service.MAX_TEXT)
+        text = errors.text_field({"text": request.form.get("text")}, "text", bulletin_rules.MAX_TEXT)
         return jsonify(common.preview(text, url_for("ui.audio", asset_id="ASSET")))
-    except service.Refusal as exc:
+    except errors.Refusal as exc:
         db().rollback()
         return api_error(exc.code, str(REFUSALS.get(exc.code, exc.message)), exc.status)
 
@@ -204,11 +207,11 @@ def reading(user: User) -> Response | tuple[Response, int]:
     """How the text in the form will be read (no audio): the form's live reading as one types."""
     check_csrf()
     try:
-        text = service.text_field({"text": request.form.get("text")}, "text", service.MAX_TEXT)
-    except service.Refusal as exc:
+        text = errors.text_field({"text": request.form.get("text")}, "text", bulletin_rules.MAX_TEXT)
+    except errors.Refusal as exc:
         return api_error(exc.code, str(REFUSALS.get(exc.code, exc.message)), exc.status)
     speech = config().speech
-    normalizer = Normalizer(DIALECTS[speech.dialect], extra=service.lexicon(db()))
+    normalizer = Normalizer(DIALECTS[speech.dialect], extra=bulletin_rules.lexicon(db()))
     return jsonify(sentences=normalizer.sentences(text))
 
 
@@ -217,7 +220,7 @@ def reading(user: User) -> Response | tuple[Response, int]:
 def audio(user: User, asset_id: str) -> Response:
     try:
         return common.asset_response(asset_id)
-    except service.Refusal:
+    except errors.Refusal:
         abort(404)
 
 
@@ -237,9 +240,9 @@ def lexicon_page(user: User) -> str | Response | tuple[str, int]:
     if request.method == "POST":
         check_csrf()
         try:
-            service.add_lexicon_entry(db(), user, {"word": request.form.get("word"),
+            bulletin_rules.add_lexicon_entry(db(), user, {"word": request.form.get("word"),
                                                    "reading": request.form.get("reading")})
-        except service.Refusal as exc:
+        except errors.Refusal as exc:
             db().rollback()
             error = LEXICON_REFUSALS.get(exc.code, exc.message)
         else:
@@ -254,8 +257,8 @@ def lexicon_page(user: User) -> str | Response | tuple[str, int]:
 def lexicon_delete(user: User, entry_id: int) -> Response:
     check_csrf()
     try:
-        service.delete_lexicon_entry(db(), user, entry_id)
-    except service.Refusal:
+        bulletin_rules.delete_lexicon_entry(db(), user, entry_id)
+    except errors.Refusal:
         db().rollback()
     return redirect(url_for("ui.lexicon_page"))
 
@@ -265,8 +268,8 @@ def lexicon_delete(user: User, entry_id: int) -> Response:
 def stop(user: User, broadcast_id: int) -> Response:
     check_csrf()
     try:
-        service.stop_broadcast(db(), user, broadcast_id)
-    except service.Refusal as exc:
+        broadcast_rules.stop_broadcast(db(), user, broadcast_id)
+    except errors.Refusal as exc:
         db().rollback()
         flash(exc.message)
     return redirect(url_for("ui.broadcast", broadcast_id=broadcast_id))
@@ -276,8 +279,8 @@ def stop(user: User, broadcast_id: int) -> Response:
 @login_required
 def broadcast(user: User, broadcast_id: int) -> str:
     try:
-        item = service.visible_broadcast(db(), user, broadcast_id)
-    except service.Refusal:
+        item = broadcast_rules.visible_broadcast(db(), user, broadcast_id)
+    except errors.Refusal:
         abort(404)
     names = {d.id: d for d in db().query(Device)}
     check = db().get(ListeningCheck, item.asset_id) if item.asset_id else None

@@ -1,0 +1,195 @@
+"""Bulletins: written, submitted, sent back, approved; recordings; the commune's dictionary of readings."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from broadcaster.access import audit, home_area, require, scope_of
+from broadcaster.assets import AssetStore
+from broadcaster.db import (
+    BULLETIN_STATES,
+    Bulletin,
+    LexiconEntry,
+    Recording,
+    User,
+    utcnow,
+)
+from broadcaster.domain.errors import Refusal, text_field
+from broadcaster.domain.fleet import owned_area
+from broadcaster.speech.audio import AudioError, load_recording
+
+MAX_TITLE = 200
+
+
+MAX_TEXT = 20_000
+
+
+def _spoken_text(data: dict[str, Any]) -> str:
+    text = text_field(data, "text", MAX_TEXT)
+    if not any(ch.isalnum() for ch in text):
+        raise Refusal("nothing_to_say", "'text' has no letters or digits to read aloud", field="text")
+    return text
+
+
+def create_bulletin(session: Session, user: User, data: dict[str, Any]) -> Bulletin:
+    """A draft (or, with ``"submit": true``, submitted for approval at once)."""
+    require(user, "write")
+    title = text_field(data, "title", MAX_TITLE)
+    text = _spoken_text(data)
+    now = utcnow()
+    bulletin = Bulletin(title=title, text=text, state="draft", created_by=user.id, created_at=now,
+                        area_id=owned_area(session, user, data.get("area_id")))
+    if data.get("submit") is True:
+        bulletin.state, bulletin.submitted_at = "submitted", now
+    session.add(bulletin)
+    session.flush()
+    audit(session, user, "bulletin.create", f"bulletin {bulletin.id}", title)
+    return bulletin
+
+
+def visible_bulletin(session: Session, user: User, bulletin_id: int) -> Bulletin:
+    """The bulletin if it exists in the user's scope; 404 otherwise (never say what exists elsewhere)."""
+    require(user, "view")
+    bulletin = session.get(Bulletin, bulletin_id)
+    scope = scope_of(session, user)
+    if bulletin is None or not (scope.everywhere or scope.has_area(bulletin.area_id)):
+        raise Refusal("not_found", f"bulletin {bulletin_id} does not exist", status=404)
+    return bulletin
+
+
+def list_bulletins(session: Session, user: User, state: str | None = None, limit: int = 100) -> list[Bulletin]:
+    require(user, "view")
+    scope = scope_of(session, user)
+    query = session.query(Bulletin).order_by(Bulletin.id.desc())
+    if state is not None:
+        if state not in BULLETIN_STATES:
+            raise Refusal("invalid_state", f"'state' must be one of {', '.join(BULLETIN_STATES)}", field="state")
+        query = query.filter(Bulletin.state == state)
+    if not scope.everywhere:
+        query = query.filter(Bulletin.area_id.in_(scope.areas))
+    return query.limit(limit).all()
+
+
+def update_bulletin(session: Session, user: User, bulletin_id: int, data: dict[str, Any]) -> Bulletin:
+    """Change the title or text. Approved content that changes goes back for approval: only what an
+    approver read airs."""
+    require(user, "write")
+    bulletin = visible_bulletin(session, user, bulletin_id)
+    changed = []
+    if "title" in data:
+        bulletin.title = text_field(data, "title", MAX_TITLE)
+        changed.append("title")
+    if "text" in data:
+        if bulletin.recording is not None:
+            raise Refusal("not_text", "a recording's audio cannot be edited as text; upload a new one",
+                          field="text")
+        bulletin.text = _spoken_text(data)
+        changed.append("text")
+    if not changed:
+        raise Refusal("missing_field", "send 'title' or 'text' to change")
+    bulletin.updated_at = utcnow()
+    if bulletin.state == "approved":
+        bulletin.state, bulletin.submitted_at = "submitted", bulletin.updated_at
+        bulletin.approved_by, bulletin.approved_at = None, None
+    audit(session, user, "bulletin.edit", f"bulletin {bulletin.id}", ", ".join(changed))
+    return bulletin
+
+
+def submit_bulletin(session: Session, user: User, bulletin_id: int) -> Bulletin:
+    require(user, "write")
+    bulletin = visible_bulletin(session, user, bulletin_id)
+    if bulletin.state not in ("draft", "rejected"):
+        raise Refusal("bad_state", f"bulletin {bulletin_id} is {bulletin.state}; only a draft or a rejected "
+                                   "bulletin can be submitted", status=409)
+    bulletin.state, bulletin.submitted_at = "submitted", utcnow()
+    audit(session, user, "bulletin.submit", f"bulletin {bulletin.id}")
+    return bulletin
+
+
+def reject_bulletin(session: Session, user: User, bulletin_id: int, comment: Any) -> Bulletin:
+    """Send it back to its writer with a comment saying what to change."""
+    require(user, "approve")
+    bulletin = visible_bulletin(session, user, bulletin_id)
+    reason = text_field({"comment": comment}, "comment", 2000)
+    if bulletin.state not in ("draft", "submitted"):
+        raise Refusal("bad_state", f"bulletin {bulletin_id} is {bulletin.state}; only one awaiting approval can "
+                                   "be rejected", status=409)
+    bulletin.state, bulletin.review_comment = "rejected", reason
+    audit(session, user, "bulletin.reject", f"bulletin {bulletin.id}", reason)
+    return bulletin
+
+
+LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+def create_recording_bulletin(session: Session, user: User, title: Any, language: Any, filename: str,
+                              data: bytes, uploads: AssetStore, max_seconds: float) -> Bulletin:
+    """A bulletin that airs an uploaded recording, in any language (e.g. Hmông, Tày, Khmer)."""
+    require(user, "write")
+    title = text_field({"title": title}, "title", MAX_TITLE)
+    if not isinstance(language, str) or not LANGUAGE_RE.match(language):
+        raise Refusal("invalid_language", "'language' must be a language code such as vi, hmn, tay or km",
+                      field="language")
+    try:
+        segment = load_recording(data, max_seconds)
+    except AudioError as exc:
+        raise Refusal(exc.code, str(exc), field="audio") from None
+    bulletin = Bulletin(title=title, text="", state="draft", created_by=user.id, area_id=home_area(user))
+    session.add(bulletin)
+    session.flush()
+    audit(session, user, "bulletin.create", f"bulletin {bulletin.id}", f"recording in {language}: {title}")
+    session.add(Recording(bulletin_id=bulletin.id, language=language, source_sha256=uploads.put(data),
+                          filename=filename[:200], duration_s=round(len(segment) / 1000, 2)))
+    session.flush()
+    session.refresh(bulletin)
+    return bulletin
+
+
+def lexicon(session: Session) -> dict[str, str]:
+    """The commune's words, as the normalizer takes them."""
+    return {e.word: e.reading for e in session.query(LexiconEntry)}
+
+
+def add_lexicon_entry(session: Session, user: User, data: dict[str, Any]) -> LexiconEntry:
+    require(user, "write")
+    word = text_field(data, "word", 80)
+    reading = text_field(data, "reading", 300)
+    if re.search(r"\d", reading) or not re.search(r"\w", reading):
+        raise Refusal("invalid_reading", "'reading' must be words as they are spoken, without digits",
+                      field="reading")
+    if session.query(LexiconEntry).filter_by(word=word).one_or_none() is not None:
+        raise Refusal("duplicate_word", f"'{word}' is already in the dictionary", status=409, field="word")
+    entry = LexiconEntry(word=word, reading=reading, created_by=user.id)
+    session.add(entry)
+    session.flush()
+    audit(session, user, "lexicon.add", word, reading)
+    return entry
+
+
+def delete_lexicon_entry(session: Session, user: User, entry_id: int) -> None:
+    require(user, "write")
+    entry = session.get(LexiconEntry, entry_id)
+    if entry is None:
+        raise Refusal("not_found", f"dictionary entry {entry_id} does not exist", status=404)
+    audit(session, user, "lexicon.delete", entry.word, entry.reading)
+    session.delete(entry)
+
+
+def approve_bulletin(session: Session, user: User, bulletin_id: int, comment: Any = None) -> Bulletin:
+    """An approver (not its writer, unless an admin) lets it air."""
+    require(user, "approve")
+    bulletin = visible_bulletin(session, user, bulletin_id)
+    if bulletin.state == "approved":
+        return bulletin
+    if bulletin.state not in ("draft", "submitted"):
+        raise Refusal("bad_state", f"bulletin {bulletin_id} is {bulletin.state}; it must be submitted again",
+                      status=409)
+    if bulletin.created_by == user.id and not user.is_admin:
+        raise Refusal("own_bulletin", "another approver must approve what you wrote yourself", status=403)
+    bulletin.state, bulletin.approved_by, bulletin.approved_at = "approved", user.id, utcnow()
+    bulletin.review_comment = comment.strip()[:2000] if isinstance(comment, str) and comment.strip() else None
+    audit(session, user, "bulletin.approve", f"bulletin {bulletin.id}", bulletin.title)
+    return bulletin

@@ -1,0 +1,117 @@
+"""JSON for the API (and the pages' scripts): bulletins, broadcasts, devices and groups as the API answers them."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from broadcaster.db import (
+    Broadcast,
+    Bulletin,
+    Device,
+    DeviceGroup,
+    DeviceHealth,
+)
+from broadcaster.domain.broadcasts import MAX_PLAYS_SHOWN
+from edge_agent.protocol import Repeat
+
+
+def device_json(device: Device, health: DeviceHealth | None = None) -> dict[str, Any]:
+    return {
+        "health": json.loads(health.reported) if health else None,
+        "clock_skew_s": health.clock_skew_s if health else None,
+        "id": device.id,
+        "name": device.name,
+        "village": device.village.name if device.village else None,
+        "online": device.online,
+        "last_seen": iso(device.last_seen),
+        "volume": device.volume,
+        "now_playing": device.now_playing,
+        "version": device.version,
+    }
+
+
+def broadcast_head(broadcast: Broadcast) -> dict[str, Any]:
+    """What a broadcast is, without any cluster's state."""
+    return {
+        "id": broadcast.id,
+        "bulletin_id": broadcast.bulletin_id,
+        "title": broadcast.bulletin.title,
+        "priority": broadcast.priority,
+        "play_at": iso(broadcast.play_at),
+        "state": broadcast.state,
+        "error": broadcast.error,
+        "asset": broadcast.asset_id,
+        "relay": {"url": broadcast.relay.url, "window_s": broadcast.relay.window_s} if broadcast.relay else None,
+        "repeat": _repeat_json(broadcast.repeat()),
+        "created_at": iso(broadcast.created_at),
+        "sent_at": iso(broadcast.sent_at),
+        "programme_id": broadcast.programme_id,
+    }
+
+
+def broadcast_json(broadcast: Broadcast) -> dict[str, Any]:
+    return {
+        **broadcast_head(broadcast),
+        "devices": [
+            {
+                "device_id": d.device_id,
+                "state": d.state,
+                "started_at": iso(d.started_at),
+                "finished_at": iso(d.finished_at),
+                "error": d.error,
+            }
+            for d in broadcast.deliveries
+        ],
+        "plays": [
+            {
+                "device_id": p.device_id,
+                "occurrence": iso(p.occurrence),
+                "state": p.state,
+                "started_at": iso(p.started_at),
+                "finished_at": iso(p.finished_at),
+                "error": p.error,
+            }
+            for p in broadcast.plays[:MAX_PLAYS_SHOWN]
+        ],
+    }
+
+
+def _repeat_json(repeat: Repeat | None) -> dict[str, Any] | None:
+    if repeat is None:
+        return None
+    data = repeat.to_dict()
+    del data["v"], data["type"]
+    return data
+
+
+def bulletin_json(bulletin: Bulletin) -> dict[str, Any]:
+    recording = bulletin.recording
+    return {
+        "id": bulletin.id,
+        "kind": "recording" if recording else "text",
+        "title": bulletin.title,
+        "text": bulletin.text,
+        "language": recording.language if recording else "vi",
+        "duration_s": recording.duration_s if recording else None,
+        "state": bulletin.state,
+        "stage": bulletin.stage(),
+        "area_id": bulletin.area_id,
+        "review_comment": bulletin.review_comment,
+        "created_by": bulletin.created_by,
+        "created_at": iso(bulletin.created_at),
+        "submitted_at": iso(bulletin.submitted_at),
+        "approved_by": bulletin.approved_by,
+        "approved_at": iso(bulletin.approved_at),
+        "updated_at": iso(bulletin.updated_at),
+    }
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z") if value else None
+
+
+def group_json(group: DeviceGroup) -> dict[str, Any]:
+    return {"id": group.id, "name": group.name, "area_id": group.area_id,
+            "devices": sorted(m.device_id for m in group.members)}
