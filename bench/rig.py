@@ -9,10 +9,10 @@ from typing import Any
 
 from broadcaster.config import MqttSettings, ServerConfig, SigningSettings
 from broadcaster.db import Database
+from broadcaster.delivery.worker import Worker
 from broadcaster.ops.bootstrap import ensure_airtime, ensure_area, ensure_device, ensure_user, new_token
 from broadcaster.ops.broker import Mosquitto
 from broadcaster.web import create_app
-from broadcaster.worker import Worker
 from edge_agent.config import AgentConfig, AudioSettings
 from edge_agent.config import MqttSettings as AgentMqtt
 from edge_agent.protocol.signing import Signer

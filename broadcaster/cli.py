@@ -248,7 +248,7 @@ def cmd_web(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from broadcaster.db import Database
-    from broadcaster.worker import Worker
+    from broadcaster.delivery.worker import Worker
 
     config = _config(args.config)
     db = Database(config.db_url)

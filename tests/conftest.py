@@ -23,10 +23,10 @@ from waitress.server import create_server
 from broadcaster.assets import AssetStore
 from broadcaster.config import MqttSettings, ServerConfig, SigningSettings, WebSettings
 from broadcaster.db import Area, Database
+from broadcaster.delivery.worker import Worker
 from broadcaster.ops.bootstrap import ensure_airtime, ensure_area, ensure_device, ensure_user, new_token
 from broadcaster.ops.broker import Mosquitto, free_port
 from broadcaster.web import create_app
-from broadcaster.worker import Worker
 from edge_agent.agent import Agent
 from edge_agent.config import AgentConfig, AudioSettings
 from edge_agent.config import MqttSettings as AgentMqtt

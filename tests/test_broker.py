@@ -17,9 +17,9 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from broadcaster.delivery.worker import share_group
 from broadcaster.ops.broker import Mosquitto, free_port, mosquitto_hash, wait_for_port, write_password_files
 from broadcaster.ops.embedded_broker import allowed, parse_connect
-from broadcaster.worker import share_group
 
 ROOT = "loaxa"
 USERS = {"broadcaster": secrets.token_urlsafe(12), "loa-01": secrets.token_urlsafe(12),

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from broadcaster import dashboard
+from broadcaster.domain import dashboard
 from tests.conftest import Env, wait_until
 
 

@@ -15,10 +15,10 @@ from broadcaster.cli import main
 from broadcaster.config import ServerConfig
 from broadcaster.config import load_config as load_server_config
 from broadcaster.db import Area, Database, DeviceCredential
+from broadcaster.delivery.worker import Worker
 from broadcaster.ops.bootstrap import ensure_airtime, ensure_user, new_token
 from broadcaster.ops.broker import Mosquitto, check_hash, mosquitto_hash
 from broadcaster.web import create_app
-from broadcaster.worker import Worker
 from edge_agent.agent import Agent
 from edge_agent.config import load_config as load_agent_config
 from edge_agent.protocol.signing import Signer

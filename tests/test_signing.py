@@ -12,7 +12,7 @@ import pytest
 from broadcaster.cli import main
 from broadcaster.config import ServerConfig
 from broadcaster.db import RefusalRecord
-from broadcaster.worker import Worker
+from broadcaster.delivery.worker import Worker
 from edge_agent.protocol import Schedule, ScheduleEntry, Topics
 from edge_agent.protocol.signing import SignatureError, Signer, Verifier
 from edge_agent.settings import ConfigError

@@ -11,7 +11,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy.exc import OperationalError
 
 from broadcaster.db import Broadcast, Bulletin, Delivery, Device, User
-from broadcaster.worker import Worker
+from broadcaster.delivery.worker import Worker
 from edge_agent.protocol import Delivery as DeliveryReport
 from edge_agent.protocol import Heartbeat, Playback, Status, Topics
 from tests.conftest import Env, wait_until

@@ -9,11 +9,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, insert
+from sqlalchemy import insert
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from broadcaster import airtime
-from broadcaster.access import audit, require, scope_of
 from broadcaster.db import (
     Broadcast,
     Bulletin,
@@ -25,17 +23,17 @@ from broadcaster.db import (
     User,
     utcnow,
 )
+from broadcaster.domain import airtime
+from broadcaster.domain.access import audit, require, scope_of
 from broadcaster.domain.bulletins import MAX_TITLE, visible_bulletin
 from broadcaster.domain.errors import Refusal, text_field
 from broadcaster.domain.fleet import resolve_targets
-from broadcaster.web.serializers import broadcast_head
 from edge_agent.protocol import PRIORITIES, ProtocolError, Repeat
 from edge_agent.protocol.messages import DEFAULT_TZ
 
 PAST_TOLERANCE = timedelta(seconds=60)
 
 
-MAX_PLAYS_SHOWN = 500
 """Occurrences of a recurring broadcast listed with it (newest first); reports cover the rest."""
 
 
@@ -201,19 +199,6 @@ def list_broadcasts(session: Session, user: User, limit: int = 100, before: int 
                     .filter(Device.village_id.in_(scope.areas)))
         query = query.filter(Broadcast.id.in_(in_scope))
     return query.limit(limit).all()
-
-
-def broadcast_summaries(session: Session, broadcasts: list[Broadcast]) -> list[dict[str, Any]]:
-    """Each broadcast as in :func:`broadcast_json`, but with how many clusters are in each state instead of
-    every cluster's row: a list stays small whatever the size of the fleet (one query for all the counts)."""
-    ids = [b.id for b in broadcasts]
-    counts: dict[int, dict[str, int]] = {i: {} for i in ids}
-    if ids:
-        rows = (session.query(Delivery.broadcast_id, Delivery.state, func.count())
-                .filter(Delivery.broadcast_id.in_(ids)).group_by(Delivery.broadcast_id, Delivery.state))
-        for broadcast_id, state, n in rows:
-            counts[broadcast_id][state] = n
-    return [{**broadcast_head(b), "targets": sum(counts[b.id].values()), "counts": counts[b.id]} for b in broadcasts]
 
 
 def parse_repeat(value: Any, now: datetime, timezone: str = DEFAULT_TZ) -> Repeat | None:

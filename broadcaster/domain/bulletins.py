@@ -7,7 +7,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from broadcaster.access import audit, home_area, require, scope_of
 from broadcaster.assets import AssetStore
 from broadcaster.db import (
     BULLETIN_STATES,
@@ -17,6 +16,7 @@ from broadcaster.db import (
     User,
     utcnow,
 )
+from broadcaster.domain.access import audit, home_area, require, scope_of
 from broadcaster.domain.errors import Refusal, text_field
 from broadcaster.domain.fleet import owned_area
 from broadcaster.speech.audio import AudioError, load_recording

@@ -6,8 +6,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session, joinedload
 
-from broadcaster import airtime
-from broadcaster.access import Scope, audit, below, home_area, require, scope_of
 from broadcaster.db import (
     AirtimeRule,
     Area,
@@ -19,6 +17,8 @@ from broadcaster.db import (
     parse_id,
     utcnow,
 )
+from broadcaster.domain import airtime
+from broadcaster.domain.access import Scope, audit, below, home_area, require, scope_of
 from broadcaster.domain.errors import Refusal, text_field
 
 

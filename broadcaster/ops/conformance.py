@@ -44,10 +44,10 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from broadcaster.config import MqttSettings, ServerConfig, SigningSettings, WebSettings
 from broadcaster.db import Database, RefusalRecord
+from broadcaster.delivery.worker import NO_REPORT, Worker, groups_of
 from broadcaster.ops.bootstrap import ensure_airtime, ensure_area, ensure_device, ensure_user, new_password, new_token
 from broadcaster.ops.broker import Mosquitto
 from broadcaster.web import create_app
-from broadcaster.worker import NO_REPORT, Worker, groups_of
 from edge_agent.config import AgentConfig, AudioSettings
 from edge_agent.config import MqttSettings as AgentMqtt
 from edge_agent.link import Link

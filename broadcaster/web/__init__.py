@@ -12,9 +12,9 @@ from flask import Flask, Response, g, request, send_file
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import IntegerConverter
 
-from broadcaster.access import client_address
 from broadcaster.config import ServerConfig
 from broadcaster.db import DB_DOWN, LARGEST_ID, Database
+from broadcaster.domain.access import client_address
 
 logger = logging.getLogger(__name__)
 

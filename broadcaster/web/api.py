@@ -11,11 +11,10 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from broadcaster import accounts, dashboard, emergency, reports
-from broadcaster.access import Denied, require
 from broadcaster.assets import AssetStore
 from broadcaster.db import LARGEST_ID, ApiToken, AuditEntry, DeviceHealth, LexiconEntry, token_hash, utcnow
-from broadcaster.domain import broadcasts, bulletins, errors, fleet
+from broadcaster.domain import accounts, broadcasts, bulletins, dashboard, emergency, errors, fleet, reports
+from broadcaster.domain.access import Denied, require
 from broadcaster.speech.engines import DEFAULT_VOICE, voice_report
 from broadcaster.speech.normalize import DIALECTS, Normalizer
 from broadcaster.web import common, serializers
@@ -470,7 +469,7 @@ def list_broadcasts() -> Response:
         if before is None or not 0 < before <= LARGEST_ID:
             raise errors.Refusal("invalid_before", "'before' must be the id of a broadcast", field="before")
     page = broadcasts.list_broadcasts(db(), g.user, limit, before)
-    answer = jsonify(broadcasts.broadcast_summaries(db(), page))
+    answer = jsonify(serializers.broadcast_summaries(db(), page))
     if len(page) == limit:
         answer.headers["Link"] = f'<{request.path}?before={page[-1].id}&limit={limit}>; rel="next"'
     return answer

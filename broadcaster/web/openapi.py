@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from broadcaster import __version__
-from broadcaster.emergency import MAX_REPEATS, templates
+from broadcaster.domain.emergency import MAX_REPEATS, templates
 
 J = dict[str, Any]
 

@@ -15,12 +15,11 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
-from broadcaster import accounts, dashboard, emergency, reports
-from broadcaster.access import can, scope_of
 from broadcaster.db import ROLES, Area, AuditEntry, User, parse_id, utcnow
+from broadcaster.domain import accounts, dashboard, emergency, errors, fleet, reports
 from broadcaster.domain import broadcasts as broadcast_rules
 from broadcaster.domain import bulletins as bulletin_rules
-from broadcaster.domain import errors, fleet
+from broadcaster.domain.access import can, scope_of
 from broadcaster.web.common import config, db
 from broadcaster.web.ui import REFUSALS, bp, check_csrf, login_required
 

@@ -6,15 +6,14 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from broadcaster.db import (
-    Broadcast,
-    Bulletin,
-    Device,
-    DeviceGroup,
-    DeviceHealth,
-)
-from broadcaster.domain.broadcasts import MAX_PLAYS_SHOWN
+from sqlalchemy import func
+from sqlalchemy.orm import Session
+
+from broadcaster.db import Broadcast, Bulletin, Delivery, Device, DeviceGroup, DeviceHealth
 from edge_agent.protocol import Repeat
+
+MAX_PLAYS_SHOWN = 500
+"""A recurring broadcast's plays shown with it, newest first."""
 
 
 def device_json(device: Device, health: DeviceHealth | None = None) -> dict[str, Any]:
@@ -115,3 +114,16 @@ def iso(value: datetime | None) -> str | None:
 def group_json(group: DeviceGroup) -> dict[str, Any]:
     return {"id": group.id, "name": group.name, "area_id": group.area_id,
             "devices": sorted(m.device_id for m in group.members)}
+
+
+def broadcast_summaries(session: Session, broadcasts: list[Broadcast]) -> list[dict[str, Any]]:
+    """Each broadcast as in :func:`broadcast_json`, but with how many clusters are in each state instead of
+    every cluster's row: a list stays small whatever the size of the fleet (one query for all the counts)."""
+    ids = [b.id for b in broadcasts]
+    counts: dict[int, dict[str, int]] = {i: {} for i in ids}
+    if ids:
+        rows = (session.query(Delivery.broadcast_id, Delivery.state, func.count())
+                .filter(Delivery.broadcast_id.in_(ids)).group_by(Delivery.broadcast_id, Delivery.state))
+        for broadcast_id, state, n in rows:
+            counts[broadcast_id][state] = n
+    return [{**broadcast_head(b), "targets": sum(counts[b.id].values()), "counts": counts[b.id]} for b in broadcasts]

@@ -13,12 +13,11 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
-from broadcaster import accounts
-from broadcaster.access import Denied
 from broadcaster.db import Device, LexiconEntry, ListeningCheck, User
+from broadcaster.domain import accounts, errors, fleet
 from broadcaster.domain import broadcasts as broadcast_rules
 from broadcaster.domain import bulletins as bulletin_rules
-from broadcaster.domain import errors, fleet
+from broadcaster.domain.access import Denied
 from broadcaster.speech.engines import DEFAULT_VOICE, voice_problem
 from broadcaster.speech.normalize import DIALECTS, Normalizer
 from broadcaster.web import common

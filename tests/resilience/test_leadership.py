@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func
 
 from broadcaster.db import Database, RefusalRecord
-from broadcaster.leader import AdvisoryLock, leadership_for
+from broadcaster.delivery.leader import AdvisoryLock, leadership_for
 from tests.conftest import Env, wait_until
 from tests.resilience.conftest import Tally, spawn_worker
 from tests.resilience.test_server_faults import (

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from broadcaster.worker import Worker
+from broadcaster.delivery.worker import Worker
 from edge_agent.agent import Agent
 from edge_agent.protocol import Message, ProtocolError, Repeat, Schedule, ScheduleEntry, Topics, decode
 from edge_agent.protocol.signing import Verifier

@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import case, func
 from sqlalchemy.orm import Session
 
-from broadcaster.access import below, require, scope_of
 from broadcaster.db import Area, Broadcast, Bulletin, Delivery, Device, OccurrencePlay, Recurrence, User
+from broadcaster.domain.access import below, require, scope_of
 from broadcaster.domain.errors import Refusal
 
 MAX_DAYS = 366

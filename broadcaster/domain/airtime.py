@@ -19,7 +19,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from broadcaster.db import AirtimeRule, Area, Broadcast, Bulletin, Delivery, Device
+from broadcaster.domain.errors import Refusal
 from edge_agent.protocol import Repeat
+from edge_agent.protocol.messages import format_time
 
 DEFAULT_FROM, DEFAULT_TO = "05:30", "21:30"
 WORDS_PER_MINUTE = 140
@@ -47,8 +49,6 @@ def clock_text(value: time) -> str:
 
 
 def parse_clock(value: Any, name: str) -> time:
-    from broadcaster.domain.errors import Refusal
-
     if not isinstance(value, str) or len(value) != 5 or value[2] != ":":
         raise Refusal("invalid_rule", f"'{name}' must be a time of day HH:MM", field=name)
     if value == "24:00":
@@ -225,6 +225,4 @@ def describe(breach: dict[str, Any]) -> str:
 
 
 def _iso(value: datetime) -> str:
-    from broadcaster.web.serializers import iso
-
-    return iso(value) or ""
+    return format_time(value) or ""

@@ -17,8 +17,8 @@ from xml.etree import ElementTree
 
 from sqlalchemy.orm import Session
 
-from broadcaster.access import audit, home_area, require, scope_of
 from broadcaster.db import Area, Broadcast, Bulletin, CapAlert, User, utcnow
+from broadcaster.domain.access import audit, home_area, require, scope_of
 from broadcaster.domain.broadcasts import create_broadcast, stop_broadcast
 from broadcaster.domain.bulletins import MAX_TEXT, MAX_TITLE
 from broadcaster.domain.errors import Refusal, text_field

@@ -11,8 +11,8 @@ from sqlalchemy import func
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from broadcaster.access import audit, client_address, require, scope_of
 from broadcaster.db import ROLES, ApiToken, Area, AuditEntry, User, UserArea, UserRole, token_hash, utcnow
+from broadcaster.domain.access import audit, client_address, require, scope_of
 from broadcaster.domain.errors import Refusal
 from broadcaster.web.serializers import iso
 

@@ -1,7 +1,7 @@
 """The worker process: renders queued broadcasts, distributes them over MQTT, stores what devices report,
 and runs periodic housekeeping with APScheduler.
 
-Several may run. One at a time, the leader (:mod:`broadcaster.leader`), renders, signs and publishes, runs
+Several may run. One at a time, the leader (:mod:`broadcaster.delivery.leader`), renders, signs and publishes, runs
 the housekeeping and stores the reports, acknowledging each to the broker only once committed; the others
 stand by and take over, reports' session included, when it goes. (With ``mqtt.shared_subscriptions`` every
 worker stores reports, the broker dealing them out: see docs/scale.md before turning it on.) The database is
@@ -47,7 +47,7 @@ from broadcaster.db import (
     SigningState,
     utcnow,
 )
-from broadcaster.leader import Leadership, leadership_for
+from broadcaster.delivery.leader import Leadership, leadership_for
 from broadcaster.speech.audio import AudioError
 from broadcaster.speech.render import Speech
 from edge_agent.link import Ack, Link
