@@ -28,14 +28,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
+from broadcaster.domain.lifecycle import FINAL_DELIVERY_STATES
 from edge_agent.protocol import Repeat
-
-BULLETIN_STATES = ("draft", "submitted", "approved", "rejected")
-BROADCAST_STATES = ("queued", "sent", "failed")
-DELIVERY_STATES = ("pending", "delivered", "playing", "played", "failed", "missed")
-FINAL_DELIVERY_STATES = ("played", "failed", "missed", "interrupted", "cancelled", "ended")
-"""``ended``: a recurring broadcast past its last day on that device (each play is in ``occurrence_plays``)."""
-
 
 LARGEST_ID = 2**31 - 1
 """What every id column holds (PostgreSQL's ``integer``, 32 bits; SQLite's hold more): a larger id is not found,

@@ -15,7 +15,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from broadcaster.assets import AssetStore
 from broadcaster.db import Area, Device
-from broadcaster.delivery.worker import areas_covering, group_name, groups_of
+from broadcaster.domain.areas import areas_covering, group_name, groups_of
 from edge_agent.agent import Agent
 from edge_agent.protocol import Alert, Message, Schedule, ScheduleEntry, Topics
 from edge_agent.protocol.signing import Signer

@@ -170,7 +170,7 @@ def test_sequence_numbers_never_go_back_across_restarts_even_if_the_clock_does(
 
     first = Worker(env.config, env.db)
     first.start()
-    issued = opened(first.signer.sign(TOPIC, schedule().to_dict(), timedelta(hours=1)))["sig"]["seq"]  # type: ignore[index]
+    issued = opened(first.publisher.signer.sign(TOPIC, schedule().to_dict(), timedelta(hours=1)))["sig"]["seq"]  # type: ignore[index]
     first.stop()
     # The server's clock is stepped back ten minutes (an NTP correction) and the worker restarts.
     earlier = real_time.time_ns() // 1000 - 600 * 10**6
@@ -178,7 +178,7 @@ def test_sequence_numbers_never_go_back_across_restarts_even_if_the_clock_does(
     second = Worker(env.config, env.db)
     second.start()
     try:
-        later = opened(second.signer.sign(TOPIC, schedule().to_dict(), timedelta(hours=1)))["sig"]["seq"]  # type: ignore[index]
+        later = opened(second.publisher.signer.sign(TOPIC, schedule().to_dict(), timedelta(hours=1)))["sig"]["seq"]  # type: ignore[index]
     finally:
         second.stop()
     assert later > issued, "receivers would refuse it as a replay"

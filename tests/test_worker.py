@@ -103,8 +103,8 @@ def test_a_report_is_kept_while_the_database_is_down(env: Env, worker: Worker,
     monkeypatch.setattr(env.db, "session", flaky_session)
     now = datetime.now(UTC)
     report = Playback(bid, "played", now, now, now).to_bytes()
-    thread = threading.Thread(target=worker._ingest_with_retry, args=(topics.event("loa-01", "playback"), report,
-                                                                      datetime.now(UTC)))
+    batch = [(topics.event("loa-01", "playback"), report, datetime.now(UTC), lambda: None)]
+    thread = threading.Thread(target=worker.ingester.store_with_retry, args=(batch,))
     thread.start()
     thread.join(timeout=10)
     assert not thread.is_alive()
@@ -146,7 +146,7 @@ def test_a_report_received_but_not_stored_comes_again_to_the_next_worker(env: En
         release.wait(30)
         raise OperationalError("INSERT", {}, Exception("the process died here"))
 
-    monkeypatch.setattr(first, "_store", stuck)
+    monkeypatch.setattr(first.ingester, "store", stuck)
     first.start()
     wait_until(first.reports.ready.is_set)
     device = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="loa-01")

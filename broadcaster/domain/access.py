@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from broadcaster.db import ROLES, Area, AuditEntry, Device, User
+from broadcaster.db import ROLES, AuditEntry, Device, User
+from broadcaster.domain.areas import below
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     "view": frozenset(ROLES),
@@ -70,21 +71,6 @@ def scope_of(session: Session, user: User) -> Scope:
     if user.is_admin and not user.areas:
         return Scope(frozenset(), everywhere=True)
     return Scope(below(session, [a.area_id for a in user.areas]))
-
-
-def below(session: Session, roots: Iterable[int]) -> frozenset[int]:
-    """The areas ``roots`` and every area under them."""
-    children: dict[int | None, list[int]] = {}
-    for area_id, parent_id in session.query(Area.id, Area.parent_id):
-        children.setdefault(parent_id, []).append(area_id)
-    seen: set[int] = set()
-    todo = list(roots)
-    while todo:
-        area_id = todo.pop()
-        if area_id not in seen:
-            seen.add(area_id)
-            todo.extend(children.get(area_id, []))
-    return frozenset(seen)
 
 
 def home_area(user: User) -> int | None:

@@ -18,8 +18,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from broadcaster.db import AirtimeRule, Area, Broadcast, Bulletin, Delivery, Device
+from broadcaster.db import AirtimeRule, Broadcast, Bulletin, Delivery, Device
+from broadcaster.domain.areas import ancestry, parents
 from broadcaster.domain.errors import Refusal
+from broadcaster.domain.lifecycle import NOT_AIRED
 from edge_agent.protocol import Repeat
 from edge_agent.protocol.messages import format_time
 
@@ -75,17 +77,12 @@ def rules_for(session: Session, devices: list[Device]) -> dict[str, Rule]:
 def area_rules(session: Session) -> Callable[[int | None], Rule]:
     """The governing rule of any area (its own, or the nearest one up the tree, or the default), from two
     queries however many areas are asked about."""
-    parents = dict(session.query(Area.id, Area.parent_id).all())
+    parent_of = parents(session)
     rows = {r.area_id: r for r in session.query(AirtimeRule)}
 
     def governing(area: int | None) -> Rule:
-        seen: set[int] = set()
-        while area is not None and area not in seen:
-            seen.add(area)
-            if area in rows:
-                return rule_of(rows[area])
-            area = parents.get(area)
-        return rule_of(None)
+        ruled = next((a for a in ancestry(area, parent_of, limit=len(parent_of) + 1) if a in rows), None)
+        return rule_of(rows[ruled] if ruled is not None else None)
 
     return governing
 
@@ -115,7 +112,6 @@ class Planned:
     programme_id: int | None = None
 
 
-NOT_AIRED = ("failed", "missed", "cancelled", "ended")
 
 
 def planned(session: Session, device_ids: list[str], now: datetime, since: datetime | None = None

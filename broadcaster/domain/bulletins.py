@@ -9,7 +9,6 @@ from sqlalchemy.orm import Session
 
 from broadcaster.assets import AssetStore
 from broadcaster.db import (
-    BULLETIN_STATES,
     Bulletin,
     LexiconEntry,
     Recording,
@@ -19,6 +18,7 @@ from broadcaster.db import (
 from broadcaster.domain.access import audit, home_area, require, scope_of
 from broadcaster.domain.errors import Refusal, text_field
 from broadcaster.domain.fleet import owned_area
+from broadcaster.domain.lifecycle import BULLETIN_STATES
 from broadcaster.speech.audio import AudioError, load_recording
 
 MAX_TITLE = 200

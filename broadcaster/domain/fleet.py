@@ -18,7 +18,8 @@ from broadcaster.db import (
     utcnow,
 )
 from broadcaster.domain import airtime
-from broadcaster.domain.access import Scope, audit, below, home_area, require, scope_of
+from broadcaster.domain.access import Scope, audit, home_area, require, scope_of
+from broadcaster.domain.areas import below
 from broadcaster.domain.errors import Refusal, text_field
 
 

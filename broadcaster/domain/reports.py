@@ -16,7 +16,8 @@ from sqlalchemy import case, func
 from sqlalchemy.orm import Session
 
 from broadcaster.db import Area, Broadcast, Bulletin, Delivery, Device, OccurrencePlay, Recurrence, User
-from broadcaster.domain.access import below, require, scope_of
+from broadcaster.domain.access import require, scope_of
+from broadcaster.domain.areas import below
 from broadcaster.domain.errors import Refusal
 
 MAX_DAYS = 366

@@ -44,7 +44,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from broadcaster.config import MqttSettings, ServerConfig, SigningSettings, WebSettings
 from broadcaster.db import Database, RefusalRecord
-from broadcaster.delivery.worker import NO_REPORT, Worker, groups_of
+from broadcaster.delivery.worker import Worker
+from broadcaster.domain.areas import groups_of
+from broadcaster.domain.lifecycle import NO_REPORT
 from broadcaster.ops.bootstrap import ensure_airtime, ensure_area, ensure_device, ensure_user, new_password, new_token
 from broadcaster.ops.broker import Mosquitto
 from broadcaster.web import create_app
