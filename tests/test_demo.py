@@ -35,18 +35,8 @@ def processes_mentioning(text: str) -> list[int]:
 def test_demo_runs_the_whole_system_and_stops_cleanly(tmp_path: Path, broker: str) -> None:
     data_dir = tmp_path / "demo-data"
     port = free_port()
-    demo = subprocess.Popen(
-        [sys.executable, "-m", "broadcaster.cli", "demo", "--data-dir", str(data_dir), "--port", str(port),
-         "--agents", "2", "--broker", broker],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
+    demo, banner = start_demo(data_dir, port, broker, agents=2)
     try:
-        assert demo.stdout is not None
-        banner = ""
-        while "Press Ctrl-C" not in banner:
-            line = demo.stdout.readline()
-            assert line, f"demo exited early:\n{banner}"
-            banner += line
         creds_file = data_dir / "credentials.json"
         assert stat.S_IMODE(creds_file.stat().st_mode) == 0o600, "credentials are readable by the owner only"
         creds = json.loads(creds_file.read_text())
