@@ -63,6 +63,8 @@ class Link:
         self.ready = threading.Event()
         """Set once the broker has acknowledged our subscriptions after a (re)connection."""
         self._ready_mid: int | None = None
+        self._pending: set[int] = set()
+        """Message ids of subscriptions sent on this connection and not yet acknowledged by the broker."""
         self._manual_ack = manual_ack
         self._generation = 0
         """Counts connections: a message id is only meaningful on the connection that delivered it."""
@@ -111,7 +113,16 @@ class Link:
         with self._lock:
             self._subscriptions[topic] = qos
         if self.connected.is_set():
-            self.client.subscribe(topic, qos)
+            rc, mid = self.client.subscribe(topic, qos)
+            if rc == mqtt.MQTT_ERR_SUCCESS and mid is not None:
+                with self._lock:
+                    self._pending.add(mid)
+
+    def settled(self) -> bool:
+        """Connected, and every subscription asked for so far is acknowledged: messages published from now
+        on under any of them reach us."""
+        with self._lock:
+            return self.ready.is_set() and not self._pending
 
     def subscriptions(self) -> list[str]:
         with self._lock:
@@ -148,8 +159,12 @@ class Link:
             logger.warning("disconnected from broker: %s", reason_code)
         self.connected.clear()
         self.ready.clear()
+        with self._lock:
+            self._pending.clear()  # resubscribed as a whole on the next connection
 
     def _handle_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        with self._lock:
+            self._pending.discard(mid)
         if mid == self._ready_mid:
             refused = [code for code in reason_codes if code.is_failure]
             if refused:

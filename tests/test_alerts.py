@@ -157,7 +157,7 @@ class Server:
         topic = self.topics.schedule(agent.id)
         schedule = Schedule(agent.id, datetime.now(UTC), [], groups=groups)
         self.watch.publish(topic, self.env.signed(topic, schedule), retain=True)
-        wait_until(lambda: agent.groups == groups and agent.link.ready.is_set())
+        wait_until(lambda: agent.groups == groups and agent.link.settled())
 
     def alert(self, group: str, broadcast_id: int, signed: bool = True, skip: tuple[int, ...] = ()) -> None:
         entry = ScheduleEntry(broadcast_id, self.asset, "Khẩn cấp", "emergency", None, datetime.now(UTC), 120)
