@@ -28,14 +28,13 @@ import numpy as np
 import pytest
 
 from broadcaster.speech import viettts
+from broadcaster.speech.checkpoints import CheckpointError, load_model_checkpoint
 from broadcaster.speech.engines import EngineUnavailable, VoiceSettings, make_engine, resolve, voice_problem
 from broadcaster.speech.viettts import (
     AcousticModel,
-    CheckpointError,
     DurationModel,
     VietTTSVoice,
     Vocoder,
-    load_model_checkpoint,
     tokens_for,
 )
 

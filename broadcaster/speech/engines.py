@@ -180,7 +180,7 @@ class VietTTSEngine(Engine):
             raise EngineUnavailable('no checkpoint folder is configured (model = "/path/to/folder"; '
                                     "get one with: broadcaster voices fetch viettts)")
         try:
-            from broadcaster.speech.viettts import CheckpointError
+            from broadcaster.speech.checkpoints import CheckpointError
         except ImportError:
             raise EngineUnavailable("NumPy is not installed (pip install 'loaxa[viettts]')") from None
         try:

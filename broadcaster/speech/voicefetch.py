@@ -171,7 +171,8 @@ def fetch(name: str, dest: Path, sha256: str | None = None, *, source: Source | 
 def _validate(name: str, folder: Path) -> Any:
     if name != "viettts":
         return None
-    from broadcaster.speech.viettts import CheckpointError, VietTTSVoice
+    from broadcaster.speech.checkpoints import CheckpointError
+    from broadcaster.speech.viettts import VietTTSVoice
 
     try:
         return VietTTSVoice.load(folder)
