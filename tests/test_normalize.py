@@ -129,7 +129,7 @@ def test_document_code_parts_are_not_read_alone() -> None:
 
 
 def test_corpus_accuracy_meets_the_target() -> None:
-    """At least 97% of the hand-written corpus (every category of SPEECH.md) is read exactly right."""
+    """At least 97% of the hand-written corpus (every category in docs/speech.md) is read exactly right."""
     from bench.normalize_score import load_corpus, score
 
     cases = load_corpus()

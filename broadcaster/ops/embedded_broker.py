@@ -1,7 +1,7 @@
 """Embedded amqtt broker for the demo on machines without mosquitto: authentication on, the same ACL, and
 the same binding of a device's client id to its user name.
 
-amqtt is fine for a demo (see ../shared/MQTT.md) but not for production: mosquitto is always preferred.
+amqtt is fine for a demo but not for production (see docs/architecture.md, "broker"): mosquitto is always preferred.
 Run as ``python -m broadcaster.ops.embedded_broker --port P --passwords DIR --root R --server-user U``, where DIR
 holds the two mosquitto password files ``broadcaster broker files`` writes (the same hashes).
 

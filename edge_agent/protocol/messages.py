@@ -135,7 +135,7 @@ class Message:
 
     @classmethod
     def from_bytes(cls, payload: bytes) -> Self:
-        data = _load(payload)
+        data = load_object(payload)
         if data.get("type") != cls.TYPE:
             raise ProtocolError(f"expected a {cls.TYPE!r} message, got {str(data.get('type'))[:40]!r}")
         return cls.from_dict(data)
@@ -155,10 +155,6 @@ def _wire(value: Any) -> Any:
 
 def load_object(payload: bytes) -> dict[str, Any]:
     """A payload as a JSON object of this protocol version; ProtocolError otherwise."""
-    return _load(payload)
-
-
-def _load(payload: bytes) -> dict[str, Any]:
     try:
         data = json.loads(payload.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
@@ -665,7 +661,7 @@ _TYPES: dict[str, type[Message]] = {
 
 def decode(payload: bytes) -> Message:
     """Decode any message by its ``type``; raises ProtocolError with a reason."""
-    data = _load(payload)
+    data = load_object(payload)
     kind = data.get("type")
     cls = _TYPES.get(kind) if isinstance(kind, str) else None
     if cls is None:
