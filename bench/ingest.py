@@ -115,7 +115,7 @@ def floor(stack: Stack, fleet: Fleet, broadcasts: list[int], heartbeats: int) ->
     consumer.username_pw_set(SERVER_USER, stack.users[SERVER_USER])
     consumer.on_message = on_message
     consumer.connect("127.0.0.1", stack.broker.server_port)
-    consumer.subscribe([(t, 1) for t in Topics(ROOT).server_subscriptions()])
+    consumer.subscribe([(t, 1) for t in [*Topics(ROOT).report_subscriptions(), Topics(ROOT).chunk_requests()]])
     consumer.loop_start()
     time.sleep(1)
     began = time.monotonic()

@@ -264,6 +264,9 @@ def test_connect_packets_are_read_as_the_broker_reads_them() -> None:
     ("loa-01", "loaxa/grp/a1/#", False, True),
     ("loa-01", "loaxa/grp/a1/alert", True, False),
     ("loa-01", "loaxa/#", False, False),
+    ("loa-01", "loaxa/dev/+/schedule", False, False),
+    ("+", "loaxa/dev/loa-01/schedule", False, False),
+    ("loa-01", "loaxa/dev/loa-01/req", True, True),
     (None, "loaxa/dev/loa-01/schedule", False, False),
 ])
 def test_embedded_acl_rules(user: str | None, topic: str, write: bool, expected: bool) -> None:

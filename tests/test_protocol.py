@@ -23,6 +23,7 @@ from edge_agent.protocol import (
     Topics,
     decode,
 )
+from edge_agent.protocol.topics import covers
 
 NOW = datetime(2026, 11, 22, 6, 0, tzinfo=UTC)
 ASSET = "ab" * 32
@@ -155,3 +156,26 @@ def test_topics_build_and_parse() -> None:
     assert topics.group_of("loaxa/grp/a12/blob/nothex/4") is None
     assert topics.group_of("loaxa/grp/A/alert") is None
     assert topics.group_of("loaxa/grp/a12/other") is None
+    assert topics.report_of(topics.event("loa-01", "playback")) == ("loa-01", "evt/playback")
+    assert topics.report_of(topics.request("loa-01")) == ("loa-01", "req")
+    assert topics.report_of(topics.heartbeat("loa-01")) == ("loa-01", "hb")
+    assert topics.report_of(topics.schedule("loa-01")) is None, "a schedule is not a report"
+    assert topics.report_of("loaxa/dev/loa-01/evt/a/b") is None
+    assert topics.report_of("loaxa/dev/loa-01/evt/") is None
+
+
+@pytest.mark.parametrize(("granted", "wanted", "expected"), [
+    ("loaxa/#", "loaxa", True),
+    ("loaxa/#", "loaxa/dev/loa-01/hb", True),
+    ("loaxa/#", "other/dev", False),
+    ("loaxa/blob/#", "loaxa/blob/abc/+", True),
+    ("loaxa/blob/#", "loaxa/#", False),
+    ("loaxa/dev/+/hb", "loaxa/dev/loa-01/hb", True),
+    ("loaxa/dev/+/hb", "loaxa/dev/+/hb", True),
+    ("loaxa/dev/loa-01/hb", "loaxa/dev/+/hb", False),
+    ("loaxa/dev/loa-01/hb", "loaxa/dev/loa-01/hb/x", False),
+    ("loaxa/dev/loa-01/evt/#", "loaxa/dev/loa-01/evt/playback", True),
+    ("loaxa/dev/loa-01/evt/#", "loaxa/dev/loa-02/evt/playback", False),
+])
+def test_a_topic_filter_covers_what_it_takes_in(granted: str, wanted: str, expected: bool) -> None:
+    assert covers(granted, wanted) is expected

@@ -141,7 +141,7 @@ class Ingest:
             return []
         broadcasts: set[int] = set()
         for topic, payload, *_ in batch:
-            if "/evt/" in topic:
+            if (report := self.topics.report_of(topic)) and report[1].startswith("evt/"):
                 with contextlib.suppress(ValueError, AttributeError, TypeError):
                     broadcast_id = json.loads(payload).get("broadcast_id")
                     if isinstance(broadcast_id, int):
@@ -154,10 +154,12 @@ class Ingest:
         return rows
 
     def _store_one(self, session: Session, topic: str, payload: bytes, received_at: datetime) -> None:
-        device_id = self.topics.device_of(topic)
-        if device_id is None or not payload:
+        report = self.topics.report_of(topic)
+        if report is None or not payload:
+            if report is None:
+                logger.warning("ignored report on unknown topic %s", topic)
             return
-        kind = topic.split("/", 3)[3]
+        device_id, kind = report
         try:
             device = session.get(Device, device_id)
             if device is None:

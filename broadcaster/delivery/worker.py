@@ -101,9 +101,8 @@ class Worker:
                     self.config.mqtt_password(), self.ingester.received, clean_session=False,
                     ca_file=self.config.mqtt.ca_file, manual_ack=True)
         share = f"$share/{share_group(self.config.mqtt_password())}/" if self.shared else ""
-        for topic in self.topics.server_subscriptions():
-            if not topic.endswith("/req"):
-                link.subscribe(f"{share}{topic}")
+        for topic in self.topics.report_subscriptions():
+            link.subscribe(f"{share}{topic}")
         return link
 
     def _leader_link(self) -> Link:

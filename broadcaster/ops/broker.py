@@ -23,6 +23,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from edge_agent.protocol.topics import Topics
 from edge_agent.settings import write_secret
 
 logger = logging.getLogger(__name__)
@@ -96,20 +97,14 @@ def write_password_files(folder: Path, server_user: str, server_hash: str | None
 
 
 def acl_text(root: str, server_user: str) -> str:
-    """Devices reach only their own topics and read audio chunks; the server reaches everything."""
+    """Devices reach only their own topics and read audio and alerts (``Topics.device_access``); the server
+    reaches everything."""
     return "\n".join([
         f"user {server_user}",
         f"topic readwrite {root}/#",
         "",
         "# Every other user is a device whose user name is its id (%u).",
-        f"pattern read {root}/dev/%u/schedule",
-        f"pattern read {root}/dev/%u/cmd",
-        f"pattern write {root}/dev/%u/status",
-        f"pattern write {root}/dev/%u/hb",
-        f"pattern write {root}/dev/%u/evt/#",
-        f"pattern write {root}/dev/%u/req",
-        f"pattern read {root}/blob/#",
-        f"pattern read {root}/grp/#",
+        *(f"pattern {access} {topic}" for access, topic in Topics(root).device_access("%u")),
         "",
     ])
 

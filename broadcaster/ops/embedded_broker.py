@@ -28,6 +28,7 @@ from amqtt.contexts import Action
 from amqtt.plugins.base import BaseAuthPlugin, BaseTopicPlugin
 
 from broadcaster.ops.broker import DEVICE_PASSWORDS, SERVER_PASSWORDS, check_hash, read_password_file
+from edge_agent.protocol.topics import Topics, covers, valid_device_id
 
 logger = logging.getLogger(__name__)
 CONNECT_TIMEOUT_S = 10.0
@@ -36,15 +37,14 @@ BAD_CREDENTIALS, IDENTIFIER_REJECTED = 4, 2
 
 
 def allowed(root: str, server_user: str, user: str | None, topic: str, write: bool) -> bool:
-    """The rules of broadcaster.ops.broker.acl_text: devices reach their own topics and read audio and alerts only."""
+    """The rules of broadcaster.ops.broker.acl_text: devices reach what ``Topics.device_access`` grants them."""
     if not user:
         return False
     if user == server_user:
-        return topic == root or topic.startswith(root + "/")
-    own = f"{root}/dev/{user}/"
-    if write:
-        return topic in (own + "status", own + "hb", own + "req") or topic.startswith(own + "evt/")
-    return topic in (own + "schedule", own + "cmd") or topic.startswith((f"{root}/blob/", f"{root}/grp/"))
+        return covers(f"{root}/#", topic)
+    access = "write" if write else "read"
+    return valid_device_id(user) and any(
+        kind == access and covers(granted, topic) for kind, granted in Topics(root).device_access(user))
 
 
 def password_ok(folder: Path, server_user: str, username: str | None, password: str | None) -> bool:

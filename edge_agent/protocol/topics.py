@@ -16,6 +16,18 @@ def valid_device_id(device_id: str) -> bool:
     return bool(DEVICE_ID_RE.match(device_id))
 
 
+def covers(granted: str, wanted: str) -> bool:
+    """Whether the topic filter ``granted`` takes in all of ``wanted`` (a topic, or a filter to subscribe to):
+    ``+`` in ``granted`` stands for any one level (a ``+`` too), ``#`` for the rest, itself included."""
+    have, want = granted.split("/"), wanted.split("/")
+    for level, mine in enumerate(have):
+        if mine == "#":
+            return True
+        if level >= len(want) or want[level] == "#" or (mine != "+" and (mine != want[level] or want[level] == "+")):
+            return False
+    return len(have) == len(want)
+
+
 @dataclass(frozen=True)
 class Topics:
     """Builds and parses every topic under one root (``loaxa`` unless configured)."""
@@ -78,12 +90,34 @@ class Topics:
         return f"{self.root}/dev/+/req"
 
     # subscriptions of the server
-    def server_subscriptions(self) -> list[str]:
+    def report_subscriptions(self) -> list[str]:
+        """Every device's status, heartbeats and events (what the workers store)."""
+        return [self.status("+"), self.heartbeat("+"), self.event("+", "+")]
+
+    def report_of(self, topic: str) -> tuple[str, str] | None:
+        """(device id, kind) for what a device sent: kind ``status``, ``hb``, ``req`` or ``evt/<name>``."""
+        parts = topic.split("/")
+        if len(parts) < 4 or parts[0] != self.root or parts[1] != "dev" or not valid_device_id(parts[2]):
+            return None
+        kind = "/".join(parts[3:])
+        if kind in ("status", "hb", "req") or (len(parts) == 5 and parts[3] == "evt" and parts[4]):
+            return parts[2], kind
+        return None
+
+    # who may reach what: the broker's rules (mosquitto's ACL file, the embedded broker) are read from here
+    def device_access(self, device_id: str) -> list[tuple[str, str]]:
+        """(``read`` or ``write``, topic filter) for everything a device may reach: its own schedule and
+        commands, its own reports, and every asset and group (audio and alerts are public, and signed).
+        ``device_id`` may be mosquitto's ``%u``."""
         return [
-            f"{self.root}/dev/+/status",
-            f"{self.root}/dev/+/hb",
-            f"{self.root}/dev/+/evt/+",
-            f"{self.root}/dev/+/req",
+            ("read", self.schedule(device_id)),
+            ("read", self.command(device_id)),
+            ("write", self.status(device_id)),
+            ("write", self.heartbeat(device_id)),
+            ("write", self.event(device_id, "#")),
+            ("write", self.request(device_id)),
+            ("read", f"{self.root}/blob/#"),
+            ("read", f"{self.root}/grp/#"),
         ]
 
     def device_of(self, topic: str) -> str | None:
