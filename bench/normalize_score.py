@@ -1,7 +1,11 @@
-"""Score Vietnamese text normalizers on our corpus (tests/data/normalize_corpus.tsv).
+"""Score Vietnamese text normalizers, whole sentences, on two corpora: the one we wrote
+(tests/data/normalize_corpus.tsv) and real sentences copied from public sources, each with its source
+(tests/data/real_sentences_*.tsv: news, weather and disaster bulletins, health campaigns, government portals,
+legal texts, agriculture notices).
 
-A case counts as right when the output equals the expected reading, ignoring case, punctuation and spacing.
-Run by hand:  .venv/bin/python bench/normalize_score.py [--show-failures] [--others]
+A sentence counts as right only when the whole output equals the expected reading, ignoring case, punctuation
+and spacing: one misread word makes the sentence wrong.
+Run by hand:  .venv/bin/python bench/normalize_score.py [--corpus ours|real|both] [--show-failures] [--others]
 ``--others`` also scores vinorm and vietnormalizer when they are installed (pip install vinorm vietnormalizer).
 """
 
@@ -17,15 +21,22 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "data" / "normalize_corpus.tsv"
+REAL = sorted((ROOT / "tests" / "data").glob("real_sentences_*.tsv"))
 
 
 def load_corpus(path: Path = CORPUS) -> list[tuple[str, str, str]]:
+    """(category, text, expected reading) of a corpus file; real ones also name a source (second column)."""
     cases = []
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.strip() and not line.startswith("#"):
-            category, text, expected = line.split("\t")
+            fields = line.split("\t")
+            category, text, expected = (fields[0], fields[2], fields[3]) if len(fields) == 4 else fields
             cases.append((category, text, expected))
     return cases
+
+
+def load_real() -> list[tuple[str, str, str]]:
+    return [case for path in REAL for case in load_corpus(path)]
 
 
 VARIANTS = {"mồng": "mùng", "kí": "ki", "ký": "ki", "lẻ": "linh", "ngàn": "nghìn", "bay": "bai", "xăng": "xen"}
@@ -82,20 +93,31 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--show-failures", action="store_true")
     parser.add_argument("--others", action="store_true", help="also score vinorm and vietnormalizer")
+    parser.add_argument("--corpus", choices=("ours", "real", "both"), default="both")
     args = parser.parse_args()
-    cases = load_corpus()
-    counts = Counter(category for category, _, _ in cases)
-    print(f"corpus: {len(cases)} cases, " + ", ".join(f"{c} {n}" for c, n in counts.most_common()))
     systems: dict[str, Callable[[str], str]] = {"ours": Normalizer()}
     if args.others:
         systems.update(competitors())
+    corpora = {"ours (hand-written)": load_corpus(), "real sentences": load_real()}
+    for title, cases in corpora.items():
+        if args.corpus != "both" and not title.startswith(args.corpus):
+            continue
+        if not cases:
+            print(f"== {title}: none found")
+            continue
+        counts = Counter(category for category, _, _ in cases)
+        print(f"== {title}: {len(cases)} sentences, " + ", ".join(f"{c} {n}" for c, n in counts.most_common()))
+        report(systems, cases, args.show_failures)
+
+
+def report(systems: dict[str, Callable[[str], str]], cases: list[tuple[str, str, str]], show: bool) -> None:
     for name, normalize in systems.items():
         accuracy, failures = score(normalize, cases)
         lenient, _ = score(normalize, cases, lenient=True)
         by_category = Counter(category for category, *_ in failures)
         print(f"{name}: {accuracy:.1%} exactly right ({len(cases) - len(failures)}/{len(cases)}), "
               f"{lenient:.1%} allowing variants" + (f"; wrong by category: {dict(by_category)}" if failures else ""))
-        if args.show_failures:
+        if show:
             for category, text, expected, got in failures:
                 print(f"  [{category}] {text}\n     expected: {expected}\n     got:      {got}")
 

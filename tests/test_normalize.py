@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from broadcaster.speech.normalize import NORTH, SOUTH, Normalizer, read_number
+from broadcaster.speech.normalize import Normalizer
+from broadcaster.speech.numbers import NORTH, SOUTH, read_number
 
 NUMBERS = [
     (0, "không"), (5, "năm"), (10, "mười"), (11, "mười một"), (14, "mười bốn"), (15, "mười lăm"),
