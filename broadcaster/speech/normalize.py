@@ -1,8 +1,11 @@
 """Vietnamese text normalization: everything a listener should hear, as words.
 
-A first, rule-based version: numbers with Vietnamese separators, dates, times, ranges, percentages,
-units and money, phone numbers, Roman numerals after the words that take them, and abbreviations
-from a dictionary (``content/abbreviations.tsv`` plus any the commune adds).
+Rules in the order a reader settles them: the commune's own words first; addresses, document codes and
+abbreviations (so "NĐ-CP" is not read as a range, nor "TT&TT" as letters); phone numbers and hotlines; then
+dates, times, lists, ratios and ranges, each read by the words around it (a slash before a counted noun is a
+ratio, a hyphen after "sáng" a date); Roman numerals after the words that take them; units and symbols; the
+rest of the numbers; foreign words in their spoken form; acronyms by the names of their letters. The word lists
+are data under ``content/`` (see ``dictionaries``); the number words are ``numbers``.
 """
 
 from __future__ import annotations
@@ -12,12 +15,10 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 
+from broadcaster.speech import dictionaries as lists
 from broadcaster.speech.numbers import DIALECTS as DIALECTS  # the settings name dialects by these keys
 from broadcaster.speech.numbers import NORTH, Dialect, parse_amount, read_amount, read_digits, read_number
-
-CONTENT_DIR = Path(__file__).resolve().parents[2] / "content"
 
 
 def _roman(n: int) -> str:
@@ -27,19 +28,42 @@ def _roman(n: int) -> str:
 
 
 ROMAN = {_roman(n): n for n in range(1, 40)}
-ROMAN_AFTER = r"(?i:quý|khóa|khoá|phần|chương|mục|đại hội|thế kỷ|lần thứ|kỳ|tập)"
+ROMAN_AFTER = (r"(?i:quý|khóa|khoá|phần|chương|mục|đại hội|thế kỷ|thế kỉ|lần thứ|kỳ họp thứ|kỳ|tập|báo động|"
+               r"cấp độ|cấp|giai đoạn|đợt|vùng|loại|hạng|nhóm|khu vực|phụ lục|bài|tiết|thứ)")
 
 UNITS = {
     "km2": "ki lô mét vuông", "km²": "ki lô mét vuông", "m2": "mét vuông", "m²": "mét vuông",
+    "m3/s": "mét khối trên giây", "m³/s": "mét khối trên giây", "m/s": "mét trên giây",
     "m3": "mét khối", "m³": "mét khối", "km/h": "ki lô mét trên giờ", "km": "ki lô mét",
     "cm": "xen ti mét", "mm": "mi li mét", "m": "mét", "kg": "ki lô gam", "g": "gam", "ha": "héc ta",
-    "tấn": "tấn", "lít": "lít", "l": "lít", "ml": "mi li lít", "°C": "độ xê", "độ C": "độ xê",
+    "tấn": "tấn", "lít": "lít", "l": "lít", "ml": "mi li lít", "°C": "độ xê", "độ C": "độ xê", "oC": "độ xê",
     "%": "phần trăm", "đ": "đồng", "VNĐ": "việt nam đồng", "VND": "việt nam đồng", "USD": "đô la mỹ",
-    "kWh": "ki lô oát giờ", "MW": "mê ga oát", "kW": "ki lô oát", "V": "vôn", "GB": "gi ga bai",
-    "MB": "mê ga bai", "G": "gờ",
+    "kWh": "ki lô oát giờ", "MW": "mê ga oát", "kW": "ki lô oát", "kV": "ki lô vôn", "V": "vôn",
+    "GB": "gi ga bai", "MB": "mê ga bai", "G": "gờ", "hPa": "héc tô pát xcan", "mg": "mi li gam",
 }
 _UNIT_RE = "|".join(re.escape(u) for u in sorted(UNITS, key=len, reverse=True))
 MONTHS = {4: "tư"}
+
+DATE_WORDS = r"(?i:ngày|sáng|trưa|chiều|tối|đêm|khuya|rạng sáng|hôm|mùng|hạn|đến hết ngày|từ ngày|đến ngày)"
+"""Words after which "14-8" or "3.10" is a day and a month, as newspapers write them."""
+COUNTED = (r"(?i:xã|phường|thị trấn|huyện|tỉnh|thành phố|thôn|bản|làng|ấp|xóm|tổ|khu|hộ|người|chỉ tiêu|tiêu chí|"
+           r"nhiệm vụ|đơn vị|trường|lớp|học sinh|em|cơ sở|doanh nghiệp|địa phương|công trình|dự án|mẫu|ca|"
+           r"trường hợp|phiếu|đại biểu|thành viên|xe|tàu|con|cây|tuyến|trạm|bệnh viện|sở|ngành|cơ quan|thủ tục|"
+           r"hồ sơ|nội dung|mục tiêu|giải|huy chương|trận|phòng|căn|ngôi|cụm|điểm|câu|vòng|lượt|buổi|gói|"
+           r"chương trình|hạng mục|phần|đề án|huyện,|vụ|khu vực|thôn,|làng,)")
+"""Nouns that make "5/5" before them a count out of a total, not the fifth of May."""
+QUANTITY = r"(?i:tỷ lệ|tỉ lệ|chiếm|đạt|được|khoảng|gần|hơn|hoàn thành|trong số|tổng số|còn|chỉ có)"
+LIST_WORDS = (r"(?i:mũi|lớp|đợt|khoản|điều|thôn|tổ|xóm|khu|câu|bước|tầng|phòng|tuần|quý|nhóm|loại|hạng|khối|"
+              r"bản|ấp|làng|phường|quận|xã|cấp)")
+"""Words after which "1,2" lists two of them (mũi 1, 2), not a decimal."""
+HOTLINE_WORDS = (r"(?i:đường dây nóng|hotline|gọi|gọi ngay|gọi điện|số điện thoại|điện thoại|sđt|tổng đài|"
+                 r"liên hệ|qua số|theo số|đầu số|số máy|số khẩn cấp|báo ngay)")
+LETTER_CODES = {"QH": "quốc hội khóa", "BĐ": "báo động"}
+"""Letters glued to a number: "QH15" is the fifteenth National Assembly, "BĐ1" alarm level one."""
+WEB_WORDS = {"www": "vê kép vê kép vê kép", "vn": "vê en", "gov": "gốp", "com": "com", "org": "o rờ gờ",
+             "net": "nét", "edu": "e đu", "gmail": "gờ meo", "info": "in phô"}
+SYMBOLS = {"≥": " lớn hơn hoặc bằng ", "≤": " nhỏ hơn hoặc bằng ", "=": " bằng ", "±": " cộng trừ ",
+           "→": " đến ", "÷": " chia "}
 
 
 def _day(d: int, dialect: Dialect) -> str:
@@ -54,40 +78,32 @@ def _valid_date(d: int, m: int) -> bool:
     return 1 <= d <= 31 and 1 <= m <= 12
 
 
-@lru_cache(maxsize=8)
-def load_abbreviations(path: Path) -> dict[str, str]:
-    table: dict[str, str] = {}
-    if not path.exists():
-        return table
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
-        word, _, reading = line.partition("\t")
-        if reading.strip():
-            table[word.strip()] = reading.strip()
-    return table
+@lru_cache(maxsize=64)
+def _words_re(words: tuple[str, ...], flags: int = 0) -> re.Pattern[str] | None:
+    """One pattern for a whole dictionary, longest first, matched as whole words."""
+    if not words:
+        return None
+    alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    return re.compile(r"(?<![\w&/.-])(" + alternatives + r")(?![\w&-]|\.\w)", flags)
 
 
 @dataclass
 class Normalizer:
-    """Turns bulletin text into what will be read aloud. ``extra`` (commune words) wins over built-ins."""
+    """Turns bulletin text into what will be read aloud. ``extra`` (commune words) wins over everything."""
 
     dialect: Dialect = NORTH
     extra: Mapping[str, str] = field(default_factory=dict)
-    abbreviations_file: Path = CONTENT_DIR / "abbreviations.tsv"
-    document_codes_file: Path = CONTENT_DIR / "document-codes.tsv"
 
     def __post_init__(self) -> None:
-        table = dict(load_abbreviations(self.abbreviations_file))
-        table.update(self.extra)
-        self.table = table
-        self.code_parts = {**load_abbreviations(self.abbreviations_file),
-                           **load_abbreviations(self.document_codes_file), **self.extra}
-        words = sorted(table, key=len, reverse=True)
-        self._abbr_re = (
-            re.compile(r"(?<![\w&/-])(" + "|".join(re.escape(w) for w in words) + r")(?![\w&-])")
-            if words else None
-        )
+        abbreviations = lists.load_abbreviations()
+        self.table = {k: v for k, v in abbreviations.items() if not k.endswith(".")}
+        self.dotted = {k: v for k, v in abbreviations.items() if k.endswith(".")}
+        """"TP.", "H.": read only before a name or a number, where the period cannot end the sentence."""
+        self.context = lists.load_context_abbreviations()
+        self.code_parts = {**abbreviations, **lists.load_abbreviations(lists.DOCUMENT_CODES),
+                           **{k: v[0].text for k, v in self.context.items()}, **self.extra}
+        self.foreign = lists.load_foreign_words()
+        self.letters, self.said_as_words = lists.load_letter_names()
 
     def sentences(self, text: str) -> list[str]:
         """Normalized sentences, split where a reader pauses."""
@@ -97,59 +113,86 @@ class Normalizer:
         return [p.strip() for p in parts if p.strip() and re.search(r"\w", p)]
 
     def __call__(self, text: str) -> str:
-        d = self.dialect
         s = unicodedata.normalize("NFC", text)
         s = "".join(ch if ch.isprintable() or ch in "\n" else " " for ch in s)
         s = re.sub(r"[ \t\u00a0]+", " ", s)
-        # Abbreviations first, so "NĐ-CP" is not read as a range or "TT&TT" as letters.
-        # Legal document numbers: "49/2024/NĐ-CP", "09-NQ/TU".
-        s = re.sub(r"\b(\d+)/(\d{4})/([A-ZĐ][\w&-]*)",
-                   lambda m: f"số {read_number(int(m[1]), d)} năm {read_number(int(m[2]), d)} {m[3]}", s)
-        s = re.sub(r"\b(\d+)[-/]([A-ZĐ]{2,}[/-][A-ZĐ]+)\b", lambda m: f"{read_number(int(m[1]), d)} {m[2]}", s)
-        if self._abbr_re is not None:
-            s = self._abbr_re.sub(lambda m: self.table[m[1]], s)
-        s = re.sub(r"\b[A-ZĐ][A-Za-zĐđ]*(?:[-/][A-ZĐ][A-Za-zĐđ]*)+\b", self._compound, s)
-        # Phone numbers and hotlines: digit by digit.
-        s = re.sub(r"(?<![\d.,])(0\d(?:[ .]?\d){8,9})(?![.,]?\d)", lambda m: read_digits(m[1]), s)
-        s = re.sub(r"(?i)((?:đường dây nóng|hotline|gọi|số điện thoại|sđt|tổng đài)[:\s]*)(\d{3,5})\b",
-                   lambda m: m[1] + read_digits(m[2]), s)
-        # A range of days in one month: "15-20/4" -> "15 đến 20/4".
-        s = re.sub(r"\b(\d{1,2})\s?[-–]\s?(\d{1,2})/(\d{1,2})\b", r"\1 đến \2/\3", s)
-        # A list of days in one month: "các ngày 03 và 04/12" -> "mùng ba và 04/12".
-        s = re.sub(r"(?i)\b(ngày )((?:\d{1,2}(?:, ?| và ))+)(?=\d{1,2}[/.-]\d{1,2}\b)",
-                   lambda m: m[1] + re.sub(r"\d{1,2}", lambda n: _day(int(n[0]), d), m[2]), s)
-        # A quarter or term with its year: "Quý III/2025".
-        s = re.sub(ROMAN_AFTER + r" ([IVX]{1,6})/(\d{4})\b", lambda m: f"{m[0][: m[0].rindex('/')]} năm {m[2]}", s)
-        # Dates with a year: 7-6-2023, 01/01/2025, 20.9.2024.
-        s = re.sub(r"\b(\d{1,2})([/.-])(\d{1,2})\2(\d{4})\b", self._date_with_year, s)
-        # Month and year: "tháng 9/2024".
-        s = re.sub(r"(?i)\b(tháng) (\d{1,2})/(\d{4})\b",
-                   lambda m: f"{m[1]} {_month(int(m[2]), d)} năm {read_number(int(m[3]), d)}", s)
-        # Times: 14h30, 7h, 6h00, 14:01, 17 giờ 30.
-        s = re.sub(r"\b([01]?\d|2[0-3])[hg](?:([0-5]\d)(?:p|')?)?(?![\w])", self._time, s)
-        s = re.sub(r"\b([01]?\d|2[0-3]):([0-5]\d)\b(?!:)", self._time, s)
-        # Day and month: 20/9. A ratio like 22/22, or one after a word of quantity ("tỷ lệ 1/3"), is not a date.
-        s = re.sub(r"(?i)\b((?:tỷ lệ|tỉ lệ|chiếm|đạt|được|khoảng|gần|hơn) )(\d{1,2})/(\d{1,2})(?![\d/])",
-                   lambda m: f"{m[1]}{read_number(int(m[2]), d)} trên {read_number(int(m[3]), d)}", s)
-        s = re.sub(r"(?<![\d/])(\d{1,2})/(\d{1,2})(?![\d/])", self._date_or_ratio, s)
-        # Year ranges and number ranges: 2021-2025, 5-7.
-        s = re.sub(r"\b(\d[\d.,]*)\s?[-–]\s?(\d[\d.,]*\d|\d)\b", r"\1 đến \2", s)
-        # Roman numerals after words that take them: Quý III, khóa XV.
-        s = re.sub(ROMAN_AFTER + r" ([IVX]{1,6})\b",
-                   lambda m: f"{m[0][: -len(m[1])]}{read_number(ROMAN[m[1]], d)}" if m[1] in ROMAN else m[0], s)
-        # Numbers with a unit, including per-unit: "12.500 đồng/kg", "95,75%", "30°C".
-        s = re.sub(r"(\d[\d.,]*)\s?(" + _UNIT_RE + r")(?![\w²³])", self._with_unit, s)
-        s = re.sub(r"/\s?(" + _UNIT_RE + r")(?![\w²³])", lambda m: " trên " + UNITS[m[1]], s)
-        # Ordinals and the rest of the numbers.
-        s = re.sub(r"(?i)\b(thứ) (\d+)\b", self._ordinal, s)
-        s = re.sub(r"(?<=\d):(?=\d)", " ", s)  # "ISO 9001:2015"
-        s = re.sub(r"(?<=\d)(?=[^\W\d_])", " ", s)  # "Quốc lộ 1A"
-        s = re.sub(r"\d[\d.,]*\d|\d", lambda m: self._number(m[0]), s)
-        s = re.sub(r"(?<=\w)\s?/\s?(?=\w)", " trên ", s)
-        s = s.replace("&", " và ").replace("+", " cộng ")
-        s = re.sub(r"[\"“”«»()\[\]{}*_#|~^<>]", " ", s)
-        s = re.sub(r"\s*([,.;:!?])", r"\1", s)
+        for step in (self._layout, self._commune_words, self._addresses, self._codes, self._abbreviations,
+                     self._phones, self._dates, self._times, self._counts, self._numbers_in_words,
+                     self._words):
+            s = step(s)
+        s = re.sub(r"[\"“”«»()\[\]{}*_#|~^<>•]", " ", s)
+        s = re.sub(r"\s*([,.;:!?])(?:\s*[,.;:])*", r"\1", s)
+        s = re.sub(r"^[\s,.;:]+", "", s)
         return re.sub(r"\s+", " ", s).strip()
+
+    # --- steps, in order ---------------------------------------------------------------------------------
+
+    def _layout(self, s: str) -> str:
+        """Bullets and the closing "./." are not read; brackets become pauses (numbers must not run
+        together once they are gone); a hyphen between a word and its number is a space ("Covid-19")."""
+        s = re.sub(r"\s*\./\.\s*$", ".", s, flags=re.M)
+        s = re.sub(r"^\s*[-+•*–—]\s+", "", s, flags=re.M)
+        s = re.sub(r"^\s*([a-zđ])\)\s+", r"\1, ", s, flags=re.M)
+        s = re.sub(r"\((0\d{2,3})\)\s?(\d{3,4})[ .]?(\d{3,4})\b", lambda m: read_digits(m[0]), s)  # (0234) 3822 123
+        s = re.sub(r"\s*\(\s*", ", ", s)
+        s = re.sub(r"\s*\)", ",", s)
+        return re.sub(r"(?<=[^\W\d_]{3})-(?=\d)", " ", s)
+
+    def _commune_words(self, s: str) -> str:
+        pattern = _words_re(tuple(self.extra))
+        return pattern.sub(lambda m: self.extra[m[1]], s) if pattern else s
+
+    def _addresses(self, s: str) -> str:
+        """Web and e-mail addresses as a presenter says them: "chấm", "a còng"."""
+        s = re.sub(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", lambda m: self._address(m[0]), s)
+        return re.sub(r"(?i)\b(?:https?://)?(?:www\.)?[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:vn|com|gov|org|net|edu|info)"
+                      r"(?:\.[a-z]{2})?\b(?:/[\w./-]*[\w/])?", lambda m: self._address(m[0]), s)
+
+    def _address(self, address: str) -> str:
+        address = re.sub(r"(?i)^https?://", "", address).rstrip("/")
+        spoken = {".": " chấm ", "@": " a còng ", "/": " gạch chéo ", "-": " gạch ngang ", "_": " gạch dưới "}
+        out = []
+        for part in re.split(r"([.@/_-])", address):
+            if part in spoken:
+                out.append(spoken[part])
+            elif part.lower() in WEB_WORDS:
+                out.append(WEB_WORDS[part.lower()])
+            elif part.isdigit():
+                out.append(read_digits(part))
+            elif part and not lists.SYLLABLE_RE.fullmatch(part.upper()):
+                out.append(lists.spell(part, self.letters) or part)
+            else:
+                out.append(part)
+        return " " + "".join(out) + " "
+
+    def _codes(self, s: str) -> str:
+        """Legal document numbers ("số 49/2024/NĐ-CP", "09-NQ/TU", "12/CĐ-TTg") and letter codes ("QH15")."""
+        d = self.dialect
+        s = re.sub(r"(?i:\b(số)\s+)?\b(\d+)/(\d{4})/([A-ZĐ][\w&-]*)",
+                   lambda m: f"{m[1] or 'số'} {read_number(int(m[2]), d)} năm {read_number(int(m[3]), d)} {m[4]}", s)
+        s = re.sub(r"\b(\d+)[-/]([A-ZĐ][A-Za-zĐđ&]*(?:[/-][A-ZĐ][A-Za-zĐđ&]*)+)\b",
+                   lambda m: f"{read_number(int(m[1]), d)} {m[2]}", s)
+        s = re.sub(r"(?<=\bsố )(\d+)/([A-ZĐ][A-Za-zĐđ&]+)\b",
+                   lambda m: f"{read_number(int(m[1]), d)} {m[2]}" if m[2] in self.code_parts else m[0], s)
+        return re.sub(r"\b(" + "|".join(LETTER_CODES) + r")(\d{1,2})\b",
+                      lambda m: f"{LETTER_CODES[m[1]]} {read_number(int(m[2]), d)}", s)
+
+    def _abbreviations(self, s: str) -> str:
+        dotted = _words_re(tuple(self.dotted))
+        if dotted is not None:
+            s = dotted.sub(self._dotted, s)
+        context = _words_re(tuple(self.context))
+        if context is not None:
+            s = context.sub(lambda m: lists.choose(
+                self.context[m[1]], s[max(0, m.start() - 50):m.end() + 50].lower()).text, s)
+        table = _words_re(tuple(self.table))
+        if table is not None:
+            s = table.sub(lambda m: self.table[m[1]], s)
+        return re.sub(r"\b[A-ZĐ][A-Za-zĐđ]*(?:[-/][A-ZĐ][A-Za-zĐđ]*)+\b", self._compound, s)
+
+    def _dotted(self, m: re.Match[str]) -> str:
+        after = m.string[m.end():].lstrip()
+        return self.dotted[m[1]] + " " if after[:1].isupper() or after[:1].isdigit() else m[0]
 
     def _compound(self, m: re.Match[str]) -> str:
         """'KH-UBND' -> 'kế hoạch ủy ban nhân dân' when every part is a known abbreviation."""
@@ -158,14 +201,107 @@ class Normalizer:
             return " ".join(self.code_parts[p] for p in parts)
         return m[0]
 
+    def _phones(self, s: str) -> str:
+        """Phone numbers and hotlines, digit by digit."""
+        s = re.sub(r"(?<![\d.,])(0\d(?:[ .]?\d){8,9})(?![.,]?\d)", lambda m: read_digits(m[1]), s)
+        s = re.sub(r"(?<![\d.,])(1[89]00)[ .]?(\d{3,4})(?:[ .]?(\d{2,4}))?(?![.,]?\d)", lambda m: read_digits(m[0]), s)
+        numbers = r"(\d{3,5}(?:\s?(?:,|/|hoặc|và)\s?\d{3,5})*)\b(?![.,]\d)"  # "gọi 113 hoặc 114"
+        return re.sub(r"\b(" + HOTLINE_WORDS + r")([:\s]+(?:[^\W\d]+\s+){0,2}?)" + numbers,
+                      lambda m: m[1] + m[2] + re.sub(r"\d+", lambda n: read_digits(n[0]), m[3]), s)
+
+    def _dates(self, s: str) -> str:
+        d = self.dialect
+        date = self._date_or_ratio
+        # Two dates: "từ 02/3-15/4".
+        s = re.sub(r"\b(\d{1,2})/(\d{1,2})\s?[-–]\s?(\d{1,2})/(\d{1,2})(?![\d/])",
+                   lambda m: f"{date(m[1], m[2])} đến {date(m[3], m[4])}", s)
+        # A range of days in one month: "15-20/4" -> "15 đến 20/4".
+        s = re.sub(r"\b(\d{1,2})\s?[-–]\s?(\d{1,2})/(\d{1,2})\b", r"\1 đến \2/\3", s)
+        # A list of days: "các ngày 03 và 04/12", "ngày 7,8 tháng 5".
+        s = re.sub(r"(?i)\b(ngày )((?:\d{1,2}(?:, ?| và ))+)(?=\d{1,2}[/.-]\d{1,2}\b)",
+                   lambda m: m[1] + re.sub(r"\d{1,2}", lambda n: _day(int(n[0]), d), m[2]), s)
+        s = re.sub(r"(?i)\b(ngày )(\d{1,2}(?:\s?(?:,|và)\s?\d{1,2})+)(?= tháng\b)",
+                   lambda m: m[1] + re.sub(r"\d{1,2}", lambda n: _day(int(n[0]), d), m[2]), s)
+        # A quarter or term with its year: "Quý III/2025".
+        s = re.sub(ROMAN_AFTER + r" ([IVX]{1,6})/(\d{4})\b", lambda m: f"{m[0][: m[0].rindex('/')]} năm {m[2]}", s)
+        # Dates with a year: 7-6-2023, 01/01/2025, 20.9.2024.
+        s = re.sub(r"\b(\d{1,2})([/.-])(\d{1,2})\2(\d{4})\b", self._date_with_year, s)
+        # Month and year: "tháng 9/2024", "tháng 7-2023", "tháng 10.2024".
+        s = re.sub(r"(?i)\b(tháng) (\d{1,2})[/.-](\d{4})\b",
+                   lambda m: f"{m[1]} {_month(int(m[2]), d)} năm {read_number(int(m[3]), d)}", s)
+        # Newspaper dates after a date word: "sáng 14-8", "ngày 3.10" (a range of days is "7-8 tháng 5").
+        s = re.sub(r"\b(" + DATE_WORDS + r"),? (\d{1,2})[.-](\d{1,2})\b(?![.,-]?\d)(?! tháng)",
+                   lambda m: f"{m[1]} {date(m[2], m[3])}" if _valid_date(int(m[2]), int(m[3])) else m[0], s)
+        # A month by its name: "tháng 4" is "tháng tư".
+        return re.sub(r"(?i)\b(tháng) (\d{1,2})\b(?![.,/-]?\d)",
+                      lambda m: f"{m[1]} {_month(int(m[2]), d)}" if 1 <= int(m[2]) <= 12 else m[0], s)
+
+    def _times(self, s: str) -> str:
+        """14h30, 7h, 6g-8g, 14:01, 14:30:15."""
+        s = re.sub(r"\b([01]?\d|2[0-3]):([0-5]\d):([0-5]\d)\b",
+                   lambda m: f"{self._time(m)} {read_number(int(m[3]), self.dialect)} giây", s)
+        s = re.sub(r"\b(\d{1,2}[hg:](?:\d{2})?)\s?[-–]\s?(?=\d{1,2}[hg:](?:\d{2})?(?!\w))", r"\1 đến ", s)
+        s = re.sub(r"\b([01]?\d|2[0-3])[hg](?:([0-5]\d)(?:p|')?)?(?![\w])", self._time, s)
+        return re.sub(r"\b([01]?\d|2[0-3]):([0-5]\d)\b(?!:)", self._time, s)
+
+    def _counts(self, s: str) -> str:
+        """Ratios, lists and ranges: "5/5 xã", "mũi 1,2", "24/7", "30-50mm"."""
+        d = self.dialect
+        ratio = lambda a, b: f"{read_number(int(a), d)} trên {read_number(int(b), d)}"  # noqa: E731
+        s = re.sub(r"(?<![\d/])24/7\b", "hai mươi tư trên bảy", s)
+        s = re.sub(r"\b(" + QUANTITY + r") (\d{1,3})/(\d{1,3})(?![\d/])", lambda m: f"{m[1]} {ratio(m[2], m[3])}", s)
+        s = re.sub(r"(?<![\d/.,])(\d{1,3})/(\d{1,3})(?![\d/])(?=\s" + COUNTED + r"(?!\w))",
+                   lambda m: m[0] if re.search(DATE_WORDS + r"\s$", s[:m.start()]) else ratio(m[1], m[2]), s)
+        s = re.sub(r"(?<![\d/])(\d{1,2})/(\d{1,2})(?![\d/])", lambda m: self._date_or_ratio(m[1], m[2]), s)
+        s = re.sub(r"\b(" + LIST_WORDS + r") (\d{1,2}(?:\s?,\s?\d{1,2})+)(?![\d.,]*\d)(?!\s?(?:[-–%]|ha\b|km\b|m\b))",
+                   lambda m: m[1] + " " + ", ".join(read_number(int(n), d) for n in re.findall(r"\d+", m[2])), s)
+        # Year ranges and number ranges, glued to their units too: 2021-2025, 5-7, 30-50mm.
+        return re.sub(r"(?<![\w.,])(\d[\d.,]*)\s?[-–]\s?(\d[\d.,]*\d|\d)(?!\d)", r"\1 đến \2", s)
+
+    def _numbers_in_words(self, s: str) -> str:
+        s = re.sub(ROMAN_AFTER + r" ([IVX]{1,6})\b", self._roman, s)
+        # Numbers with a unit, including per-unit: "12.500 đồng/kg", "95,75%", "30°C".
+        for symbol, words in SYMBOLS.items():
+            s = s.replace(symbol, words)
+        s = re.sub(r"(?<=\d)\s?[x×]\s?(?=\d)", " nhân ", s)
+        s = re.sub(r"(?<=\s)>(?=\s?\d)", " lớn hơn ", s)
+        s = re.sub(r"(?<=\s)<(?=\s?\d)", " nhỏ hơn ", s)
+        s = re.sub(r"(?<!\w)~\s?(?=\d)", " khoảng ", s)
+        s = re.sub(r"(\d[\d.,]*)\s?(" + _UNIT_RE + r")(?![\w²³])", self._with_unit, s)
+        s = re.sub(r"/\s?(" + _UNIT_RE + r")(?![\w²³])", lambda m: " trên " + UNITS[m[1]], s)
+        s = re.sub(r"(?i)\b(thứ) (\d+)\b", self._ordinal, s)
+        s = re.sub(r"(?<=\d):(?=\d)", " ", s)  # "ISO 9001:2015"
+        s = re.sub(r"(?<=\d)(?=[^\W\d_])", " ", s)  # "Quốc lộ 1A"
+        s = re.sub(r"\d[\d.,]*\d|\d", lambda m: self._number(m[0]), s)
+        s = re.sub(r"(?<=\w)\s?/\s?(?=\w)", " trên ", s)
+        return s.replace("&", " và ").replace("+", " cộng ")
+
+    def _words(self, s: str) -> str:
+        """Foreign words in their spoken form; acronyms said as a word, or spelled with the letters' names."""
+        foreign = _words_re(tuple(self.foreign), re.IGNORECASE)
+        if foreign is not None:
+            s = foreign.sub(lambda m: self.foreign[m[1].lower()], s)
+        said = _words_re(tuple(self.said_as_words))
+        if said is not None:
+            s = said.sub(lambda m: self.said_as_words[m[1]], s)
+        return re.sub(r"(?<![\w.])[A-ZĐ]{2,6}(?!\w)", self._acronym, s)
+
+    def _acronym(self, m: re.Match[str]) -> str:
+        word = m[0]
+        if word in ROMAN or lists.SYLLABLE_RE.fullmatch(word):
+            return word
+        return lists.spell(word, self.letters) or word
+
+    # --- readings ----------------------------------------------------------------------------------------
+
     def _date_with_year(self, m: re.Match[str]) -> str:
         d, mo, y = int(m[1]), int(m[3]), int(m[4])
         if not _valid_date(d, mo):
             return m[0]
         return f"{_day(d, self.dialect)} tháng {_month(mo, self.dialect)} năm {read_number(y, self.dialect)}"
 
-    def _date_or_ratio(self, m: re.Match[str]) -> str:
-        a, b = int(m[1]), int(m[2])
+    def _date_or_ratio(self, day: str, month: str) -> str:
+        a, b = int(day), int(month)
         if _valid_date(a, b):
             return f"{_day(a, self.dialect)} tháng {_month(b, self.dialect)}"
         return f"{read_number(a, self.dialect)} trên {read_number(b, self.dialect)}"
@@ -174,6 +310,16 @@ class Normalizer:
         hours = f"{read_number(int(m[1]), self.dialect)} giờ"
         minutes = int(m[2]) if m[2] else 0
         return hours + (f" {read_number(minutes, self.dialect)} phút" if minutes else "")
+
+    def _roman(self, m: re.Match[str]) -> str:
+        """"Quý III" -> "quý ba"; after "thứ" an ordinal: "lần thứ I" -> "lần thứ nhất"."""
+        numeral = m[m.lastindex or 0]
+        if numeral not in ROMAN:
+            return m[0]
+        head, n = m[0][: -len(numeral)], ROMAN[numeral]
+        if head.rstrip().lower().endswith("thứ"):
+            return head + ({1: "nhất", 4: "tư"}.get(n) or read_number(n, self.dialect))
+        return head + read_number(n, self.dialect)
 
     def _with_unit(self, m: re.Match[str]) -> str:
         number = m[1].rstrip(".,")
@@ -193,3 +339,4 @@ class Normalizer:
 
 def normalize(text: str, dialect: Dialect = NORTH) -> str:
     return Normalizer(dialect)(text)
+
