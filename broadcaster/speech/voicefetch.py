@@ -23,7 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
-from edge_agent.transfer import file_sha256
+
+def _sha256(path: Path) -> str:
+    with path.open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
 
 
 class FetchError(Exception):
@@ -160,7 +164,7 @@ def fetch(name: str, dest: Path, sha256: str | None = None, *, source: Source | 
         staging.mkdir()
         _extract(archive, source.files, staging)
         _validate(name, staging)
-        sums = [f"{file_sha256(staging / file)}  {file}\n" for file in source.files]
+        sums = [f"{_sha256(staging / file)}  {file}\n" for file in source.files]
         (staging / "SHA256SUMS").write_text("".join(sums))
         if dest.exists():
             shutil.rmtree(dest)
@@ -186,6 +190,6 @@ def verify(folder: Path) -> list[str]:
     for line in (folder / "SHA256SUMS").read_text().splitlines():
         expected, _, file = line.partition("  ")
         path = folder / file
-        if not path.is_file() or file_sha256(path) != expected:
+        if not path.is_file() or _sha256(path) != expected:
             bad.append(file)
     return bad
