@@ -37,7 +37,7 @@ from edge_agent.protocol import (
     Status,
     Topics,
 )
-from edge_agent.protocol.messages import load_object
+from edge_agent.protocol.fields import load_object
 from edge_agent.protocol.signing import Verifier
 
 RETRY_S = 5.0

@@ -30,7 +30,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, rela
 
 from broadcaster.domain.lifecycle import FINAL_DELIVERY_STATES
 from edge_agent.protocol import Repeat
-from edge_agent.protocol.messages import utcnow as utcnow  # the one clock: aware, UTC, as on the wire
+from edge_agent.protocol.fields import utcnow as utcnow  # the one clock: aware, UTC, as on the wire
 
 LARGEST_ID = 2**31 - 1
 """What every id column holds (PostgreSQL's ``integer``, 32 bits; SQLite's hold more): a larger id is not found,

@@ -36,7 +36,7 @@ from edge_agent.protocol import (
     Status,
     Topics,
 )
-from edge_agent.protocol.messages import PRIORITY_RANK, utcnow
+from edge_agent.protocol.fields import PRIORITY_RANK, utcnow
 from edge_agent.protocol.signing import Verifier, open_signed
 from edge_agent.protocol.topics import GROUP_RE
 from edge_agent.settings import read_secret

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from edge_agent.protocol import ScheduleEntry
-from edge_agent.protocol.messages import PRIORITY_RANK, format_time, parse_time
+from edge_agent.protocol.fields import PRIORITY_RANK, format_time, parse_time
 
 logger = logging.getLogger(__name__)
 

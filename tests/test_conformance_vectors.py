@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from edge_agent.protocol import Alert, Command, Manifest, Message, ProtocolError, Schedule
-from edge_agent.protocol.messages import parse_time
+from edge_agent.protocol.fields import parse_time
 from edge_agent.protocol.signing import REFUSAL_REASONS, Signer, Verifier, canonical_json, open_signed
 
 FOLDER = Path(__file__).parent / "data" / "conformance"

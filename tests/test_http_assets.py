@@ -16,7 +16,7 @@ from broadcaster.assets import AssetStore
 from broadcaster.config import ConfigError, ServerConfig
 from broadcaster.ops.broker import free_port
 from edge_agent.protocol import Manifest, ProtocolError, Topics
-from edge_agent.protocol.messages import load_object
+from edge_agent.protocol.fields import load_object
 from tests.conftest import SERVER_USER, Env, wait_until
 
 TEXT = "Thông báo thử tải âm thanh qua mạng."

@@ -16,7 +16,7 @@ from broadcaster.delivery.publisher import Publisher, ask_refresh
 from broadcaster.domain.lifecycle import FINAL_DELIVERY_STATES
 from broadcaster.speech.audio import AudioError
 from broadcaster.speech.render import Speech
-from edge_agent.protocol.messages import PRIORITY_RANK
+from edge_agent.protocol.fields import PRIORITY_RANK
 
 logger = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from broadcaster.domain.areas import ancestry, parents
 from broadcaster.domain.errors import Refusal
 from broadcaster.domain.lifecycle import NOT_AIRED
 from edge_agent.protocol import Repeat
-from edge_agent.protocol.messages import format_time
+from edge_agent.protocol.fields import format_time
 
 DEFAULT_FROM, DEFAULT_TO = "05:30", "21:30"
 WORDS_PER_MINUTE = 140

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from sqlalchemy.orm import Session
 
 from broadcaster.db import Area, Device
-from edge_agent.protocol.messages import MAX_GROUPS
+from edge_agent.protocol.fields import MAX_GROUPS
 
 
 def parents(session: Session) -> dict[int, int | None]:

@@ -29,7 +29,7 @@ from broadcaster.domain.bulletins import MAX_TITLE, visible_bulletin
 from broadcaster.domain.errors import Refusal, text_field
 from broadcaster.domain.fleet import resolve_targets
 from edge_agent.protocol import PRIORITIES, ProtocolError, Repeat
-from edge_agent.protocol.messages import DEFAULT_TZ
+from edge_agent.protocol.fields import DEFAULT_TZ
 
 PAST_TOLERANCE = timedelta(seconds=60)
 

@@ -65,7 +65,7 @@ from edge_agent.protocol import (
     Status,
     Topics,
 )
-from edge_agent.protocol.messages import format_time, load_object, utcnow
+from edge_agent.protocol.fields import format_time, load_object, utcnow
 from edge_agent.protocol.signing import SignatureError, Signer, Verifier, canonical_json, key_id
 from edge_agent.settings import dump_toml, write_secret
 

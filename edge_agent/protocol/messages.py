@@ -1,4 +1,6 @@
-"""Typed JSON messages. Every message has ``v`` (protocol version) and ``type``.
+"""The messages the server sends (schedules, alerts, manifests, commands), typed JSON.
+
+Every message has ``v`` (protocol version) and ``type``.
 
 ``from_bytes`` never raises anything but :class:`ProtocolError`, whose text says what was wrong,
 so a malformed payload is refused with a reason instead of crashing a callback.
@@ -6,175 +8,31 @@ so a malformed payload is refused with a reason instead of crashing a callback.
 
 from __future__ import annotations
 
-import json
-import math
-import re
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from edge_agent.protocol.fields import (
+    COMMAND_ACTIONS,
+    DEFAULT_TZ,
+    MAX_CHUNKS,
+    MAX_ENTRIES,
+    MAX_GROUPS,
+    PRIORITIES,
+    TIME_OF_DAY_RE,
+    Message,
+    ProtocolError,
+    _asset,
+    _choice,
+    _date,
+    _require,
+    _text,
+    _time,
+    parse_time,
+    utcnow,
+)
 from edge_agent.protocol.topics import ASSET_ID_RE, GROUP_RE
-
-PROTOCOL_VERSION = 1
-PRIORITIES = ("normal", "priority", "emergency")
-PRIORITY_RANK = {name: rank for rank, name in enumerate(PRIORITIES)}
-PLAYBACK_STATES = ("playing", "played", "missed", "failed", "interrupted", "cancelled")
-"""``interrupted``: cut off while playing (by an emergency or a stop command); ``cancelled``: stopped before
-it started. Both are final: a broadcast never plays twice."""
-COMMAND_ACTIONS = ("volume", "settings")
-"""``settings``: the device's whole operator-set state (volume, on/off); ``volume``: the volume alone."""
-DELIVERY_STATES = ("delivered", "failed")
-MAX_CHUNKS = 4096
-MAX_ENTRIES = 1000
-MAX_GROUPS = 16
-DEFAULT_TZ = "Asia/Ho_Chi_Minh"
-TIME_OF_DAY_RE = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
-
-
-class ProtocolError(ValueError):
-    """A payload that does not follow the protocol; ``reason`` is the refusal a receiver reports."""
-
-    def __init__(self, message: str, reason: str = "malformed") -> None:
-        super().__init__(message)
-        self.reason = reason
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def format_time(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        raise ValueError("naive datetime on the wire")
-    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def parse_time(value: Any, name: str) -> datetime | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ProtocolError(f"{name}: expected an ISO 8601 time, got {type(value).__name__}")
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise ProtocolError(f"{name}: not an ISO 8601 time: {value[:40]!r}") from None
-    if parsed.tzinfo is None:
-        raise ProtocolError(f"{name}: time without an offset: {value[:40]!r}", "time_without_offset")
-    return parsed.astimezone(UTC)
-
-
-def _time(data: dict[str, Any], name: str) -> datetime:
-    """A required time field."""
-    value = parse_time(_require(data, name, str), name)
-    assert value is not None  # _require refused a missing value
-    return value
-
-
-def _require(data: dict[str, Any], name: str, kind: type | tuple[type, ...], optional: bool = False) -> Any:
-    if name not in data or data[name] is None:
-        if optional:
-            return None
-        raise ProtocolError(f"missing field {name!r}")
-    value = data[name]
-    # bool is an int in Python; never accept it where a number is meant.
-    if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
-        raise ProtocolError(f"{name}: expected {getattr(kind, '__name__', kind)}, got bool")
-    if not isinstance(value, kind):
-        raise ProtocolError(f"{name}: expected {getattr(kind, '__name__', kind)}, got {type(value).__name__}")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ProtocolError(f"{name}: not a finite number")
-    return value
-
-
-def _asset(data: dict[str, Any], name: str = "asset") -> str:
-    value = _require(data, name, str)
-    if not ASSET_ID_RE.match(value):
-        raise ProtocolError(f"{name}: expected 64 lowercase hex characters (SHA-256)")
-    return str(value)
-
-
-def _choice(data: dict[str, Any], name: str, allowed: tuple[str, ...]) -> str:
-    value = _require(data, name, str)
-    if value not in allowed:
-        raise ProtocolError(f"{name}: {value[:40]!r} is not one of {', '.join(allowed)}")
-    return str(value)
-
-
-def _historical(data: dict[str, Any]) -> bool:
-    return bool(_require(data, "historical", bool, optional=True))
-
-
-def _text(data: dict[str, Any], name: str, limit: int, optional: bool = False) -> str | None:
-    value = _require(data, name, str, optional=optional)
-    if value is not None and len(value) > limit:
-        raise ProtocolError(f"{name}: longer than {limit} characters")
-    return value
-
-
-@dataclass
-class Message:
-    """Base class: JSON encoding with the version and type envelope."""
-
-    TYPE: ClassVar[str] = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"v": PROTOCOL_VERSION, "type": self.TYPE}
-        for f in fields(self):
-            body[f.name] = _wire(getattr(self, f.name))
-        return body
-
-    def to_bytes(self) -> bytes:
-        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Self:
-        raise NotImplementedError
-
-    @classmethod
-    def from_bytes(cls, payload: bytes) -> Self:
-        data = load_object(payload)
-        if data.get("type") != cls.TYPE:
-            raise ProtocolError(f"expected a {cls.TYPE!r} message, got {str(data.get('type'))[:40]!r}")
-        return cls.from_dict(data)
-
-
-def _wire(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return format_time(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Message):
-        return value.to_dict()
-    if isinstance(value, list):
-        return [_wire(item) for item in value]
-    return value
-
-
-def load_object(payload: bytes) -> dict[str, Any]:
-    """A payload as a JSON object of this protocol version; ProtocolError otherwise."""
-    try:
-        data = json.loads(payload.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise ProtocolError(f"not UTF-8 JSON: {exc.__class__.__name__}") from None
-    if not isinstance(data, dict):
-        raise ProtocolError("payload is not a JSON object")
-    version = data.get("v")
-    if version != PROTOCOL_VERSION:
-        raise ProtocolError(f"unsupported protocol version {str(version)[:20]!r} (this side speaks 1)",
-                            "unsupported_version")
-    return data
-
-
-def _date(value: Any, name: str) -> date:
-    if not isinstance(value, str):
-        raise ProtocolError(f"{name}: expected a date YYYY-MM-DD")
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ProtocolError(f"{name}: not a date YYYY-MM-DD: {value[:20]!r}") from None
 
 
 @dataclass
@@ -452,91 +310,6 @@ def _url(data: dict[str, Any]) -> str | None:
 
 
 @dataclass
-class Status(Message):
-    """Retained availability of a device; the broker publishes ``offline`` as its Last Will."""
-
-    TYPE: ClassVar[str] = "status"
-    state: str
-    ts: datetime | None = None
-    version: str | None = None
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Status:
-        return cls(
-            state=_choice(data, "state", ("online", "offline")),
-            ts=parse_time(data.get("ts"), "ts"),
-            version=_text(data, "version", 40, optional=True),
-        )
-
-
-@dataclass
-class Heartbeat(Message):
-    """Periodic health report of a device."""
-
-    TYPE: ClassVar[str] = "heartbeat"
-    ts: datetime
-    uptime_s: float
-    version: str
-    volume: int
-    now_playing: int | None = None
-    cache_bytes: int = 0
-    pending: int = 0
-    # Health, each null where the platform does not tell (all optional on the wire).
-    load_1m: float | None = None
-    cpu_temp_c: float | None = None
-    mem_available_mb: int | None = None
-    disk_free_mb: int | None = None
-    ntp_synced: bool | None = None
-    clock_offset_ms: float | None = None
-    """The offset the device's NTP discipline is still correcting (kernel adjtimex), milliseconds."""
-    clock_error_ms: float | None = None
-    """The device kernel's estimate of its clock error, milliseconds."""
-    link_quality: int | None = None
-    amplifier: str | None = None
-    """``on`` or ``off``: the state of the amplifier relay."""
-    outbox: int = 0
-    """Reports waiting on the device's disk for the link to come back."""
-    enabled: bool = True
-    """False while an operator has switched the cluster off."""
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Heartbeat:
-        volume = _require(data, "volume", int)
-        if not 0 <= volume <= 100:
-            raise ProtocolError("volume: must be 0-100")
-        link = _require(data, "link_quality", int, optional=True)
-        if link is not None and not 0 <= link <= 100:
-            raise ProtocolError("link_quality: must be 0-100")
-        load = _require(data, "load_1m", (int, float), optional=True)
-        temp = _require(data, "cpu_temp_c", (int, float), optional=True)
-        offset = _require(data, "clock_offset_ms", (int, float), optional=True)
-        error = _require(data, "clock_error_ms", (int, float), optional=True)
-        amplifier = data.get("amplifier")
-        if amplifier is not None and amplifier not in ("on", "off"):
-            raise ProtocolError("amplifier: must be on, off or null")
-        return cls(
-            ts=_time(data, "ts"),
-            uptime_s=float(_require(data, "uptime_s", (int, float))),
-            version=_text(data, "version", 40) or "",
-            volume=volume,
-            now_playing=_require(data, "now_playing", int, optional=True),
-            cache_bytes=_require(data, "cache_bytes", int),
-            pending=_require(data, "pending", int),
-            load_1m=float(load) if load is not None else None,
-            cpu_temp_c=float(temp) if temp is not None else None,
-            mem_available_mb=_require(data, "mem_available_mb", int, optional=True),
-            disk_free_mb=_require(data, "disk_free_mb", int, optional=True),
-            ntp_synced=_require(data, "ntp_synced", bool, optional=True),
-            clock_offset_ms=float(offset) if offset is not None else None,
-            clock_error_ms=float(error) if error is not None else None,
-            link_quality=link,
-            amplifier=amplifier,
-            outbox=_require(data, "outbox", int, optional=True) or 0,
-            enabled=_require(data, "enabled", bool, optional=True) is not False,
-        )
-
-
-@dataclass
 class Command(Message):
     """A device setting, signed and retained on ``dev/<id>/cmd`` so a receiver that was offline gets the
     latest when it reconnects (applying it twice changes nothing)."""
@@ -557,115 +330,3 @@ class Command(Message):
             raise ProtocolError("volume: must be 0-100")
         enabled = _require(data, "enabled", bool, optional=True)
         return cls(action=action, issued_at=_time(data, "issued_at"), volume=volume, enabled=enabled)
-
-
-@dataclass
-class Refused(Message):
-    """A device refused a message from the server (bad signature, replay, malformed...), and says why."""
-
-    TYPE: ClassVar[str] = "refused"
-    ts: datetime
-    topic: str
-    reason: str
-    detail: str = ""
-    historical: bool = False
-    """Made while the device was offline and sent when the link came back."""
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Refused:
-        return cls(
-            ts=_time(data, "ts"),
-            topic=_text(data, "topic", 300) or "",
-            reason=_text(data, "reason", 40) or "",
-            detail=_text(data, "detail", 500, optional=True) or "",
-            historical=_historical(data),
-        )
-
-
-@dataclass
-class Delivery(Message):
-    """The audio of a broadcast is on the device (or could not be fetched)."""
-
-    TYPE: ClassVar[str] = "delivery"
-    broadcast_id: int
-    asset: str
-    state: str
-    ts: datetime
-    error: str | None = None
-    historical: bool = False
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Delivery:
-        return cls(
-            broadcast_id=_require(data, "broadcast_id", int),
-            asset=_asset(data),
-            state=_choice(data, "state", DELIVERY_STATES),
-            ts=_time(data, "ts"),
-            error=_text(data, "error", 500, optional=True),
-            historical=_historical(data),
-        )
-
-
-@dataclass
-class Playback(Message):
-    """A broadcast started, finished, was missed or failed on the device; times are the device's."""
-
-    TYPE: ClassVar[str] = "playback"
-    broadcast_id: int
-    state: str
-    ts: datetime
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
-    error: str | None = None
-    historical: bool = False
-    occurrence: datetime | None = None
-    """For a recurring broadcast: which occurrence (its planned time) this report is about."""
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Playback:
-        return cls(
-            broadcast_id=_require(data, "broadcast_id", int),
-            state=_choice(data, "state", PLAYBACK_STATES),
-            ts=_time(data, "ts"),
-            started_at=parse_time(data.get("started_at"), "started_at"),
-            finished_at=parse_time(data.get("finished_at"), "finished_at"),
-            error=_text(data, "error", 500, optional=True),
-            historical=_historical(data),
-            occurrence=parse_time(data.get("occurrence"), "occurrence"),
-        )
-
-
-@dataclass
-class ChunkRequest(Message):
-    """A device asks the server to publish these chunks of an asset again (none listed: everything)."""
-
-    TYPE: ClassVar[str] = "chunk_request"
-    asset: str
-    seqs: list[int]
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ChunkRequest:
-        seqs = _require(data, "seqs", list)
-        if len(seqs) > MAX_CHUNKS:
-            raise ProtocolError(f"seqs: more than {MAX_CHUNKS} items")
-        if not all(isinstance(s, int) and not isinstance(s, bool) and 0 <= s < MAX_CHUNKS for s in seqs):
-            raise ProtocolError("seqs: chunk numbers must be integers in range")
-        return cls(asset=_asset(data), seqs=sorted(set(seqs)))
-
-
-_TYPES: dict[str, type[Message]] = {
-    cls.TYPE: cls
-    for cls in (Schedule, Manifest, Alert, Status, Heartbeat, Delivery, Playback, ChunkRequest, Refused, Command)
-}
-
-
-def decode(payload: bytes) -> Message:
-    """Decode any message by its ``type``; raises ProtocolError with a reason."""
-    data = load_object(payload)
-    kind = data.get("type")
-    cls = _TYPES.get(kind) if isinstance(kind, str) else None
-    if cls is None:
-        raise ProtocolError(f"unknown message type {str(kind)[:40]!r}")
-    return cls.from_dict(data)
-
-

@@ -32,7 +32,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from edge_agent.protocol.messages import Message, ProtocolError, format_time, load_object, parse_time
+from edge_agent.protocol.fields import ProtocolError, format_time, load_object, parse_time
+from edge_agent.protocol.messages import Message
 
 REFUSAL_REASONS = ("unsigned", "unknown_key", "bad_signature", "expired", "replayed", "malformed",
                    "unsupported_version", "time_without_offset", "wrong_device")
