@@ -39,7 +39,7 @@ def main() -> None:
     sink = FileSink(cfg.played_dir)
     agent = Agent(cfg, sink)
     marks: dict[str, float] = {}
-    real_merge, real_delivered, real_play = agent._merge, agent._delivered, sink.play
+    real_merge, real_delivered, real_play = agent._merge, agent.fetcher.on_delivered, sink.play
 
     def merge(schedule: Any) -> None:
         if any(e.priority == "emergency" for e in schedule.entries) and "schedule" not in marks:
@@ -56,7 +56,8 @@ def main() -> None:
         marks[f"end:{label}"] = time.monotonic()
         return completed
 
-    agent._merge, agent._delivered, sink.play = merge, delivered, play  # type: ignore[method-assign]
+    agent._merge, sink.play = merge, play  # type: ignore[method-assign]
+    agent.fetcher.on_delivered = delivered
     agent.start()
     client, auth = rig.client, rig.auth
 

@@ -158,12 +158,13 @@ def test_a_cut_decided_as_an_item_ends_never_cuts_off_the_next_one(env: Env) -> 
         normal = agent.store.add(ScheduleEntry(1, "ab" * 32, "Thường", "normal", None, now, 300))
         emergency = agent.store.add(ScheduleEntry(2, "cd" * 32, "Khẩn cấp", "emergency", None, now, 300))
         assert normal is not None and emergency is not None
-        agent._playing = normal
-        agent._cut(normal, "interrupted by emergency broadcast 2", pause=True)
-        assert agent._item_cut.is_set(), "the item playing is cut off"
-        agent._playing, agent._item_cut = emergency, type(agent._item_cut)()  # the player moved on
-        agent._cut(normal, "interrupted by emergency broadcast 2", pause=True)  # decided a moment before
-        assert not agent._item_cut.is_set(), "the emergency now playing is not cut off by it"
+        player = agent.player
+        player._playing = normal
+        player.cut(normal, "interrupted by emergency broadcast 2", pause=True)
+        assert player._item_cut.is_set(), "the item playing is cut off"
+        player._playing, player._item_cut = emergency, type(player._item_cut)()  # the player moved on
+        player.cut(normal, "interrupted by emergency broadcast 2", pause=True)  # decided a moment before
+        assert not player._item_cut.is_set(), "the emergency now playing is not cut off by it"
     finally:
         agent.link.stop()
         agent.store.close()
