@@ -1,0 +1,5 @@
+import sys
+
+from broadcaster.ops.conformance.cli import main
+
+sys.exit(main())
