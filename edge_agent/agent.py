@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -45,8 +45,6 @@ logger = logging.getLogger(__name__)
 
 M = TypeVar("M", bound=Message)
 
-HORIZON = timedelta(days=7)
-"""How far ahead a recurring entry is expanded into occurrences on the device."""
 EXPAND_EVERY_S = 60.0
 """How often the device looks for new occurrences of its recurring entries (and forgets old ones)."""
 
@@ -274,26 +272,8 @@ class Agent:
         self.reporter.delivery(entry.broadcast_id, entry.asset, "failed", error)
 
     def _expand(self) -> None:
-        """Add the occurrences of every recurring entry due within the horizon (the device does this itself,
-        so it keeps to a weekly programme through a long outage). Occurrences already known are skipped:
-        each plays at most once, across reboots too."""
-        now = self.clock()
         self._expanded_at = time.monotonic()
-        for rule in self.store.waiting():
-            repeat = rule.entry.repeat
-            if repeat is None:
-                continue
-            grace = timedelta(seconds=rule.entry.grace_s)
-            if repeat.ends_before(now - grace):
-                logger.info("recurring broadcast %d has had its last day", rule.entry.broadcast_id)
-                self.store.update(rule, state="ended")
-                continue
-            ready = "delivered" if self.store.has_asset(rule.entry.asset) else "pending"
-            for at in repeat.occurrences(now - grace, now + HORIZON):
-                if self.store.add(rule.entry.occurrence(at), occurrence=at, state=ready) is not None:
-                    logger.info("broadcast %d will play at %s", rule.entry.broadcast_id, at.isoformat())
-        self.store.prune(now - timedelta(days=2))
-        self.player.wake()
+        self.player.expand()
 
     def _on_command(self, command: Command) -> None:
         changed = False
@@ -317,24 +297,7 @@ class Agent:
     def _cancel(self, broadcast_id: int) -> None:
         for local in self.store.of_broadcast(broadcast_id):
             if local.state not in FINAL_STATES:
-                self._cancel_one(local)
-
-    def _cancel_one(self, local: LocalEntry) -> None:
-        broadcast_id = local.entry.broadcast_id
-        if local.state == "playing" and self.player.playing is local:
-            self.player.cut(local, "stopped by the operator")
-        elif local.state == "paused":
-            self.reporter.finish(local, "interrupted",
-                                 error="stopped by the operator while paused for a more urgent item")
-        elif local.recurring:
-            logger.info("recurring broadcast %d stopped by the operator", broadcast_id)
-            self.reporter.finish(local, "cancelled", error="stopped by the operator: no further occurrences")
-        elif local.occurrence is not None:
-            # Covered by the recurring entry's own report: no report for each future occurrence.
-            self.store.update(local, state="cancelled", error="stopped by the operator before it played")
-        elif local.state != "playing":
-            logger.info("broadcast %d cancelled by the operator", broadcast_id)
-            self.reporter.finish(local, "cancelled", error="stopped by the operator before it played")
+                self.player.cancel(local)
 
     # reports ---------------------------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
-"""The local schedule played out: what is due plays on time (the most urgent first), an urgent item cuts off
-a less urgent one, a relay pauses for it and takes up again, the amplifier is on ahead of sound and off after
-a quiet spell."""
+"""The local schedule played out: recurring entries expanded into occurrences, what is due played on time
+(the most urgent first), an urgent item cutting off a less urgent one (a relay pauses for it and takes up
+again), items stopped by the operator dropped, the amplifier on ahead of sound and off after a quiet spell."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ logger = logging.getLogger(__name__)
 
 IDLE_WAIT_S = 0.2
 """Longest the player sleeps between looks at its schedule when nothing wakes it."""
+HORIZON = timedelta(days=7)
+"""How far ahead a recurring entry is expanded into occurrences on the device."""
 
 
 def relay_end(local: LocalEntry) -> datetime:
@@ -107,6 +109,45 @@ class Player:
                                playing.entry.broadcast_id)
                 self.cut(playing, f"interrupted by {entry.priority} broadcast {entry.broadcast_id}", pause=True)
                 return
+
+    def expand(self) -> None:
+        """Add the occurrences of every recurring entry due within the horizon (the device does this itself,
+        so it keeps to a weekly programme through a long outage). Occurrences already known are skipped:
+        each plays at most once, across reboots too."""
+        now = self.clock()
+        for rule in self.store.waiting():
+            repeat = rule.entry.repeat
+            if repeat is None:
+                continue
+            grace = timedelta(seconds=rule.entry.grace_s)
+            if repeat.ends_before(now - grace):
+                logger.info("recurring broadcast %d has had its last day", rule.entry.broadcast_id)
+                self.store.update(rule, state="ended")
+                continue
+            ready = "delivered" if self.store.has_asset(rule.entry.asset) else "pending"
+            for at in repeat.occurrences(now - grace, now + HORIZON):
+                if self.store.add(rule.entry.occurrence(at), occurrence=at, state=ready) is not None:
+                    logger.info("broadcast %d will play at %s", rule.entry.broadcast_id, at.isoformat())
+        self.store.prune(now - timedelta(days=2))
+        self._wake.set()
+
+    def cancel(self, local: LocalEntry) -> None:
+        """The operator stopped ``local``'s broadcast: cut it off if it is playing, else drop it, reported."""
+        broadcast_id = local.entry.broadcast_id
+        if local.state == "playing" and self._playing is local:
+            self.cut(local, "stopped by the operator")
+        elif local.state == "paused":
+            self.reporter.finish(local, "interrupted",
+                                 error="stopped by the operator while paused for a more urgent item")
+        elif local.recurring:
+            logger.info("recurring broadcast %d stopped by the operator", broadcast_id)
+            self.reporter.finish(local, "cancelled", error="stopped by the operator: no further occurrences")
+        elif local.occurrence is not None:
+            # Covered by the recurring entry's own report: no report for each future occurrence.
+            self.store.update(local, state="cancelled", error="stopped by the operator before it played")
+        elif local.state != "playing":
+            logger.info("broadcast %d cancelled by the operator", broadcast_id)
+            self.reporter.finish(local, "cancelled", error="stopped by the operator before it played")
 
     def _idle_wait(self) -> float:
         """Seconds the player may sleep: at most 0.2 s, and never past the start of the next item, so every
