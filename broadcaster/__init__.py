@@ -1,5 +1,6 @@
 """Broadcast server: bulletins, approval, scheduling, speech, distribution to receivers."""
 
-from edge_agent import __version__
+__version__ = "0.1.0"
+"""The same as the receiver's and pyproject.toml's (tests/test_packaging.py checks them)."""
 
 __all__ = ["__version__"]

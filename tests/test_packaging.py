@@ -37,3 +37,13 @@ def test_base_dependencies_are_the_agent_alone() -> None:
     # MQTT, and Ed25519 to check that orders come from the server: nothing of the server's stack.
     assert [d.split(">")[0].split("<")[0] for d in project["dependencies"]] == ["paho-mqtt", "cryptography"]
     assert project["scripts"] == {"broadcaster": "broadcaster.cli:main", "edge-agent": "edge_agent.cli:main"}
+
+
+def test_the_server_and_the_receiver_say_the_version_the_package_has() -> None:
+    import tomllib
+
+    import broadcaster
+    import edge_agent
+
+    project = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())["project"]
+    assert broadcaster.__version__ == edge_agent.__version__ == project["version"]
