@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from broadcaster.config import MqttSettings, ServerConfig, SigningSettings
-from broadcaster.db import Database
+from broadcaster.database import Database
 from broadcaster.delivery.worker import Worker
 from broadcaster.ops.bootstrap import ensure_airtime, ensure_area, ensure_device, ensure_user, new_token
 from broadcaster.ops.broker import Mosquitto

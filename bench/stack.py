@@ -17,7 +17,7 @@ from typing import Any
 
 import requests
 
-from broadcaster.db import Database
+from broadcaster.database import Database
 from broadcaster.ops.bootstrap import ensure_airtime, ensure_area, ensure_device, ensure_user, new_token
 from broadcaster.ops.broker import Mosquitto, free_port, wait_for_port
 from edge_agent.protocol.signing import Signer

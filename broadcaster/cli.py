@@ -32,7 +32,7 @@ def _commune_words(args: argparse.Namespace, config: ServerConfig) -> dict[str, 
         return {}
     from sqlalchemy.exc import SQLAlchemyError
 
-    from broadcaster.db import Database
+    from broadcaster.database import Database
     from broadcaster.domain.bulletins import lexicon
 
     try:
@@ -117,7 +117,8 @@ def cmd_keys_public(args: argparse.Namespace) -> int:
 def cmd_users_add(args: argparse.Namespace) -> int:
     """A user with a generated password, printed once: the first admin of a deployment comes from here, so
     there is never a default password."""
-    from broadcaster.db import ROLES, Area, Database, User
+    from broadcaster.database import Database
+    from broadcaster.db import ROLES, Area, User
     from broadcaster.ops.bootstrap import ensure_user, new_password
 
     config = _config(args.config)
@@ -145,7 +146,7 @@ def cmd_users_add(args: argparse.Namespace) -> int:
 
 
 def cmd_devices_add(args: argparse.Namespace) -> int:
-    from broadcaster.db import Database
+    from broadcaster.database import Database
     from broadcaster.ops.credentials import DeviceError, add_device, agent_config_text, set_password
     from edge_agent.settings import write_secret
 
@@ -180,7 +181,7 @@ def cmd_devices_add(args: argparse.Namespace) -> int:
 
 
 def cmd_broker_files(args: argparse.Namespace) -> int:
-    from broadcaster.db import Database
+    from broadcaster.database import Database
     from broadcaster.ops.broker import ACL, DEVICE_PASSWORDS, SERVER_PASSWORDS
     from broadcaster.ops.credentials import write_broker_files
 
@@ -247,7 +248,7 @@ def cmd_web(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from broadcaster.db import Database
+    from broadcaster.database import Database
     from broadcaster.delivery.worker import Worker
 
     config = _config(args.config)
@@ -263,7 +264,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_init_db(args: argparse.Namespace) -> int:
-    from broadcaster.db import Database
+    from broadcaster.database import Database
 
     Database(_config(args.config).db_url).create_all()
     print("database ready")

@@ -1,13 +1,11 @@
-"""The database: the single source of truth for bulletins, broadcasts, devices and what they reported."""
+"""The database's tables: the single source of truth for bulletins, broadcasts, devices and what they reported
+(connecting and sessions: database.py; the schema's history: migrations/)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 
 from sqlalchemy import (
     BigInteger,
@@ -19,14 +17,9 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
-    create_engine,
-    event,
-    text,
     true,
 )
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from broadcaster.domain.lifecycle import FINAL_DELIVERY_STATES
 from edge_agent.protocol import Repeat
@@ -478,55 +471,3 @@ class Delivery(Base):
 def token_hash(token: str) -> str:
     """API tokens are stored only as their SHA-256 (they are long random strings, so no KDF is needed)."""
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-DB_DOWN = (OperationalError, InterfaceError)
-"""What SQLAlchemy raises while the database cannot be reached (or, for SQLite, stays locked past its timeout)."""
-
-
-class Database:
-    def __init__(self, url: str) -> None:
-        kwargs: dict[str, object] = {"pool_pre_ping": True}
-        if url.startswith("sqlite"):
-            kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
-        self.engine: Engine = create_engine(url, **kwargs)
-        if url.startswith("sqlite") and self.engine.url.database not in (None, "", ":memory:"):
-            Path(str(self.engine.url.database)).parent.mkdir(parents=True, exist_ok=True)
-        if url.startswith("sqlite"):
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-
-    def create_all(self) -> None:
-        """Create or upgrade the schema to the newest migration (see broadcaster/migrations)."""
-        from broadcaster import migrations
-
-        migrations.upgrade(self.engine)
-
-    def drop_all(self) -> None:
-        """Drop every table, the migration record included (tests that share a PostgreSQL schema)."""
-        Base.metadata.drop_all(self.engine)
-        with self.engine.begin() as conn:
-            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-
-    @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A session that commits on success and rolls back on error."""
-        session = self.sessions()
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
-
-
-def _sqlite_pragmas(connection: object, record: object) -> None:
-    cursor = connection.cursor()  # type: ignore[attr-defined]
-    # WAL lets the web app read while the worker writes; busy_timeout waits instead of failing.
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()

@@ -56,7 +56,7 @@ def render_bulletin(tmp_path: Path, voice: str, voices: dict[str, Any], text: st
     """Render ``text`` through the server's whole speech path with ``voice``; returns the stored Asset."""
     from broadcaster.assets import AssetStore
     from broadcaster.config import SpeechSettings
-    from broadcaster.db import Database
+    from broadcaster.database import Database
     from broadcaster.speech.render import Speech
 
     db = Database(f"sqlite:///{tmp_path / 'render.db'}")

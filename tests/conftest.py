@@ -22,7 +22,8 @@ from waitress.server import create_server
 
 from broadcaster.assets import AssetStore
 from broadcaster.config import MqttSettings, ServerConfig, SigningSettings, WebSettings
-from broadcaster.db import Area, Database
+from broadcaster.database import Database
+from broadcaster.db import Area
 from broadcaster.delivery.worker import Worker
 from broadcaster.ops.bootstrap import ensure_airtime, ensure_area, ensure_device, ensure_user, new_token
 from broadcaster.ops.broker import Mosquitto, free_port

@@ -10,7 +10,8 @@ import pytest
 
 from broadcaster.assets import AssetStore
 from broadcaster.config import SpeechSettings
-from broadcaster.db import Asset, Database
+from broadcaster.database import Database
+from broadcaster.db import Asset
 from broadcaster.speech.audio import AudioError, AudioSettings, chime, finish, speech_program
 from broadcaster.speech.engines import BUILTIN_VOICES, make_engine
 from broadcaster.speech.render import Speech

@@ -14,7 +14,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from broadcaster.cli import main
 from broadcaster.config import ServerConfig
 from broadcaster.config import load_config as load_server_config
-from broadcaster.db import Area, Database, DeviceCredential
+from broadcaster.database import Database
+from broadcaster.db import Area, DeviceCredential
 from broadcaster.delivery.worker import Worker
 from broadcaster.ops.bootstrap import ensure_airtime, ensure_user, new_token
 from broadcaster.ops.broker import Mosquitto, check_hash, mosquitto_hash

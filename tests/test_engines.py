@@ -8,7 +8,7 @@ import pytest
 
 from broadcaster.assets import AssetStore
 from broadcaster.config import SpeechSettings, load_config
-from broadcaster.db import Database
+from broadcaster.database import Database
 from broadcaster.speech.engines import (
     DEFAULT_VOICE,
     EngineUnavailable,

@@ -9,7 +9,8 @@ import pytest
 
 from broadcaster.assets import AssetStore
 from broadcaster.config import SpeechSettings
-from broadcaster.db import Asset, Database, ListeningCheck
+from broadcaster.database import Database
+from broadcaster.db import Asset, ListeningCheck
 from broadcaster.speech.audio import AudioSettings, finish, speech_program
 from broadcaster.speech.engines import make_engine
 from broadcaster.speech.listening import Listener, compare, listen, words

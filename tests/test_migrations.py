@@ -10,7 +10,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 
-from broadcaster.db import Base, Database
+from broadcaster.database import Database
+from broadcaster.db import Base
 from broadcaster.migrations import BASELINE, alembic_config, upgrade
 
 

@@ -11,7 +11,8 @@ from sqlalchemy import delete, tuple_
 
 from broadcaster.assets import AssetStore
 from broadcaster.config import ServerConfig
-from broadcaster.db import Broadcast, Database, DeviceSetting, ScheduleRefresh, utcnow
+from broadcaster.database import Database
+from broadcaster.db import Broadcast, DeviceSetting, ScheduleRefresh, utcnow
 from broadcaster.delivery.publisher import Publisher, ask_refresh
 from broadcaster.domain.lifecycle import FINAL_DELIVERY_STATES
 from broadcaster.speech.audio import AudioError

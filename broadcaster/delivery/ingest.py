@@ -16,17 +16,8 @@ from datetime import datetime
 from sqlalchemy.orm import Session, object_session
 
 from broadcaster.config import ServerConfig
-from broadcaster.db import (
-    DB_DOWN,
-    Asset,
-    Database,
-    Delivery,
-    Device,
-    DeviceHealth,
-    OccurrencePlay,
-    RefusalRecord,
-    utcnow,
-)
+from broadcaster.database import DB_DOWN, Database
+from broadcaster.db import Asset, Delivery, Device, DeviceHealth, OccurrencePlay, RefusalRecord, utcnow
 from broadcaster.delivery.publisher import Publisher, ask_refresh
 from broadcaster.domain.alarms import clear_alarms, raise_alarm
 from broadcaster.domain.lifecycle import DELIVERY_RANK, FINAL_DELIVERY_STATES, moves_forward

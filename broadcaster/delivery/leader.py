@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
 
-from broadcaster.db import DB_DOWN, Database
+from broadcaster.database import DB_DOWN, Database
 
 logger = logging.getLogger(__name__)
 

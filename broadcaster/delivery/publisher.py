@@ -13,16 +13,8 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from broadcaster.assets import AssetStore
 from broadcaster.config import ServerConfig
-from broadcaster.db import (
-    Asset,
-    Broadcast,
-    Database,
-    Delivery,
-    DeviceSetting,
-    ScheduleRefresh,
-    SigningState,
-    utcnow,
-)
+from broadcaster.database import Database
+from broadcaster.db import Asset, Broadcast, Delivery, DeviceSetting, ScheduleRefresh, SigningState, utcnow
 from broadcaster.domain.areas import areas_covering, groups_of
 from broadcaster.domain.lifecycle import FINAL_DELIVERY_STATES
 from edge_agent.link import Link

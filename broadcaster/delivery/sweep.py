@@ -10,7 +10,8 @@ from datetime import timedelta
 from sqlalchemy import and_, or_, update
 
 from broadcaster.config import ServerConfig
-from broadcaster.db import Broadcast, Database, Delivery, Device, Recurrence, utcnow
+from broadcaster.database import Database
+from broadcaster.db import Broadcast, Delivery, Device, Recurrence, utcnow
 from broadcaster.domain.alarms import raise_alarm
 from broadcaster.domain.lifecycle import NO_REPORT
 from edge_agent.protocol import Repeat

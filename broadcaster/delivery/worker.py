@@ -27,7 +27,8 @@ from sqlalchemy.orm import Session
 
 from broadcaster.assets import AssetStore
 from broadcaster.config import ServerConfig
-from broadcaster.db import DB_DOWN, Database, utcnow
+from broadcaster.database import DB_DOWN, Database
+from broadcaster.db import utcnow
 from broadcaster.delivery.dispatch import Dispatcher
 from broadcaster.delivery.ingest import Ingest
 from broadcaster.delivery.leader import Leadership, leadership_for

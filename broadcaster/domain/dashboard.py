@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy import and_, func
 from sqlalchemy.orm import Session
 
-from broadcaster.db import DB_DOWN, Alarm, Broadcast, Bulletin, Delivery, Device, DeviceHealth, User, utcnow
+from broadcaster.database import DB_DOWN
+from broadcaster.db import Alarm, Broadcast, Bulletin, Delivery, Device, DeviceHealth, User, utcnow
 from broadcaster.domain.access import audit, require, scope_of
 from broadcaster.domain.errors import Refusal
 from broadcaster.domain.fleet import visible_devices

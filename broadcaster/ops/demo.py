@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from broadcaster.db import AirtimeRule, Database, DeviceCredential
+from broadcaster.database import Database
+from broadcaster.db import AirtimeRule, DeviceCredential
 from broadcaster.ops.bootstrap import ensure_airtime, ensure_area, ensure_device, ensure_user, new_password, new_token
 from broadcaster.ops.broker import (
     BrokerError,

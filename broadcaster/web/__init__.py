@@ -13,7 +13,8 @@ from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import IntegerConverter
 
 from broadcaster.config import ServerConfig
-from broadcaster.db import DB_DOWN, LARGEST_ID, Database
+from broadcaster.database import DB_DOWN, Database
+from broadcaster.db import LARGEST_ID
 from broadcaster.domain.access import client_address
 
 logger = logging.getLogger(__name__)

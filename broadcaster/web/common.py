@@ -9,7 +9,8 @@ from flask import Response, current_app, g, send_file
 from sqlalchemy.orm import Session
 
 from broadcaster.config import ServerConfig
-from broadcaster.db import Asset, Database
+from broadcaster.database import Database
+from broadcaster.db import Asset
 from broadcaster.domain import errors
 from broadcaster.speech.audio import AudioError
 

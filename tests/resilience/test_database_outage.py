@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from broadcaster.db import Database
+from broadcaster.database import Database
 from broadcaster.ops.broker import Mosquitto
 from tests.conftest import Env, make_env, wait_until
 from tests.resilience.conftest import CutLink, Tally

@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func
 
-from broadcaster.db import Database, RefusalRecord
+from broadcaster.database import Database
+from broadcaster.db import RefusalRecord
 from broadcaster.delivery.leader import AdvisoryLock, leadership_for
 from tests.conftest import Env, wait_until
 from tests.resilience.conftest import Tally, spawn_worker

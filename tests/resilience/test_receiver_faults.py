@@ -17,7 +17,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 
-from broadcaster.db import Database
+from broadcaster.database import Database
 from edge_agent.protocol import Topics
 from tests.conftest import Env, wait_until
 from tests.resilience.conftest import Tally, own_broker

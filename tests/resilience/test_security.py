@@ -16,7 +16,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from broadcaster.cli import main
 from broadcaster.config import WebSettings
-from broadcaster.db import ApiToken, Bulletin, Database, DeviceCredential, RefusalRecord, User
+from broadcaster.database import Database
+from broadcaster.db import ApiToken, Bulletin, DeviceCredential, RefusalRecord, User
 from broadcaster.ops.credentials import set_password
 from broadcaster.web import create_app
 from edge_agent.protocol import Command, Playback, Topics

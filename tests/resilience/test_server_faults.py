@@ -13,7 +13,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func
 
-from broadcaster.db import Broadcast, Database, Delivery
+from broadcaster.database import Database
+from broadcaster.db import Broadcast, Delivery
 from edge_agent.agent import Agent
 from edge_agent.sinks import FileSink
 from tests.conftest import Env, wait_until
