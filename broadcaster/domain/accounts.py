@@ -14,7 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from broadcaster.db import ROLES, ApiToken, Area, AuditEntry, User, UserArea, UserRole, token_hash, utcnow
 from broadcaster.domain.access import audit, client_address, require, scope_of
 from broadcaster.domain.errors import Refusal
-from broadcaster.web.serializers import iso
+from edge_agent.protocol.fields import format_time
 
 logger = logging.getLogger(__name__)
 
@@ -99,15 +99,15 @@ def delete_token(session: Session, user: User, token_id: int) -> None:
 
 
 def token_json(record: ApiToken) -> dict[str, Any]:
-    return {"id": record.id, "name": record.name, "created_at": iso(record.created_at),
-            "last_used_at": iso(record.last_used_at)}
+    return {"id": record.id, "name": record.name, "created_at": format_time(record.created_at),
+            "last_used_at": format_time(record.last_used_at)}
 
 
 def user_json(session: Session, user: User) -> dict[str, Any]:
     return {"id": user.id, "username": user.username, "roles": sorted(user.role_names),
             "areas": sorted(a.area_id for a in user.areas),
             "locked": user.locked_until is not None and user.locked_until > utcnow(),
-            "created_at": iso(user.created_at)}
+            "created_at": format_time(user.created_at)}
 
 
 def manages(session: Session, admin: User, user: User) -> bool:

@@ -16,7 +16,7 @@ from broadcaster.db import Alarm, Broadcast, Bulletin, Delivery, Device, DeviceH
 from broadcaster.domain.access import audit, require, scope_of
 from broadcaster.domain.errors import Refusal
 from broadcaster.domain.fleet import visible_devices
-from broadcaster.web.serializers import iso
+from edge_agent.protocol.fields import format_time
 
 TICK_S = 2.0
 """How often the stream looks for changes."""
@@ -66,13 +66,13 @@ def device_rows(session: Session, user: User) -> list[dict[str, Any]]:
             state = "online"
         rows.append({
             "id": device.id, "name": device.name, "village": device.village.name if device.village else None,
-            "state": state, "last_seen": iso(device.last_seen), "volume": device.volume,
+            "state": state, "last_seen": format_time(device.last_seen), "volume": device.volume,
             "amplifier": reported.get("amplifier"), "cpu_temp_c": reported.get("cpu_temp_c"),
             "link_quality": reported.get("link_quality"),
             "now_playing": {"id": device.now_playing, "title": titles.get(device.now_playing or 0)}
             if device.now_playing else None,
             "alarms": alarms.get(device.id, 0),
-            "last_played": {"title": last_played[device.id][0], "finished_at": iso(last_played[device.id][1])}
+            "last_played": {"title": last_played[device.id][0], "finished_at": format_time(last_played[device.id][1])}
             if device.id in last_played else None,
             "lat": device.lat, "lon": device.lon,
         })
@@ -88,7 +88,8 @@ def alarm_rows(session: Session, user: User, include_done: bool = False, limit: 
     if not scope.everywhere:
         query = query.filter(Device.village_id.in_(scope.areas))
     return [{"id": a.id, "device_id": a.device_id, "device": d.name, "kind": a.kind, "message": a.message,
-             "raised_at": iso(a.raised_at), "cleared_at": iso(a.cleared_at), "acked_at": iso(a.acked_at)}
+             "raised_at": format_time(a.raised_at), "cleared_at": format_time(a.cleared_at),
+             "acked_at": format_time(a.acked_at)}
             for a, d in query.limit(limit)]
 
 

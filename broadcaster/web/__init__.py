@@ -69,7 +69,7 @@ def create_app(config: ServerConfig, db: Database | None = None, test_config: di
     for kind in DB_DOWN:
         app.register_error_handler(kind, database_down)
 
-    from broadcaster.web import api, i18n, pages, ui  # noqa: F401  (pages adds its routes to ui.bp)
+    from broadcaster.web import api, i18n, pages
 
     i18n.init(app)
 
@@ -82,7 +82,7 @@ def create_app(config: ServerConfig, db: Database | None = None, test_config: di
 
     app.url_map.converters["int"] = DatabaseId  # before the routes: every <int:...> in them is one
     app.register_blueprint(api.bp)
-    app.register_blueprint(ui.bp)
+    app.register_blueprint(pages.bp)
     app.add_url_rule("/a/<asset_id>", "receiver_audio", receiver_audio)
     return app
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func
@@ -11,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from broadcaster.db import Broadcast, Bulletin, Delivery, Device, DeviceGroup, DeviceHealth
 from edge_agent.protocol import Repeat
+from edge_agent.protocol.fields import format_time
 
 MAX_PLAYS_SHOWN = 500
 """A recurring broadcast's plays shown with it, newest first."""
@@ -24,7 +24,7 @@ def device_json(device: Device, health: DeviceHealth | None = None) -> dict[str,
         "name": device.name,
         "village": device.village.name if device.village else None,
         "online": device.online,
-        "last_seen": iso(device.last_seen),
+        "last_seen": format_time(device.last_seen),
         "volume": device.volume,
         "now_playing": device.now_playing,
         "version": device.version,
@@ -38,14 +38,14 @@ def broadcast_head(broadcast: Broadcast) -> dict[str, Any]:
         "bulletin_id": broadcast.bulletin_id,
         "title": broadcast.bulletin.title,
         "priority": broadcast.priority,
-        "play_at": iso(broadcast.play_at),
+        "play_at": format_time(broadcast.play_at),
         "state": broadcast.state,
         "error": broadcast.error,
         "asset": broadcast.asset_id,
         "relay": {"url": broadcast.relay.url, "window_s": broadcast.relay.window_s} if broadcast.relay else None,
         "repeat": _repeat_json(broadcast.repeat()),
-        "created_at": iso(broadcast.created_at),
-        "sent_at": iso(broadcast.sent_at),
+        "created_at": format_time(broadcast.created_at),
+        "sent_at": format_time(broadcast.sent_at),
         "programme_id": broadcast.programme_id,
     }
 
@@ -57,8 +57,8 @@ def broadcast_json(broadcast: Broadcast) -> dict[str, Any]:
             {
                 "device_id": d.device_id,
                 "state": d.state,
-                "started_at": iso(d.started_at),
-                "finished_at": iso(d.finished_at),
+                "started_at": format_time(d.started_at),
+                "finished_at": format_time(d.finished_at),
                 "error": d.error,
             }
             for d in broadcast.deliveries
@@ -66,10 +66,10 @@ def broadcast_json(broadcast: Broadcast) -> dict[str, Any]:
         "plays": [
             {
                 "device_id": p.device_id,
-                "occurrence": iso(p.occurrence),
+                "occurrence": format_time(p.occurrence),
                 "state": p.state,
-                "started_at": iso(p.started_at),
-                "finished_at": iso(p.finished_at),
+                "started_at": format_time(p.started_at),
+                "finished_at": format_time(p.finished_at),
                 "error": p.error,
             }
             for p in broadcast.plays[:MAX_PLAYS_SHOWN]
@@ -99,16 +99,12 @@ def bulletin_json(bulletin: Bulletin) -> dict[str, Any]:
         "area_id": bulletin.area_id,
         "review_comment": bulletin.review_comment,
         "created_by": bulletin.created_by,
-        "created_at": iso(bulletin.created_at),
-        "submitted_at": iso(bulletin.submitted_at),
+        "created_at": format_time(bulletin.created_at),
+        "submitted_at": format_time(bulletin.submitted_at),
         "approved_by": bulletin.approved_by,
-        "approved_at": iso(bulletin.approved_at),
-        "updated_at": iso(bulletin.updated_at),
+        "approved_at": format_time(bulletin.approved_at),
+        "updated_at": format_time(bulletin.updated_at),
     }
-
-
-def iso(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z") if value else None
 
 
 def group_json(group: DeviceGroup) -> dict[str, Any]:

@@ -1,0 +1,73 @@
+"""Bulletins in the API: written or recorded, submitted, approved or sent back."""
+
+from __future__ import annotations
+
+from flask import Response, g, jsonify, request
+
+from broadcaster.assets import AssetStore
+from broadcaster.domain import bulletins, errors
+from broadcaster.web import serializers
+from broadcaster.web.api.base import authenticated, body, bp, optional_body
+from broadcaster.web.common import config, db
+
+
+@bp.post("/bulletins")
+@authenticated
+def create_bulletin() -> tuple[Response, int]:
+    """JSON ``{title, text}`` for speech, or multipart ``title``, ``language`` and file ``audio`` for a recording."""
+    if request.mimetype == "multipart/form-data":
+        upload = request.files.get("audio")
+        if upload is None:
+            raise errors.Refusal("missing_field", "send the recording as the file field 'audio'", field="audio")
+        cfg = config()
+        bulletin = bulletins.create_recording_bulletin(
+            db(), g.user, request.form.get("title"), request.form.get("language", "vi"), upload.filename or "",
+            upload.read(), AssetStore(cfg.upload_dir, suffix=""), cfg.speech.max_recording_s)
+        return jsonify(serializers.bulletin_json(bulletin)), 201
+    bulletin = bulletins.create_bulletin(db(), g.user, body())
+    return jsonify(serializers.bulletin_json(bulletin)), 201
+
+
+@bp.get("/bulletins")
+@authenticated
+def list_bulletins() -> Response:
+    """Bulletins in your areas, newest first; ``?state=submitted`` lists what awaits approval."""
+    rows = bulletins.list_bulletins(db(), g.user, request.args.get("state"))
+    return jsonify([serializers.bulletin_json(b) for b in rows])
+
+
+@bp.get("/bulletins/<int:bulletin_id>")
+@authenticated
+def get_bulletin(bulletin_id: int) -> Response:
+    return jsonify(serializers.bulletin_json(bulletins.visible_bulletin(db(), g.user, bulletin_id)))
+
+
+@bp.patch("/bulletins/<int:bulletin_id>")
+@authenticated
+def edit_bulletin(bulletin_id: int) -> Response:
+    """Change ``title`` or ``text``; an approved bulletin goes back to ``submitted``."""
+    return jsonify(serializers.bulletin_json(bulletins.update_bulletin(db(), g.user, bulletin_id, body())))
+
+
+@bp.post("/bulletins/<int:bulletin_id>/submit")
+@authenticated
+def submit(bulletin_id: int) -> Response:
+    return jsonify(serializers.bulletin_json(bulletins.submit_bulletin(db(), g.user, bulletin_id)))
+
+
+@bp.post("/bulletins/<int:bulletin_id>/approve")
+@authenticated
+def approve(bulletin_id: int) -> Response:
+    """Optionally ``{"comment": "..."}``: a word for the writer."""
+    comment = optional_body().get("comment")
+    if comment is not None and not isinstance(comment, str):
+        raise errors.Refusal("invalid_type", "'comment' must be text (or null)", field="comment")
+    return jsonify(serializers.bulletin_json(bulletins.approve_bulletin(db(), g.user, bulletin_id, comment)))
+
+
+@bp.post("/bulletins/<int:bulletin_id>/reject")
+@authenticated
+def reject(bulletin_id: int) -> Response:
+    """``{"comment": "..."}``: what the writer should change (required)."""
+    bulletin = bulletins.reject_bulletin(db(), g.user, bulletin_id, body().get("comment"))
+    return jsonify(serializers.bulletin_json(bulletin))

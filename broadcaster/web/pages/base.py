@@ -1,0 +1,206 @@
+"""The pages' blueprint and what every page shares: labels in Vietnamese, refusals turned into the page's
+message (``Refused``), login and CSRF, reading form fields in the officer's time zone."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from functools import wraps
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+
+from broadcaster.db import Area, User, parse_id
+from broadcaster.domain import errors
+from broadcaster.domain.access import Denied, can, scope_of
+from broadcaster.speech.engines import DEFAULT_VOICE
+from broadcaster.web.common import config, db
+
+bp = Blueprint("ui", __name__)
+
+
+STATE_LABELS = {
+    "pending": _l("đang chờ"), "delivered": _l("đã nhận"), "playing": _l("đang phát"), "played": _l("đã phát"),
+    "failed": _l("lỗi"), "missed": _l("lỡ giờ"), "queued": _l("đang xử lý"), "sent": _l("đã gửi"),
+    "interrupted": _l("bị ngắt"), "cancelled": _l("đã hủy"), "stopping": _l("đang dừng"), "stopped": _l("đã dừng"),
+    "ended": _l("đã kết thúc"),
+}
+
+
+PRIORITY_LABELS = {"normal": _l("Thông thường"), "priority": _l("Ưu tiên"), "emergency": _l("Khẩn cấp")}
+
+
+BULLETIN_LABELS = {"draft": _l("nháp"), "submitted": _l("chờ duyệt"), "approved": _l("đã duyệt"),
+                   "rejected": _l("bị trả lại")}
+
+
+STAGE_LABELS = {**BULLETIN_LABELS, "scheduled": _l("đã lên lịch"), "aired": _l("đã phát")}
+
+
+DEVICE_STATES = {"online": _l("trực tuyến"), "offline": _l("mất kết nối"), "playing": _l("đang phát"),
+                 "failed": _l("lỗi"), "off": _l("đã tắt")}
+
+
+ROLE_LABELS = {"admin": _l("quản trị"), "editor": _l("biên tập"), "approver": _l("duyệt (lãnh đạo)"),
+               "operator": _l("vận hành")}
+
+
+AREA_LABELS = {"province": _l("Tỉnh"), "district": _l("Huyện"), "commune": _l("Xã"), "village": _l("Thôn")}
+
+
+WEEKDAYS = [(1, _l("T2")), (2, _l("T3")), (3, _l("T4")), (4, _l("T5")), (5, _l("T6")), (6, _l("T7")), (7, _l("CN"))]
+
+
+LANGUAGES = [("vi", _l("Tiếng Việt")), ("hmn", _l("Tiếng Hmông")), ("tay", _l("Tiếng Tày")),
+             ("nut", _l("Tiếng Nùng")), ("km", _l("Tiếng Khmer")), ("cja", _l("Tiếng Chăm")),
+             ("rad", _l("Tiếng Ê Đê")), ("jra", _l("Tiếng Gia Rai")), ("bdq", _l("Tiếng Ba Na")),
+             ("mtq", _l("Tiếng Mường"))]
+
+
+REFUSALS = {
+    "missing_field": _l("Vui lòng nhập đầy đủ tiêu đề và nội dung."),
+    "too_long": _l("Tiêu đề hoặc nội dung quá dài."),
+    "invalid_text": _l("Nội dung có ký tự không hợp lệ."),
+    "nothing_to_say": _l("Nội dung không có chữ nào để đọc."),
+    "play_at_in_past": _l("Thời gian phát đã qua; hãy chọn thời điểm sắp tới hoặc để trống để phát ngay."),
+    "invalid_time": _l("Thời gian phát không hợp lệ."),
+    "unknown_target": _l("Có cụm loa không tồn tại."),
+    "invalid_targets": _l("Hãy chọn cụm loa."),
+    "no_devices": _l("Chưa có cụm loa nào."),
+    "invalid_priority": _l("Mức ưu tiên không hợp lệ."),
+    "cannot_render": _l("Không tạo được âm thanh cho nội dung này."),
+}
+
+
+PAGE_REFUSALS = {
+    **REFUSALS,
+    "not_approved": _l("Bản tin chưa được duyệt."),
+    "outside_airtime": _l("Ngoài khung giờ cho phép phát:"),
+    "out_of_scope": _l("Có cụm loa hoặc địa bàn ngoài phạm vi của bạn."),
+    "own_bulletin": _l("Bạn không thể tự duyệt bản tin của mình; cần một người duyệt khác."),
+    "bad_state": _l("Bản tin không ở trạng thái cho phép việc này."),
+    "invalid_repeat": _l("Lịch lặp lại không hợp lệ."),
+    "unknown_template": _l("Mẫu thông báo không có."),
+    "invalid_items": _l("Hãy chọn ít nhất một bản tin đã duyệt cho chương trình."),
+    "invalid_relay": _l("Địa chỉ tiếp sóng phải bắt đầu bằng http:// hoặc https://, trong 1 đến 1440 phút."),
+}
+
+
+RULE_WORDS = {"hours": _l("giờ cho phép"), "session_length": _l("tối đa phút mỗi lần phát"),
+              "sessions_per_day": _l("tối đa số lần phát mỗi ngày")}
+
+
+def refusal_text(exc: errors.Refusal, table: Mapping[str, object] = PAGE_REFUSALS) -> str:
+    """A refusal in Vietnamese, with every air-time breach spelled out."""
+    text = str(table.get(exc.code, exc.message))
+    for breach in exc.details or []:
+        text += " " + breach_text(breach) + "."
+    return text
+
+
+class Refused:
+    """``with Refused() as refused:`` around what a page asks of the rules. A ``Refusal`` inside is caught, the
+    session rolled back (nothing half done is kept), and ``refused.message`` says why in Vietnamese (from
+    ``table``, air-time breaches spelled out; else the rule's own message); ``refused.exc`` is the refusal.
+    Without a refusal both stay None."""
+
+    def __init__(self, table: Mapping[str, object] = PAGE_REFUSALS) -> None:
+        self.table = table
+        self.exc: errors.Refusal | None = None
+        self.message: str | None = None
+
+    def __enter__(self) -> Refused:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, traceback: object) -> bool:
+        if not isinstance(exc, errors.Refusal):
+            return False
+        db().rollback()
+        self.exc, self.message = exc, refusal_text(exc, self.table)
+        return True
+
+
+def breach_text(breach: dict[str, Any]) -> str:
+    return gettext("%(device)s: %(rule)s %(limit)s, lượt này %(value)s", device=breach["device"],
+                   rule=RULE_WORDS.get(breach["rule"], breach["rule"]), limit=breach["limit"], value=breach["value"])
+
+
+@bp.errorhandler(Denied)
+def denied(exc: Denied) -> tuple[str, int]:
+    return render_template("denied.html", message=exc.message), 403
+
+
+@bp.app_template_filter("local")
+def local_time(value: datetime | None) -> str:
+    if value is None:
+        return "—"
+    return value.astimezone(ZoneInfo(config().timezone)).strftime("%H:%M:%S %d/%m/%Y")
+
+
+@bp.app_context_processor
+def template_globals() -> dict[str, Any]:
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(32)
+    return {"csrf_token": session["csrf"], "STATE_LABELS": STATE_LABELS, "PRIORITY_LABELS": PRIORITY_LABELS,
+            "DEFAULT_VOICE": DEFAULT_VOICE}
+
+
+@bp.app_context_processor
+def page_globals() -> dict[str, Any]:
+    return {"BULLETIN_LABELS": BULLETIN_LABELS, "STAGE_LABELS": STAGE_LABELS, "can": can, "WEEKDAYS": WEEKDAYS,
+            "DEVICE_STATES": DEVICE_STATES, "timedelta_day": timedelta(days=1), "ROLE_LABELS": ROLE_LABELS,
+            "AREA_LABELS": AREA_LABELS}
+
+
+def login_required(view):
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        user = db().get(User, session.get("user_id") or 0)
+        if user is None:
+            return redirect(url_for("ui.login", next=request.path))
+        return view(user, *args, **kwargs)
+
+    return wrapper
+
+
+def check_csrf() -> None:
+    sent = request.form.get("csrf_token", "")
+    if not sent or not secrets.compare_digest(sent, session.get("csrf", "")):
+        abort(400, gettext("Phiên làm việc đã hết hạn, vui lòng tải lại trang (CSRF)."))
+
+
+def whole(value: str | None, default: int) -> Any:
+    """A form's number: an int, the default when empty, else the text itself so the service refuses it with
+    its own clear message (never a crash on "abc")."""
+    if not value:
+        return default
+    number = parse_id(value)
+    return number if number is not None else value
+
+
+def ident(value: str | None) -> int:
+    """A form's record id; 0 (which matches nothing, so: not found) when it is not one."""
+    return (parse_id(value) or 0) if value else 0
+
+
+def zone() -> ZoneInfo:
+    return ZoneInfo(config().timezone)
+
+
+def local_input(value: str) -> str | None:
+    """A datetime-local field (the officer's local time) as ISO 8601 with the zone; None when empty."""
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value).replace(tzinfo=zone()).isoformat()
+    except ValueError:
+        raise errors.Refusal("invalid_time", "not a date and time", field="play_at") from None
+
+
+def areas_in_scope(user: User) -> list[Area]:
+    scope = scope_of(db(), user)
+    return [a for a in db().query(Area).order_by(Area.kind, Area.name) if scope.has_area(a.id)]

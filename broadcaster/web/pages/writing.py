@@ -1,0 +1,152 @@
+"""Writing an announcement and hearing it before it is sent; the commune's dictionary."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from werkzeug.wrappers import Response
+
+from broadcaster.db import LexiconEntry, User
+from broadcaster.domain import broadcasts as broadcast_rules
+from broadcaster.domain import bulletins as bulletin_rules
+from broadcaster.domain import errors, fleet
+from broadcaster.speech.engines import voice_problem
+from broadcaster.speech.normalize import DIALECTS, Normalizer
+from broadcaster.web import common
+from broadcaster.web.api import error as api_error
+from broadcaster.web.common import config, db
+from broadcaster.web.pages.base import (
+    REFUSALS,
+    Refused,
+    bp,
+    check_csrf,
+    login_required,
+)
+
+
+@bp.get("/")
+@login_required
+def index(user: User) -> str:
+    return _index_page(user)
+
+
+def _index_page(user: User, form: Any = None, error: str | None = None) -> str:
+    """Speakers, the announcement form (with what was typed and why it was refused) and recent broadcasts."""
+    devices = fleet.visible_devices(db(), user)
+    broadcasts = broadcast_rules.list_broadcasts(db(), user, limit=20)
+    speech = config().speech
+    return render_template("index.html", user=user, devices=devices, broadcasts=broadcasts, form=form or {},
+                           error=error, voice_problem=voice_problem(speech.voice, speech.voices))
+
+
+@bp.post("/send")
+@login_required
+def send(user: User) -> str | Response | tuple[str, int]:
+    """An admin types, approves and sends in one step; anyone else who writes sends it for approval."""
+    check_csrf()
+    form = request.form
+    if not user.is_admin:
+        with Refused(REFUSALS) as refused:
+            bulletin = bulletin_rules.create_bulletin(db(), user, {"title": form.get("title"), "text": form.get("text"),
+                                                                   "submit": True})
+        if refused.message:
+            return _index_page(user, form, refused.message), 422
+        flash(gettext("Đã gửi bản tin để lãnh đạo duyệt."))
+        return redirect(url_for("ui.bulletin_page", bulletin_id=bulletin.id))
+    with Refused(REFUSALS) as refused:
+        play_at = None
+        if form.get("play_at"):
+            try:
+                local = datetime.fromisoformat(form["play_at"]).replace(tzinfo=ZoneInfo(config().timezone))
+            except ValueError:
+                raise errors.Refusal("invalid_time", "play_at is not a date and time", field="play_at") from None
+            play_at = local.isoformat()
+        targets = form.getlist("targets") or ["all"]
+        bulletin = bulletin_rules.create_bulletin(db(), user, {"title": form.get("title"), "text": form.get("text")})
+        bulletin_rules.approve_bulletin(db(), user, bulletin.id)
+        broadcast = broadcast_rules.create_broadcast(
+            db(), user,
+            {"bulletin_id": bulletin.id, "targets": targets, "priority": form.get("priority", "normal"),
+             "play_at": play_at},
+            config().grace_s, config().timezone,
+        )
+    if refused.message:
+        return _index_page(user, form, refused.message), 422
+    return redirect(url_for("ui.broadcast", broadcast_id=broadcast.id))
+
+
+@bp.post("/preview")
+@login_required
+def preview(user: User) -> Response | tuple[Response, int]:
+    """Nghe thử: the reading, the audio and the listening check for the text in the form (JSON for the page)."""
+    check_csrf()
+    with Refused(REFUSALS) as refused:
+        text = errors.text_field({"text": request.form.get("text")}, "text", bulletin_rules.MAX_TEXT)
+        return jsonify(common.preview(text, url_for("ui.audio", asset_id="ASSET")))
+    assert refused.exc is not None and refused.message is not None
+    return api_error(refused.exc.code, refused.message, refused.exc.status)
+
+
+@bp.post("/reading")
+@login_required
+def reading(user: User) -> Response | tuple[Response, int]:
+    """How the text in the form will be read (no audio): the form's live reading as one types."""
+    check_csrf()
+    with Refused(REFUSALS) as refused:
+        text = errors.text_field({"text": request.form.get("text")}, "text", bulletin_rules.MAX_TEXT)
+    if refused.exc is not None and refused.message is not None:
+        return api_error(refused.exc.code, refused.message, refused.exc.status)
+    speech = config().speech
+    normalizer = Normalizer(DIALECTS[speech.dialect], extra=bulletin_rules.lexicon(db()))
+    return jsonify(sentences=normalizer.sentences(text))
+
+
+@bp.get("/audio/<asset_id>")
+@login_required
+def audio(user: User, asset_id: str) -> Response:
+    try:
+        return common.asset_response(asset_id)
+    except errors.Refusal:
+        abort(404)
+
+
+LEXICON_REFUSALS = {
+    "missing_field": _l("Hãy nhập cả từ và cách đọc."),
+    "too_long": _l("Từ hoặc cách đọc quá dài."),
+    "invalid_reading": _l("Cách đọc phải viết bằng chữ, không có chữ số."),
+    "duplicate_word": _l("Từ này đã có trong từ điển."),
+}
+
+
+@bp.route("/lexicon", methods=["GET", "POST"])
+@login_required
+def lexicon_page(user: User) -> str | Response | tuple[str, int]:
+    """The commune's dictionary: local place names and abbreviations, read the commune's way."""
+    error = None
+    if request.method == "POST":
+        check_csrf()
+        with Refused(LEXICON_REFUSALS) as refused:
+            bulletin_rules.add_lexicon_entry(db(), user, {"word": request.form.get("word"),
+                                                          "reading": request.form.get("reading")})
+        if not refused.message:
+            return redirect(url_for("ui.lexicon_page"))
+        error = refused.message
+    entries = db().query(LexiconEntry).order_by(LexiconEntry.word).all()
+    page = render_template("lexicon.html", user=user, entries=entries, error=error, form=request.form)
+    return (page, 422) if error else page
+
+
+@bp.post("/lexicon/<int:entry_id>/delete")
+@login_required
+def lexicon_delete(user: User, entry_id: int) -> Response:
+    check_csrf()
+    with Refused(LEXICON_REFUSALS) as refused:
+        bulletin_rules.delete_lexicon_entry(db(), user, entry_id)
+    if refused.message:
+        flash(refused.message)
+    return redirect(url_for("ui.lexicon_page"))
