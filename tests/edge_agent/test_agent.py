@@ -7,23 +7,12 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-
 from broadcaster.db import Broadcast
 from edge_agent.protocol import Playback, Schedule, ScheduleEntry, Topics
 from edge_agent.store import Store
-from tests.conftest import SERVER_USER, Env, wait_until
+from tests.support.env import Env, server_client, wait_until
 
 TEXT = "Thông báo thử hệ thống loa."
-
-
-def server_client(env: Env, name: str) -> mqtt.Client:
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"{name}-{env.config.mqtt.topic_root}")
-    client.username_pw_set(SERVER_USER, env.broker.users[SERVER_USER])
-    client.connect("127.0.0.1", env.broker.server_port)
-    client.loop_start()
-    return client
 
 
 def test_same_broadcast_never_plays_twice_even_after_restart(env: Env) -> None:

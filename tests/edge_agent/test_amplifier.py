@@ -12,7 +12,7 @@ import pytest
 from edge_agent.amplifier import Amplifier, AmplifierError, GpioAmplifier, SimulatedAmplifier
 from edge_agent.config import AmplifierSettings
 from edge_agent.sinks import FileSink
-from tests.conftest import Env, wait_until
+from tests.support.env import Env, wait_until
 
 
 def fake_sysfs(root: Path, pin: int) -> Path:

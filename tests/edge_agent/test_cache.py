@@ -10,7 +10,7 @@ import pytest
 
 from edge_agent.store import Store
 from edge_agent.transfer import Download
-from tests.conftest import Env, wait_until
+from tests.support.env import Env, wait_until
 
 MB = 1024 * 1024
 

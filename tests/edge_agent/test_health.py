@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from edge_agent import health
-from tests.conftest import Env, wait_until
+from tests.support.env import Env, wait_until
 
 
 def test_health_readings_come_from_the_system(tmp_path: Path) -> None:

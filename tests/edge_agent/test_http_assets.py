@@ -17,7 +17,7 @@ from broadcaster.config import ConfigError, ServerConfig
 from broadcaster.ops.broker import free_port
 from edge_agent.protocol import Manifest, ProtocolError, Topics
 from edge_agent.protocol.fields import load_object
-from tests.conftest import SERVER_USER, Env, wait_until
+from tests.support.env import SERVER_USER, Env, wait_until
 
 TEXT = "Thông báo thử tải âm thanh qua mạng."
 

@@ -17,7 +17,7 @@ from broadcaster.ops.broker import Mosquitto
 from edge_agent.link import Link
 from edge_agent.outbox import Outbox
 from edge_agent.protocol import Playback, Topics
-from tests.conftest import wait_until
+from tests.support.env import wait_until
 
 ROOT = "loaxa"
 USERS = {"broadcaster": "server-secret-1", "loa-01": "device-secret-1"}

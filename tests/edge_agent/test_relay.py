@@ -13,8 +13,8 @@ import pytest
 
 from broadcaster.ops.broker import free_port
 from edge_agent.sinks import AlsaSink, AudioSink, FileSink
-from tests.audio_checks import wav_stats
-from tests.conftest import Env, wait_until
+from tests.support.audio import wav_stats
+from tests.support.env import Env, wait_until
 
 BYTES_PER_S = 4000  # MP3 at 32 kbit/s
 

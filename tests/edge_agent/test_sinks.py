@@ -12,7 +12,7 @@ import pytest
 from broadcaster.speech.audio import AudioSettings, finish, speech_program
 from broadcaster.speech.engines import make_engine
 from edge_agent.sinks import AlsaSink, AudioSink, FileSink, PlaybackError
-from tests.audio_checks import wav_stats
+from tests.support.audio import wav_stats
 
 
 @pytest.fixture(scope="module")

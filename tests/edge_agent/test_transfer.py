@@ -13,7 +13,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from edge_agent.protocol import ChunkRequest, Manifest, Topics
 from edge_agent.transfer import Download, TransferError
-from tests.conftest import SERVER_USER, Env, wait_until
+from tests.support.env import SERVER_USER, Env, wait_until
 
 
 def make_manifest(data: bytes, chunk_size: int = 1024) -> tuple[Manifest, list[bytes]]:

@@ -26,8 +26,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.conftest import Env
-from tests.resilience.conftest import Tally
+from tests.support.env import Env
+from tests.support.faults import Tally
 
 pytestmark = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 EXAMPLES = 25

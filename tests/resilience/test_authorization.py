@@ -14,7 +14,7 @@ import pytest
 
 from broadcaster.db import Alarm, ApiToken, Area, User
 from broadcaster.ops.bootstrap import ensure_airtime, ensure_area, ensure_device
-from tests.conftest import Env
+from tests.support.env import Env
 
 pytestmark = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 

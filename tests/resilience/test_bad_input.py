@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 from broadcaster.assets import AssetStore
 from broadcaster.db import LARGEST_ID, Base
 from broadcaster.speech.render import Speech
-from tests.conftest import Env
-from tests.resilience.conftest import Tally
-from tests.test_web import login
+from tests.support.env import Env
+from tests.support.faults import Tally
+from tests.support.web import login
 
 AWKWARD = {
     "control characters": "Thông báo họp\x07 dân\x1b[31m lúc 7h30\u200b\ufeff\x7f.",

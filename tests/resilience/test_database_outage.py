@@ -15,9 +15,9 @@ from sqlalchemy.engine import make_url
 
 from broadcaster.database import Database
 from broadcaster.ops.broker import Mosquitto
-from tests.conftest import Env, make_env, wait_until
-from tests.resilience.conftest import CutLink, Tally
-from tests.test_web import login
+from tests.support.env import Env, make_env, wait_until
+from tests.support.faults import CutLink, Tally
+from tests.support.web import login
 
 pytestmark = pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"),
                                 reason="needs a PostgreSQL server (TEST_DATABASE_URL): the fault is that server "

@@ -13,8 +13,6 @@ from sqlalchemy import func
 from broadcaster.database import Database
 from broadcaster.db import RefusalRecord
 from broadcaster.delivery.leader import AdvisoryLock, leadership_for
-from tests.conftest import Env, wait_until
-from tests.resilience.conftest import Tally, spawn_worker
 from tests.resilience.test_server_faults import (
     approved_bulletin,
     played_count,
@@ -23,6 +21,8 @@ from tests.resilience.test_server_faults import (
     schedule_many,
     sent_count,
 )
+from tests.support.env import Env, wait_until
+from tests.support.faults import Tally, spawn_worker
 
 
 def test_only_one_of_two_contenders_leads_until_it_lets_go(database: Database) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bench import soak
-from tests.resilience.conftest import Tally
+from tests.support.faults import Tally
 
 GROWTH_MB = 60
 """Resident memory a server process may gain after warm-up in the short run (a leak grows past it)."""

@@ -20,9 +20,9 @@ from edge_agent.agent import Agent
 from edge_agent.protocol import Message, ProtocolError, Repeat, Schedule, ScheduleEntry, Topics, decode
 from edge_agent.protocol.signing import Verifier
 from edge_agent.sinks import FileSink
-from tests.conftest import Env
-from tests.resilience.conftest import Tally
-from tests.test_protocol import ASSET, MESSAGES, NOW
+from tests.support.env import Env
+from tests.support.faults import Tally
+from tests.support.messages import ASSET, MESSAGES, NOW
 
 FUZZ = settings(max_examples=300, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

@@ -19,9 +19,8 @@ import pytest
 
 from broadcaster.database import Database
 from edge_agent.protocol import Topics
-from tests.conftest import Env, wait_until
-from tests.resilience.conftest import Tally, own_broker
-from tests.test_agent import server_client
+from tests.support.env import Env, server_client, wait_until
+from tests.support.faults import Tally, own_broker
 
 TEXT = "Thông báo lịch tiêm chủng cho trẻ em dưới 5 tuổi tại trạm y tế xã vào sáng thứ Bảy."
 

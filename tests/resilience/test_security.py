@@ -22,11 +22,11 @@ from broadcaster.ops.credentials import set_password
 from broadcaster.web import create_app
 from edge_agent.protocol import Command, Playback, Topics
 from edge_agent.protocol.signing import Signer
-from tests.conftest import Env, wait_until
-from tests.resilience.conftest import Tally
-from tests.test_web import csrf, login
+from tests.support import ROOT
+from tests.support.env import Env, wait_until
+from tests.support.faults import Tally
+from tests.support.web import csrf, login
 
-ROOT = Path(__file__).resolve().parents[2]
 COMMON_PASSWORDS = ["admin", "123456", "password", "12345678", "admin123", "loaxa", "root", ""]
 
 
@@ -206,7 +206,7 @@ def settings_command(env: Env, volume: int, signer: Signer | None = None) -> byt
 
 
 def test_forged_unsigned_and_replayed_commands_are_refused(env: Env, tally: Tally) -> None:
-    from tests.test_agent import server_client
+    from tests.support.env import server_client
 
     env.start_worker()
     agent = env.start_agent("loa-03")

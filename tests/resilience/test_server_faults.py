@@ -17,8 +17,8 @@ from broadcaster.database import Database
 from broadcaster.db import Broadcast, Delivery
 from edge_agent.agent import Agent
 from edge_agent.sinks import FileSink
-from tests.conftest import Env, wait_until
-from tests.resilience.conftest import CutLink, Tally, own_broker, spawn_worker
+from tests.support.env import Env, wait_until
+from tests.support.faults import CutLink, Tally, own_broker, spawn_worker
 
 TEXT = "Thông báo của Ủy ban nhân dân xã về lịch tiêm chủng cho trẻ em tại trạm y tế."
 

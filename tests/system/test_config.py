@@ -11,8 +11,9 @@ import pytest
 from broadcaster.config import load_config as load_server
 from edge_agent.config import load_config as load_agent
 from edge_agent.settings import ConfigError
+from tests.support import ROOT
 
-CONFIG = Path(__file__).resolve().parent.parent / "config"
+CONFIG = ROOT / "config"
 
 
 def test_shipped_examples_are_valid() -> None:

@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from broadcaster.ops.broker import free_port
-from tests.conftest import wait_until
+from tests.support.env import wait_until
 
 
 def processes_mentioning(text: str) -> list[int]:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 from edge_agent.protocol import decode
+from tests.support import ROOT
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "protocol.md"
+DOC = ROOT / "docs" / "protocol.md"
 
 
 def test_every_json_example_in_the_protocol_document_decodes() -> None:

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from broadcaster.assets import AssetStore
 from broadcaster.db import Broadcast, Delivery
 from broadcaster.speech.render import Speech
-from tests.audio_checks import voiced_seconds, wav_stats
-from tests.conftest import DEVICES, Env, wait_until
+from tests.support.audio import voiced_seconds, wav_stats
+from tests.support.env import DEVICES, Env, wait_until
 
 SHORT = "Thông báo: UBND xã tổ chức tiêm phòng lúc 7h30 ngày 25/11."
 LONG = SHORT + " Đề nghị các hộ gia đình đưa trẻ em đến trạm y tế đúng giờ. Xin cảm ơn bà con."

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support import ROOT
+
 PACKAGES = ("broadcaster", "edge_agent")
 EXEMPT = ("broadcaster/migrations/", "broadcaster/web/translations/")
 """Generated code and translations: long by nature."""

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.support import ROOT
+
 BLOCK = """
 import sys
 BLOCKED = {"flask", "apscheduler", "sqlalchemy", "pydub", "ffmpeg", "waitress", "amqtt", "werkzeug",
@@ -33,7 +35,7 @@ def test_agent_runs_without_server_dependencies(tmp_path: Path) -> None:
 def test_base_dependencies_are_the_agent_alone() -> None:
     import tomllib
 
-    project = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())["project"]
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     # MQTT, and Ed25519 to check that orders come from the server: nothing of the server's stack.
     assert [d.split(">")[0].split("<")[0] for d in project["dependencies"]] == ["paho-mqtt", "cryptography"]
     assert project["scripts"] == {"broadcaster": "broadcaster.cli:main", "edge-agent": "edge_agent.cli:main"}
@@ -45,5 +47,5 @@ def test_the_server_and_the_receiver_say_the_version_the_package_has() -> None:
     import broadcaster
     import edge_agent
 
-    project = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())["project"]
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert broadcaster.__version__ == edge_agent.__version__ == project["version"]

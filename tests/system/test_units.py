@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import shlex
-from pathlib import Path
 
 import pytest
 
 from broadcaster.cli import build_parser
+from tests.support import ROOT
 
-UNITS = Path(__file__).resolve().parent.parent / "systemd"
+UNITS = ROOT / "systemd"
 SERVER_UNITS = ["broadcaster-broker.service", "broadcaster-web@.service", "broadcaster-worker@.service"]
 
 

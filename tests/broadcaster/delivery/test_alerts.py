@@ -19,7 +19,7 @@ from broadcaster.domain.areas import areas_covering, group_name, groups_of
 from edge_agent.agent import Agent
 from edge_agent.protocol import Alert, Message, Schedule, ScheduleEntry, Topics
 from edge_agent.protocol.signing import Signer
-from tests.conftest import SERVER_USER, Env, wait_until
+from tests.support.env import SERVER_USER, Env, wait_until
 
 EMERGENCY = "Khẩn cấp: nước sông đang lên nhanh, bà con vùng trũng sơ tán ngay."
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from broadcaster.db import Device
 from broadcaster.speech.audio import duration_of
-from tests.conftest import Env, wait_until
+from tests.support.env import Env, wait_until
 
 LONG = ("Thông báo về kế hoạch tiêm chủng mở rộng cho trẻ em dưới năm tuổi tại trạm y tế xã. Phụ huynh mang theo "
         "sổ tiêm chủng và giấy khai sinh của trẻ. Trẻ đang sốt hoặc đang ốm cần báo cho cán bộ y tế để hẹn lịch "

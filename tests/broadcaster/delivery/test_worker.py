@@ -14,7 +14,7 @@ from broadcaster.db import Broadcast, Bulletin, Delivery, Device, User
 from broadcaster.delivery.worker import Worker
 from edge_agent.protocol import Delivery as DeliveryReport
 from edge_agent.protocol import Heartbeat, Playback, Status, Topics
-from tests.conftest import Env, wait_until
+from tests.support.env import Env, wait_until
 
 ASSET = "ab" * 32
 

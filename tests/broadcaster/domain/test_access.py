@@ -9,7 +9,7 @@ import pytest
 
 from broadcaster.db import Area
 from broadcaster.ops.bootstrap import ensure_airtime, ensure_area, ensure_device
-from tests.conftest import Env
+from tests.support.env import Env
 
 
 def call(env: Env, method: str, url: str, auth: dict[str, str], json: Any = None) -> tuple[int, Any]:
@@ -201,7 +201,7 @@ def test_users_and_tokens(env: Env) -> None:
 
 
 def test_a_broadcast_whose_bulletin_changed_after_approval_does_not_air(env: Env) -> None:
-    from tests.conftest import wait_until
+    from tests.support.env import wait_until
 
     editor = env.user("bien-tap", ("editor",))
     bulletin = write(env, editor, submit=True)

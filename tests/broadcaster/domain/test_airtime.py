@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from broadcaster.ops.bootstrap import ensure_area, ensure_device
-from tests.conftest import Env
+from tests.support.env import Env
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -149,7 +149,7 @@ def test_a_programme_plays_its_items_back_to_back_and_counts_as_one_session(env:
 
 
 def test_a_receiver_plays_a_programme_in_its_order(env: Env) -> None:
-    from tests.conftest import wait_until
+    from tests.support.env import wait_until
 
     env.start_worker()
     env.start_agent("loa-01")

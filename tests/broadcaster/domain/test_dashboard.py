@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from broadcaster.domain import dashboard
-from tests.conftest import Env, wait_until
+from tests.support.env import Env, wait_until
 
 
 def events_of(text: str) -> list[tuple[str, object]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from tests.conftest import Env, wait_until
+from tests.support.env import Env, wait_until
 
 
 def test_an_emergency_from_a_template_goes_out_at_once_and_repeats(env: Env) -> None:

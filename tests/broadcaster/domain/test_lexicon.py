@@ -9,8 +9,8 @@ from pathlib import Path
 
 from broadcaster.assets import AssetStore
 from broadcaster.speech.render import Speech
-from tests.conftest import Env
-from tests.test_web import csrf, login
+from tests.support.env import Env
+from tests.support.web import csrf, login
 
 
 def add(env: Env, word: str, reading: str) -> tuple[int, dict[str, object]]:

@@ -12,8 +12,8 @@ import pytest
 
 from broadcaster.db import Bulletin, Recording
 from broadcaster.speech.engines import make_engine
-from tests.audio_checks import wav_stats
-from tests.conftest import Env, wait_until
+from tests.support.audio import wav_stats
+from tests.support.env import Env, wait_until
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import pytest
 from edge_agent.agent import Agent
 from edge_agent.protocol import ProtocolError, Repeat
 from edge_agent.sinks import FileSink
-from tests.conftest import Env, wait_until
+from tests.support.env import Env, wait_until
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 

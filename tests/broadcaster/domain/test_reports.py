@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from broadcaster.db import Broadcast, Bulletin, Delivery, utcnow
-from tests.conftest import Env, wait_until
+from tests.support.env import Env, wait_until
 
 
 def test_planned_against_played_with_real_start_times_minutes_and_failures(env: Env) -> None:

@@ -11,8 +11,9 @@ import time
 from pathlib import Path
 
 from broadcaster.ops.conformance import Kit
+from tests.support import ROOT
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = ROOT
 PYTHON = shlex.quote(sys.executable)
 
 

@@ -24,7 +24,7 @@ from edge_agent.agent import Agent
 from edge_agent.config import load_config as load_agent_config
 from edge_agent.protocol.signing import Signer
 from edge_agent.sinks import FileSink
-from tests.conftest import wait_until
+from tests.support.env import wait_until
 
 ROOT = "loaxa"
 

@@ -15,7 +15,7 @@ from broadcaster.db import Asset
 from broadcaster.speech.audio import AudioError, AudioSettings, chime, finish, speech_program
 from broadcaster.speech.engines import BUILTIN_VOICES, make_engine
 from broadcaster.speech.render import Speech
-from tests.audio_checks import integrated_loudness, probe_duration, voiced_seconds
+from tests.support.audio import integrated_loudness, probe_duration, voiced_seconds
 
 TEXT = "Ủy ban nhân dân xã thông báo: ngày mai mất điện từ bảy giờ đến mười một giờ."
 

@@ -19,8 +19,8 @@ from broadcaster.speech.engines import (
 )
 from broadcaster.speech.render import Speech
 from edge_agent.settings import ConfigError
-from tests.conftest import Env
-from tests.test_web import login
+from tests.support.env import Env
+from tests.support.web import login
 
 BROKEN = {"cham": VoiceSettings(espeak_voice="cham-xx"), "neural": VoiceSettings(engine="wavenet")}
 

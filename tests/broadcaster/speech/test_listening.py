@@ -15,8 +15,8 @@ from broadcaster.speech.audio import AudioSettings, finish, speech_program
 from broadcaster.speech.engines import make_engine
 from broadcaster.speech.listening import Listener, compare, listen, words
 from broadcaster.speech.render import Speech
-from tests.conftest import Env, wait_until
-from tests.test_web import csrf, login
+from tests.support.env import Env, wait_until
+from tests.support.web import csrf, login
 
 NEEDS_ASR = pytest.mark.skipif(Listener.problem() is not None, reason=f"{Listener.problem()}")
 DIGITS = "một hai ba bốn năm sáu bảy tám chín mười"

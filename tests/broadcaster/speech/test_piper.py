@@ -11,7 +11,7 @@ import pytest
 from onnx import TensorProto, helper
 
 from broadcaster.speech.engines import EngineUnavailable, VoiceSettings, make_engine
-from tests.audio_checks import render_bulletin
+from tests.support.audio import render_bulletin
 
 SAMPLE_RATE = 16000
 HOP = 256

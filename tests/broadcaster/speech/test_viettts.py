@@ -6,23 +6,19 @@ with JAX) once, by hand, on a machine that had it:
 - ``layout_full.json``: every module, parameter and BatchNorm statistic of the three official checkpoints with
   its shape (1,839,873 + 12,519,840 + 13,926,017 parameters, as published); ``layout_small.json`` the same
   graph with narrower layers;
-- ``reference_*.npz``: the outputs of each network for weights drawn by ``fill`` below (prenet dropout off,
-  the one random part), which our code must reproduce;
+- ``reference_*.npz``: the outputs of each network for weights drawn by ``fill`` (tests/support/voices.py;
+  prenet dropout off, the one random part), which our code must reproduce;
 - ``duration_tiny_optax.pickle``: a small duration checkpoint written the way vietTTS's trainer writes it
   (JAX arrays, real optax optimizer state), and its expected output.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import pickle
 import sys
-import types
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import pytest
@@ -37,34 +33,7 @@ from broadcaster.speech.viettts import (
     Vocoder,
     tokens_for,
 )
-
-DATA = Path(__file__).parent / "data" / "viettts"
-LEXICON = "xin\tx i n\nchào\tc h à o\nbà\tb à\ncon\tc o n\n"
-
-
-def layout(size: str) -> dict[str, Any]:
-    return json.loads((DATA / f"layout_{size}.json").read_text())
-
-
-def fill(tree: dict[str, dict[str, list[int]]], seed: int) -> dict[str, dict[str, np.ndarray]]:
-    """Random weights for a layout, drawn in a fixed order (the reference outputs were made with these)."""
-    rng = np.random.default_rng(seed)
-    out: dict[str, dict[str, np.ndarray]] = {}
-    for module in sorted(tree):
-        out[module] = {}
-        for name in sorted(tree[module]):
-            shape = tuple(tree[module][name])
-            if name == "counter":
-                value = np.full(shape, 100, np.int32)
-            elif module.endswith("var_ema"):
-                value = rng.uniform(0.5, 2.0, shape).astype(np.float32)
-            elif name == "scale":
-                value = rng.uniform(0.5, 1.5, shape).astype(np.float32)
-            else:
-                scale = 1 / np.sqrt(np.prod(shape[:-1])) if name == "w" else (1.0 if name == "embeddings" else 0.1)
-                value = (rng.standard_normal(shape) * scale).astype(np.float32)
-            out[module][name] = value
-    return out
+from tests.support.voices import DATA, LEXICON, fill, layout, voices, write_voice
 
 
 @pytest.mark.parametrize("size", ["small", "full"])
@@ -141,64 +110,9 @@ def test_text_becomes_symbols_through_the_lexicon() -> None:
 # --- a whole voice folder in the official layout ------------------------------------------------------------
 
 
-class _OptaxNames:
-    """Stand-ins named like optax's state classes, so our pickles reference optax exactly as real ones do."""
-
-    class ScaleByAdamState(NamedTuple):
-        count: Any
-        mu: Any
-        nu: Any
-
-    class EmptyState(NamedTuple):
-        pass
-
-
-@contextmanager
-def _fake_optax_modules() -> Iterator[None]:
-    modules = {name: types.ModuleType(name) for name in ("optax", "optax._src", "optax._src.transform",
-                                                          "optax._src.base")}
-    for cls, module in ((_OptaxNames.ScaleByAdamState, "optax._src.transform"),
-                        (_OptaxNames.EmptyState, "optax._src.base")):
-        cls.__module__, cls.__qualname__ = module, cls.__name__
-        setattr(modules[module], cls.__name__, cls)
-    saved = {name: sys.modules.get(name) for name in modules}
-    sys.modules.update(modules)
-    try:
-        yield
-    finally:
-        for name, previous in saved.items():
-            if previous is None:
-                sys.modules.pop(name, None)
-            else:
-                sys.modules[name] = previous
-
-
-def write_voice(folder: Path, size: str = "full") -> Path:
-    """A vietTTS voice folder exactly as published, with random weights (durations made short for speed)."""
-    shapes = layout(size)
-    folder.mkdir(parents=True, exist_ok=True)
-    with _fake_optax_modules():
-        for name, seeds in (("duration", (1, 2)), ("acoustic", (3, 4))):
-            params = fill(shapes[name]["params"], seeds[0])
-            if name == "duration":
-                params["duration_model/~/linear_1"]["b"][:] = -2.5  # about 0.08 s a symbol, not 0.9
-            state = (_OptaxNames.EmptyState(), _OptaxNames.ScaleByAdamState(np.zeros([], np.int32), params, params))
-            checkpoint = {"step": 200_000, "params": params, "aux": fill(shapes[name]["aux"], seeds[1]),
-                          "rng": np.array([0, 42], np.uint32), "optim_state": state}
-            (folder / f"{name}_latest_ckpt.pickle").write_bytes(pickle.dumps(checkpoint))
-    (folder / "hk_hifi.pickle").write_bytes(pickle.dumps(fill(shapes["hifigan"]["params"], 6)))
-    (folder / "lexicon.txt").write_text(LEXICON, encoding="utf-8")
-    (folder / "config.json").write_text(json.dumps({**viettts.DEFAULT_VOCODER, "sampling_rate": 16000}))
-    return folder
-
-
 @pytest.fixture(scope="module")
 def voice_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_voice(tmp_path_factory.mktemp("viettts") / "infore")
-
-
-def voices(folder: Path, **changes: Any) -> dict[str, VoiceSettings]:
-    return {"nam": VoiceSettings(engine="viettts", model=str(folder), **changes)}
 
 
 def test_a_voice_folder_speaks_for_as_long_as_its_duration_model_says(voice_folder: Path) -> None:
@@ -256,7 +170,7 @@ def test_the_real_checkpoint_speaks() -> None:
 
 def test_bulletins_and_the_tts_command_use_a_viettts_voice(tmp_path: Path, voice_folder: Path) -> None:
     from broadcaster.cli import main
-    from tests.audio_checks import probe_duration, render_bulletin
+    from tests.support.audio import probe_duration, render_bulletin
 
     asset = render_bulletin(tmp_path, "nam", voices(voice_folder), "Xin chào bà con.")
     assert asset.duration_s > 1.5  # chime, speech, pauses

@@ -19,7 +19,7 @@ from broadcaster.cli import main
 from broadcaster.speech import voicefetch
 from broadcaster.speech.engines import make_engine
 from broadcaster.speech.voicefetch import FetchError, fetch, verify
-from tests.test_viettts import voices, write_voice
+from tests.support.voices import voices, write_voice
 
 
 def voice_zip(tmp_path: Path, extra: dict[str, bytes] | None = None) -> bytes:

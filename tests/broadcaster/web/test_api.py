@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from broadcaster.db import Broadcast, Bulletin, Delivery
-from tests.conftest import DEVICES, EXTRA_DEVICES, Env
+from tests.support.env import DEVICES, EXTRA_DEVICES, Env
 
 
 def counts(env: Env) -> tuple[int, int, int]:

@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from broadcaster.ops.bootstrap import ensure_airtime, ensure_area, ensure_device
-from tests.conftest import Env
+from tests.support.env import Env
 
 pytestmark = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 
@@ -170,7 +170,7 @@ def test_the_emergency_button(env: Env, site: str, page: Page, tmp_path: Path) -
 
 
 def test_a_report_is_exported(env: Env, site: str, page: Page, tmp_path: Path) -> None:
-    from tests.conftest import wait_until
+    from tests.support.env import wait_until
 
     env.start_worker()
     env.start_agent("loa-02")

@@ -6,15 +6,14 @@ from __future__ import annotations
 import gettext
 import re
 from io import BytesIO
-from pathlib import Path
 
 from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import read_mo
 
 from broadcaster.web.translations.english import EN
-from tests.conftest import Env
+from tests.support import ROOT
+from tests.support.env import Env
 
-ROOT = Path(__file__).resolve().parent.parent
 CATALOG = ROOT / "broadcaster" / "web" / "translations" / "en" / "LC_MESSAGES" / "messages.mo"
 VIETNAMESE = re.compile(r"[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹĐ]", re.I)
 

@@ -8,7 +8,7 @@ from typing import Any
 import jsonschema
 from referencing import Registry, Resource
 
-from tests.conftest import Env
+from tests.support.env import Env
 
 
 def document(env: Env) -> dict[str, Any]:

@@ -5,20 +5,8 @@ from __future__ import annotations
 import re
 
 from broadcaster.db import Broadcast, Bulletin
-from tests.conftest import DEVICES, Env
-
-
-def csrf(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match, "every form carries a CSRF token"
-    return match.group(1)
-
-
-def login(env: Env, password: str = "correct horse battery") -> str:
-    page = env.client.get("/login").get_data(as_text=True)
-    response = env.client.post("/login", data={"username": "admin", "password": password,
-                                               "csrf_token": csrf(page)})
-    return response.headers["Location"] if response.status_code == 302 else response.get_data(as_text=True)
+from tests.support.env import DEVICES, Env
+from tests.support.web import csrf, login
 
 
 def test_pages_need_login(env: Env) -> None:

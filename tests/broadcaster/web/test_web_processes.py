@@ -5,8 +5,8 @@ from __future__ import annotations
 import secrets
 
 from broadcaster.web import create_app
-from tests.conftest import Env
-from tests.test_web import csrf
+from tests.support.env import Env
+from tests.support.web import csrf
 
 
 def test_a_session_made_on_one_web_process_works_on_another_and_logins_are_counted_together(env: Env) -> None:

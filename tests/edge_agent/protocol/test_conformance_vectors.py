@@ -17,8 +17,9 @@ import pytest
 from edge_agent.protocol import Alert, Command, Manifest, Message, ProtocolError, Schedule
 from edge_agent.protocol.fields import parse_time
 from edge_agent.protocol.signing import REFUSAL_REASONS, Signer, Verifier, canonical_json, open_signed
+from tests.support import DATA
 
-FOLDER = Path(__file__).parent / "data" / "conformance"
+FOLDER = DATA / "conformance"
 VECTORS: dict[str, Any] = json.loads((FOLDER / "vectors.json").read_text())
 CASES = VECTORS["cases"]
 

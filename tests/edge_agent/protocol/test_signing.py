@@ -16,8 +16,7 @@ from broadcaster.delivery.worker import Worker
 from edge_agent.protocol import Schedule, ScheduleEntry, Topics
 from edge_agent.protocol.signing import SignatureError, Signer, Verifier
 from edge_agent.settings import ConfigError
-from tests.conftest import Env, wait_until
-from tests.test_agent import server_client
+from tests.support.env import Env, server_client, wait_until
 
 TOPIC = "loaxa/dev/loa-01/schedule"
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)

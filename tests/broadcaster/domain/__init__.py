@@ -1,0 +1,1 @@
+"""The rules (broadcaster/domain/)."""

@@ -1,0 +1,1 @@
+"""Deployment and demo tools (broadcaster/ops/)."""

@@ -1,0 +1,1 @@
+"""The wire contract (edge_agent/protocol/)."""

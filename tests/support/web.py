@@ -1,0 +1,20 @@
+"""An officer's session in the pages: the CSRF token every form carries, and logging in."""
+
+from __future__ import annotations
+
+import re
+
+from tests.support.env import Env
+
+
+def csrf(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "every form carries a CSRF token"
+    return match.group(1)
+
+
+def login(env: Env, password: str = "correct horse battery") -> str:
+    page = env.client.get("/login").get_data(as_text=True)
+    response = env.client.post("/login", data={"username": "admin", "password": password,
+                                               "csrf_token": csrf(page)})
+    return response.headers["Location"] if response.status_code == 302 else response.get_data(as_text=True)

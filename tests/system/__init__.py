@@ -1,0 +1,1 @@
+"""The whole: end to end, the demo, the documents, packaging, configuration, units, the house rules."""
