@@ -4,8 +4,8 @@ receiver must do with each (docs/protocol.md). Run: python tests/data/conformanc
 Independent of the project's own signing code on purpose: the bytes each signature covers are written out by
 hand below from the rules in docs/protocol.md (RFC 8785), and signed with the `cryptography` package alone.
 tests/edge_agent/protocol/test_conformance_vectors.py then checks that our canonical form gives these same
-bytes and that our receiver accepts and refuses exactly as listed. Ed25519 signatures are deterministic, so running this again
-writes the same file. The keys are test keys, derived from fixed phrases: never trust them anywhere.
+bytes and that our receiver accepts and refuses exactly as listed. Ed25519 signatures are deterministic, so
+running this again writes the same file. The keys are test keys, derived from fixed phrases: never trust them anywhere.
 """
 
 from __future__ import annotations
