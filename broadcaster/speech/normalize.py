@@ -40,17 +40,19 @@ UNITS = {
     "%": "phần trăm", "đ": "đồng", "VNĐ": "việt nam đồng", "VND": "việt nam đồng", "USD": "đô la mỹ",
     "kWh": "ki lô oát giờ", "MW": "mê ga oát", "kW": "ki lô oát", "kV": "ki lô vôn", "V": "vôn",
     "GB": "gi ga bai", "MB": "mê ga bai", "G": "gờ", "hPa": "héc tô pát xcan", "mg": "mi li gam",
+    "°N": "độ vĩ bắc", "°S": "độ vĩ nam", "°E": "độ kinh đông", "°W": "độ kinh tây", "°": "độ",
 }
 _UNIT_RE = "|".join(re.escape(u) for u in sorted(UNITS, key=len, reverse=True))
 MONTHS = {4: "tư"}
 
-DATE_WORDS = r"(?i:ngày|sáng|trưa|chiều|tối|đêm|khuya|rạng sáng|hôm|mùng|hạn|đến hết ngày|từ ngày|đến ngày)"
+DATE_WORDS = (r"(?i:(?:ngày|sáng|trưa|chiều|tối|đêm|khuya|rạng sáng|hôm)(?: nay| mai| qua)?|mùng|hạn|đến hết ngày|"
+              r"từ ngày|đến ngày)")
 """Words after which "14-8" or "3.10" is a day and a month, as newspapers write them."""
 COUNTED = (r"(?i:xã|phường|thị trấn|huyện|tỉnh|thành phố|thôn|bản|làng|ấp|xóm|tổ|khu|hộ|người|chỉ tiêu|tiêu chí|"
            r"nhiệm vụ|đơn vị|trường|lớp|học sinh|em|cơ sở|doanh nghiệp|địa phương|công trình|dự án|mẫu|ca|"
            r"trường hợp|phiếu|đại biểu|thành viên|xe|tàu|con|cây|tuyến|trạm|bệnh viện|sở|ngành|cơ quan|thủ tục|"
            r"hồ sơ|nội dung|mục tiêu|giải|huy chương|trận|phòng|căn|ngôi|cụm|điểm|câu|vòng|lượt|buổi|gói|"
-           r"chương trình|hạng mục|phần|đề án|huyện,|vụ|khu vực|thôn,|làng,)")
+           r"chương trình|hạng mục|phần|đề án|huyện,|vụ|khu vực|thôn,|làng,|nhóm)")
 """Nouns that make "5/5" before them a count out of a total, not the fifth of May."""
 QUANTITY = r"(?i:tỷ lệ|tỉ lệ|chiếm|đạt|được|khoảng|gần|hơn|hoàn thành|trong số|tổng số|còn|chỉ có)"
 LIST_WORDS = (r"(?i:mũi|lớp|đợt|khoản|điều|thôn|tổ|xóm|khu|câu|bước|tầng|phòng|tuần|quý|nhóm|loại|hạng|khối|"
@@ -59,6 +61,12 @@ LIST_WORDS = (r"(?i:mũi|lớp|đợt|khoản|điều|thôn|tổ|xóm|khu|câu|b
 HOTLINE_WORDS = (r"(?i:đường dây nóng|hotline|gọi|gọi ngay|gọi điện|số điện thoại|điện thoại|sđt|tổng đài|"
                  r"liên hệ|qua số|theo số|đầu số|số máy|số khẩn cấp|báo ngay)")
 LETTER_CODES = {"QH": "quốc hội khóa", "BĐ": "báo động"}
+RANGE_HEADS = r"(?i:báo động|cấp|mức|cấp độ)"
+"""Words repeated on both sides of a range: "báo động 2 - báo động 3" is "báo động hai đến báo động ba"."""
+SPELLED_OUT = "\ue000"
+"""Marks an abbreviation in brackets right after the words it stands for (private use: never in real text)."""
+TITLES = r"(?:ông|bà|anh|chị|cháu|em|cô|chú|bé|cụ)"
+"""Before a single capital, the initial of a person's name: "bà K" is "bà ca"."""
 """Letters glued to a number: "QH15" is the fifteenth National Assembly, "BĐ1" alarm level one."""
 WEB_WORDS = {"www": "vê kép vê kép vê kép", "vn": "vê en", "gov": "gốp", "com": "com", "org": "o rờ gờ",
              "net": "nét", "edu": "e đu", "gmail": "gờ meo", "info": "in phô"}
@@ -134,8 +142,10 @@ class Normalizer:
         s = re.sub(r"^\s*[-+•*–—]\s+", "", s, flags=re.M)
         s = re.sub(r"^\s*([a-zđ])\)\s+", r"\1, ", s, flags=re.M)
         s = re.sub(r"\((0\d{2,3})\)\s?(\d{3,4})[ .]?(\d{3,4})\b", lambda m: read_digits(m[0]), s)  # (0234) 3822 123
+        s = re.sub(r"\s*\(\s*([A-ZĐ][A-ZĐ&-]{1,9})\s*\)", SPELLED_OUT + r"\1" + SPELLED_OUT, s)
         s = re.sub(r"\s*\(\s*", ", ", s)
         s = re.sub(r"\s*\)", ",", s)
+        s = re.sub(r"(?i)\b(covid)\s?[-–]\s?(?=\d)", r"\1 ", s)
         return re.sub(r"(?<=[^\W\d_]{3})-(?=\d)", " ", s)
 
     def _commune_words(self, s: str) -> str:
@@ -174,10 +184,16 @@ class Normalizer:
                    lambda m: f"{read_number(int(m[1]), d)} {m[2]}", s)
         s = re.sub(r"(?<=\bsố )(\d+)/([A-ZĐ][A-Za-zĐđ&]+)\b",
                    lambda m: f"{read_number(int(m[1]), d)} {m[2]}" if m[2] in self.code_parts else m[0], s)
-        return re.sub(r"\b(" + "|".join(LETTER_CODES) + r")(\d{1,2})\b",
-                      lambda m: f"{LETTER_CODES[m[1]]} {read_number(int(m[2]), d)}", s)
+        s = re.sub(r"\b(" + "|".join(LETTER_CODES) + r") ?(\d{1,2})\b",
+                   lambda m: f"{LETTER_CODES[m[1]]} {read_number(int(m[2]), d)}", s)
+        # Unit codes with a leading zero, said letter by letter and digit by digit: "C06", "PC04".
+        return re.sub(r"\b([A-Z]{1,3})(0\d{1,3})\b",
+                      lambda m: f"{lists.spell(m[1], self.letters) or m[1]} {read_digits(m[2])}", s)
 
     def _abbreviations(self, s: str) -> str:
+        s = re.sub(r"((?:[^\W\d_]+ ){0,8}[^\W\d_]+)" + SPELLED_OUT + r"([^" + SPELLED_OUT + r"]+)" + SPELLED_OUT,
+                   self._spelled_out, s)
+        s = re.sub(SPELLED_OUT + r"([^" + SPELLED_OUT + r"]+)" + SPELLED_OUT, r", \1,", s)  # no words before
         dotted = _words_re(tuple(self.dotted))
         if dotted is not None:
             s = dotted.sub(self._dotted, s)
@@ -189,6 +205,16 @@ class Normalizer:
         if table is not None:
             s = table.sub(lambda m: self.table[m[1]], s)
         return re.sub(r"\b[A-ZĐ][A-Za-zĐđ]*(?:[-/][A-ZĐ][A-Za-zĐđ]*)+\b", self._compound, s)
+
+    def _spelled_out(self, m: re.Match[str]) -> str:
+        """"tai nạn giao thông (TNGT)": the words already say what the letters stand for, so the letters
+        are not read again; otherwise they are read after a pause, as any bracket."""
+        words, abbreviation = m[1], m[2]
+        known = self.context.get(abbreviation)
+        reading = self.table.get(abbreviation) or (known[0].text if known else None)
+        if reading and words.lower().endswith(reading.lower()):
+            return words
+        return f"{words}, {abbreviation},"
 
     def _dotted(self, m: re.Match[str]) -> str:
         after = m.string[m.end():].lstrip()
@@ -206,7 +232,7 @@ class Normalizer:
         s = re.sub(r"(?<![\d.,])(0\d(?:[ .]?\d){8,9})(?![.,]?\d)", lambda m: read_digits(m[1]), s)
         s = re.sub(r"(?<![\d.,])(1[89]00)[ .]?(\d{3,4})(?:[ .]?(\d{2,4}))?(?![.,]?\d)", lambda m: read_digits(m[0]), s)
         numbers = r"(\d{3,5}(?:\s?(?:,|/|hoặc|và)\s?\d{3,5})*)\b(?![.,]\d)"  # "gọi 113 hoặc 114"
-        return re.sub(r"\b(" + HOTLINE_WORDS + r")([:\s]+(?:[^\W\d]+\s+){0,2}?)" + numbers,
+        return re.sub(r"\b(" + HOTLINE_WORDS + r")([:\s\"“”']+(?:[^\W\d]+\s+){0,2}?)" + numbers,
                       lambda m: m[1] + m[2] + re.sub(r"\d+", lambda n: read_digits(n[0]), m[3]), s)
 
     def _dates(self, s: str) -> str:
@@ -217,31 +243,43 @@ class Normalizer:
                    lambda m: f"{date(m[1], m[2])} đến {date(m[3], m[4])}", s)
         # A range of days in one month: "15-20/4" -> "15 đến 20/4".
         s = re.sub(r"\b(\d{1,2})\s?[-–]\s?(\d{1,2})/(\d{1,2})\b", r"\1 đến \2/\3", s)
+        # Days of one month, the month written once: "từ ngày 17 - 19.9", "ngày 6 và 7-11", "từ 4 đến 7-11".
+        s = re.sub(r"\b(" + DATE_WORDS + r"|từ) (\d{1,2})\s?(và|đến|[-–])\s?(\d{1,2})[.-](\d{1,2})\b(?![.,-]?\d)",
+                   self._days_of_a_month, s)
         # A list of days: "các ngày 03 và 04/12", "ngày 7,8 tháng 5".
         s = re.sub(r"(?i)\b(ngày )((?:\d{1,2}(?:, ?| và ))+)(?=\d{1,2}[/.-]\d{1,2}\b)",
                    lambda m: m[1] + re.sub(r"\d{1,2}", lambda n: _day(int(n[0]), d), m[2]), s)
         s = re.sub(r"(?i)\b(ngày )(\d{1,2}(?:\s?(?:,|và)\s?\d{1,2})+)(?= tháng\b)",
                    lambda m: m[1] + re.sub(r"\d{1,2}", lambda n: _day(int(n[0]), d), m[2]), s)
-        # A quarter or term with its year: "Quý III/2025".
+        # A quarter or term with its year: "Quý III/2025", "quý 3-2022".
         s = re.sub(ROMAN_AFTER + r" ([IVX]{1,6})/(\d{4})\b", lambda m: f"{m[0][: m[0].rindex('/')]} năm {m[2]}", s)
+        s = re.sub(r"(?i)\b(quý) ([1-4])[/-](\d{4})\b", lambda m: f"{m[1]} {m[2]} năm {m[3]}", s)
+        # "ngày 01 tháng 7": the first ten days are "mùng".
+        s = re.sub(r"(?i)\b(ngày) 0?(\d{1,2})(?= tháng\b)",
+                   lambda m: f"{m[1]} {_day(int(m[2]), d)}" if 1 <= int(m[2]) <= 31 else m[0], s)
         # Dates with a year: 7-6-2023, 01/01/2025, 20.9.2024.
         s = re.sub(r"\b(\d{1,2})([/.-])(\d{1,2})\2(\d{4})\b", self._date_with_year, s)
         # Month and year: "tháng 9/2024", "tháng 7-2023", "tháng 10.2024".
         s = re.sub(r"(?i)\b(tháng) (\d{1,2})[/.-](\d{4})\b",
                    lambda m: f"{m[1]} {_month(int(m[2]), d)} năm {read_number(int(m[3]), d)}", s)
-        # Newspaper dates after a date word: "sáng 14-8", "ngày 3.10" (a range of days is "7-8 tháng 5").
+        # Newspaper dates after a date word: "sáng 14-8", "ngày 3.10" (a range of days is "7-8 tháng 5"), or
+        # opening a line: "Đến 15-6 cả nước...".
         s = re.sub(r"\b(" + DATE_WORDS + r"),? (\d{1,2})[.-](\d{1,2})\b(?![.,-]?\d)(?! tháng)",
+                   lambda m: f"{m[1]} {date(m[2], m[3])}" if _valid_date(int(m[2]), int(m[3])) else m[0], s)
+        s = re.sub(r"(?im)^(đến|tới|từ|trước|sau|tính đến) (\d{1,2})[.-](\d{1,2})\b(?![.,-]?\d)(?! tháng)",
                    lambda m: f"{m[1]} {date(m[2], m[3])}" if _valid_date(int(m[2]), int(m[3])) else m[0], s)
         # A month by its name: "tháng 4" is "tháng tư".
         return re.sub(r"(?i)\b(tháng) (\d{1,2})\b(?![.,/-]?\d)",
                       lambda m: f"{m[1]} {_month(int(m[2]), d)}" if 1 <= int(m[2]) <= 12 else m[0], s)
 
     def _times(self, s: str) -> str:
-        """14h30, 7h, 6g-8g, 14:01, 14:30:15."""
+        """14h30, 7h, 8h5, 6g-8g, 14:01, 14:30:15, "trong 48h", "24/24h"."""
+        s = re.sub(r"(?<![\d/])24/24(h|giờ)?\b", lambda m: "hai mươi tư trên hai mươi tư" + (" giờ" if m[1] else ""), s)
         s = re.sub(r"\b([01]?\d|2[0-3]):([0-5]\d):([0-5]\d)\b",
                    lambda m: f"{self._time(m)} {read_number(int(m[3]), self.dialect)} giây", s)
         s = re.sub(r"\b(\d{1,2}[hg:](?:\d{2})?)\s?[-–]\s?(?=\d{1,2}[hg:](?:\d{2})?(?!\w))", r"\1 đến ", s)
-        s = re.sub(r"\b([01]?\d|2[0-3])[hg](?:([0-5]\d)(?:p|')?)?(?![\w])", self._time, s)
+        s = re.sub(r"\b([01]?\d|2[0-3])[hg](?:([0-5]?\d)(?:p|')?)?(?![\w/])", self._time, s)
+        s = re.sub(r"(?<![\d.,])(\d{1,3})h(?![\w/])", lambda m: f"{read_number(int(m[1]), self.dialect)} giờ", s)
         return re.sub(r"\b([01]?\d|2[0-3]):([0-5]\d)\b(?!:)", self._time, s)
 
     def _counts(self, s: str) -> str:
@@ -255,6 +293,10 @@ class Normalizer:
         s = re.sub(r"(?<![\d/])(\d{1,2})/(\d{1,2})(?![\d/])", lambda m: self._date_or_ratio(m[1], m[2]), s)
         s = re.sub(r"\b(" + LIST_WORDS + r") (\d{1,2}(?:\s?,\s?\d{1,2})+)(?![\d.,]*\d)(?!\s?(?:[-–%]|ha\b|km\b|m\b))",
                    lambda m: m[1] + " " + ", ".join(read_number(int(n), d) for n in re.findall(r"\d+", m[2])), s)
+        s = re.sub(r"\b(" + RANGE_HEADS + r") (\S+) [-–] (?=" + RANGE_HEADS + r" )", r"\1 \2 đến ", s)
+        # A version: "phiên bản 2.0".
+        s = re.sub(r"(?i)\b(phiên bản|version) (\d+)\.(\d+)\b",
+                   lambda m: f"{m[1]} {read_number(int(m[2]), d)} chấm {read_digits(m[3])}", s)
         # Year ranges and number ranges, glued to their units too: 2021-2025, 5-7, 30-50mm.
         return re.sub(r"(?<![\w.,])(\d[\d.,]*)\s?[-–]\s?(\d[\d.,]*\d|\d)(?!\d)", r"\1 đến \2", s)
 
@@ -284,6 +326,7 @@ class Normalizer:
         said = _words_re(tuple(self.said_as_words))
         if said is not None:
             s = said.sub(lambda m: self.said_as_words[m[1]], s)
+        s = re.sub(r"\b(" + TITLES + r") ([A-ZĐ])\b(?![.\w])", lambda m: f"{m[1]} {self.letters.get(m[2], m[2])}", s)
         return re.sub(r"(?<![\w.])[A-ZĐ]{2,6}(?!\w)", self._acronym, s)
 
     def _acronym(self, m: re.Match[str]) -> str:
@@ -305,6 +348,13 @@ class Normalizer:
         if _valid_date(a, b):
             return f"{_day(a, self.dialect)} tháng {_month(b, self.dialect)}"
         return f"{read_number(a, self.dialect)} trên {read_number(b, self.dialect)}"
+
+    def _days_of_a_month(self, m: re.Match[str]) -> str:
+        first, last, month = int(m[2]), int(m[4]), int(m[5])
+        if not (_valid_date(first, month) and _valid_date(last, month)):
+            return m[0]
+        joint = "và" if m[3] == "và" else "đến"
+        return f"{m[1]} {_day(first, self.dialect)} {joint} {self._date_or_ratio(m[4], m[5])}"
 
     def _time(self, m: re.Match[str]) -> str:
         hours = f"{read_number(int(m[1]), self.dialect)} giờ"
