@@ -65,6 +65,8 @@ class Link:
         self._ready_mid: int | None = None
         self._pending: set[int] = set()
         """Message ids of subscriptions sent on this connection and not yet acknowledged by the broker."""
+        self._acked_early: set[int] = set()
+        """Acknowledgements that came before ``subscribe`` had noted their message id as pending."""
         self._manual_ack = manual_ack
         self._generation = 0
         """Counts connections: a message id is only meaningful on the connection that delivered it."""
@@ -116,7 +118,10 @@ class Link:
             rc, mid = self.client.subscribe(topic, qos)
             if rc == mqtt.MQTT_ERR_SUCCESS and mid is not None:
                 with self._lock:
-                    self._pending.add(mid)
+                    if mid in self._acked_early:  # the broker answered before we got here (a fast broker)
+                        self._acked_early.discard(mid)
+                    else:
+                        self._pending.add(mid)
 
     def settled(self) -> bool:
         """Connected, and every subscription asked for so far is acknowledged: messages published from now
@@ -141,8 +146,10 @@ class Link:
             return
         logger.info("connected to broker %s:%d", self.host, self.port)
         self._generation += 1
-        self.connected.set()
+        self.connected.set()  # before reading the subscriptions: one asked for from now on is sent by itself
         with self._lock:
+            self._pending.clear()  # a new connection: everything is subscribed again below, as one request
+            self._acked_early.clear()
             subs = list(self._subscriptions.items())
         if subs:
             self._ready_mid = client.subscribe(subs)[1]
@@ -164,7 +171,10 @@ class Link:
 
     def _handle_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
         with self._lock:
-            self._pending.discard(mid)
+            if mid in self._pending:
+                self._pending.discard(mid)
+            elif mid != self._ready_mid:
+                self._acked_early.add(mid)
         if mid == self._ready_mid:
             refused = [code for code in reason_codes if code.is_failure]
             if refused:
