@@ -124,8 +124,8 @@ def test_normalize_command_reads_standard_input() -> None:
     assert result.stdout.strip() == "ủy ban nhân dân xã họp lúc mười bốn giờ ba mươi phút."
 
 
-def test_document_code_parts_are_not_read_alone() -> None:
-    assert Normalizer()("Công ty CP Sông Đà") == "Công ty CP Sông Đà"
+def test_document_code_parts_are_read_by_the_words_around_them() -> None:
+    assert Normalizer()("Công ty CP Sông Đà") == "Công ty cổ phần Sông Đà"  # not "chính phủ", as in NĐ-CP
     assert Normalizer()("Quyết định số 15/QĐ-UBND") == "Quyết định số mười lăm quyết định ủy ban nhân dân"
 
 
