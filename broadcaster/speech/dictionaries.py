@@ -83,6 +83,25 @@ def load_letter_names(path: Path = LETTER_NAMES) -> tuple[dict[str, str], dict[s
     return letters, words
 
 
+def syllables(word: str) -> list[str] | None:
+    """An unaccented run of letters cut into as few Vietnamese syllables as it can be ("baothanhhoa" -> bao,
+    thanh, hoa), never between a consonant and an "h" (th, nh, ch... begin a syllable); None when it does not
+    cut cleanly (then it is spelled)."""
+    text = word.upper()
+    best: list[list[str] | None] = [[]] + [None] * len(text)
+    for end in range(1, len(text) + 1):
+        for start in range(max(0, end - 7), end):
+            before, piece = best[start], text[start:end]
+            if before is None or not SYLLABLE_RE.fullmatch(piece):
+                continue
+            if before and before[-1][-1] in "CTNPGK" and piece[0] == "H":
+                continue
+            if best[end] is None or len(before) + 1 < len(best[end] or []):
+                best[end] = [*before, piece]
+    found = best[-1]
+    return [p.lower() for p in found] if found else None
+
+
 def spell(acronym: str, letters: dict[str, str]) -> str | None:
     """An acronym letter by letter with the letters' names; None when a letter has no name."""
     names = [letters.get(ch.upper()) for ch in acronym]

@@ -68,7 +68,7 @@ SPELLED_OUT = "\ue000"
 TITLES = r"(?:ông|bà|anh|chị|cháu|em|cô|chú|bé|cụ)"
 """Before a single capital, the initial of a person's name: "bà K" is "bà ca"."""
 """Letters glued to a number: "QH15" is the fifteenth National Assembly, "BĐ1" alarm level one."""
-WEB_WORDS = {"www": "vê kép vê kép vê kép", "vn": "vê en", "gov": "gốp", "com": "com", "org": "o rờ gờ",
+WEB_WORDS = {"www": "vê kép vê kép vê kép", "vn": "vê en", "gov": "gờ ô vê", "com": "com", "org": "o rờ gờ",
              "net": "nét", "edu": "e đu", "gmail": "gờ meo", "info": "in phô"}
 SYMBOLS = {"≥": " lớn hơn hoặc bằng ", "≤": " nhỏ hơn hoặc bằng ", "=": " bằng ", "±": " cộng trừ ",
            "→": " đến ", "÷": " chia "}
@@ -167,13 +167,18 @@ class Normalizer:
                 out.append(spoken[part])
             elif part.lower() in WEB_WORDS:
                 out.append(WEB_WORDS[part.lower()])
-            elif part.isdigit():
-                out.append(read_digits(part))
-            elif part and not lists.SYLLABLE_RE.fullmatch(part.upper()):
-                out.append(lists.spell(part, self.letters) or part)
             else:
-                out.append(part)
+                out.append(" ".join(self._address_word(w) for w in re.findall(r"\d+|[^\W\d_]+", part)))
         return " " + "".join(out) + " "
+
+    def _address_word(self, word: str) -> str:
+        """A run of a web address: digits one by one, a word said as syllables ("tongdai"), else letters."""
+        if word.isdigit():
+            return read_digits(word)
+        if lists.SYLLABLE_RE.fullmatch(word.upper()):
+            return word
+        cut = lists.syllables(word) if len(word) > 3 else None
+        return " ".join(cut) if cut else lists.spell(word, self.letters) or word
 
     def _codes(self, s: str) -> str:
         """Legal document numbers ("số 49/2024/NĐ-CP", "09-NQ/TU", "12/CĐ-TTg") and letter codes ("QH15")."""
@@ -187,16 +192,26 @@ class Normalizer:
         s = re.sub(r"\b(" + "|".join(LETTER_CODES) + r") ?(\d{1,2})\b",
                    lambda m: f"{LETTER_CODES[m[1]]} {read_number(int(m[2]), d)}", s)
         # Unit codes with a leading zero, said letter by letter and digit by digit: "C06", "PC04".
-        return re.sub(r"\b([A-Z]{1,3})(0\d{1,3})\b",
-                      lambda m: f"{lists.spell(m[1], self.letters) or m[1]} {read_digits(m[2])}", s)
+        s = re.sub(r"\b([A-Z]{1,3})(0\d{1,3})\b",
+                   lambda m: f"{lists.spell(m[1], self.letters) or m[1]} {read_digits(m[2])}", s)
+        # Letters and numbers in turn: a virus "H5N1", a rice variety "OM4900", a flight "VN36", "EV71".
+        s = re.sub(r"\b([A-Z])/(?=[A-Z]{1,3}\d)", r"\1 ", s)  # "cúm A/H5N1": the slash is not read
+        return re.sub(r"\b(?:[A-Z]{1,3}\d+){1,3}[A-Z]?\b(?![/-]\d)", self._letters_and_numbers, s)
+
+    def _letters_and_numbers(self, m: re.Match[str]) -> str:
+        if m[0] in self.code_parts or m[0] in self.extra:
+            return m[0]
+        parts = re.findall(r"[A-Z]+|\d+", m[0])
+        return " ".join(read_number(int(p), self.dialect) if p.isdigit() else lists.spell(p, self.letters) or p
+                        for p in parts)
 
     def _abbreviations(self, s: str) -> str:
         s = re.sub(r"((?:[^\W\d_]+ ){0,8}[^\W\d_]+)" + SPELLED_OUT + r"([^" + SPELLED_OUT + r"]+)" + SPELLED_OUT,
                    self._spelled_out, s)
         s = re.sub(SPELLED_OUT + r"([^" + SPELLED_OUT + r"]+)" + SPELLED_OUT, r", \1,", s)  # no words before
-        dotted = _words_re(tuple(self.dotted))
-        if dotted is not None:
-            s = dotted.sub(self._dotted, s)
+        if self.dotted:  # "TP.", "Q.": glued to the name that follows too ("TP.Đông Hà", "Q.1")
+            dotted = "|".join(re.escape(w) for w in sorted(self.dotted, key=len, reverse=True))
+            s = re.sub(r"(?<![\w&/.-])(" + dotted + ")", self._dotted, s)
         context = _words_re(tuple(self.context))
         if context is not None:
             s = context.sub(lambda m: lists.choose(
@@ -218,6 +233,8 @@ class Normalizer:
 
     def _dotted(self, m: re.Match[str]) -> str:
         after = m.string[m.end():].lstrip()
+        if m.string[m.end():m.end() + 3].isupper() and m[1] + m.string[m.end():].split()[0] in self.table:
+            return m[0]  # "TP.HCM" is an abbreviation of its own
         return self.dotted[m[1]] + " " if after[:1].isupper() or after[:1].isdigit() else m[0]
 
     def _compound(self, m: re.Match[str]) -> str:
@@ -313,6 +330,7 @@ class Normalizer:
         s = re.sub(r"/\s?(" + _UNIT_RE + r")(?![\w²³])", lambda m: " trên " + UNITS[m[1]], s)
         s = re.sub(r"(?i)\b(thứ) (\d+)\b", self._ordinal, s)
         s = re.sub(r"(?<=\d):(?=\d)", " ", s)  # "ISO 9001:2015"
+        s = re.sub(r"(?<=\d)([A-Z])\b", lambda m: " " + self.letters.get(m[1], m[1]), s)  # "1A", "5K"
         s = re.sub(r"(?<=\d)(?=[^\W\d_])", " ", s)  # "Quốc lộ 1A"
         s = re.sub(r"\d[\d.,]*\d|\d", lambda m: self._number(m[0]), s)
         s = re.sub(r"(?<=\w)\s?/\s?(?=\w)", " trên ", s)
@@ -327,6 +345,9 @@ class Normalizer:
         if said is not None:
             s = said.sub(lambda m: self.said_as_words[m[1]], s)
         s = re.sub(r"\b(" + TITLES + r") ([A-ZĐ])\b(?![.\w])", lambda m: f"{m[1]} {self.letters.get(m[2], m[2])}", s)
+        # An item of a list of points: "điểm b khoản 1" (Vietnamese names of the letters: d is "dê").
+        s = re.sub(r"(?i)\b(điểm|tiết|mục) ([a-zđ])\b(?![.\w])",
+                   lambda m: f"{m[1]} {self.letters.get(m[2], m[2])}", s)
         return re.sub(r"(?<![\w.])[A-ZĐ]{2,6}(?!\w)", self._acronym, s)
 
     def _acronym(self, m: re.Match[str]) -> str:
