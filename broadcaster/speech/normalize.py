@@ -95,6 +95,15 @@ def _words_re(words: tuple[str, ...], flags: int = 0) -> re.Pattern[str] | None:
     return re.compile(r"(?<![\w&/.-])(" + alternatives + r")(?![\w&-]|\.\w)", flags)
 
 
+@lru_cache(maxsize=16)
+def _alternatives(words: tuple[str, ...], before: str, after: str, flags: int = 0) -> re.Pattern[str] | None:
+    """One pattern for a word list, longest first, between the given boundaries."""
+    if not words:
+        return None
+    return re.compile(before + "(" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) + ")"
+                      + after, flags)
+
+
 @dataclass
 class Normalizer:
     """Turns bulletin text into what will be read aloud. ``extra`` (commune words) wins over everything."""
@@ -112,6 +121,8 @@ class Normalizer:
                            **{k: v[0].text for k, v in self.context.items()}, **self.extra}
         self.foreign = lists.load_foreign_words()
         self.letters, self.said_as_words = lists.load_letter_names()
+        self._dotted_re = _alternatives(tuple(self.dotted), r"(?<![\w&/.-])", "")
+        self._foreign_re = _alternatives(tuple(self.foreign), r"(?<![\w&/.])", r"(?![\w&]|\.\w)", re.IGNORECASE)
 
     def sentences(self, text: str) -> list[str]:
         """Normalized sentences, split where a reader pauses."""
@@ -185,7 +196,7 @@ class Normalizer:
         d = self.dialect
         s = re.sub(r"(?i:\b(số)\s+)?\b(\d+)/(\d{4})/([A-ZĐ][\w&-]*)",
                    lambda m: f"{m[1] or 'số'} {read_number(int(m[2]), d)} năm {read_number(int(m[3]), d)} {m[4]}", s)
-        s = re.sub(r"\b(\d+)[-/]([A-ZĐ][A-Za-zĐđ&]*(?:[/-][A-ZĐ][A-Za-zĐđ&]*)+)\b",
+        s = re.sub(r"\b(\d+)[-/]([A-ZĐ][A-Za-zĐđ&]*(?:[/-][A-ZĐ][A-Za-zĐđ&]*)+\d{0,2})\b",
                    lambda m: f"{read_number(int(m[1]), d)} {m[2]}", s)
         s = re.sub(r"(?<=\bsố )(\d+)/([A-ZĐ][A-Za-zĐđ&]+)\b",
                    lambda m: f"{read_number(int(m[1]), d)} {m[2]}" if m[2] in self.code_parts else m[0], s)
@@ -201,6 +212,9 @@ class Normalizer:
     def _letters_and_numbers(self, m: re.Match[str]) -> str:
         if m[0] in self.code_parts or m[0] in self.extra:
             return m[0]
+        known = self._code_part(m[0])  # "UBTVQH14": a body and its term
+        if known:
+            return known
         parts = re.findall(r"[A-Z]+|\d+", m[0])
         return " ".join(read_number(int(p), self.dialect) if p.isdigit() else lists.spell(p, self.letters) or p
                         for p in parts)
@@ -209,9 +223,8 @@ class Normalizer:
         s = re.sub(r"((?:[^\W\d_]+ ){0,8}[^\W\d_]+)" + SPELLED_OUT + r"([^" + SPELLED_OUT + r"]+)" + SPELLED_OUT,
                    self._spelled_out, s)
         s = re.sub(SPELLED_OUT + r"([^" + SPELLED_OUT + r"]+)" + SPELLED_OUT, r", \1,", s)  # no words before
-        if self.dotted:  # "TP.", "Q.": glued to the name that follows too ("TP.Đông Hà", "Q.1")
-            dotted = "|".join(re.escape(w) for w in sorted(self.dotted, key=len, reverse=True))
-            s = re.sub(r"(?<![\w&/.-])(" + dotted + ")", self._dotted, s)
+        if self._dotted_re is not None:  # "TP.", "Q.": glued to the name that follows too ("TP.Đông Hà", "Q.1")
+            s = self._dotted_re.sub(self._dotted, s)
         context = _words_re(tuple(self.context))
         if context is not None:
             s = context.sub(lambda m: lists.choose(
@@ -219,7 +232,7 @@ class Normalizer:
         table = _words_re(tuple(self.table))
         if table is not None:
             s = table.sub(lambda m: self.table[m[1]], s)
-        return re.sub(r"\b[A-ZĐ][A-Za-zĐđ]*(?:[-/][A-ZĐ][A-Za-zĐđ]*)+\b", self._compound, s)
+        return re.sub(r"\b[A-ZĐ][A-Za-zĐđ]*(?:[-/][A-ZĐ][A-Za-zĐđ]*)+\d{0,2}\b", self._compound, s)
 
     def _spelled_out(self, m: re.Match[str]) -> str:
         """"tai nạn giao thông (TNGT)": the words already say what the letters stand for, so the letters
@@ -239,15 +252,27 @@ class Normalizer:
 
     def _compound(self, m: re.Match[str]) -> str:
         """'KH-UBND' -> 'kế hoạch ủy ban nhân dân' when every part is a known abbreviation."""
-        parts = re.split(r"[-/]", m[0])
-        if all(p in self.code_parts for p in parts):
-            return " ".join(self.code_parts[p] for p in parts)
-        return m[0]
+        readings = [self._code_part(p) for p in re.split(r"[-/]", m[0])]
+        return " ".join(r for r in readings if r) if all(readings) else m[0]
+
+    def _code_part(self, part: str) -> str | None:
+        """One part of a document code: a known abbreviation, or one with its term ("UBTVQH14")."""
+        if part in self.code_parts:
+            return self.code_parts[part]
+        known = re.fullmatch(r"([A-ZĐ][A-Za-zĐđ&]*)(\d{1,2})", part)
+        if known and known[1] in self.code_parts:
+            term = " khóa" if known[1].endswith("QH") else ""
+            return f"{self.code_parts[known[1]]}{term} {read_number(int(known[2]), self.dialect)}"
+        return None
 
     def _phones(self, s: str) -> str:
         """Phone numbers and hotlines, digit by digit."""
         s = re.sub(r"(?<![\d.,])(0\d(?:[ .]?\d){8,9})(?![.,]?\d)", lambda m: read_digits(m[1]), s)
-        s = re.sub(r"(?<![\d.,])(1[89]00)[ .]?(\d{3,4})(?:[ .]?(\d{2,4}))?(?![.,]?\d)", lambda m: read_digits(m[0]), s)
+        s = re.sub(r"(?<![\d.,])(1[89]00)[ .-]?(\d{3,4})(?:[ .]?(\d{2,4}))?(?![.,]?\d)", lambda m: read_digits(m[0]), s)
+        # Short service numbers: 1022 wherever it stands, 111-115 after the words that name them.
+        s = re.sub(r"(?<![\d.,/])(?<!năm )1022\b(?![.,]\d)", lambda m: read_digits(m[0]), s)
+        s = re.sub(r"(?i)\b(chỉ huy|tổng đài|cấp cứu|cứu hỏa|cứu nạn|gọi|đầu số) (11[1-5])\b(?![.,]\d)"
+                   r"(?! \w+ (?:người|ca|vụ))", lambda m: f"{m[1]} {read_digits(m[2])}", s)
         numbers = r"(\d{3,5}(?:\s?(?:,|/|hoặc|và)\s?\d{3,5})*)\b(?![.,]\d)"  # "gọi 113 hoặc 114"
         return re.sub(r"\b(" + HOTLINE_WORDS + r")([:\s\"“”']+(?:[^\W\d]+\s+){0,2}?)" + numbers,
                       lambda m: m[1] + m[2] + re.sub(r"\d+", lambda n: read_digits(n[0]), m[3]), s)
@@ -311,6 +336,11 @@ class Normalizer:
         s = re.sub(r"\b(" + LIST_WORDS + r") (\d{1,2}(?:\s?,\s?\d{1,2})+)(?![\d.,]*\d)(?!\s?(?:[-–%]|ha\b|km\b|m\b))",
                    lambda m: m[1] + " " + ", ".join(read_number(int(n), d) for n in re.findall(r"\d+", m[2])), s)
         s = re.sub(r"\b(" + RANGE_HEADS + r") (\S+) [-–] (?=" + RANGE_HEADS + r" )", r"\1 \2 đến ", s)
+        # Sections of a text: "2.1. Thống nhất...", "khoản 3.1".
+        s = re.sub(r"(?m)^(\d{1,2})\.(\d{1,2})\.(?=\s)", lambda m: f"{read_number(int(m[1]), d)} chấm "
+                   f"{read_number(int(m[2]), d)}.", s)
+        s = re.sub(r"(?i)\b(khoản|mục|tiểu mục|phần|điểm) (\d{1,2})\.(\d{1,2})\b(?![.,]?\d)",
+                   lambda m: f"{m[1]} {read_number(int(m[2]), d)} chấm {read_number(int(m[3]), d)}", s)
         # A version: "phiên bản 2.0".
         s = re.sub(r"(?i)\b(phiên bản|version) (\d+)\.(\d+)\b",
                    lambda m: f"{m[1]} {read_number(int(m[2]), d)} chấm {read_digits(m[3])}", s)
@@ -338,9 +368,8 @@ class Normalizer:
 
     def _words(self, s: str) -> str:
         """Foreign words in their spoken form; acronyms said as a word, or spelled with the letters' names."""
-        foreign = _words_re(tuple(self.foreign), re.IGNORECASE)
-        if foreign is not None:
-            s = foreign.sub(lambda m: self.foreign[m[1].lower()], s)
+        if self._foreign_re is not None:  # also after a hyphen: "vắc xin Sởi-Rubella"
+            s = self._foreign_re.sub(lambda m: " " + self.foreign[m[1].lower()], s)
         said = _words_re(tuple(self.said_as_words))
         if said is not None:
             s = said.sub(lambda m: self.said_as_words[m[1]], s)
