@@ -17,19 +17,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from broadcaster.speech import dictionaries as lists
+from broadcaster.speech.addresses import read_addresses
+from broadcaster.speech.dates import DATE_WORDS, ROMAN, ROMAN_AFTER, Dates
 from broadcaster.speech.numbers import DIALECTS as DIALECTS  # the settings name dialects by these keys
 from broadcaster.speech.numbers import NORTH, Dialect, parse_amount, read_amount, read_digits, read_number
-
-
-def _roman(n: int) -> str:
-    tens, units = divmod(n, 10)
-    ones = ["", "I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX"]
-    return "X" * tens + ones[units]
-
-
-ROMAN = {_roman(n): n for n in range(1, 40)}
-ROMAN_AFTER = (r"(?i:quý|khóa|khoá|phần|chương|mục|đại hội|thế kỷ|thế kỉ|lần thứ|kỳ họp thứ|kỳ|tập|báo động|"
-               r"cấp độ|cấp|giai đoạn|đợt|vùng|loại|hạng|nhóm|khu vực|phụ lục|bài|tiết|thứ)")
 
 UNITS = {
     "km2": "ki lô mét vuông", "km²": "ki lô mét vuông", "m2": "mét vuông", "m²": "mét vuông",
@@ -43,11 +34,7 @@ UNITS = {
     "°N": "độ vĩ bắc", "°S": "độ vĩ nam", "°E": "độ kinh đông", "°W": "độ kinh tây", "°": "độ",
 }
 _UNIT_RE = "|".join(re.escape(u) for u in sorted(UNITS, key=len, reverse=True))
-MONTHS = {4: "tư"}
 
-DATE_WORDS = (r"(?i:(?:ngày|sáng|trưa|chiều|tối|đêm|khuya|rạng sáng|hôm)(?: nay| mai| qua)?|mùng|hạn|đến hết ngày|"
-              r"từ ngày|đến ngày)")
-"""Words after which "14-8" or "3.10" is a day and a month, as newspapers write them."""
 COUNTED = (r"(?i:xã|phường|thị trấn|huyện|tỉnh|thành phố|thôn|bản|làng|ấp|xóm|tổ|khu|hộ|người|chỉ tiêu|tiêu chí|"
            r"nhiệm vụ|đơn vị|trường|lớp|học sinh|em|cơ sở|doanh nghiệp|địa phương|công trình|dự án|mẫu|ca|"
            r"trường hợp|phiếu|đại biểu|thành viên|xe|tàu|con|cây|tuyến|trạm|bệnh viện|sở|ngành|cơ quan|thủ tục|"
@@ -61,29 +48,15 @@ LIST_WORDS = (r"(?i:mũi|lớp|đợt|khoản|điều|thôn|tổ|xóm|khu|câu|b
 HOTLINE_WORDS = (r"(?i:đường dây nóng|hotline|gọi|gọi ngay|gọi điện|số điện thoại|điện thoại|sđt|tổng đài|"
                  r"liên hệ|qua số|theo số|đầu số|số máy|số khẩn cấp|báo ngay)")
 LETTER_CODES = {"QH": "quốc hội khóa", "BĐ": "báo động"}
+"""Letters glued to a number: "QH15" is the fifteenth National Assembly, "BĐ1" alarm level one."""
 RANGE_HEADS = r"(?i:báo động|cấp|mức|cấp độ)"
 """Words repeated on both sides of a range: "báo động 2 - báo động 3" is "báo động hai đến báo động ba"."""
 SPELLED_OUT = "\ue000"
 """Marks an abbreviation in brackets right after the words it stands for (private use: never in real text)."""
 TITLES = r"(?:ông|bà|anh|chị|cháu|em|cô|chú|bé|cụ)"
 """Before a single capital, the initial of a person's name: "bà K" is "bà ca"."""
-"""Letters glued to a number: "QH15" is the fifteenth National Assembly, "BĐ1" alarm level one."""
-WEB_WORDS = {"www": "vê kép vê kép vê kép", "vn": "vê en", "gov": "gờ ô vê", "com": "com", "org": "o rờ gờ",
-             "net": "nét", "edu": "e đu", "gmail": "gờ meo", "info": "in phô"}
 SYMBOLS = {"≥": " lớn hơn hoặc bằng ", "≤": " nhỏ hơn hoặc bằng ", "=": " bằng ", "±": " cộng trừ ",
            "→": " đến ", "÷": " chia "}
-
-
-def _day(d: int, dialect: Dialect) -> str:
-    return ("mùng " if d <= 10 else "") + read_number(d, dialect)
-
-
-def _month(m: int, dialect: Dialect) -> str:
-    return MONTHS.get(m) or read_number(m, dialect)
-
-
-def _valid_date(d: int, m: int) -> bool:
-    return 1 <= d <= 31 and 1 <= m <= 12
 
 
 @lru_cache(maxsize=64)
@@ -121,6 +94,7 @@ class Normalizer:
                            **{k: v[0].text for k, v in self.context.items()}, **self.extra}
         self.foreign = lists.load_foreign_words()
         self.letters, self.said_as_words = lists.load_letter_names()
+        self.calendar = Dates(self.dialect)
         self._dotted_re = _alternatives(tuple(self.dotted), r"(?<![\w&/.-])", "")
         self._foreign_re = _alternatives(tuple(self.foreign), r"(?<![\w&/.])", r"(?![\w&]|\.\w)", re.IGNORECASE)
 
@@ -164,32 +138,13 @@ class Normalizer:
         return pattern.sub(lambda m: self.extra[m[1]], s) if pattern else s
 
     def _addresses(self, s: str) -> str:
-        """Web and e-mail addresses as a presenter says them: "chấm", "a còng"."""
-        s = re.sub(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", lambda m: self._address(m[0]), s)
-        return re.sub(r"(?i)\b(?:https?://)?(?:www\.)?[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:vn|com|gov|org|net|edu|info)"
-                      r"(?:\.[a-z]{2})?\b(?:/[\w./-]*[\w/])?", lambda m: self._address(m[0]), s)
+        return read_addresses(s, self.letters)
 
-    def _address(self, address: str) -> str:
-        address = re.sub(r"(?i)^https?://", "", address).rstrip("/")
-        spoken = {".": " chấm ", "@": " a còng ", "/": " gạch chéo ", "-": " gạch ngang ", "_": " gạch dưới "}
-        out = []
-        for part in re.split(r"([.@/_-])", address):
-            if part in spoken:
-                out.append(spoken[part])
-            elif part.lower() in WEB_WORDS:
-                out.append(WEB_WORDS[part.lower()])
-            else:
-                out.append(" ".join(self._address_word(w) for w in re.findall(r"\d+|[^\W\d_]+", part)))
-        return " " + "".join(out) + " "
+    def _dates(self, s: str) -> str:
+        return self.calendar.dates(s)
 
-    def _address_word(self, word: str) -> str:
-        """A run of a web address: digits one by one, a word said as syllables ("tongdai"), else letters."""
-        if word.isdigit():
-            return read_digits(word)
-        if lists.SYLLABLE_RE.fullmatch(word.upper()):
-            return word
-        cut = lists.syllables(word) if len(word) > 3 else None
-        return " ".join(cut) if cut else lists.spell(word, self.letters) or word
+    def _times(self, s: str) -> str:
+        return self.calendar.times(s)
 
     def _codes(self, s: str) -> str:
         """Legal document numbers ("số 49/2024/NĐ-CP", "09-NQ/TU", "12/CĐ-TTg") and letter codes ("QH15")."""
@@ -277,53 +232,6 @@ class Normalizer:
         return re.sub(r"\b(" + HOTLINE_WORDS + r")([:\s\"“”']+(?:[^\W\d]+\s+){0,2}?)" + numbers,
                       lambda m: m[1] + m[2] + re.sub(r"\d+", lambda n: read_digits(n[0]), m[3]), s)
 
-    def _dates(self, s: str) -> str:
-        d = self.dialect
-        date = self._date_or_ratio
-        # Two dates: "từ 02/3-15/4".
-        s = re.sub(r"\b(\d{1,2})/(\d{1,2})\s?[-–]\s?(\d{1,2})/(\d{1,2})(?![\d/])",
-                   lambda m: f"{date(m[1], m[2])} đến {date(m[3], m[4])}", s)
-        # A range of days in one month: "15-20/4" -> "15 đến 20/4".
-        s = re.sub(r"\b(\d{1,2})\s?[-–]\s?(\d{1,2})/(\d{1,2})\b", r"\1 đến \2/\3", s)
-        # Days of one month, the month written once: "từ ngày 17 - 19.9", "ngày 6 và 7-11", "từ 4 đến 7-11".
-        s = re.sub(r"\b(" + DATE_WORDS + r"|từ) (\d{1,2})\s?(và|đến|[-–])\s?(\d{1,2})[.-](\d{1,2})\b(?![.,-]?\d)",
-                   self._days_of_a_month, s)
-        # A list of days: "các ngày 03 và 04/12", "ngày 7,8 tháng 5".
-        s = re.sub(r"(?i)\b(ngày )((?:\d{1,2}(?:, ?| và ))+)(?=\d{1,2}[/.-]\d{1,2}\b)",
-                   lambda m: m[1] + re.sub(r"\d{1,2}", lambda n: _day(int(n[0]), d), m[2]), s)
-        s = re.sub(r"(?i)\b(ngày )(\d{1,2}(?:\s?(?:,|và)\s?\d{1,2})+)(?= tháng\b)",
-                   lambda m: m[1] + re.sub(r"\d{1,2}", lambda n: _day(int(n[0]), d), m[2]), s)
-        # A quarter or term with its year: "Quý III/2025", "quý 3-2022".
-        s = re.sub(ROMAN_AFTER + r" ([IVX]{1,6})/(\d{4})\b", lambda m: f"{m[0][: m[0].rindex('/')]} năm {m[2]}", s)
-        s = re.sub(r"(?i)\b(quý) ([1-4])[/-](\d{4})\b", lambda m: f"{m[1]} {m[2]} năm {m[3]}", s)
-        # "ngày 01 tháng 7": the first ten days are "mùng".
-        s = re.sub(r"(?i)\b(ngày) 0?(\d{1,2})(?= tháng\b)",
-                   lambda m: f"{m[1]} {_day(int(m[2]), d)}" if 1 <= int(m[2]) <= 31 else m[0], s)
-        # Dates with a year: 7-6-2023, 01/01/2025, 20.9.2024.
-        s = re.sub(r"\b(\d{1,2})([/.-])(\d{1,2})\2(\d{4})\b", self._date_with_year, s)
-        # Month and year: "tháng 9/2024", "tháng 7-2023", "tháng 10.2024".
-        s = re.sub(r"(?i)\b(tháng) (\d{1,2})[/.-](\d{4})\b",
-                   lambda m: f"{m[1]} {_month(int(m[2]), d)} năm {read_number(int(m[3]), d)}", s)
-        # Newspaper dates after a date word: "sáng 14-8", "ngày 3.10" (a range of days is "7-8 tháng 5"), or
-        # opening a line: "Đến 15-6 cả nước...".
-        s = re.sub(r"\b(" + DATE_WORDS + r"),? (\d{1,2})[.-](\d{1,2})\b(?![.,-]?\d)(?! tháng)",
-                   lambda m: f"{m[1]} {date(m[2], m[3])}" if _valid_date(int(m[2]), int(m[3])) else m[0], s)
-        s = re.sub(r"(?im)^(đến|tới|từ|trước|sau|tính đến) (\d{1,2})[.-](\d{1,2})\b(?![.,-]?\d)(?! tháng)",
-                   lambda m: f"{m[1]} {date(m[2], m[3])}" if _valid_date(int(m[2]), int(m[3])) else m[0], s)
-        # A month by its name: "tháng 4" is "tháng tư".
-        return re.sub(r"(?i)\b(tháng) (\d{1,2})\b(?![.,/-]?\d)",
-                      lambda m: f"{m[1]} {_month(int(m[2]), d)}" if 1 <= int(m[2]) <= 12 else m[0], s)
-
-    def _times(self, s: str) -> str:
-        """14h30, 7h, 8h5, 6g-8g, 14:01, 14:30:15, "trong 48h", "24/24h"."""
-        s = re.sub(r"(?<![\d/])24/24(h|giờ)?\b", lambda m: "hai mươi tư trên hai mươi tư" + (" giờ" if m[1] else ""), s)
-        s = re.sub(r"\b([01]?\d|2[0-3]):([0-5]\d):([0-5]\d)\b",
-                   lambda m: f"{self._time(m)} {read_number(int(m[3]), self.dialect)} giây", s)
-        s = re.sub(r"\b(\d{1,2}[hg:](?:\d{2})?)\s?[-–]\s?(?=\d{1,2}[hg:](?:\d{2})?(?!\w))", r"\1 đến ", s)
-        s = re.sub(r"\b([01]?\d|2[0-3])[hg](?:([0-5]?\d)(?:p|')?)?(?![\w/])", self._time, s)
-        s = re.sub(r"(?<![\d.,])(\d{1,3})h(?![\w/])", lambda m: f"{read_number(int(m[1]), self.dialect)} giờ", s)
-        return re.sub(r"\b([01]?\d|2[0-3]):([0-5]\d)\b(?!:)", self._time, s)
-
     def _counts(self, s: str) -> str:
         """Ratios, lists and ranges: "5/5 xã", "mũi 1,2", "24/7", "30-50mm"."""
         d = self.dialect
@@ -332,7 +240,7 @@ class Normalizer:
         s = re.sub(r"\b(" + QUANTITY + r") (\d{1,3})/(\d{1,3})(?![\d/])", lambda m: f"{m[1]} {ratio(m[2], m[3])}", s)
         s = re.sub(r"(?<![\d/.,])(\d{1,3})/(\d{1,3})(?![\d/])(?=\s" + COUNTED + r"(?!\w))",
                    lambda m: m[0] if re.search(DATE_WORDS + r"\s$", s[:m.start()]) else ratio(m[1], m[2]), s)
-        s = re.sub(r"(?<![\d/])(\d{1,2})/(\d{1,2})(?![\d/])", lambda m: self._date_or_ratio(m[1], m[2]), s)
+        s = re.sub(r"(?<![\d/])(\d{1,2})/(\d{1,2})(?![\d/])", lambda m: self.calendar.date_or_ratio(m[1], m[2]), s)
         s = re.sub(r"\b(" + LIST_WORDS + r") (\d{1,2}(?:\s?,\s?\d{1,2})+)(?![\d.,]*\d)(?!\s?(?:[-–%]|ha\b|km\b|m\b))",
                    lambda m: m[1] + " " + ", ".join(read_number(int(n), d) for n in re.findall(r"\d+", m[2])), s)
         s = re.sub(r"\b(" + RANGE_HEADS + r") (\S+) [-–] (?=" + RANGE_HEADS + r" )", r"\1 \2 đến ", s)
@@ -386,30 +294,6 @@ class Normalizer:
         return lists.spell(word, self.letters) or word
 
     # --- readings ----------------------------------------------------------------------------------------
-
-    def _date_with_year(self, m: re.Match[str]) -> str:
-        d, mo, y = int(m[1]), int(m[3]), int(m[4])
-        if not _valid_date(d, mo):
-            return m[0]
-        return f"{_day(d, self.dialect)} tháng {_month(mo, self.dialect)} năm {read_number(y, self.dialect)}"
-
-    def _date_or_ratio(self, day: str, month: str) -> str:
-        a, b = int(day), int(month)
-        if _valid_date(a, b):
-            return f"{_day(a, self.dialect)} tháng {_month(b, self.dialect)}"
-        return f"{read_number(a, self.dialect)} trên {read_number(b, self.dialect)}"
-
-    def _days_of_a_month(self, m: re.Match[str]) -> str:
-        first, last, month = int(m[2]), int(m[4]), int(m[5])
-        if not (_valid_date(first, month) and _valid_date(last, month)):
-            return m[0]
-        joint = "và" if m[3] == "và" else "đến"
-        return f"{m[1]} {_day(first, self.dialect)} {joint} {self._date_or_ratio(m[4], m[5])}"
-
-    def _time(self, m: re.Match[str]) -> str:
-        hours = f"{read_number(int(m[1]), self.dialect)} giờ"
-        minutes = int(m[2]) if m[2] else 0
-        return hours + (f" {read_number(minutes, self.dialect)} phút" if minutes else "")
 
     def _roman(self, m: re.Match[str]) -> str:
         """"Quý III" -> "quý ba"; after "thứ" an ordinal: "lần thứ I" -> "lần thứ nhất"."""

@@ -1,0 +1,113 @@
+"""Dates and times as a Vietnamese listener hears them: "sáng 14-8" is a day and a month, "tháng 4" is tháng tư,
+the first ten days are "mùng", "14h30" is hours and minutes; Roman numerals after the words that take them."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from broadcaster.speech.numbers import Dialect, read_number
+
+
+def _roman(n: int) -> str:
+    tens, units = divmod(n, 10)
+    ones = ["", "I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX"]
+    return "X" * tens + ones[units]
+
+
+ROMAN = {_roman(n): n for n in range(1, 40)}
+ROMAN_AFTER = (r"(?i:quý|khóa|khoá|phần|chương|mục|đại hội|thế kỷ|thế kỉ|lần thứ|kỳ họp thứ|kỳ|tập|báo động|"
+               r"cấp độ|cấp|giai đoạn|đợt|vùng|loại|hạng|nhóm|khu vực|phụ lục|bài|tiết|thứ)")
+
+MONTHS = {4: "tư"}
+DATE_WORDS = (r"(?i:(?:ngày|sáng|trưa|chiều|tối|đêm|khuya|rạng sáng|hôm)(?: nay| mai| qua)?|mùng|hạn|đến hết ngày|"
+              r"từ ngày|đến ngày)")
+"""Words after which "14-8" or "3.10" is a day and a month, as newspapers write them."""
+def day(d: int, dialect: Dialect) -> str:
+    return ("mùng " if d <= 10 else "") + read_number(d, dialect)
+
+
+def month(m: int, dialect: Dialect) -> str:
+    return MONTHS.get(m) or read_number(m, dialect)
+
+
+def valid_date(d: int, m: int) -> bool:
+    return 1 <= d <= 31 and 1 <= m <= 12
+
+
+@dataclass(frozen=True)
+class Dates:
+    dialect: Dialect
+
+    def dates(self, s: str) -> str:
+        """Dates and ranges of dates, read by the words around them."""
+        d = self.dialect
+        date = self.date_or_ratio
+        # Two dates: "từ 02/3-15/4".
+        s = re.sub(r"\b(\d{1,2})/(\d{1,2})\s?[-–]\s?(\d{1,2})/(\d{1,2})(?![\d/])",
+                   lambda m: f"{date(m[1], m[2])} đến {date(m[3], m[4])}", s)
+        # A range of days in one month: "15-20/4" -> "15 đến 20/4".
+        s = re.sub(r"\b(\d{1,2})\s?[-–]\s?(\d{1,2})/(\d{1,2})\b", r"\1 đến \2/\3", s)
+        # Days of one month, the month written once: "từ ngày 17 - 19.9", "ngày 6 và 7-11", "từ 4 đến 7-11".
+        s = re.sub(r"\b(" + DATE_WORDS + r"|từ) (\d{1,2})\s?(và|đến|[-–])\s?(\d{1,2})[.-](\d{1,2})\b(?![.,-]?\d)",
+                   self._days_of_a_month, s)
+        # A list of days: "các ngày 03 và 04/12", "ngày 7,8 tháng 5".
+        s = re.sub(r"(?i)\b(ngày )((?:\d{1,2}(?:, ?| và ))+)(?=\d{1,2}[/.-]\d{1,2}\b)",
+                   lambda m: m[1] + re.sub(r"\d{1,2}", lambda n: day(int(n[0]), d), m[2]), s)
+        s = re.sub(r"(?i)\b(ngày )(\d{1,2}(?:\s?(?:,|và)\s?\d{1,2})+)(?= tháng\b)",
+                   lambda m: m[1] + re.sub(r"\d{1,2}", lambda n: day(int(n[0]), d), m[2]), s)
+        # A quarter or term with its year: "Quý III/2025", "quý 3-2022".
+        s = re.sub(ROMAN_AFTER + r" ([IVX]{1,6})/(\d{4})\b", lambda m: f"{m[0][: m[0].rindex('/')]} năm {m[2]}", s)
+        s = re.sub(r"(?i)\b(quý) ([1-4])[/-](\d{4})\b", lambda m: f"{m[1]} {m[2]} năm {m[3]}", s)
+        # "ngày 01 tháng 7": the first ten days are "mùng".
+        s = re.sub(r"(?i)\b(ngày) 0?(\d{1,2})(?= tháng\b)",
+                   lambda m: f"{m[1]} {day(int(m[2]), d)}" if 1 <= int(m[2]) <= 31 else m[0], s)
+        # Dates with a year: 7-6-2023, 01/01/2025, 20.9.2024.
+        s = re.sub(r"\b(\d{1,2})([/.-])(\d{1,2})\2(\d{4})\b", self._date_with_year, s)
+        # Month and year: "tháng 9/2024", "tháng 7-2023", "tháng 10.2024".
+        s = re.sub(r"(?i)\b(tháng) (\d{1,2})[/.-](\d{4})\b",
+                   lambda m: f"{m[1]} {month(int(m[2]), d)} năm {read_number(int(m[3]), d)}", s)
+        # Newspaper dates after a date word: "sáng 14-8", "ngày 3.10" (a range of days is "7-8 tháng 5"), or
+        # opening a line: "Đến 15-6 cả nước...".
+        s = re.sub(r"\b(" + DATE_WORDS + r"),? (\d{1,2})[.-](\d{1,2})\b(?![.,-]?\d)(?! tháng)",
+                   lambda m: f"{m[1]} {date(m[2], m[3])}" if valid_date(int(m[2]), int(m[3])) else m[0], s)
+        s = re.sub(r"(?im)^(đến|tới|từ|trước|sau|tính đến) (\d{1,2})[.-](\d{1,2})\b(?![.,-]?\d)(?! tháng)",
+                   lambda m: f"{m[1]} {date(m[2], m[3])}" if valid_date(int(m[2]), int(m[3])) else m[0], s)
+        # A month by its name: "tháng 4" is "tháng tư".
+        return re.sub(r"(?i)\b(tháng) (\d{1,2})\b(?![.,/-]?\d)",
+                      lambda m: f"{m[1]} {month(int(m[2]), d)}" if 1 <= int(m[2]) <= 12 else m[0], s)
+
+    def times(self, s: str) -> str:
+        """14h30, 7h, 8h5, 6g-8g, 14:01, 14:30:15, "trong 48h", "24/24h"."""
+        s = re.sub(r"(?<![\d/])24/24(h|giờ)?\b", lambda m: "hai mươi tư trên hai mươi tư" + (" giờ" if m[1] else ""), s)
+        s = re.sub(r"\b([01]?\d|2[0-3]):([0-5]\d):([0-5]\d)\b",
+                   lambda m: f"{self._time(m)} {read_number(int(m[3]), self.dialect)} giây", s)
+        s = re.sub(r"\b(\d{1,2}[hg:](?:\d{2})?)\s?[-–]\s?(?=\d{1,2}[hg:](?:\d{2})?(?!\w))", r"\1 đến ", s)
+        s = re.sub(r"\b([01]?\d|2[0-3])[hg](?:([0-5]?\d)(?:p|')?)?(?![\w/])", self._time, s)
+        s = re.sub(r"(?<![\d.,])(\d{1,3})h(?![\w/])", lambda m: f"{read_number(int(m[1]), self.dialect)} giờ", s)
+        return re.sub(r"\b([01]?\d|2[0-3]):([0-5]\d)\b(?!:)", self._time, s)
+
+    def date_or_ratio(self, first: str, second: str) -> str:
+        """"3/12": the third of December when it can be a date, else three out of twelve."""
+        a, b = int(first), int(second)
+        if valid_date(a, b):
+            return f"{day(a, self.dialect)} tháng {month(b, self.dialect)}"
+        return f"{read_number(a, self.dialect)} trên {read_number(b, self.dialect)}"
+
+    def _date_with_year(self, m: re.Match[str]) -> str:
+        d, mo, y = int(m[1]), int(m[3]), int(m[4])
+        if not valid_date(d, mo):
+            return m[0]
+        return f"{day(d, self.dialect)} tháng {month(mo, self.dialect)} năm {read_number(y, self.dialect)}"
+
+    def _days_of_a_month(self, m: re.Match[str]) -> str:
+        first, last, month = int(m[2]), int(m[4]), int(m[5])
+        if not (valid_date(first, month) and valid_date(last, month)):
+            return m[0]
+        joint = "và" if m[3] == "và" else "đến"
+        return f"{m[1]} {day(first, self.dialect)} {joint} {self.date_or_ratio(m[4], m[5])}"
+
+    def _time(self, m: re.Match[str]) -> str:
+        hours = f"{read_number(int(m[1]), self.dialect)} giờ"
+        minutes = int(m[2]) if m[2] else 0
+        return hours + (f" {read_number(minutes, self.dialect)} phút" if minutes else "")
