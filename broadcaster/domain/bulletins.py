@@ -169,6 +169,22 @@ def add_lexicon_entry(session: Session, user: User, data: dict[str, Any]) -> Lex
     return entry
 
 
+def choose_reading(session: Session, user: User, data: dict[str, Any]) -> LexiconEntry:
+    """The officer settled how a word is read (a mark of the preview): the commune dictionary gets the word,
+    or its reading changes if it was there."""
+    entry = session.query(LexiconEntry).filter_by(word=text_field(data, "word", 80)).one_or_none()
+    if entry is None:
+        return add_lexicon_entry(session, user, data)
+    require(user, "write")
+    reading = text_field(data, "reading", 300)
+    if re.search(r"\d", reading) or not re.search(r"\w", reading):
+        raise Refusal("invalid_reading", "'reading' must be words as they are spoken, without digits",
+                      field="reading")
+    entry.reading = reading
+    audit(session, user, "lexicon.change", entry.word, reading)
+    return entry
+
+
 def delete_lexicon_entry(session: Session, user: User, entry_id: int) -> None:
     require(user, "write")
     entry = session.get(LexiconEntry, entry_id)

@@ -10,6 +10,7 @@ are data under ``content/`` (see ``dictionaries``); the number words are ``numbe
 
 from __future__ import annotations
 
+import copy
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -77,12 +78,26 @@ def _alternatives(words: tuple[str, ...], before: str, after: str, flags: int = 
                       + after, flags)
 
 
+@dataclass(frozen=True)
+class Mark:
+    """A reading the normalizer could not settle: what was written and its likely readings, the one it chose
+    first. ``kind``: ``date_or_ratio`` ("3/12"), ``acronym`` (letters it spelled), ``unknown_word`` (a word in
+    Latin letters that is not Vietnamese and not in the foreign-word list). Saving a choice into the commune
+    dictionary settles it."""
+
+    kind: str
+    text: str
+    readings: tuple[str, ...]
+
+
 @dataclass
 class Normalizer:
     """Turns bulletin text into what will be read aloud. ``extra`` (commune words) wins over everything."""
 
     dialect: Dialect = NORTH
     extra: Mapping[str, str] = field(default_factory=dict)
+    _marks: list[Mark] | None = field(default=None, init=False, repr=False, compare=False)
+    """Collected by ``marks`` on its own copy; None (nothing collected) on a shared normalizer."""
 
     def __post_init__(self) -> None:
         abbreviations = lists.load_abbreviations()
@@ -97,6 +112,13 @@ class Normalizer:
         self.calendar = Dates(self.dialect)
         self._dotted_re = _alternatives(tuple(self.dotted), r"(?<![\w&/.-])", "")
         self._foreign_re = _alternatives(tuple(self.foreign), r"(?<![\w&/.])", r"(?![\w&]|\.\w)", re.IGNORECASE)
+
+    def marks(self, text: str) -> list[Mark]:
+        """Where the reading of ``text`` is a guess the officer should check (each once, in order)."""
+        reader = copy.copy(self)
+        reader._marks = []
+        reader(text)
+        return reader._marks
 
     def sentences(self, text: str) -> list[str]:
         """Normalized sentences, split where a reader pauses."""
@@ -240,7 +262,7 @@ class Normalizer:
         s = re.sub(r"\b(" + QUANTITY + r") (\d{1,3})/(\d{1,3})(?![\d/])", lambda m: f"{m[1]} {ratio(m[2], m[3])}", s)
         s = re.sub(r"(?<![\d/.,])(\d{1,3})/(\d{1,3})(?![\d/])(?=\s" + COUNTED + r"(?!\w))",
                    lambda m: m[0] if re.search(DATE_WORDS + r"\s$", s[:m.start()]) else ratio(m[1], m[2]), s)
-        s = re.sub(r"(?<![\d/])(\d{1,2})/(\d{1,2})(?![\d/])", lambda m: self.calendar.date_or_ratio(m[1], m[2]), s)
+        s = re.sub(r"(?<![\d/])(\d{1,2})/(\d{1,2})(?![\d/])", self._bare_slash, s)
         s = re.sub(r"\b(" + LIST_WORDS + r") (\d{1,2}(?:\s?,\s?\d{1,2})+)(?![\d.,]*\d)(?!\s?(?:[-–%]|ha\b|km\b|m\b))",
                    lambda m: m[1] + " " + ", ".join(read_number(int(n), d) for n in re.findall(r"\d+", m[2])), s)
         s = re.sub(r"\b(" + RANGE_HEADS + r") (\S+) [-–] (?=" + RANGE_HEADS + r" )", r"\1 \2 đến ", s)
@@ -276,6 +298,11 @@ class Normalizer:
 
     def _words(self, s: str) -> str:
         """Foreign words in their spoken form; acronyms said as a word, or spelled with the letters' names."""
+        for word in re.findall(r"(?<![\w.@/-])[A-Za-z]*[a-z][A-Za-z]{2,}(?![\w.@/-])", s):
+            if not lists.SYLLABLE_RE.fullmatch(word.upper()) and word.lower() not in self.foreign:
+                cut = lists.syllables(word)
+                spelled = lists.spell(word, self.letters) or word
+                self._mark("unknown_word", word, (" ".join(cut), spelled) if cut else (spelled,))
         if self._foreign_re is not None:  # also after a hyphen: "vắc xin Sởi-Rubella"
             s = self._foreign_re.sub(lambda m: " " + self.foreign[m[1].lower()], s)
         said = _words_re(tuple(self.said_as_words))
@@ -285,13 +312,32 @@ class Normalizer:
         # An item of a list of points: "điểm b khoản 1" (Vietnamese names of the letters: d is "dê").
         s = re.sub(r"(?i)\b(điểm|tiết|mục) ([a-zđ])\b(?![.\w])",
                    lambda m: f"{m[1]} {self.letters.get(m[2], m[2])}", s)
-        return re.sub(r"(?<![\w.])[A-ZĐ]{2,6}(?!\w)", self._acronym, s)
+        s = re.sub(r"(?<![\w.])[A-ZĐ]{2,6}(?!\w)", self._acronym, s)
+        return s
 
     def _acronym(self, m: re.Match[str]) -> str:
         word = m[0]
         if word in ROMAN or lists.SYLLABLE_RE.fullmatch(word):
             return word
-        return lists.spell(word, self.letters) or word
+        spelled = lists.spell(word, self.letters)
+        if spelled:
+            self._mark("acronym", word, (spelled,))
+        return spelled or word
+
+    def _bare_slash(self, m: re.Match[str]) -> str:
+        """"3/12" with nothing around it to say what it is: a date when it can be one, but marked for the
+        officer, who may choose "ba trên mười hai"."""
+        reading = self.calendar.date_or_ratio(m[1], m[2])
+        if re.search(DATE_WORDS + r"\s$", m.string[:m.start()]):
+            return reading  # "ngày 3/12": a date, no doubt
+        ratio = f"{read_number(int(m[1]), self.dialect)} trên {read_number(int(m[2]), self.dialect)}"
+        if reading != ratio:
+            self._mark("date_or_ratio", m[0], (reading, ratio))
+        return reading
+
+    def _mark(self, kind: str, text: str, readings: tuple[str, ...]) -> None:
+        if self._marks is not None and all(mark.text != text for mark in self._marks):
+            self._marks.append(Mark(kind, text, readings))
 
     # --- readings ----------------------------------------------------------------------------------------
 

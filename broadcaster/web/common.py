@@ -31,6 +31,17 @@ def config() -> ServerConfig:
     return cfg
 
 
+def reading(text: str) -> dict[str, Any]:
+    """How ``text`` will be read with this commune's dictionary, and where that reading is a guess (``marks``:
+    what was written, its likely readings, the chosen one first), for the officer to settle."""
+    from broadcaster.domain.bulletins import lexicon
+    from broadcaster.speech.normalize import DIALECTS, Normalizer
+
+    normalizer = Normalizer(DIALECTS[config().speech.dialect], extra=lexicon(db()))
+    return {"sentences": normalizer.sentences(text),
+            "marks": [{"kind": m.kind, "text": m.text, "readings": list(m.readings)} for m in normalizer.marks(text)]}
+
+
 def preview(text: str, audio_url: str) -> dict[str, Any]:
     """Render ``text`` as it will air (cached: the broadcast reuses it) and run the listening check.
 
@@ -47,7 +58,8 @@ def preview(text: str, audio_url: str) -> dict[str, Any]:
             result = state["speech"].preview(db(), text)
         except AudioError as exc:
             raise errors.Refusal("cannot_render", f"the text cannot be read aloud: {exc}", field="text") from None
-    return {**result.as_json(), "audio_url": audio_url.replace("ASSET", result.asset.id)}
+    return {**result.as_json(), "marks": reading(text)["marks"],
+            "audio_url": audio_url.replace("ASSET", result.asset.id)}
 
 
 def asset_response(asset_id: str) -> Response:

@@ -46,4 +46,7 @@ def js_text() -> dict[str, str]:
         "checking": gettext("Đang kiểm tra…"), "not_allowed": gettext("Không được phát: %(line)s"),
         "overlap": gettext("Trùng giờ: %(line)s"),
         "allowed": gettext("Được phép phát trên %(count)s cụm loa; không trùng với lượt nào."),
+        "unsure": gettext("Máy chưa chắc cách đọc “%(text)s”. Chọn cách đúng để lưu vào từ điển của xã:"),
+        "saved": gettext("Đã lưu vào từ điển của xã: “%(text)s” đọc là “%(reading)s”."),
+        "save_failed": gettext("Không lưu được vào từ điển của xã."),
     }

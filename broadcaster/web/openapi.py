@@ -95,6 +95,9 @@ SCHEMAS: dict[str, J] = {
                      minutes=NUM, error=STR),
     "Group": obj(["id", "name", "devices"], id=INT, name=STR, area_id=N_INT, devices=array(STR)),
     "LexiconEntry": obj(["id", "word", "reading"], id=INT, word=STR, reading=STR),
+    "Mark": obj(["kind", "text", "readings"],
+                kind={"type": "string", "enum": ["date_or_ratio", "acronym", "unknown_word"]}, text=STR,
+                readings=array(STR)),
 }
 
 
@@ -125,8 +128,8 @@ OPERATIONS: list[tuple[str, str, str, J | None, int, J | None]] = [
     ("post", "/lexicon", "Add a word and its reading", body(obj(["word", "reading"], word=STR, reading=STR)),
      201, ref("LexiconEntry")),
     ("delete", "/lexicon/{entry_id}", "Remove a word", None, 204, None),
-    ("post", "/normalize", "How a text will be read", body(obj(["text"], text=STR)), 200,
-     obj(sentences=array(STR))),
+    ("post", "/normalize", "How a text will be read, and where the reading is a guess", body(obj(["text"], text=STR)),
+     200, obj(sentences=array(STR), marks=array(ref("Mark")))),
     ("post", "/preview", "Render a text as it will air, with the listening check", body(obj(["text"], text=STR)),
      200, {"type": "object"}),
     ("get", "/assets/{asset_id}", "Encoded audio", None, 200, None),

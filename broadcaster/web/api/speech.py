@@ -7,7 +7,6 @@ from flask import Response, g, jsonify, url_for
 from broadcaster.db import LexiconEntry
 from broadcaster.domain import bulletins, errors
 from broadcaster.speech.engines import DEFAULT_VOICE, voice_report
-from broadcaster.speech.normalize import DIALECTS, Normalizer
 from broadcaster.web import common
 from broadcaster.web.api.base import authenticated, body, bp
 from broadcaster.web.common import config, db
@@ -49,11 +48,10 @@ def delete_lexicon(entry_id: int) -> Response:
 @bp.post("/normalize")
 @authenticated
 def preview_reading() -> Response:
-    """How ``text`` will be read aloud, with this commune's dictionary: a preview before approval."""
+    """How ``text`` will be read aloud, with this commune's dictionary: a preview before approval, with
+    ``marks`` where the reading is a guess (save a choice with ``POST /lexicon``)."""
     text = errors.text_field(body(), "text", bulletins.MAX_TEXT)
-    speech = config().speech
-    normalizer = Normalizer(DIALECTS[speech.dialect], extra=bulletins.lexicon(db()))
-    return jsonify(sentences=normalizer.sentences(text))
+    return jsonify(common.reading(text))
 
 
 @bp.post("/preview")

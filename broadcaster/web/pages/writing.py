@@ -16,7 +16,6 @@ from broadcaster.domain import broadcasts as broadcast_rules
 from broadcaster.domain import bulletins as bulletin_rules
 from broadcaster.domain import errors, fleet
 from broadcaster.speech.engines import voice_problem
-from broadcaster.speech.normalize import DIALECTS, Normalizer
 from broadcaster.web import common
 from broadcaster.web.api import error as api_error
 from broadcaster.web.common import config, db
@@ -101,9 +100,7 @@ def reading(user: User) -> Response | tuple[Response, int]:
         text = errors.text_field({"text": request.form.get("text")}, "text", bulletin_rules.MAX_TEXT)
     if refused.exc is not None and refused.message is not None:
         return api_error(refused.exc.code, refused.message, refused.exc.status)
-    speech = config().speech
-    normalizer = Normalizer(DIALECTS[speech.dialect], extra=bulletin_rules.lexicon(db()))
-    return jsonify(sentences=normalizer.sentences(text))
+    return jsonify(common.reading(text))
 
 
 @bp.get("/audio/<asset_id>")
@@ -139,6 +136,19 @@ def lexicon_page(user: User) -> str | Response | tuple[str, int]:
     entries = db().query(LexiconEntry).order_by(LexiconEntry.word).all()
     page = render_template("lexicon.html", user=user, entries=entries, error=error, form=request.form)
     return (page, 422) if error else page
+
+
+@bp.post("/lexicon/choose")
+@login_required
+def lexicon_choose(user: User) -> Response | tuple[Response, int]:
+    """One click on a reading the preview offered: saved in the commune's dictionary (JSON for the page)."""
+    check_csrf()
+    with Refused(LEXICON_REFUSALS) as refused:
+        entry = bulletin_rules.choose_reading(db(), user, {"word": request.form.get("word"),
+                                                           "reading": request.form.get("reading")})
+        return jsonify(word=entry.word, reading=entry.reading)
+    assert refused.exc is not None and refused.message is not None
+    return api_error(refused.exc.code, refused.message, refused.exc.status)
 
 
 @bp.post("/lexicon/<int:entry_id>/delete")

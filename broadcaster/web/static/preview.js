@@ -34,6 +34,44 @@
     }
   }
 
+  // Where the machine guessed ("3/12": a date or three out of twelve? an unknown acronym or word), it says so and
+  // offers the likely readings; one tap saves the choice in the commune's dictionary and reads the text again.
+  const marksBox = document.getElementById("reading-marks");
+  function showMarks(marks) {
+    if (!marksBox) return;
+    marksBox.replaceChildren(...(marks || []).map(mark => {
+      const item = document.createElement("li");
+      item.append(t("unsure", {text: mark.text}), " ");
+      for (const choice of mark.readings) {
+        const button = document.createElement("button");
+        button.type = "button";
+        button.className = "choice";
+        button.textContent = choice;
+        button.addEventListener("click", () => saveReading(mark.text, choice, item));
+        item.append(button, " ");
+      }
+      return item;
+    }));
+  }
+  async function saveReading(word, choice, item) {
+    const data = new FormData();
+    data.append("csrf_token", form.elements["csrf_token"].value);
+    data.append("word", word);
+    data.append("reading", choice);
+    try {
+      const response = await fetch(marksBox.dataset.url, { method: "POST", body: data, credentials: "same-origin" });
+      const body = (response.headers.get("Content-Type") || "").includes("json") ? await response.json() : {};
+      if (!response.ok) {
+        item.textContent = body.error ? body.error.message : t("save_failed");
+        return;
+      }
+      item.textContent = t("saved", {text: body.word, reading: body.reading});
+      if (textField) textField.dispatchEvent(new Event("input"));
+    } catch (error) {
+      item.textContent = t("server_lost");
+    }
+  }
+
   // The reading follows the typing (text only, no audio): numbers, dates and abbreviations as they will be read.
   const live = document.getElementById("live-reading");
   const textField = form.elements["text"];
@@ -55,6 +93,7 @@
             item.textContent = sentence;
             return item;
           }));
+          showMarks(body.marks);
         } catch (error) { /* offline for a moment: the next keystroke tries again */ }
       }, 500);
     });
@@ -90,6 +129,7 @@
         listening.className = "";
       }
       showReading(body.sentences, missed);
+      showMarks(body.marks);
     } catch (error) {
       status.textContent = t("server_lost");
     } finally {

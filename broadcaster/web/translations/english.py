@@ -7,6 +7,12 @@ extracted messages.pot (see babel.cfg). A test fails when a page's text has no E
 from __future__ import annotations
 
 EN: dict[str, str] = {
+    "Máy chưa chắc cách đọc “%(text)s”. Chọn cách đúng để lưu vào từ điển của xã:":
+        "The machine is not sure how to read “%(text)s”. Choose the right reading to save it in the commune's "
+        "dictionary:",
+    "Đã lưu vào từ điển của xã: “%(text)s” đọc là “%(reading)s”.":
+        "Saved in the commune's dictionary: “%(text)s” is read “%(reading)s”.",
+    "Không lưu được vào từ điển của xã.": "Could not save it in the commune's dictionary.",
     " Những từ máy chưa nghe rõ được tô màu bên dưới.": " The words it did not catch are marked below.",
     " — giọng đã cấu hình không dùng được, đang dùng giọng %(voice)s":
         " — the configured voice cannot be used; voice %(voice)s is reading instead",

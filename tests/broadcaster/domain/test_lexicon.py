@@ -83,3 +83,52 @@ def test_officers_edit_the_dictionary_on_a_page(env: Env) -> None:
     assert env.client.post(f"/lexicon/{entry_id}/delete", data={"csrf_token": csrf(page)}).status_code == 302
     assert "Chưa có từ nào" in env.client.get("/lexicon").get_data(as_text=True)
     assert env.client.post(f"/lexicon/{entry_id}/delete").status_code == 400, "CSRF is checked"
+
+
+def marks(env: Env, text: str) -> list[dict[str, object]]:
+    response = env.client.post("/api/v1/normalize", json={"text": text}, headers=env.auth)
+    assert response.status_code == 200
+    found: list[dict[str, object]] = response.get_json()["marks"]
+    return found
+
+
+def test_readings_the_machine_cannot_settle_are_offered_and_one_click_settles_them(env: Env) -> None:
+    """"3/12" alone may be the third of December or three out of twelve; an acronym nobody listed is spelled.
+    The preview says so with the likely readings; the officer's choice goes into the commune dictionary and
+    the text is then read that way, with nothing left to settle."""
+    text = "Kết quả 3/12 đạt, chi trả qua ví XYZK."
+    assert marks(env, text) == [
+        {"kind": "date_or_ratio", "text": "3/12", "readings": ["mùng ba tháng mười hai", "ba trên mười hai"]},
+        {"kind": "acronym", "text": "XYZK", "readings": ["ích i dét ca"]},
+    ]
+    assert marks(env, "Họp ngày 3/12 tại nhà văn hóa.") == [], "after 'ngày' it is a date, no doubt"
+    assert marks(env, "Tiêm vaccine phòng Covid-19 cho trẻ.") == [], "listed foreign words are not doubted"
+    login(env)
+    page = env.client.get("/").get_data(as_text=True)
+    assert 'id="reading-marks"' in page
+    chosen = env.client.post("/lexicon/choose", data={"csrf_token": csrf(page), "word": "3/12",
+                                                      "reading": "ba trên mười hai"})
+    assert chosen.status_code == 200 and chosen.get_json() == {"word": "3/12", "reading": "ba trên mười hai"}
+    live = env.client.post("/reading", data={"csrf_token": csrf(page), "text": text}).get_json()
+    assert live["sentences"] == ["Kết quả ba trên mười hai đạt, chi trả qua ví ích i dét ca."]
+    assert [m["text"] for m in live["marks"]] == ["XYZK"]
+    changed = env.client.post("/lexicon/choose", data={"csrf_token": csrf(page), "word": "3/12",
+                                                       "reading": "mùng ba tháng mười hai"})
+    assert changed.status_code == 200, "a second choice replaces the first"
+    assert preview(env, text)[0].startswith("Kết quả mùng ba tháng mười hai đạt")
+    wrong = env.client.post("/lexicon/choose", data={"csrf_token": csrf(page), "word": "XYZK", "reading": "x 2"})
+    assert wrong.status_code == 422 and "không có chữ số" in wrong.get_json()["error"]["message"]
+    listed = env.client.get("/api/v1/lexicon", headers=env.auth).get_json()
+    assert [(e["word"], e["reading"]) for e in listed] == [("3/12", "mùng ba tháng mười hai")]
+
+
+def test_only_those_who_write_may_save_a_reading(env: Env) -> None:
+    env.user("van-hanh", ("operator",))
+    page = env.client.get("/login").get_data(as_text=True)
+    env.client.post("/login", data={"username": "van-hanh", "password": "van-hanh password 123",
+                                    "csrf_token": csrf(page)})
+    page = env.client.get("/").get_data(as_text=True)
+    refused = env.client.post("/lexicon/choose", data={"csrf_token": csrf(page), "word": "3/12",
+                                                       "reading": "ba trên mười hai"})
+    assert refused.status_code == 403
+    assert env.client.get("/api/v1/lexicon", headers=env.auth).get_json() == []

@@ -97,6 +97,29 @@ def test_an_officer_listens_before_sending(env: Env, site: str, page: Page, tmp_
     screenshot(page, "front-page", tmp_path)
 
 
+def test_an_unsure_reading_is_settled_in_one_tap_on_a_phone(env: Env, site: str, chromium: Browser) -> None:
+    """Typed on a phone: the page says where the machine is unsure ("3/12"), offers the readings, and one tap
+    saves the right one in the commune's dictionary; the reading shown follows at once, nothing typed is lost."""
+    context = chromium.new_context(locale="vi-VN", viewport={"width": 390, "height": 844}, has_touch=True,
+                                   is_mobile=True)
+    phone = context.new_page()
+    try:
+        log_in(phone, site, "admin", "correct horse battery")
+        phone.fill("#text", "Kết quả 3/12 của thôn rất tốt.")  # nothing around "3/12" says what it is
+        marks = phone.locator("#reading-marks li")
+        expect(marks.first).to_contain_text("3/12")
+        phone.locator("#reading-marks button", has_text="ba trên mười hai").tap()
+        expect(phone.locator("#reading-marks")).to_contain_text("Đã lưu vào từ điển của xã")
+        expect(phone.locator("#live-reading")).to_contain_text("Kết quả ba trên mười hai của thôn")
+        assert phone.input_value("#text") == "Kết quả 3/12 của thôn rất tốt."
+        with env.db.session() as session:
+            from broadcaster.db import LexiconEntry
+
+            assert [(e.word, e.reading) for e in session.query(LexiconEntry)] == [("3/12", "ba trên mười hai")]
+    finally:
+        context.close()
+
+
 def test_write_approve_schedule_and_watch_the_dashboard_update_live(env: Env, site: str, chromium: Browser,
                                                                     page: Page, tmp_path: Path) -> None:
     env.start_worker()
