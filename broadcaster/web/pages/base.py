@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import Response as FlaskResponse
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
@@ -122,6 +123,13 @@ class Refused:
         db().rollback()
         self.exc, self.message = exc, refusal_text(exc, self.table)
         return True
+
+    def json_error(self) -> tuple[FlaskResponse, int]:
+        """The refusal as the API writes errors, with the page's Vietnamese message (for the pages' scripts)."""
+        from broadcaster.web.api import error
+
+        assert self.exc is not None and self.message is not None
+        return error(self.exc.code, self.message, self.exc.status)
 
 
 def breach_text(breach: dict[str, Any]) -> str:

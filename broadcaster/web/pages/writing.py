@@ -17,7 +17,6 @@ from broadcaster.domain import bulletins as bulletin_rules
 from broadcaster.domain import errors, fleet
 from broadcaster.speech.engines import voice_problem
 from broadcaster.web import common
-from broadcaster.web.api import error as api_error
 from broadcaster.web.common import config, db
 from broadcaster.web.pages.base import (
     REFUSALS,
@@ -87,8 +86,7 @@ def preview(user: User) -> Response | tuple[Response, int]:
     with Refused(REFUSALS) as refused:
         text = errors.text_field({"text": request.form.get("text")}, "text", bulletin_rules.MAX_TEXT)
         return jsonify(common.preview(text, url_for("ui.audio", asset_id="ASSET")))
-    assert refused.exc is not None and refused.message is not None
-    return api_error(refused.exc.code, refused.message, refused.exc.status)
+    return refused.json_error()
 
 
 @bp.post("/reading")
@@ -98,8 +96,8 @@ def reading(user: User) -> Response | tuple[Response, int]:
     check_csrf()
     with Refused(REFUSALS) as refused:
         text = errors.text_field({"text": request.form.get("text")}, "text", bulletin_rules.MAX_TEXT)
-    if refused.exc is not None and refused.message is not None:
-        return api_error(refused.exc.code, refused.message, refused.exc.status)
+    if refused.exc is not None:
+        return refused.json_error()
     return jsonify(common.reading(text))
 
 
@@ -147,8 +145,7 @@ def lexicon_choose(user: User) -> Response | tuple[Response, int]:
         entry = bulletin_rules.choose_reading(db(), user, {"word": request.form.get("word"),
                                                            "reading": request.form.get("reading")})
         return jsonify(word=entry.word, reading=entry.reading)
-    assert refused.exc is not None and refused.message is not None
-    return api_error(refused.exc.code, refused.message, refused.exc.status)
+    return refused.json_error()
 
 
 @bp.post("/lexicon/<int:entry_id>/delete")
