@@ -163,7 +163,7 @@ def run(receivers: int, rounds: int, database_url: str | None = None) -> dict[st
         fleet.start(connect_per_s)
         try:
             if not fleet.wait_connected(120):
-                raise RuntimeError("not every simulated receiver connected")
+                raise RuntimeError(fleet.not_connected())
             time.sleep(2)
             system = system_rounds(stack, fleet, rounds)
             errors = fleet.errors()

@@ -72,7 +72,10 @@ class Receiver:
         self.client.on_disconnect = lambda *args: self.connected.clear()
         fleet.watch(self.client)
         self.ever_connected = False
+        """A TCP connection was made once (later ones are reconnections)."""
         self.connect_tried = 0.0
+        self.connect_failures: list[str] = []
+        """Attempts that failed before a connection (retried; reported only if it never connects)."""
         self.lock = threading.Lock()
         self.entries: dict[int, ScheduleEntry] = {}
         self.fetches: dict[str, Fetch] = {}
@@ -95,13 +98,13 @@ class Receiver:
         """(Re)connect; on the fleet's thread. A failure is retried by the fleet after a pause."""
         self.connect_tried = time.monotonic()
         try:
-            if self.client.socket() is None and not self.ever_connected:
+            if not self.ever_connected:
                 self.client.connect(self.fleet.host, self.fleet.port, keepalive=30)
                 self.ever_connected = True
             else:
                 self.client.reconnect()
-        except OSError as exc:
-            self.errors.append(f"cannot connect: {exc}")
+        except OSError as exc:  # a busy broker's backlog full, a refused port: the fleet tries again
+            self.connect_failures.append(f"cannot connect: {exc}")
 
     def stop(self) -> None:
         self.client.publish(self.fleet.topics.status(self.id), Status("offline", now()).to_bytes(), qos=1,
@@ -315,6 +318,12 @@ class Fleet:
         deadline = time.monotonic() + timeout
         return all(r.connected.wait(max(0.0, deadline - time.monotonic())) for r in self.receivers.values())
 
+    def not_connected(self) -> str:
+        """Which receivers are not connected now, and why (for a run that cannot start)."""
+        missing = [r for r in self.receivers.values() if not r.connected.is_set()]
+        why = [f"{r.id}: {(r.errors or r.connect_failures or ['no answer'])[-1]}" for r in missing[:5]]
+        return f"{len(missing)} of {len(self.receivers)} simulated receivers not connected ({'; '.join(why)})"
+
     def _run(self) -> None:
         beats = itertools.cycle(list(self.receivers.values()))
         gap = self.heartbeat_s / max(1, len(self.receivers))
@@ -338,7 +347,7 @@ class Fleet:
                 next_beat += gap
             if moment >= next_misc:  # keepalives, QoS retries, reconnections, stalled downloads
                 for receiver in self.receivers.values():
-                    if receiver.client.loop_misc() == mqtt.MQTT_ERR_NO_CONN and receiver.ever_connected \
+                    if receiver.client.loop_misc() == mqtt.MQTT_ERR_NO_CONN and receiver.connect_tried \
                             and moment - receiver.connect_tried > 2.0:
                         receiver.connect()
                     receiver.retry()

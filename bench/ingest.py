@@ -153,7 +153,7 @@ def run(receivers: int, heartbeats: int, broadcasts: int, database_url: str | No
                 stack.write_config()
             fleet.start(max(200.0, receivers / 5))
             if not fleet.wait_connected(120):
-                raise RuntimeError("not every receiver connected")
+                raise RuntimeError(fleet.not_connected())
             ids = prepare(stack, broadcasts)
             total, raw_s = floor(stack, fleet, ids, heartbeats)
             for n in range(workers):

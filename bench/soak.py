@@ -82,7 +82,7 @@ def run(tmp: Path, receivers: int, seconds: float, heartbeat_s: float = 30.0, ev
                       {d: stack.users[d] for d in stack.devices}, heartbeat_s=heartbeat_s, realtime=False)
         fleet.start()
         if not fleet.wait_connected(120):
-            raise RuntimeError("not every simulated receiver connected")
+            raise RuntimeError(fleet.not_connected())
         result.memory = {"worker": [], "web": []}
         began = time.monotonic()
         stop = threading.Event()

@@ -49,24 +49,24 @@ def test_preview_reads_with_the_commune_words_first(env: Env) -> None:
 
 def test_renders_change_when_the_dictionary_does(env: Env) -> None:
     speech = Speech(env.config.speech, AssetStore(env.config.asset_dir))
-    text = "Họp HTX lúc 19h."
+    text = "Họp ở bản Nà Lầu lúc 19h."
     with env.db.session() as session:
         before = speech.render(session, text).id
-    add(env, "HTX", "hợp tác xã")
+    add(env, "Nà Lầu", "Nà Làu")
     with env.db.session() as session:
         after = speech.render(session, text).id
     assert after != before, "the bulletin is spoken again with the commune's reading"
 
 
 def test_normalize_command_uses_the_dictionary_of_a_server(env: Env, tmp_path: Path) -> None:
-    add(env, "HTX", "hợp tác xã")
+    add(env, "Nà Lầu", "Nà Làu")
     config = tmp_path / "server.toml"
     url = env.db.engine.url.render_as_string(hide_password=False)
     config.write_text(f'data_dir = "{tmp_path}"\ndatabase_url = "{url}"\n')
     result = subprocess.run([sys.executable, "-m", "broadcaster.cli", "normalize", "--config", str(config),
-                             "Họp HTX."], capture_output=True, text=True, check=False)
+                             "Họp ở Nà Lầu."], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "Họp hợp tác xã."
+    assert result.stdout.strip() == "Họp ở Nà Làu."
 
 
 def test_officers_edit_the_dictionary_on_a_page(env: Env) -> None:
