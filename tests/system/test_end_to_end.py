@@ -70,10 +70,16 @@ def test_agent_offline_at_send_time_gets_the_retained_schedule_later(env: Env) -
 def test_scheduled_broadcast_waits_for_play_at(env: Env) -> None:
     env.start_worker()
     env.start_agent("loa-02")
-    play_at = datetime.now(UTC) + timedelta(seconds=6)
+    play_at = datetime.now(UTC) + timedelta(seconds=12)
     broadcast = env.broadcast(SHORT, targets=["loa-02"], play_at=play_at.astimezone().isoformat())
-    wait_until(lambda: env.device_states(broadcast["id"]) == {"loa-02": "delivered"}, timeout=30)
-    assert env.played_files("loa-02") == [], "nothing plays before play_at"
+    # Delivered ahead of its time (on a loaded machine rendering may eat the margin: then it is checked below).
+    def reached() -> str | None:
+        state = env.device_states(broadcast["id"])["loa-02"]
+        return state if state in ("delivered", "playing", "played") else None
+
+    state = wait_until(reached, timeout=30)
+    if state == "delivered" and datetime.now(UTC) < play_at - timedelta(seconds=1):
+        assert env.played_files("loa-02") == [], "nothing plays before play_at"
     wait_until(lambda: env.device_states(broadcast["id"]) == {"loa-02": "played"}, timeout=60)
     started = datetime.fromisoformat(env.status(broadcast["id"])["devices"][0]["started_at"])  # type: ignore[index]
     assert started >= play_at - timedelta(milliseconds=50)
