@@ -13,9 +13,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from broadcaster.speech.audio import AudioSettings, finish, speech_program
-from broadcaster.speech.engines import VoiceSettings, make_engine
+from broadcaster.speech.engines import VoiceSettings
 from broadcaster.speech.listening import Listener, compare
 from broadcaster.speech.normalize import Normalizer
+from broadcaster.speech.voices import make_engine
 
 BULLETINS = sorted((Path(__file__).resolve().parent.parent / "content" / "bulletins").glob("*.txt"))
 

@@ -18,8 +18,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from broadcaster.speech.audio import AudioSettings, duration_of, finish, speech_program
-from broadcaster.speech.engines import VoiceSettings, make_engine
+from broadcaster.speech.engines import VoiceSettings
 from broadcaster.speech.normalize import Normalizer
+from broadcaster.speech.voices import make_engine
 
 BULLETIN = Path(__file__).resolve().parent.parent / "content" / "bulletins" / "01-hop-dan.txt"
 

@@ -55,17 +55,21 @@ def cmd_normalize(args: argparse.Namespace) -> int:
 
 def cmd_tts(args: argparse.Namespace) -> int:
     from broadcaster.speech.audio import ENCODINGS, AudioError, AudioSettings, finish, speech_program
-    from broadcaster.speech.engines import EngineUnavailable, make_engine
+    from broadcaster.speech.engines import EngineUnavailable
     from broadcaster.speech.normalize import DIALECTS, Normalizer
+    from broadcaster.speech.voices import make_engine
 
     out = Path(args.output)
     if out.suffix not in ENCODINGS:
         print(f"broadcaster tts: cannot tell the format of {out.name}; use .wav, .opus or .mp3", file=sys.stderr)
         return 2
+    if not 0.7 <= args.speed <= 1.5:
+        print("broadcaster tts: --speed must be from 0.7 to 1.5 (1 is the voice's own)", file=sys.stderr)
+        return 2
     config = _config(args.config)
     speech = config.speech
     try:
-        engine = make_engine(args.voice or speech.voice, speech.voices)
+        engine = make_engine(args.voice or speech.default_voice(), speech.catalog(), args.speed)
     except EngineUnavailable as exc:
         print(f"broadcaster tts: {exc}", file=sys.stderr)
         return 2
@@ -201,29 +205,41 @@ def cmd_broker_files(args: argparse.Namespace) -> int:
 
 
 def cmd_voices_fetch(args: argparse.Namespace) -> int:
-    from broadcaster.speech.voicefetch import FetchError, fetch
+    from broadcaster.speech.voicefetch import PIPER_VOICES, FetchError, fetch, fetch_piper
 
     config = _config(args.config)
-    dest = Path(args.dest) if args.dest else Path(config.data_dir) / "voices" / args.name
+    if args.name == "piper" and args.voice not in PIPER_VOICES:
+        print(f"broadcaster voices fetch piper: name one of the published Vietnamese voices: "
+              f"{', '.join(PIPER_VOICES)} (e.g. broadcaster voices fetch piper vais1000)", file=sys.stderr)
+        return 2
+    installed = f"piper-{args.voice}" if args.name == "piper" else args.name
+    dest = Path(args.dest) if args.dest else Path(config.speech.voices_dir) / installed
     try:
-        fetch(args.name, dest, args.sha256)
+        if args.name == "piper":
+            fetch_piper(args.voice, dest, args.sha256)
+        else:
+            fetch(args.name, dest, args.sha256)
     except FetchError as exc:
         print(f"broadcaster voices fetch: {exc}", file=sys.stderr)
         return 1
-    print(f"{args.name} is in {dest.resolve()} (checked; SHA256SUMS beside it). To use it, add to the server "
-          f"config:\n\n[speech]\nvoice = \"{args.name}\"\n[speech.voices.{args.name}]\nengine = \"{args.name}\"\n"
-          f"model = \"{dest.resolve()}\"")
+    where = "the server finds it there by itself" if dest.parent.resolve() == Path(config.speech.voices_dir).resolve() \
+        else f"set speech.voices_dir = \"{dest.parent.resolve()}\" so that the server finds it"
+    print(f"voice {installed!r} is in {dest.resolve()} (checked; SHA256SUMS beside it); {where}. Officers can "
+          f"choose it for a bulletin; with speech.voice = \"auto\" (the default) it reads every bulletin that "
+          f"chose no voice, or set speech.voice = \"{installed}\". Restart the worker and web to load it.")
     return 0
 
 
 def cmd_voices_list(args: argparse.Namespace) -> int:
-    from broadcaster.speech.engines import voice_report
+    from broadcaster.speech.voices import voice_report
 
     config = _config(args.config)
-    for voice in voice_report(config.speech.voices):
-        mark = "*" if voice["name"] == config.speech.voice else " "
+    default = config.speech.default_voice()
+    for voice in voice_report(config.speech.catalog()):
+        mark = "*" if voice["name"] == default else " "
         state = "ok" if voice["available"] else f"UNAVAILABLE: {voice['problem']}"
-        print(f"{mark} {voice['name']:<16} {voice['engine']:<8} {state}")
+        kind = "natural" if voice["natural"] else "robotic"
+        print(f"{mark} {voice['name']:<16} {voice['engine']:<8} {kind:<8} {voice['label']:<34} {state}")
     return 0
 
 
@@ -314,8 +330,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("tts", help="synthesize text into an audio file")
     p.add_argument("text", help="text to read, or - for standard input")
     p.add_argument("-o", "--output", required=True, help="output file: .wav, .opus or .mp3")
-    p.add_argument("--voice", help="voice name: vi, vi-central, vi-south or one from the config (default: the "
-                                    "config's voice)")
+    p.add_argument("--voice", help="voice name (broadcaster voices list shows them; default: the server's)")
+    p.add_argument("--speed", type=float, default=1.0, help="times the voice's own speed, 0.7 to 1.5 (default 1)")
     p.add_argument("--config", type=Path, help="server TOML: its voices, dialect, audio settings and dictionary")
     p.add_argument("--no-chime", action="store_true", help="leave out the chime")
     p.add_argument("--horn-filter", action="store_true", help="band-limit to 250 Hz - 6 kHz for horn speakers")
@@ -365,8 +381,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", type=Path, help="server TOML file")
     p.set_defaults(func=cmd_voices_list)
     p = voices.add_parser("fetch", help="download a voice's weights from their public location, verified")
-    p.add_argument("name", choices=["viettts"], help="voice to fetch")
-    p.add_argument("--dest", help="folder to put it in (default: <data_dir>/voices/<name>)")
+    p.add_argument("name", choices=["viettts", "piper"], help="vietTTS's voice, or a Piper voice")
+    p.add_argument("voice", nargs="?", help="for piper: vais1000 (northern woman), 25hours or vivos")
+    p.add_argument("--dest", help="folder to put it in (default: <voices_dir>/<name>, where the server finds it)")
     p.add_argument("--sha256", help="expected SHA-256 of the download, if you have it from another channel")
     p.add_argument("--config", type=Path, help="server TOML file (for data_dir)")
     p.set_defaults(func=cmd_voices_fetch)

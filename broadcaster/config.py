@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from broadcaster.speech.engines import VoiceSettings, all_voices
+from broadcaster.speech.engines import VoiceSettings
 from broadcaster.speech.normalize import DIALECTS
+from broadcaster.speech.voices import AUTO, all_voices, best_voice
 from edge_agent.protocol.signing import Signer
 from edge_agent.protocol.topics import DEFAULT_ROOT
 from edge_agent.settings import ConfigError, load, read_secret
@@ -63,10 +64,14 @@ class WebSettings:
 
 @dataclass
 class SpeechSettings:
-    voice: str = "vi"
-    """Voice for bulletins: vi (northern), vi-central, vi-south, or a name from [speech.voices]."""
+    voice: str = AUTO
+    """The server's default voice (a commune may set its own, a bulletin its own): auto (the best voice that
+    speaks here, a natural one of the dialect's region first), vi, vi-nu, vi-central, vi-central-nu, vi-south,
+    vi-south-nu (espeak-ng), a voice fetched into voices_dir, or a name from [speech.voices]."""
     voices: dict[str, VoiceSettings] = field(default_factory=dict)
     """Extra voices by name, e.g. [speech.voices.cham] engine = "espeak", speed_wpm = 120."""
+    voices_dir: str = ""
+    """Where 'broadcaster voices fetch' installs voices, each found there by itself (empty: <data_dir>/voices)."""
     dialect: str = "north"
     """Number readings: north (nghìn, linh) or south (ngàn, lẻ)."""
     bitrate_kbps: int = 24
@@ -79,6 +84,16 @@ class SpeechSettings:
     """Band-limit broadcasts to 250 Hz - 6 kHz for horn loudspeakers."""
     max_recording_s: int = 1800
     """Longest uploaded recording accepted (seconds)."""
+
+    def catalog(self) -> dict[str, VoiceSettings]:
+        """Every voice of this server by name (built in, installed, configured)."""
+        return all_voices(self.voices, Path(self.voices_dir) if self.voices_dir else None)
+
+    def default_voice(self) -> str:
+        """The voice a bulletin is read with when neither it nor its commune chose one."""
+        if self.voice != AUTO:
+            return self.voice
+        return best_voice(self.catalog(), "south" if self.dialect == "south" else "north")
 
 
 @dataclass
@@ -142,9 +157,12 @@ class ServerConfig:
             raise ConfigError(f"signing.key_file: {exc}") from None
 
     def check(self) -> ServerConfig:
-        voices = all_voices(self.speech.voices)
-        if self.speech.voice not in voices:
-            raise ConfigError(f"speech.voice: {self.speech.voice!r} is not one of {', '.join(sorted(voices))}")
+        if not self.speech.voices_dir:
+            self.speech.voices_dir = str(Path(self.data_dir) / "voices")
+        voices = self.speech.catalog()
+        if self.speech.voice != AUTO and self.speech.voice not in voices:
+            raise ConfigError(f"speech.voice: {self.speech.voice!r} is not one of {AUTO}, "
+                              f"{', '.join(sorted(voices))}")
         if not 1 <= self.mqtt.chunk_kib <= 1024:
             raise ConfigError("mqtt.chunk_kib: must be between 1 and 1024")
         if self.speech.dialect not in DIALECTS:

@@ -69,6 +69,8 @@ class Area(Base):
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(20))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"))
+    voice: Mapped[str | None] = mapped_column(String(63))
+    """The voice its bulletins are read with (None: the nearest area above that chose one, else the server's)."""
 
 
 ROLES = ("admin", "editor", "approver", "operator")
@@ -238,6 +240,10 @@ class Bulletin(Base):
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     review_comment: Mapped[str | None] = mapped_column(Text)
     """Why it was rejected (or a note with the approval)."""
+    voice: Mapped[str | None] = mapped_column(String(63))
+    """The voice chosen for it (None: its commune's)."""
+    speed: Mapped[float | None] = mapped_column(Float)
+    """How fast it is read, times the voice's own (None: 1)."""
     recording: Mapped[Recording | None] = relationship()
     broadcasts: Mapped[list[Broadcast]] = relationship(viewonly=True, order_by="Broadcast.id")
 

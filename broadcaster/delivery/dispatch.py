@@ -15,6 +15,7 @@ from broadcaster.database import Database
 from broadcaster.db import Broadcast, DeviceSetting, ScheduleRefresh, utcnow
 from broadcaster.delivery.publisher import Publisher, ask_refresh
 from broadcaster.domain.lifecycle import FINAL_DELIVERY_STATES
+from broadcaster.domain.voices import reading_of
 from broadcaster.speech.audio import AudioError
 from broadcaster.speech.render import Speech
 from edge_agent.protocol.fields import PRIORITY_RANK
@@ -113,7 +114,8 @@ class Dispatcher:
                     asset = self.speech.render_recording(session, recording, self.uploads,
                                                          self.config.speech.max_recording_s)
                 else:
-                    asset = self.speech.render(session, broadcast.bulletin.text)
+                    voice, speed = reading_of(session, broadcast.bulletin)
+                    asset = self.speech.render(session, broadcast.bulletin.text, voice, speed)
             except AudioError as exc:
                 logger.error("broadcast %d cannot be rendered: %s", broadcast_id, exc)
                 broadcast.state, broadcast.error = "failed", str(exc)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -19,6 +20,7 @@ from broadcaster.domain.access import audit, home_area, require, scope_of
 from broadcaster.domain.errors import Refusal, text_field
 from broadcaster.domain.fleet import owned_area
 from broadcaster.domain.lifecycle import BULLETIN_STATES
+from broadcaster.domain.voices import speed_field, voice_field
 from broadcaster.speech.audio import AudioError, load_recording
 
 MAX_TITLE = 200
@@ -34,14 +36,16 @@ def _spoken_text(data: dict[str, Any]) -> str:
     return text
 
 
-def create_bulletin(session: Session, user: User, data: dict[str, Any]) -> Bulletin:
-    """A draft (or, with ``"submit": true``, submitted for approval at once)."""
+def create_bulletin(session: Session, user: User, data: dict[str, Any], voices: Collection[str] = ()) -> Bulletin:
+    """A draft (or, with ``"submit": true``, submitted for approval at once), optionally with its ``voice`` (one
+    of ``voices``) and reading ``speed``."""
     require(user, "write")
     title = text_field(data, "title", MAX_TITLE)
     text = _spoken_text(data)
     now = utcnow()
     bulletin = Bulletin(title=title, text=text, state="draft", created_by=user.id, created_at=now,
-                        area_id=owned_area(session, user, data.get("area_id")))
+                        area_id=owned_area(session, user, data.get("area_id")), voice=voice_field(data, voices),
+                        speed=speed_field(data))
     if data.get("submit") is True:
         bulletin.state, bulletin.submitted_at = "submitted", now
     session.add(bulletin)
@@ -73,9 +77,10 @@ def list_bulletins(session: Session, user: User, state: str | None = None, limit
     return query.limit(limit).all()
 
 
-def update_bulletin(session: Session, user: User, bulletin_id: int, data: dict[str, Any]) -> Bulletin:
-    """Change the title or text. Approved content that changes goes back for approval: only what an
-    approver read airs."""
+def update_bulletin(session: Session, user: User, bulletin_id: int, data: dict[str, Any],
+                    voices: Collection[str] = ()) -> Bulletin:
+    """Change the title, text, voice or speed. Approved content that changes goes back for approval: only what
+    an approver read (and heard) airs."""
     require(user, "write")
     bulletin = visible_bulletin(session, user, bulletin_id)
     changed = []
@@ -88,8 +93,17 @@ def update_bulletin(session: Session, user: User, bulletin_id: int, data: dict[s
                           field="text")
         bulletin.text = _spoken_text(data)
         changed.append("text")
+    reading = [name for name in ("voice", "speed") if name in data]
+    if reading and bulletin.recording is not None:
+        raise Refusal("not_text", "a recording is heard as it was recorded; it has no voice or speed",
+                      field=reading[0])
+    if "voice" in data:
+        bulletin.voice = voice_field(data, voices)
+    if "speed" in data:
+        bulletin.speed = speed_field(data)
+    changed += reading
     if not changed:
-        raise Refusal("missing_field", "send 'title' or 'text' to change")
+        raise Refusal("missing_field", "send 'title', 'text', 'voice' or 'speed' to change")
     bulletin.updated_at = utcnow()
     if bulletin.state == "approved":
         bulletin.state, bulletin.submitted_at = "submitted", bulletin.updated_at

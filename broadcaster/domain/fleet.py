@@ -135,6 +135,7 @@ def areas_json(session: Session, user: User) -> list[dict[str, Any]]:
     for area in areas:
         rule = governing(area.id)
         result.append({"id": area.id, "name": area.name, "kind": area.kind, "parent_id": area.parent_id,
+                       "voice": area.voice,
                        "airtime": {"allowed_from": airtime.clock_text(rule.allowed_from),
                                    "allowed_to": airtime.clock_text(rule.allowed_to),
                                    "max_session_min": rule.max_session_min,

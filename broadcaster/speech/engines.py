@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 import time
 from abc import ABC, abstractmethod
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -23,9 +23,6 @@ from pydub import AudioSegment
 from broadcaster.speech.audio import SAMPLE_RATE, AudioError
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_VOICE = "vi"
-
 
 class EngineUnavailable(Exception):
     """This voice cannot speak here; the text says why (missing program, voice data or model files)."""
@@ -49,13 +46,53 @@ class VoiceSettings:
     """Piper: speaker number of a multi-speaker voice."""
     length_scale: float = 1.0
     """vietTTS and Piper: above 1 speaks slower, below 1 faster."""
+    label: str = ""
+    """What officers see when they choose the voice, e.g. "Nữ miền Bắc (tự nhiên)"; empty: the voice's name."""
+    region: str = ""
+    """The accent: north, central or south (empty: not said)."""
+    gender: str = ""
+    """female or male (empty: not said, or several speakers)."""
+
+    def sound(self) -> dict[str, object]:
+        """The settings that change what is heard (not how the voice is labelled)."""
+        return {k: v for k, v in asdict(self).items() if k not in ("label", "region", "gender")}
+
+    @property
+    def natural(self) -> bool:
+        """A neural voice that listeners understand; espeak-ng is the robotic fallback."""
+        return self.engine != "espeak"
+
+    def at_speed(self, speed: float) -> VoiceSettings:
+        """The same voice ``speed`` times as fast (1.0: as configured)."""
+        if speed == 1.0:
+            return self
+        if self.engine == "espeak":
+            return replace(self, speed_wpm=max(80, min(450, round(self.speed_wpm * speed))))
+        return replace(self, length_scale=round(self.length_scale / speed, 4))
+
+
+REGIONS = ("north", "central", "south")
+GENDERS = ("female", "male")
+SPEEDS = (0.8, 0.9, 1.0, 1.1, 1.2)
+"""Reading speeds an officer may choose for a bulletin (times the voice's own)."""
+
+
+def _espeak(voice: str, label: str, region: str, gender: str) -> VoiceSettings:
+    # espeak-ng's female variant alone speaks at about 160 Hz; raised, at about 190 Hz as a woman's voice does.
+    return VoiceSettings(espeak_voice=voice, label=label, region=region, gender=gender,
+                         pitch=65 if gender == "female" else 50)
 
 
 BUILTIN_VOICES = {
-    "vi": VoiceSettings(espeak_voice="vi"),
-    "vi-central": VoiceSettings(espeak_voice="vi-vn-x-central"),
-    "vi-south": VoiceSettings(espeak_voice="vi-vn-x-south"),
+    "vi": _espeak("vi", "Giọng máy, nam miền Bắc", "north", "male"),
+    "vi-nu": _espeak("vi+f3", "Giọng máy, nữ miền Bắc", "north", "female"),
+    "vi-central": _espeak("vi-vn-x-central", "Giọng máy, nam miền Trung", "central", "male"),
+    "vi-central-nu": _espeak("vi-vn-x-central+f3", "Giọng máy, nữ miền Trung", "central", "female"),
+    "vi-south": _espeak("vi-vn-x-south", "Giọng máy, nam miền Nam", "south", "male"),
+    "vi-south-nu": _espeak("vi-vn-x-south+f3", "Giọng máy, nữ miền Nam", "south", "female"),
 }
+"""espeak-ng's three Vietnamese accents, each with its male voice and a female variant (``+f3``): always there,
+robotic, the fallback of every other voice."""
 
 
 class Engine(ABC):
@@ -75,7 +112,7 @@ class Engine(ABC):
 
     def key(self) -> str:
         """What makes this voice's output differ (part of the render cache key)."""
-        return json.dumps(asdict(self.settings), sort_keys=True)
+        return json.dumps(self.settings.sound(), sort_keys=True)
 
 
 @lru_cache(maxsize=1)
@@ -96,7 +133,7 @@ class EspeakEngine(Engine):
     def check(self) -> None:
         if shutil.which("espeak-ng") is None:
             raise EngineUnavailable("espeak-ng is not installed (apt-get install espeak-ng)")
-        if self.settings.espeak_voice.lower() not in _espeak_voices():
+        if self.settings.espeak_voice.lower().partition("+")[0] not in _espeak_voices():  # "vi+f3": a variant
             raise EngineUnavailable(f"espeak-ng has no voice {self.settings.espeak_voice!r}")
 
     def synthesize(self, sentence: str) -> AudioSegment:
@@ -158,7 +195,7 @@ class PiperEngine(Engine):
     def key(self) -> str:
         # The model's bytes define the voice: name them by size and modification time, cheaply.
         stat = Path(self.settings.model or "").stat()
-        return json.dumps([asdict(self.settings), stat.st_size, stat.st_mtime_ns], sort_keys=True)
+        return json.dumps([self.settings.sound(), stat.st_size, stat.st_mtime_ns], sort_keys=True)
 
 
 class VietTTSEngine(Engine):
@@ -203,7 +240,7 @@ class VietTTSEngine(Engine):
         return segment.set_frame_rate(SAMPLE_RATE)
 
     def key(self) -> str:
-        return json.dumps([asdict(self.settings), _stamp(self._files())], sort_keys=True)
+        return json.dumps([self.settings.sound(), _stamp(self._files())], sort_keys=True)
 
 
 def _stamp(paths: list[Path]) -> tuple[tuple[str, int, int], ...]:
@@ -230,62 +267,3 @@ def _load_viettts(folder: Path, stamp: object) -> Any:
 
 
 ENGINES: dict[str, type[Engine]] = {"espeak": EspeakEngine, "viettts": VietTTSEngine, "piper": PiperEngine}
-
-
-def all_voices(configured: dict[str, VoiceSettings] | None = None) -> dict[str, VoiceSettings]:
-    return {**BUILTIN_VOICES, **(configured or {})}
-
-
-def make_engine(name: str, configured: dict[str, VoiceSettings] | None = None) -> Engine:
-    """The engine for voice ``name``, checked; raises EngineUnavailable with the reason."""
-    voices = all_voices(configured)
-    if name not in voices:
-        raise EngineUnavailable(f"no voice named {name!r} is configured (known: {', '.join(sorted(voices))})")
-    settings = voices[name]
-    engine_class = ENGINES.get(settings.engine)
-    if engine_class is None:
-        raise EngineUnavailable(f"voice {name!r} needs the {settings.engine!r} engine, which is not available")
-    engine = engine_class(name, settings)
-    engine.check()
-    return engine
-
-
-def resolve(name: str, configured: dict[str, VoiceSettings] | None = None) -> tuple[Engine, str | None]:
-    """The engine for ``name``, or the default voice and the reason ``name`` could not be used."""
-    try:
-        return make_engine(name, configured), None
-    except EngineUnavailable as exc:
-        reason = f"voice {name!r} is unavailable: {exc}; using {DEFAULT_VOICE!r} instead"
-        logger.error(reason)
-        return make_engine(DEFAULT_VOICE), reason
-
-
-_CHECKED: dict[tuple[str, VoiceSettings], tuple[float, str | None]] = {}
-CHECK_TTL_S = 60.0
-"""Pages and the API ask often; a check may load a whole model, so its answer is kept this long."""
-
-
-def voice_problem(name: str, configured: dict[str, VoiceSettings] | None = None) -> str | None:
-    """Why voice ``name`` cannot speak here, or None if it can (checked at most once a minute)."""
-    settings = all_voices(configured).get(name)
-    key = (name, settings or VoiceSettings(engine="<none>"))
-    now = time.monotonic()
-    cached = _CHECKED.get(key)
-    if cached is not None and now - cached[0] < CHECK_TTL_S:
-        return cached[1]
-    try:
-        make_engine(name, configured)
-        problem = None
-    except EngineUnavailable as exc:
-        problem = str(exc)
-    _CHECKED[key] = (now, problem)
-    return problem
-
-
-def voice_report(configured: dict[str, VoiceSettings] | None = None) -> list[dict[str, object]]:
-    """Every voice with whether it can speak here and why not."""
-    report = []
-    for name, settings in sorted(all_voices(configured).items()):
-        problem = voice_problem(name, configured)
-        report.append({"name": name, "engine": settings.engine, "available": problem is None, "problem": problem})
-    return report

@@ -3,8 +3,16 @@
 vietTTS's trained weights are published by underthesea as one zip on a GitHub release; GitHub publishes each
 release asset's SHA-256. The zip must match that checksum (or one given with ``--sha256``, or pinned here
 once known); its files are then loaded with the same restricted reader the engine uses, and a ``SHA256SUMS``
-is written beside them. Nothing is left half-written: the zip goes to a temporary file and the voice to a
-temporary folder that is renamed into place only when everything checks out.
+is written beside them.
+
+Piper's Vietnamese voices are published in the rhasspy/piper-voices repository on Hugging Face, a model
+(``.onnx``) and its configuration (``.onnx.json``) each, at the tag ``v1.0.0``. The model must match the
+SHA-256 pinned here (from public records of that file) or, for a voice without a pin, the SHA-256 that Hugging
+Face publishes for the stored object; the configuration must match its pin or the git object id published
+beside it. The voice is then loaded by piper-tts where it is installed.
+
+Nothing is left half-written: downloads go to a temporary folder that is renamed into place only when
+everything checks out, with a ``voice.json`` that lets the server find the voice by itself.
 """
 
 from __future__ import annotations
@@ -22,6 +30,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
+
+from broadcaster.speech.engines import VoiceSettings
+from broadcaster.speech.voices import write_installed
 
 
 def _sha256(path: Path) -> str:
@@ -59,6 +70,45 @@ SOURCES = {
         licence="vietTTS (NTT123), trained on the InfoRe corpus; redistributed by underthesea",
     ),
 }
+
+
+
+@dataclass(frozen=True)
+class PiperSource:
+    voice_id: str
+    """The voice's name in rhasspy/piper-voices, e.g. vi_VN-vais1000-medium."""
+    path: str
+    """Its folder in that repository."""
+    label: str
+    region: str = ""
+    gender: str = ""
+    model_sha256: str | None = None
+    """The .onnx file's SHA-256, pinned where public records agree on it."""
+    config_sha256: str | None = None
+    licence: str = ""
+
+    @property
+    def files(self) -> tuple[str, str]:
+        return f"{self.voice_id}.onnx", f"{self.voice_id}.onnx.json"
+
+
+PIPER_BASE = "https://huggingface.co/rhasspy/piper-voices"
+PIPER_TREE = "https://huggingface.co/api/models/rhasspy/piper-voices/tree"
+PIPER_REVISION = "v1.0.0"
+PIPER_VOICES = {
+    # VAIS-1000: one northern female speaker. The checksums are those recorded for the v1.0.0 files by
+    # several public projects that pin this voice (63,201,294 and 4,860 bytes).
+    "vais1000": PiperSource(
+        "vi_VN-vais1000-medium", "vi/vi_VN/vais1000/medium", "Nữ miền Bắc (Piper VAIS-1000)", "north", "female",
+        model_sha256="ec7c89e2c85f4d1edc24b6120c18aaf1bda614f06b511567eb9c7c0de15e2dab",
+        config_sha256="fafb9da1354ed4b77c31af228ed41fb41cd825c14cffa105454b25e6ae751ee0",
+        licence="Piper voice trained on VAIS-1000 (CC BY 4.0)"),
+    "25hours": PiperSource("vi_VN-25hours_single-low", "vi/vi_VN/25hours_single/low", "Piper 25hours (một giọng)",
+                           licence="Piper voice trained on the 25hours_single dataset"),
+    "vivos": PiperSource("vi_VN-vivos-x_low", "vi/vi_VN/vivos/x_low", "Piper VIVOS (nhiều người đọc)",
+                         licence="Piper voice trained on VIVOS (AILAB, VNU-HCM; CC BY-NC-SA 4.0)"),
+}
+"""The Vietnamese voices published for Piper, by the name ``broadcaster voices fetch piper <name>`` takes."""
 
 Opener = Callable[..., IO[bytes]]
 
@@ -139,6 +189,86 @@ def _extract(archive: Path, files: tuple[str, ...], folder: Path) -> None:
         raise FetchError(f"the download is not a zip archive: {exc}") from None
 
 
+def _json(url: str, opener: Opener, timeout: float) -> Any:
+    with _open(url, opener, timeout) as response:
+        try:
+            return json.loads(response.read().decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            raise FetchError(f"{url} did not answer with JSON") from None
+
+
+def _git_blob_id(path: Path) -> str:
+    """The id git (and so Hugging Face) gives a file's content."""
+    data = path.read_bytes()
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+
+
+def fetch_piper(name: str, dest: Path, sha256: str | None = None, *, source: PiperSource | None = None,
+                base: str | None = None, tree: str | None = None, opener: Opener = urllib.request.urlopen,
+                timeout: float = 60.0, progress: IO[str] | None = sys.stderr) -> Path:
+    """Download Piper voice ``name`` (a key of PIPER_VOICES) into ``dest``, verified; returns ``dest``.
+    ``base`` and ``tree`` stand in for Hugging Face's addresses (PIPER_BASE, PIPER_TREE)."""
+    base, tree = base or PIPER_BASE, tree or PIPER_TREE
+    if source is None:
+        if name not in PIPER_VOICES:
+            raise FetchError(f"no Piper voice named {name!r} can be fetched (known: {', '.join(PIPER_VOICES)})")
+        source = PIPER_VOICES[name]
+    model, config = source.files
+    published: dict[str, dict[str, Any]] = {}
+    if not ((sha256 or source.model_sha256) and source.config_sha256):
+        listing = _json(f"{tree}/{PIPER_REVISION}/{source.path}", opener, timeout)
+        published = {PurePosixPath(str(e.get("path"))).name: e for e in listing if isinstance(e, dict)} \
+            if isinstance(listing, list) else {}
+    lfs = published.get(model, {}).get("lfs")
+    expected_model = (sha256 or source.model_sha256 or (lfs.get("oid") if isinstance(lfs, dict) else "") or "")
+    expected_config = source.config_sha256 or str(published.get(config, {}).get("oid") or "")
+    if not expected_model or not expected_config:
+        raise FetchError(f"no checksum is published for {source.voice_id}; check the model by another channel "
+                         "and pass its SHA-256 with --sha256")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f".{dest.name}-", dir=dest.parent) as tmp:
+        staging = Path(tmp) / "voice"
+        staging.mkdir()
+        for file in (config, model):
+            url = f"{base}/resolve/{PIPER_REVISION}/{source.path}/{file}"
+            if progress is not None:
+                print(f"downloading {url}", file=progress)
+            got = _download(url, staging / file, opener, timeout, progress)
+            expected = expected_model if file == model else expected_config
+            if got != expected.lower() and _git_blob_id(staging / file) != expected.lower():
+                raise FetchError(f"checksum mismatch for {file}: expected {expected}, got {got}; the file was "
+                                 "damaged or replaced, nothing was installed")
+        _validate_piper(staging / model, staging / config)
+        (staging / "SHA256SUMS").write_text("".join(f"{_sha256(staging / f)}  {f}\n" for f in (model, config)))
+        write_installed(staging, VoiceSettings(engine="piper", model=model, label=source.label,
+                                               region=source.region, gender=source.gender))
+        if dest.exists():
+            shutil.rmtree(dest)
+        staging.rename(dest)
+    return dest
+
+
+def _validate_piper(model: Path, config: Path) -> None:
+    """A Vietnamese Piper voice: its configuration says so, and piper-tts (where installed) loads it."""
+    try:
+        settings = json.loads(config.read_text(encoding="utf-8"))
+        voice = settings["espeak"]["voice"]
+        if not (isinstance(settings["phoneme_id_map"], dict) and int(settings["audio"]["sample_rate"]) > 0):
+            raise ValueError("no phoneme map or sample rate")
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        raise FetchError(f"{config.name} is not a Piper voice configuration: {exc}") from None
+    if not str(voice).startswith("vi"):
+        raise FetchError(f"{config.name} is a voice for {voice!r}, not Vietnamese")
+    try:
+        from piper import PiperVoice
+    except ImportError:
+        return  # the engine says "pip install 'loaxa[piper]'" when the voice is used
+    try:
+        PiperVoice.load(model, config_path=config)
+    except Exception as exc:  # onnxruntime raises its own types
+        raise FetchError(f"piper-tts cannot load {model.name}: {exc.__class__.__name__}: {exc}") from None
+
+
 def fetch(name: str, dest: Path, sha256: str | None = None, *, source: Source | None = None,
           opener: Opener = urllib.request.urlopen, timeout: float = 60.0,
           progress: IO[str] | None = sys.stderr) -> Path:
@@ -166,6 +296,8 @@ def fetch(name: str, dest: Path, sha256: str | None = None, *, source: Source | 
         _validate(name, staging)
         sums = [f"{_sha256(staging / file)}  {file}\n" for file in source.files]
         (staging / "SHA256SUMS").write_text("".join(sums))
+        write_installed(staging, VoiceSettings(engine="viettts", model=".", label="Nữ miền Bắc (vietTTS)",
+                                               region="north", gender="female"))
         if dest.exists():
             shutil.rmtree(dest)
         staging.rename(dest)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from broadcaster.config import ServerConfig
 from broadcaster.database import Database
-from broadcaster.db import Asset
+from broadcaster.db import Asset, User
 from broadcaster.domain import errors
 from broadcaster.speech.audio import AudioError
 
@@ -42,20 +42,40 @@ def reading(text: str) -> dict[str, Any]:
             "marks": [{"kind": m.kind, "text": m.text, "readings": list(m.readings)} for m in normalizer.marks(text)]}
 
 
-def preview(text: str, audio_url: str) -> dict[str, Any]:
-    """Render ``text`` as it will air (cached: the broadcast reuses it) and run the listening check.
+def voices(user: User) -> dict[str, Any]:
+    """The voices an officer may choose (natural ones first, each with whether it speaks here), and the one
+    that reads this officer's commune's bulletins when none is chosen."""
+    from broadcaster.domain.access import home_area
+    from broadcaster.domain.voices import area_voice
+    from broadcaster.speech.voices import voice_report
+
+    speech = config().speech
+    report = voice_report(speech.catalog())
+    default = area_voice(db(), home_area(user)) or speech.default_voice()
+    usable = {v["name"] for v in report if v["available"]}
+    return {"voices": report, "default": default, "natural": any(v["natural"] for v in report
+                                                                 if v["name"] in usable)}
+
+
+def preview(user: User, text: str, audio_url: str, voice: str | None = None, speed: float | None = None
+            ) -> dict[str, Any]:
+    """Render ``text`` as it will air with ``voice`` at ``speed`` (None: the commune's; cached: the broadcast
+    reuses it) and run the listening check.
 
     One render at a time per web process: a preview is a click, not a batch job.
     """
     from broadcaster.assets import AssetStore
+    from broadcaster.domain.access import home_area
+    from broadcaster.domain.voices import area_voice
     from broadcaster.speech.render import Speech
 
     state = current_app.extensions["broadcaster"]
+    voice = voice or area_voice(db(), home_area(user))
     with _RENDER_LOCK:
         if "speech" not in state:
             state["speech"] = Speech(config().speech, AssetStore(config().asset_dir))
         try:
-            result = state["speech"].preview(db(), text)
+            result = state["speech"].preview(db(), text, voice, speed or 1.0)
         except AudioError as exc:
             raise errors.Refusal("cannot_render", f"the text cannot be read aloud: {exc}", field="text") from None
     return {**result.as_json(), "marks": reading(text)["marks"],

@@ -40,6 +40,8 @@ TARGETS = {
 }
 TIME = {"type": "string", "format": "date-time"}
 N_STR, N_INT, N_NUM, N_TIME = nullable(STR), nullable(INT), nullable(NUM), nullable(TIME)
+SPEED = nullable({"type": "number", "minimum": 0.7, "maximum": 1.5,
+                  "description": "How fast it is read, times the voice's own (null: 1)"})
 
 SCHEMAS: dict[str, J] = {
     "Error": obj(["error"], error=obj(["code", "message"], code=STR, message=STR, field=STR,
@@ -49,8 +51,8 @@ SCHEMAS: dict[str, J] = {
                     state={"enum": ["draft", "submitted", "approved", "rejected"]},
                     stage={"enum": ["draft", "submitted", "approved", "rejected", "scheduled", "aired"]},
                     area_id=N_INT,
-                    review_comment=N_STR, created_by=INT, created_at=TIME, submitted_at=N_TIME, approved_by=N_INT,
-                    approved_at=N_TIME, updated_at=N_TIME),
+                    review_comment=N_STR, voice=N_STR, speed=NUM, created_by=INT, created_at=TIME,
+                    submitted_at=N_TIME, approved_by=N_INT, approved_at=N_TIME, updated_at=N_TIME),
     "Repeat": obj(["weekdays", "times"], weekdays=array({"type": "integer", "minimum": 1, "maximum": 7}),
                   times=array({"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"}),
                   start={"type": "string", "format": "date"}, until=nullable({"type": "string", "format": "date"}),
@@ -83,7 +85,7 @@ SCHEMAS: dict[str, J] = {
                         last_played=nullable(obj(title=STR, finished_at=N_TIME))),
     "Alarm": obj(["id", "device_id", "kind", "message"], id=INT, device_id=STR, device=STR, kind=STR, message=STR,
                  raised_at=TIME, cleared_at=N_TIME, acked_at=N_TIME),
-    "Area": obj(["id", "name", "kind"], id=INT, name=STR, kind=STR, parent_id=N_INT,
+    "Area": obj(["id", "name", "kind"], id=INT, name=STR, kind=STR, parent_id=N_INT, voice=N_STR,
                 airtime=obj(allowed_from=STR, allowed_to=STR, max_session_min=N_INT, max_sessions_per_day=N_INT,
                             set_on_area=N_INT)),
     "User": obj(["id", "username", "roles"], id=INT, username=STR,
@@ -95,6 +97,9 @@ SCHEMAS: dict[str, J] = {
                      minutes=NUM, error=STR),
     "Group": obj(["id", "name", "devices"], id=INT, name=STR, area_id=N_INT, devices=array(STR)),
     "LexiconEntry": obj(["id", "word", "reading"], id=INT, word=STR, reading=STR),
+    "Voice": obj(["name", "label", "natural", "available"], name=STR, label=STR, engine=STR,
+                 region=nullable({"enum": ["north", "central", "south"]}),
+                 gender=nullable({"enum": ["female", "male"]}), natural=BOOL, available=BOOL, problem=N_STR),
     "Mark": obj(["kind", "text", "readings"],
                 kind={"type": "string", "enum": ["date_or_ratio", "acronym", "unknown_word"]}, text=STR,
                 readings=array(STR)),
@@ -123,27 +128,33 @@ ERRORS = {**answer(400, ERR, "malformed request"), **answer(401, ERR, "no or bad
 # (method, path, summary, request body, success code, success schema)
 OPERATIONS: list[tuple[str, str, str, J | None, int, J | None]] = [
     ("get", "/health", "Liveness", None, 200, obj(status=STR)),
-    ("get", "/voices", "Voices and which one speaks", None, 200, {"type": "object"}),
+    ("get", "/voices", "Voices (label, region, gender, natural or robotic, whether each speaks here) and the "
+                       "one your commune's bulletins are read with", None, 200,
+     obj(["voices", "default", "in_use"], voices=array(ref("Voice")), configured=STR, default=STR, in_use=STR,
+         natural_available=BOOL)),
+    ("put", "/areas/{area_id}/voice", "The voice an area's bulletins are read with (admins; null: the default)",
+     body(obj(["voice"], voice=N_STR)), 200, obj(area_id=INT, voice=N_STR)),
     ("get", "/lexicon", "The commune's dictionary", None, 200, array(ref("LexiconEntry"))),
     ("post", "/lexicon", "Add a word and its reading", body(obj(["word", "reading"], word=STR, reading=STR)),
      201, ref("LexiconEntry")),
     ("delete", "/lexicon/{entry_id}", "Remove a word", None, 204, None),
     ("post", "/normalize", "How a text will be read, and where the reading is a guess", body(obj(["text"], text=STR)),
      200, obj(sentences=array(STR), marks=array(ref("Mark")))),
-    ("post", "/preview", "Render a text as it will air, with the listening check", body(obj(["text"], text=STR)),
-     200, {"type": "object"}),
+    ("post", "/preview", "Render a text as it will air (with a voice and speed), with the listening check",
+     body(obj(["text"], text=STR, voice=N_STR, speed=SPEED)), 200, {"type": "object"}),
     ("get", "/assets/{asset_id}", "Encoded audio", None, 200, None),
     ("get", "/devices", "Clusters in your areas", None, 200, array(ref("Device"))),
     ("post", "/bulletins", "Write a bulletin (JSON) or upload a recording (multipart: title, language, audio)",
      {"required": True, "content": {
-         "application/json": {"schema": obj(["title", "text"], title=STR, text=STR, area_id=N_INT, submit=BOOL)},
+         "application/json": {"schema": obj(["title", "text"], title=STR, text=STR, area_id=N_INT, submit=BOOL,
+                                            voice=N_STR, speed=SPEED)},
          "multipart/form-data": {"schema": obj(["title", "audio"], title=STR, language=STR,
                                                audio={"type": "string", "format": "binary"})}}},
      201, ref("Bulletin")),
     ("get", "/bulletins", "Bulletins in your areas (?state=)", None, 200, array(ref("Bulletin"))),
     ("get", "/bulletins/{bulletin_id}", "One bulletin", None, 200, ref("Bulletin")),
     ("patch", "/bulletins/{bulletin_id}", "Edit; approved content goes back for approval",
-     body(obj(title=STR, text=STR)), 200, ref("Bulletin")),
+     body(obj(title=STR, text=STR, voice=N_STR, speed=SPEED)), 200, ref("Bulletin")),
     ("post", "/bulletins/{bulletin_id}/submit", "Submit for approval", None, 200, ref("Bulletin")),
     ("post", "/bulletins/{bulletin_id}/approve", "Approve (approvers), optionally with a comment for the writer",
      {"required": False, "content": {"application/json": {"schema": obj(comment=N_STR)}}}, 200, ref("Bulletin")),

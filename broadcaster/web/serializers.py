@@ -98,6 +98,8 @@ def bulletin_json(bulletin: Bulletin) -> dict[str, Any]:
         "stage": bulletin.stage(),
         "area_id": bulletin.area_id,
         "review_comment": bulletin.review_comment,
+        "voice": bulletin.voice,
+        "speed": bulletin.speed or 1.0,
         "created_by": bulletin.created_by,
         "created_at": format_time(bulletin.created_at),
         "submitted_at": format_time(bulletin.submitted_at),

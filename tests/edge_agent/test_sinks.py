@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from broadcaster.speech.audio import AudioSettings, finish, speech_program
-from broadcaster.speech.engines import make_engine
+from broadcaster.speech.voices import make_engine
 from edge_agent.sinks import AlsaSink, AudioSink, FileSink, PlaybackError
 from tests.support.audio import wav_stats
 

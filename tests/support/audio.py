@@ -62,6 +62,7 @@ def render_bulletin(tmp_path: Path, voice: str, voices: dict[str, Any], text: st
     db = Database(f"sqlite:///{tmp_path / 'render.db'}")
     db.create_all()
     speech = Speech(SpeechSettings(voice=voice, voices=voices), AssetStore(tmp_path / "assets"))
-    assert speech.fallback_reason is None and speech.engine.name == voice
+    engine, problem = speech.engine()
+    assert problem is None and engine.name == voice
     with db.session() as session:
         return speech.render(session, text)

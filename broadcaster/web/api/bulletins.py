@@ -14,7 +14,8 @@ from broadcaster.web.common import config, db
 @bp.post("/bulletins")
 @authenticated
 def create_bulletin() -> tuple[Response, int]:
-    """JSON ``{title, text}`` for speech, or multipart ``title``, ``language`` and file ``audio`` for a recording."""
+    """JSON ``{title, text}`` for speech (optionally ``voice`` and ``speed``), or multipart ``title``,
+    ``language`` and file ``audio`` for a recording."""
     if request.mimetype == "multipart/form-data":
         upload = request.files.get("audio")
         if upload is None:
@@ -24,7 +25,7 @@ def create_bulletin() -> tuple[Response, int]:
             db(), g.user, request.form.get("title"), request.form.get("language", "vi"), upload.filename or "",
             upload.read(), AssetStore(cfg.upload_dir, suffix=""), cfg.speech.max_recording_s)
         return jsonify(serializers.bulletin_json(bulletin)), 201
-    bulletin = bulletins.create_bulletin(db(), g.user, body())
+    bulletin = bulletins.create_bulletin(db(), g.user, body(), config().speech.catalog())
     return jsonify(serializers.bulletin_json(bulletin)), 201
 
 
@@ -45,8 +46,9 @@ def get_bulletin(bulletin_id: int) -> Response:
 @bp.patch("/bulletins/<int:bulletin_id>")
 @authenticated
 def edit_bulletin(bulletin_id: int) -> Response:
-    """Change ``title`` or ``text``; an approved bulletin goes back to ``submitted``."""
-    return jsonify(serializers.bulletin_json(bulletins.update_bulletin(db(), g.user, bulletin_id, body())))
+    """Change ``title``, ``text``, ``voice`` or ``speed``; an approved bulletin goes back to ``submitted``."""
+    bulletin = bulletins.update_bulletin(db(), g.user, bulletin_id, body(), config().speech.catalog())
+    return jsonify(serializers.bulletin_json(bulletin))
 
 
 @bp.post("/bulletins/<int:bulletin_id>/submit")

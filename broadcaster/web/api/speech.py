@@ -6,7 +6,8 @@ from flask import Response, g, jsonify, url_for
 
 from broadcaster.db import LexiconEntry
 from broadcaster.domain import bulletins, errors
-from broadcaster.speech.engines import DEFAULT_VOICE, voice_report
+from broadcaster.domain import voices as area_voices
+from broadcaster.speech.voices import fallback_for
 from broadcaster.web import common
 from broadcaster.web.api.base import authenticated, body, bp
 from broadcaster.web.common import config, db
@@ -15,12 +16,23 @@ from broadcaster.web.common import config, db
 @bp.get("/voices")
 @authenticated
 def voices() -> Response:
-    """Every voice, whether it can speak on this server, and the one bulletins use now."""
+    """Every voice (label, region, gender, natural or robotic, whether it can speak on this server and why not),
+    the server's default and the one your commune's bulletins are read with when none is chosen."""
     speech = config().speech
-    report = voice_report(speech.voices)
-    usable = {v["name"] for v in report if v["available"]}
-    return jsonify(voices=report, configured=speech.voice,
-                   in_use=speech.voice if speech.voice in usable else DEFAULT_VOICE)
+    choices = common.voices(g.user)
+    usable = {v["name"] for v in choices["voices"] if v["available"]}
+    default = choices["default"]
+    return jsonify(voices=choices["voices"], configured=speech.voice, default=default,
+                   in_use=default if default in usable else fallback_for(speech.catalog().get(default)),
+                   natural_available=choices["natural"])
+
+
+@bp.put("/areas/<int:area_id>/voice")
+@authenticated
+def set_area_voice(area_id: int) -> Response:
+    """``{"voice": "<name>"}`` for the bulletins of the area and the areas below it; ``null``: the default."""
+    area = area_voices.set_area_voice(db(), g.user, area_id, body(), config().speech.catalog())
+    return jsonify({"area_id": area.id, "voice": area.voice})
 
 
 @bp.get("/lexicon")
@@ -57,9 +69,13 @@ def preview_reading() -> Response:
 @bp.post("/preview")
 @authenticated
 def preview() -> Response:
-    """The audio that will air for ``text``, with what the listening check understood of it."""
-    text = errors.text_field(body(), "text", bulletins.MAX_TEXT)
-    return jsonify(common.preview(text, url_for("api.asset_audio", asset_id="ASSET")))
+    """The audio that will air for ``text`` (optionally with ``voice`` and ``speed``), with what the listening
+    check understood of it."""
+    data = body()
+    text = errors.text_field(data, "text", bulletins.MAX_TEXT)
+    voice = area_voices.voice_field(data, config().speech.catalog())
+    return jsonify(common.preview(g.user, text, url_for("api.asset_audio", asset_id="ASSET"), voice,
+                                  area_voices.speed_field(data)))
 
 
 @bp.get("/assets/<asset_id>")

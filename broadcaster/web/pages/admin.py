@@ -10,8 +10,10 @@ from werkzeug.wrappers import Response
 
 from broadcaster.db import ROLES, User, parse_id, utcnow
 from broadcaster.domain import accounts, fleet
+from broadcaster.domain import voices as voice_rules
 from broadcaster.domain.access import can
-from broadcaster.web.common import db
+from broadcaster.speech.voices import voice_report
+from broadcaster.web.common import config, db
 from broadcaster.web.pages.base import (
     Refused,
     areas_in_scope,
@@ -75,6 +77,9 @@ def areas_page(user: User) -> str | Response | tuple[str, int]:
                                              "parent_id": parse_id(parent)})
         elif form.get("action") == "group":
             fleet.save_group(db(), user, {"name": form.get("group_name"), "devices": form.getlist("devices")})
+        elif form.get("action") == "voice":
+            voice_rules.set_area_voice(db(), user, ident(form.get("area_id")), {"voice": form.get("voice")},
+                                       config().speech.catalog())
         elif form.get("action") == "airtime":
             limits = {name: parse_id(form.get(name, "")) for name in ("max_session_min", "max_sessions_per_day")}
             fleet.set_airtime_rule(db(), user, ident(form.get("area_id")), {
@@ -83,5 +88,6 @@ def areas_page(user: User) -> str | Response | tuple[str, int]:
             abort(400)
 
     return admin_page(user, "areas.html", act, areas=lambda: fleet.areas_json(db(), user),
+                      voices=lambda: voice_report(config().speech.catalog()),
                       kinds=fleet.AREA_KINDS, groups=lambda: fleet.list_groups(db(), user),
                       devices=lambda: fleet.visible_devices(db(), user))

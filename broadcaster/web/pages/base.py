@@ -18,7 +18,6 @@ from flask_babel import lazy_gettext as _l
 from broadcaster.db import Area, User, parse_id
 from broadcaster.domain import errors
 from broadcaster.domain.access import Denied, can, scope_of
-from broadcaster.speech.engines import DEFAULT_VOICE
 from broadcaster.web.common import config, db
 
 bp = Blueprint("ui", __name__)
@@ -74,6 +73,8 @@ REFUSALS = {
     "no_devices": _l("Chưa có cụm loa nào."),
     "invalid_priority": _l("Mức ưu tiên không hợp lệ."),
     "cannot_render": _l("Không tạo được âm thanh cho nội dung này."),
+    "unknown_voice": _l("Giọng đọc này không có trên máy chủ; hãy chọn giọng khác."),
+    "invalid_speed": _l("Tốc độ đọc phải từ 0,7 đến 1,5 lần."),
 }
 
 
@@ -89,6 +90,11 @@ PAGE_REFUSALS = {
     "invalid_items": _l("Hãy chọn ít nhất một bản tin đã duyệt cho chương trình."),
     "invalid_relay": _l("Địa chỉ tiếp sóng phải bắt đầu bằng http:// hoặc https://, trong 1 đến 1440 phút."),
 }
+
+
+SPEED_LABELS = {"0.8": _l("Chậm"), "0.9": _l("Hơi chậm"), "1": _l("Bình thường"), "1.1": _l("Hơi nhanh"),
+                "1.2": _l("Nhanh")}
+"""Reading speeds offered on the pages (times the voice's own), by the value the form sends."""
 
 
 RULE_WORDS = {"hours": _l("giờ cho phép"), "session_length": _l("tối đa phút mỗi lần phát"),
@@ -153,8 +159,7 @@ def local_time(value: datetime | None) -> str:
 def template_globals() -> dict[str, Any]:
     if "csrf" not in session:
         session["csrf"] = secrets.token_urlsafe(32)
-    return {"csrf_token": session["csrf"], "STATE_LABELS": STATE_LABELS, "PRIORITY_LABELS": PRIORITY_LABELS,
-            "DEFAULT_VOICE": DEFAULT_VOICE}
+    return {"csrf_token": session["csrf"], "STATE_LABELS": STATE_LABELS, "PRIORITY_LABELS": PRIORITY_LABELS}
 
 
 @bp.app_context_processor

@@ -14,10 +14,12 @@ from broadcaster.db import User, parse_id
 from broadcaster.domain import broadcasts as broadcast_rules
 from broadcaster.domain import bulletins as bulletin_rules
 from broadcaster.domain import errors, fleet
+from broadcaster.domain import voices as voice_rules
 from broadcaster.web.common import config, db
 from broadcaster.web.pages.base import (
     BULLETIN_LABELS,
     LANGUAGES,
+    SPEED_LABELS,
     Refused,
     areas_in_scope,
     bp,
@@ -119,7 +121,12 @@ def bulletin_page(user: User, bulletin_id: int) -> str | Response | tuple[str, i
             return redirect(url_for("ui.bulletin_page", bulletin_id=bulletin_id))
         error = refused.message
         item = bulletin_rules.visible_bulletin(db(), user, bulletin_id)
+    voice, speed = voice_rules.reading_of(db(), item)
+    voice = voice or config().speech.default_voice()
+    settings = config().speech.catalog().get(voice)
     page = render_template("bulletin.html", user=user, bulletin=item, error=error, form=request.form,
+                           voice_label=settings.label if settings and settings.label else voice,
+                           speed=SPEED_LABELS.get(f"{speed:g}", f"{speed:g}"),
                            devices=fleet.visible_devices(db(), user), areas=areas_in_scope(user),
                            groups=fleet.list_groups(db(), user))
     return (page, 422) if error else page

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,11 +16,12 @@ from broadcaster.db import LexiconEntry, User
 from broadcaster.domain import broadcasts as broadcast_rules
 from broadcaster.domain import bulletins as bulletin_rules
 from broadcaster.domain import errors, fleet
-from broadcaster.speech.engines import voice_problem
+from broadcaster.domain import voices as voice_rules
 from broadcaster.web import common
 from broadcaster.web.common import config, db
 from broadcaster.web.pages.base import (
     REFUSALS,
+    SPEED_LABELS,
     Refused,
     bp,
     check_csrf,
@@ -37,9 +39,23 @@ def _index_page(user: User, form: Any = None, error: str | None = None) -> str:
     """Speakers, the announcement form (with what was typed and why it was refused) and recent broadcasts."""
     devices = fleet.visible_devices(db(), user)
     broadcasts = broadcast_rules.list_broadcasts(db(), user, limit=20)
-    speech = config().speech
+    voices = common.voices(user)
+    default = next((v for v in voices["voices"] if v["name"] == voices["default"]), None)
     return render_template("index.html", user=user, devices=devices, broadcasts=broadcasts, form=form or {},
-                           error=error, voice_problem=voice_problem(speech.voice, speech.voices))
+                           error=error, voices=voices, default_voice=default, speeds=SPEED_LABELS,
+                           fetch_command=FETCH_COMMAND)
+
+
+FETCH_COMMAND = "broadcaster voices fetch piper vais1000"
+"""The one command that gives a server with only the robotic voice a natural one."""
+
+
+def _reading(form: Any) -> dict[str, Any]:
+    """The form's voice and speed as the rules take them (a speed that is not a number is refused there)."""
+    speed: Any = form.get("speed") or None
+    with contextlib.suppress(ValueError):
+        speed = float(speed) if speed is not None else None
+    return {"voice": form.get("voice") or None, "speed": speed}
 
 
 @bp.post("/send")
@@ -50,8 +66,9 @@ def send(user: User) -> str | Response | tuple[str, int]:
     form = request.form
     if not user.is_admin:
         with Refused(REFUSALS) as refused:
-            bulletin = bulletin_rules.create_bulletin(db(), user, {"title": form.get("title"), "text": form.get("text"),
-                                                                   "submit": True})
+            bulletin = bulletin_rules.create_bulletin(
+                db(), user, {"title": form.get("title"), "text": form.get("text"), "submit": True, **_reading(form)},
+                config().speech.catalog())
         if refused.message:
             return _index_page(user, form, refused.message), 422
         flash(gettext("Đã gửi bản tin để lãnh đạo duyệt."))
@@ -65,7 +82,9 @@ def send(user: User) -> str | Response | tuple[str, int]:
                 raise errors.Refusal("invalid_time", "play_at is not a date and time", field="play_at") from None
             play_at = local.isoformat()
         targets = form.getlist("targets") or ["all"]
-        bulletin = bulletin_rules.create_bulletin(db(), user, {"title": form.get("title"), "text": form.get("text")})
+        bulletin = bulletin_rules.create_bulletin(
+            db(), user, {"title": form.get("title"), "text": form.get("text"), **_reading(form)},
+            config().speech.catalog())
         bulletin_rules.approve_bulletin(db(), user, bulletin.id)
         broadcast = broadcast_rules.create_broadcast(
             db(), user,
@@ -85,7 +104,10 @@ def preview(user: User) -> Response | tuple[Response, int]:
     check_csrf()
     with Refused(REFUSALS) as refused:
         text = errors.text_field({"text": request.form.get("text")}, "text", bulletin_rules.MAX_TEXT)
-        return jsonify(common.preview(text, url_for("ui.audio", asset_id="ASSET")))
+        reading = _reading(request.form)
+        voice = voice_rules.voice_field(reading, config().speech.catalog())
+        return jsonify(common.preview(user, text, url_for("ui.audio", asset_id="ASSET"), voice,
+                                      voice_rules.speed_field(reading)))
     return refused.json_error()
 
 

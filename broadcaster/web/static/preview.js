@@ -103,6 +103,9 @@
     const data = new FormData();
     data.append("csrf_token", form.elements["csrf_token"].value);
     data.append("text", form.elements["text"].value);
+    for (const name of ["voice", "speed"]) {
+      if (form.elements[name]) data.append(name, form.elements[name].value);
+    }
     box.hidden = false;
     status.textContent = t("rendering");
     listening.textContent = "";
@@ -116,8 +119,9 @@
         status.textContent = body.error ? body.error.message : t("render_failed");
         return;
       }
-      status.textContent = t("will_air", {seconds: Math.round(body.duration_s)}) +
-        (body.voice_problem ? t("voice_fallback", {voice: body.voice}) : "") + ":";
+      status.textContent = t("will_air", {seconds: Math.round(body.duration_s)}) + " " +
+        t("read_by", {voice: body.voice_label}) +
+        (body.voice_problem ? t("voice_fallback", {voice: body.voice_label}) : "") + ":";
       audio.src = body.audio_url;
       const missed = new Set(body.listening ? body.listening.missed : []);
       if (body.listening) {

@@ -14,8 +14,33 @@ EN: dict[str, str] = {
         "Saved in the commune's dictionary: “%(text)s” is read “%(reading)s”.",
     "Không lưu được vào từ điển của xã.": "Could not save it in the commune's dictionary.",
     " Những từ máy chưa nghe rõ được tô màu bên dưới.": " The words it did not catch are marked below.",
-    " — giọng đã cấu hình không dùng được, đang dùng giọng %(voice)s":
-        " — the configured voice cannot be used; voice %(voice)s is reading instead",
+    " (giọng đã chọn không dùng được trên máy chủ, nên dùng giọng này)":
+        " (the chosen voice cannot speak on this server, so this one reads instead)",
+    "đọc bằng giọng %(voice)s": "read by the voice %(voice)s",
+    "Giọng đọc": "Voice",
+    "Giọng mặc định của xã: %(label)s": "The commune's default voice: %(label)s",
+    "chưa cài trên máy chủ": "not installed on the server",
+    "Máy chủ chỉ có giọng máy (espeak-ng): người nghe khó hiểu. Để có giọng đọc tự nhiên, người quản trị máy chủ "
+    "chạy một lệnh:":
+        "The server has only the robotic voice (espeak-ng), which listeners find hard to understand. For a "
+        "natural voice, the server's administrator runs one command:",
+    "Giọng mặc định của xã (%(label)s) không dùng được trên máy chủ: %(problem)s. Thông báo sẽ được đọc bằng "
+    "giọng máy.":
+        "The commune's default voice (%(label)s) cannot speak on the server: %(problem)s. Announcements will be "
+        "read by the robotic voice.",
+    "Tốc độ đọc": "Reading speed",
+    "Giọng đọc của địa bàn": "Voices of the areas",
+    "Bản tin không chọn giọng được đọc bằng giọng của xã; xã không chọn thì theo địa bàn trên, rồi theo máy chủ.":
+        "A bulletin that chose no voice is read by its commune's voice; a commune that chose none follows the area "
+        "above it, then the server.",
+    "Giọng đọc: %(voice)s · tốc độ: %(speed)s": "Voice: %(voice)s · speed: %(speed)s",
+    "Chậm": "Slow",
+    "Hơi chậm": "A little slow",
+    "Bình thường": "Normal",
+    "Hơi nhanh": "A little fast",
+    "Nhanh": "Fast",
+    "Giọng đọc này không có trên máy chủ; hãy chọn giọng khác.": "This voice is not on the server; choose another.",
+    "Tốc độ đọc phải từ 0,7 đến 1,5 lần.": "The reading speed must be from 0.7 to 1.5 times.",
     "%(device)s: %(rule)s %(limit)s, lượt này %(value)s": "%(device)s: %(rule)s %(limit)s, this one %(value)s",
     "%(device)s: trùng với #%(id)s “%(title)s” (%(when)s)": "%(device)s: overlaps #%(id)s “%(title)s” (%(when)s)",
     "(sẽ phải duyệt lại)": "(it will need approval again)",
@@ -60,9 +85,6 @@ EN: dict[str, str] = {
     "Ghi chú duyệt": "Review note",
     "Giám sát": "Dashboard",
     "Giám sát cụm loa": "Cluster dashboard",
-    "Giọng đọc đã cấu hình không dùng được (%(problem)s); thông báo đang được đọc bằng giọng mặc định “%(voice)s”.":
-        "The configured voice cannot be used (%(problem)s); announcements are read with the default voice "
-        "“%(voice)s”.",
     "Giờ phát (cách nhau bằng dấu phẩy, ví dụ 06:30, 17:00)": "Times (separated by commas, e.g. 06:30, 17:00)",
     "Gửi duyệt": "Send for approval",
     "Hãy chọn cụm loa.": "Choose clusters.",

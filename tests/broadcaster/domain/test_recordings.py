@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from broadcaster.db import Bulletin, Recording
-from broadcaster.speech.engines import make_engine
+from broadcaster.speech.voices import make_engine
 from tests.support.audio import wav_stats
 from tests.support.env import Env, wait_until
 

@@ -13,8 +13,9 @@ from broadcaster.config import SpeechSettings
 from broadcaster.database import Database
 from broadcaster.db import Asset
 from broadcaster.speech.audio import AudioError, AudioSettings, chime, finish, speech_program
-from broadcaster.speech.engines import BUILTIN_VOICES, make_engine
+from broadcaster.speech.engines import BUILTIN_VOICES
 from broadcaster.speech.render import Speech
+from broadcaster.speech.voices import make_engine
 from tests.support.audio import integrated_loudness, probe_duration, voiced_seconds
 
 TEXT = "Ủy ban nhân dân xã thông báo: ngày mai mất điện từ bảy giờ đến mười một giờ."

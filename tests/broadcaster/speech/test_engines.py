@@ -9,15 +9,9 @@ import pytest
 from broadcaster.assets import AssetStore
 from broadcaster.config import SpeechSettings, load_config
 from broadcaster.database import Database
-from broadcaster.speech.engines import (
-    DEFAULT_VOICE,
-    EngineUnavailable,
-    VoiceSettings,
-    make_engine,
-    resolve,
-    voice_report,
-)
+from broadcaster.speech.engines import EngineUnavailable, VoiceSettings
 from broadcaster.speech.render import Speech
+from broadcaster.speech.voices import DEFAULT_VOICE, all_voices, make_engine, resolve, voice_report
 from edge_agent.settings import ConfigError
 from tests.support.env import Env
 from tests.support.web import login
@@ -49,14 +43,14 @@ def test_broadcasts_still_render_with_an_unusable_voice(tmp_path: Path) -> None:
     db = Database(f"sqlite:///{tmp_path / 'a.db'}")
     db.create_all()
     speech = Speech(SpeechSettings(voice="cham", voices=BROKEN), AssetStore(tmp_path / "assets"))
-    assert speech.fallback_reason is not None
+    assert speech.engine()[1] is not None
     with db.session() as session:
         asset = speech.render(session, "Thông báo họp dân.")
     assert asset.duration_s > 1
 
 
 def test_the_report_lists_every_voice_with_its_state() -> None:
-    report = {v["name"]: v for v in voice_report(BROKEN)}
+    report = {v["name"]: v for v in voice_report(all_voices(BROKEN))}
     assert report["vi"]["available"] is True and report["vi"]["problem"] is None
     assert report["cham"]["available"] is False and "cham-xx" in str(report["cham"]["problem"])
 
@@ -65,12 +59,12 @@ def test_api_and_page_report_an_unusable_voice(env: Env) -> None:
     env.config.speech.voices = dict(BROKEN)
     env.config.speech.voice = "cham"
     body = env.client.get("/api/v1/voices", headers=env.auth).get_json()
-    assert body["configured"] == "cham" and body["in_use"] == "vi"
+    assert body["configured"] == "cham" and body["default"] == "cham" and body["in_use"] == "vi"
     assert {v["name"] for v in body["voices"]} >= {"vi", "vi-central", "vi-south", "cham", "neural"}
     login(env)
-    assert "Giọng đọc đã cấu hình không dùng được" in env.client.get("/").get_data(as_text=True)
+    assert "Giọng mặc định của xã (cham) không dùng được trên máy chủ" in env.client.get("/").get_data(as_text=True)
     env.config.speech.voice = "vi"
-    assert "Giọng đọc đã cấu hình" not in env.client.get("/").get_data(as_text=True)
+    assert "Giọng mặc định của xã (" not in env.client.get("/").get_data(as_text=True)
 
 
 def test_voices_are_configured_by_name_in_toml(tmp_path: Path) -> None:

@@ -12,9 +12,9 @@ from broadcaster.config import SpeechSettings
 from broadcaster.database import Database
 from broadcaster.db import Asset, ListeningCheck
 from broadcaster.speech.audio import AudioSettings, finish, speech_program
-from broadcaster.speech.engines import make_engine
 from broadcaster.speech.listening import Listener, compare, listen, words
 from broadcaster.speech.render import Speech
+from broadcaster.speech.voices import make_engine
 from tests.support.env import Env, wait_until
 from tests.support.web import csrf, login
 
@@ -51,8 +51,9 @@ def test_preview_is_the_asset_that_airs_and_is_checked_once(tmp_path, monkeypatc
     db.create_all()
     speech = Speech(SpeechSettings(), AssetStore(tmp_path / "assets"))
     spoken: list[str] = []
-    real = speech.engine.synthesize
-    monkeypatch.setattr(speech.engine, "synthesize", lambda s: spoken.append(s) or real(s))
+    engine = speech.engine()[0]
+    real = engine.synthesize
+    monkeypatch.setattr(engine, "synthesize", lambda s: spoken.append(s) or real(s))
     transcriptions: list[bytes] = []
     real_transcribe = Listener.transcribe
     monkeypatch.setattr(Listener, "transcribe", classmethod(

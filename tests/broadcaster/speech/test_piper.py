@@ -10,7 +10,8 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
-from broadcaster.speech.engines import EngineUnavailable, VoiceSettings, make_engine
+from broadcaster.speech.engines import EngineUnavailable, VoiceSettings
+from broadcaster.speech.voices import make_engine
 from tests.support.audio import render_bulletin
 
 SAMPLE_RATE = 16000
@@ -117,7 +118,7 @@ def test_bulletins_render_with_a_piper_voice(tmp_path: Path, model: Path) -> Non
 def test_pages_asking_about_a_voice_do_not_reload_its_model(model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import piper
 
-    from broadcaster.speech.engines import voice_problem
+    from broadcaster.speech.voices import voice_problem
 
     loads = []
     real_load = piper.PiperVoice.load

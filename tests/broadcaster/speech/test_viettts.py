@@ -25,7 +25,7 @@ import pytest
 
 from broadcaster.speech import viettts
 from broadcaster.speech.checkpoints import CheckpointError, load_model_checkpoint
-from broadcaster.speech.engines import EngineUnavailable, VoiceSettings, make_engine, resolve, voice_problem
+from broadcaster.speech.engines import EngineUnavailable, VoiceSettings
 from broadcaster.speech.viettts import (
     AcousticModel,
     DurationModel,
@@ -33,6 +33,7 @@ from broadcaster.speech.viettts import (
     Vocoder,
     tokens_for,
 )
+from broadcaster.speech.voices import make_engine, resolve, voice_problem
 from tests.support.voices import DATA, LEXICON, fill, layout, voices, write_voice
 
 

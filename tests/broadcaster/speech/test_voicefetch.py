@@ -17,8 +17,8 @@ import pytest
 
 from broadcaster.cli import main
 from broadcaster.speech import voicefetch
-from broadcaster.speech.engines import make_engine
 from broadcaster.speech.voicefetch import FetchError, fetch, verify
+from broadcaster.speech.voices import make_engine
 from tests.support.voices import voices, write_voice
 
 
@@ -83,7 +83,8 @@ def test_fetch_verifies_against_the_published_checksum_and_installs_a_working_vo
         tmp_path: Path, site: Site) -> None:
     site.publish(voice_zip(tmp_path))
     dest = fetch("viettts", tmp_path / "voices" / "viettts", source=site.source(), progress=None)
-    assert sorted(p.name for p in dest.iterdir()) == sorted([*voicefetch.SOURCES["viettts"].files, "SHA256SUMS"])
+    assert sorted(p.name for p in dest.iterdir()) == sorted([*voicefetch.SOURCES["viettts"].files, "SHA256SUMS",
+                                                             "voice.json"])
     assert verify(dest) == []
     assert make_engine("nam", voices(dest)).synthesize("xin chào").duration_seconds > 0
     (dest / "lexicon.txt").write_text("hỏng\n")
