@@ -174,7 +174,9 @@ class Receiver:
         with self.lock:
             if group not in self.groups or not payload:
                 return
-            if asset is None:
+            if asset is None and part != "alert":
+                self.on_live(topic, part, payload)
+            elif asset is None:
                 data = load_object(payload)
                 self.alert_seqs[topic] = self.fleet.verifier.verify(topic, data, now(), self.alert_seqs.get(topic, 0))
                 alert = Alert.from_dict(data)
@@ -183,6 +185,9 @@ class Receiver:
                 fetch.chunks[int(part)] = payload
                 fetch.progress_at = time.monotonic()
                 self._check(asset, fetch)
+
+    def on_live(self, topic: str, part: str, payload: bytes) -> None:
+        """A live session's start, stop or audio (bench/live.py's receivers listen; these do not)."""
 
     def _on_blob(self, asset: str, part: str, payload: bytes) -> None:
         with self.lock:

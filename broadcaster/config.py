@@ -108,6 +108,17 @@ class SigningSettings:
 
 
 @dataclass
+class LiveSettings:
+    host: str = "127.0.0.1"
+    """Address the leading worker takes live microphones on (WebSocket; behind the TLS reverse proxy)."""
+    port: int = 8081
+    """TCP port of that endpoint."""
+    public_url: str = ""
+    """The endpoint as browsers reach it, e.g. wss://loa.example.vn/live (the proxy passes it to host:port);
+    empty: ws:// the page's host name, at ``port`` (the demo, a test on localhost)."""
+
+
+@dataclass
 class ServerConfig:
     data_dir: str = "/var/lib/broadcaster"
     """Folder for the audio store (and the SQLite database when database_url is empty)."""
@@ -129,6 +140,7 @@ class ServerConfig:
     web: WebSettings = field(default_factory=WebSettings)
     speech: SpeechSettings = field(default_factory=SpeechSettings)
     signing: SigningSettings = field(default_factory=SigningSettings)
+    live: LiveSettings = field(default_factory=LiveSettings)
 
     @property
     def db_url(self) -> str:
@@ -165,6 +177,8 @@ class ServerConfig:
                               f"{', '.join(sorted(voices))}")
         if not 1 <= self.mqtt.chunk_kib <= 1024:
             raise ConfigError("mqtt.chunk_kib: must be between 1 and 1024")
+        if self.live.public_url and not self.live.public_url.startswith(("ws://", "wss://")):
+            raise ConfigError("live.public_url: must start with ws:// or wss://, e.g. wss://loa.example.vn/live")
         if self.speech.dialect not in DIALECTS:
             raise ConfigError("speech.dialect: must be north or south")
         if self.asset_url and not (self.asset_url.startswith(("http://", "https://")) and

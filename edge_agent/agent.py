@@ -9,22 +9,21 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
-from edge_agent import __version__, health
+from edge_agent import __version__
 from edge_agent.amplifier import Amplifier, NoAmplifier
 from edge_agent.config import AgentConfig
 from edge_agent.fetcher import Fetch, Fetcher
 from edge_agent.link import Link, Will
+from edge_agent.live import LiveListener
 from edge_agent.outbox import Outbox
 from edge_agent.player import Player, relay_end
 from edge_agent.protocol import (
     Alert,
     Command,
-    Heartbeat,
     Manifest,
     Message,
     ProtocolError,
@@ -88,6 +87,10 @@ class Agent:
         self.reporter = Reporter(self.id, self.topics, self.outbox, self.store, clock)
         self.amplifier = amplifier or NoAmplifier()
         self.player = Player(config, sink, self.store, self.amplifier, self.reporter, clock, self._stop)
+        self.live = LiveListener(self.id, config.live, self.verifier, self.topics,
+                                 lambda topic, payload, kind: self._open(topic, payload, kind, replay_check=True),
+                                 self.reporter.refused, self.player.live_arrived, clock)
+        self.player.live = self.live
         self.fetcher = Fetcher(
             config, self.store, self.link, self.topics, self.inbox,
             # Content-addressed: an old manifest of the same asset says the same thing, so no replay check.
@@ -153,6 +156,10 @@ class Agent:
         self._send_heartbeat()
 
     def _receive(self, topic: str, payload: bytes) -> None:
+        parsed = self.topics.group_of(topic) if topic.endswith("/live/audio") else None
+        if parsed is not None and parsed[0] in self.groups:
+            self.live.on_audio(topic, payload)  # live audio: checked and buffered at once, not queued
+            return
         self.inbox.put((topic, payload))
 
     def _work(self) -> None:
@@ -211,6 +218,11 @@ class Agent:
             logger.warning("message on unexpected topic %s ignored", topic)
             return
         group, asset, part = parsed
+        if part == "live":
+            self.live.on_control(topic, payload)
+            return
+        if part == "live/audio":
+            return  # taken on arrival (_receive); one for a group this device left is nothing to it
         if asset is None:
             alert = self._open(topic, payload, Alert, replay_check=True) if payload else None
             if alert is not None and alert.group != group:
@@ -324,20 +336,6 @@ class Agent:
             self._send_heartbeat()
 
     def _send_heartbeat(self) -> None:
-        if not self.link.connected.is_set():
-            return  # a stale heartbeat is worthless; status and events carry the rest
-        state = health.read(Path(self.config.cache_dir))
-        beat = Heartbeat(
-            ts=self.clock(),
-            uptime_s=round(time.monotonic() - self.started, 1),
-            version=__version__,
-            volume=self.sink.volume,
-            now_playing=self.player.now_playing,
-            cache_bytes=self.store.cache_bytes(),
-            pending=len(self.store.waiting()),
-            **asdict(state),
-            outbox=self.outbox.pending(),
-            amplifier=self.amplifier.state if self.amplifier.present else None,
-            enabled=self.enabled,
-        )
-        self.link.publish(self.topics.heartbeat(self.id), beat.to_bytes(), qos=0)
+        self.reporter.heartbeat(Path(self.config.cache_dir), time.monotonic() - self.started, self.sink.volume,
+                                self.player.now_playing, self.outbox.pending(),
+                                self.amplifier.state if self.amplifier.present else None, self.enabled)

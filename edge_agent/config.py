@@ -62,6 +62,18 @@ class AmplifierSettings:
 
 
 @dataclass
+class LiveSettings:
+    delay_ms: int = 300
+    """How long after the server had a live frame it is played: every receiver with a set clock plays it at the
+    same moment (neighbouring villages do not echo each other), and the frames that take the network's
+    detours arrive in time. Raised by itself, up to max_delay_ms, when frames arrive late."""
+    max_delay_ms: int = 2000
+    """The most a weak link may raise the delay to."""
+    silence_s: float = 10.0
+    """A live session whose audio stops arriving for this long ends here (and the amplifier goes off)."""
+
+
+@dataclass
 class AgentConfig:
     device_id: str = ""
     """This receiver's id (= MQTT user and client id), characters a-z, 0-9 and -."""
@@ -81,6 +93,7 @@ class AgentConfig:
     mqtt: MqttSettings = field(default_factory=MqttSettings)
     audio: AudioSettings = field(default_factory=AudioSettings)
     amplifier: AmplifierSettings = field(default_factory=AmplifierSettings)
+    live: LiveSettings = field(default_factory=LiveSettings)
 
     def check(self) -> AgentConfig:
         if not valid_device_id(self.device_id):
@@ -97,6 +110,8 @@ class AgentConfig:
             raise ConfigError(f"amplifier.kind: {self.amplifier.kind!r} must be none, gpio or simulated")
         if not 0 <= self.amplifier.lead_s <= 30 or not 0 <= self.amplifier.hold_s <= 3600:
             raise ConfigError("amplifier.lead_s must be 0-30 and amplifier.hold_s 0-3600 seconds")
+        if not 0 <= self.live.delay_ms <= self.live.max_delay_ms <= 10_000 or not 1 <= self.live.silence_s <= 600:
+            raise ConfigError("live: delay_ms must be 0 to max_delay_ms, max_delay_ms at most 10000, silence_s 1-600")
         if not self.trusted_keys:
             raise ConfigError("trusted_keys: pin the server's public key ('broadcaster keys public' prints it); "
                               "without one the receiver would accept nothing")

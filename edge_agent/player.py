@@ -12,6 +12,8 @@ from datetime import datetime, timedelta
 
 from edge_agent.amplifier import Amplifier, AmplifierError
 from edge_agent.config import AgentConfig
+from edge_agent.live import LiveListener, Session, play_out
+from edge_agent.protocol import ScheduleEntry
 from edge_agent.protocol.fields import PRIORITY_RANK
 from edge_agent.reporter import Reporter
 from edge_agent.sinks import AudioSink, PlaybackError
@@ -57,6 +59,11 @@ class Player:
         """Set to cut off the item playing now; a fresh one for each item."""
         self._play_lock = threading.Lock()
         """Held while the item playing, its cut event and the cut's reason change together."""
+        self.live: LiveListener | None = None
+        """Live sessions addressed to this device (set by the agent)."""
+        self._live_playing: Session | None = None
+        self._live_cut = threading.Event()
+        self._live_cut_reason: str | None = None
 
     @property
     def playing(self) -> LocalEntry | None:
@@ -68,6 +75,7 @@ class Player:
 
     def stop(self) -> None:
         self._item_cut.set()
+        self._live_cut.set()
         self._wake.set()
 
     def run(self) -> None:
@@ -96,19 +104,47 @@ class Player:
     def preempt(self) -> None:
         """An item more urgent than the one playing is ready and due: cut the one playing (within a moment of
         the audio arriving) so the player starts the urgent one."""
+        live = self._live_playing
+        if live is not None and not self._live_cut.is_set():
+            urgent = self._due_above(PRIORITY_RANK[live.start.priority])
+            if urgent is not None:
+                logger.warning("broadcast %d (%s) cuts off live broadcast %d", urgent.broadcast_id, urgent.priority,
+                               live.broadcast_id)
+                self._live_cut_reason = f"interrupted by {urgent.priority} broadcast {urgent.broadcast_id}"
+                self._live_cut.set()
+            return
         playing = self._playing
         if playing is None or self._item_cut.is_set():
             return  # nothing playing, or already being cut off
-        rank = PRIORITY_RANK[playing.entry.priority]
+        entry = self._due_above(PRIORITY_RANK[playing.entry.priority])
+        if entry is not None:
+            logger.warning("broadcast %d (%s) cuts off broadcast %d", entry.broadcast_id, entry.priority,
+                           playing.entry.broadcast_id)
+            self.cut(playing, f"interrupted by {entry.priority} broadcast {entry.broadcast_id}", pause=True)
+
+    def _due_above(self, rank: int) -> ScheduleEntry | None:
+        """A delivered item, due now, more urgent than ``rank``."""
         now = self.clock()
         for local in self.store.playable():
             entry = local.entry
             if (local.state == "delivered" and PRIORITY_RANK[entry.priority] > rank
                     and (entry.play_at is None or entry.play_at <= now) and now <= entry.deadline()):
-                logger.warning("broadcast %d (%s) cuts off broadcast %d", entry.broadcast_id, entry.priority,
+                return entry
+        return None
+
+    def live_arrived(self, session: Session) -> None:
+        """A live session for this device began: it takes the air from what plays now unless that is more
+        urgent (an emergency is never cut by another emergency; a relay pauses and takes up again after)."""
+        playing = self._playing
+        rank = PRIORITY_RANK[session.start.priority]
+        if playing is not None:
+            theirs = PRIORITY_RANK[playing.entry.priority]
+            if theirs < rank or (theirs == rank and session.start.priority != "emergency"):
+                logger.warning("live broadcast %d cuts off broadcast %d", session.broadcast_id,
                                playing.entry.broadcast_id)
-                self.cut(playing, f"interrupted by {entry.priority} broadcast {entry.broadcast_id}", pause=True)
-                return
+                self.cut(playing, f"interrupted by {session.start.priority} live broadcast {session.broadcast_id}",
+                         pause=True)
+        self.wake()
 
     def expand(self) -> None:
         """Add the occurrences of every recurring entry due within the horizon (the device does this itself,
@@ -161,7 +197,8 @@ class Player:
         """On ahead of an item due within the lead time; off when nothing has sounded for the hold time."""
         settings = self.config.amplifier
         now = self.clock()
-        soon = any(
+        live = self.live.current() if self.live is not None else None
+        soon = (live is not None and (self.enabled or live.start.priority == "emergency")) or any(
             local.state == "delivered" and (local.entry.play_at is None
                                             or (local.entry.play_at - now).total_seconds() <= settings.lead_s)
             and (self.enabled or local.entry.priority == "emergency")
@@ -180,6 +217,10 @@ class Player:
             logger.error("%s", exc)
 
     def _play_due(self) -> None:
+        session = self.live.current() if self.live is not None else None
+        if session is not None and self._due_above(PRIORITY_RANK[session.start.priority]) is None:
+            self._play_live(session)
+            return
         for local in self.store.playable():
             if self.stopping.is_set():
                 return
@@ -241,6 +282,25 @@ class Player:
                 self._cut_reason = None
                 self._cut_pauses = False
                 self._item_cut = threading.Event()
+            self._last_sound = time.monotonic()
+
+    def _play_live(self, session: Session) -> None:
+        """Play a live session out here, reported with this device's own start and end times."""
+        assert self.live is not None
+        if not self.enabled and session.start.priority != "emergency":
+            self.live.finish(session)
+            self.reporter.live(session.broadcast_id, "cancelled", error="the cluster was switched off by the operator")
+            return
+        if self.amplifier.present and not self.amplifier.is_on:
+            self._switch_amplifier(True)
+            session.buffer.extend(self.config.amplifier.lead_s * 1000)  # heard from its first word, a moment later
+        self._live_cut, self._live_cut_reason = threading.Event(), None
+        self._live_playing, self.now_playing = session, session.broadcast_id
+        try:
+            play_out(self.live, session, self.sink, self.reporter, self._live_cut, lambda: self._live_cut_reason,
+                     self.stopping)
+        finally:
+            self._live_playing, self.now_playing = None, None
             self._last_sound = time.monotonic()
 
     def _relay(self, url: str, local: LocalEntry, cut: threading.Event) -> tuple[bool, str | None]:

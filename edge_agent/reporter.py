@@ -6,10 +6,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import datetime
+from pathlib import Path
 
+from edge_agent import __version__, health
 from edge_agent.outbox import Outbox
-from edge_agent.protocol import Delivery, Playback, Refused, Topics
+from edge_agent.protocol import Delivery, Heartbeat, Playback, Refused, Topics
 from edge_agent.store import LocalEntry, Store
 
 logger = logging.getLogger(__name__)
@@ -45,6 +48,23 @@ class Reporter:
     def playing(self, local: LocalEntry) -> None:
         report = Playback(local.entry.broadcast_id, "playing", self.clock(), local.started_at,
                           occurrence=local.occurrence)
+        self.outbox.put(self.topics.event(self.device_id, "playback"), report.to_dict())
+
+    def heartbeat(self, cache_dir: Path, uptime_s: float, volume: int, now_playing: int | None, outbox: int,
+                  amplifier: str | None, enabled: bool) -> None:
+        """The device's health now, straight to the broker (a stale heartbeat is worthless: none while offline)."""
+        if not self.outbox.link.connected.is_set():
+            return
+        beat = Heartbeat(ts=self.clock(), uptime_s=round(uptime_s, 1), version=__version__, volume=volume,
+                         now_playing=now_playing, cache_bytes=self.store.cache_bytes(),
+                         pending=len(self.store.waiting()), **asdict(health.read(cache_dir)), outbox=outbox,
+                         amplifier=amplifier, enabled=enabled)
+        self.outbox.link.publish(self.topics.heartbeat(self.device_id), beat.to_bytes(), qos=0)
+
+    def live(self, broadcast_id: int, state: str, started_at: datetime | None = None,
+             finished_at: datetime | None = None, error: str | None = None) -> None:
+        """What this device did with a live session: playing (from ``started_at``), then how it ended."""
+        report = Playback(broadcast_id, state, self.clock(), started_at, finished_at, error)
         self.outbox.put(self.topics.event(self.device_id, "playback"), report.to_dict())
 
     def finish(self, local: LocalEntry, state: str, error: str | None = None) -> None:

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from edge_agent.protocol.opus import OggWriter
+
 logger = logging.getLogger(__name__)
 
 
@@ -98,6 +100,47 @@ class AudioSink(ABC):
         problem = None if code == 0 or cut else (
             "".join(line for line in lines if "silence" not in line).strip()[-300:] or f"ffmpeg {code}")
         return Relay(heard_s=heard, stopped=cut, error=problem, dead_air_s=silences)
+
+
+    def open_stream(self, label: str) -> Stream:
+        """Start playing a live stream of Opus packets, written one at a time as their moment comes."""
+        args = [_ffmpeg(), "-hide_banner", "-v", "error", "-fflags", "nobuffer", "-probesize", "32",
+                "-analyzeduration", "0", "-f", "ogg", "-i", "pipe:0", *self._filter(), *self._output(label)]
+        return Stream(args)
+
+
+class Stream:
+    """A live stream going to a sink: ffmpeg decodes the Ogg Opus it is fed on its standard input."""
+
+    def __init__(self, args: list[str]) -> None:
+        self._ogg = OggWriter()
+        self._proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.PIPE)
+        self._broken: str | None = None
+        self._send(self._ogg.header())
+
+    def _send(self, data: bytes) -> None:
+        if self._broken is not None or self._proc.stdin is None:
+            return
+        try:
+            self._proc.stdin.write(data)
+            self._proc.stdin.flush()
+        except (BrokenPipeError, OSError) as exc:
+            self._broken = f"the decoder stopped: {exc}"
+
+    def write(self, packet: bytes) -> None:
+        self._send(self._ogg.packet(packet))
+
+    def close(self) -> str | None:
+        """End the stream and wait for the sink to finish; what went wrong, if anything."""
+        try:
+            _, err = self._proc.communicate(timeout=30)  # closes its input: the decoder plays out and ends
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            _, err = self._proc.communicate()
+        if self._proc.returncode != 0:
+            return self._broken or f"ffmpeg: {err.decode(errors='replace').strip()[-300:]}"
+        return self._broken
 
 
 @dataclass

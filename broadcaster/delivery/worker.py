@@ -32,6 +32,7 @@ from broadcaster.db import utcnow
 from broadcaster.delivery.dispatch import Dispatcher
 from broadcaster.delivery.ingest import Ingest
 from broadcaster.delivery.leader import Leadership, leadership_for
+from broadcaster.delivery.live import LiveServer
 from broadcaster.delivery.publisher import Publisher
 from broadcaster.delivery.sweep import sweep as sweep_once
 from edge_agent.link import Link
@@ -76,6 +77,7 @@ class Worker:
         self.publisher = Publisher(config, db, self._leader_link())
         self.dispatcher = Dispatcher(config, db, self.publisher)
         self.ingester = Ingest(config, db, self.publisher, self._stop)
+        self.live = LiveServer(config, db, self.publisher)
         self.reports = self._reports_link()
         self.scheduler = BackgroundScheduler(timezone="UTC")
         self._ingest_thread = threading.Thread(target=self.ingester.loop, name="ingest", daemon=True)
@@ -173,10 +175,12 @@ class Worker:
         if not self.shared:
             self.reports.start()
         self.leading.set()
+        self.live.start()
         logger.warning("worker %s leads: it renders, signs and publishes", self.client_id)
 
     def _step_down(self) -> None:
         self.leading.clear()
+        self.live.stop()
         with self.dispatcher.lock:  # a dispatch under way finishes first
             self.link.stop()
             self.publisher.link = self._leader_link()  # whatever the old one still queued is not sent by a standby
@@ -234,5 +238,6 @@ class Worker:
         self.reports.stop()
         if self.leading.is_set():
             self.leading.clear()
+            self.live.stop()
             self.link.stop()
             self.leadership.release()

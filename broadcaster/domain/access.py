@@ -23,6 +23,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "schedule": frozenset({"admin", "editor", "approver"}),  # broadcast approved bulletins
     "stop": frozenset({"admin", "approver", "operator"}),
     "emergency": frozenset({"admin", "approver", "operator"}),
+    "live": frozenset({"admin", "approver", "operator"}),  # speak live to the loudspeakers
     "operate": frozenset({"admin", "operator"}),  # volume, alarms
     "admin": frozenset({"admin"}),  # users, areas, air-time rules, the audit log
 }

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from broadcaster.db import AirtimeRule, Broadcast, Bulletin, Delivery, Device
 from broadcaster.domain.areas import ancestry, parents
 from broadcaster.domain.errors import Refusal
-from broadcaster.domain.lifecycle import NOT_AIRED
+from broadcaster.domain.lifecycle import NOT_AIRED, ON_AIR
 from edge_agent.protocol import Repeat
 from edge_agent.protocol.fields import format_time
 
@@ -121,7 +121,7 @@ def planned(session: Session, device_ids: list[str], now: datetime, since: datet
     since = since or now
     rows = (session.query(Delivery.device_id, Broadcast).join(Broadcast, Delivery.broadcast_id == Broadcast.id)
             .filter(Delivery.device_id.in_(device_ids), Delivery.state.not_in(NOT_AIRED),
-                    Broadcast.state.in_(("queued", "sent"))))
+                    Broadcast.state.in_(ON_AIR)))
     result: dict[str, list[Planned]] = defaultdict(list)
     plays: dict[int, list[Planned]] = {}
     """Each broadcast's plays in the period, worked out once however many devices it has."""
@@ -137,6 +137,10 @@ def _plays(broadcast: Broadcast, since: datetime, now: datetime) -> list[Planned
     length = timedelta(seconds=asset_s or estimate_s(broadcast.bulletin))
     if broadcast.relay is not None:
         length = timedelta(seconds=broadcast.relay.window_s)
+    live = broadcast.live
+    if live is not None:  # spoken live: as long as it may last, then as long as it lasted
+        lasted = live.ended_at - live.started_at if live.ended_at and live.started_at else None
+        length = lasted if lasted is not None else timedelta(seconds=live.max_s)
     rule = broadcast.repeat()
     times = rule.occurrences(since, now + HORIZON) if rule else [broadcast.play_at or broadcast.created_at]
     return [Planned(broadcast.id, broadcast.bulletin.title, broadcast.priority, start, start + length,

@@ -70,14 +70,15 @@ class BroadcastPlan:
 
 
 def plan_broadcast(session: Session, user: User, data: dict[str, Any], timezone: str,
-                   length_s: float | None = None, overlaps: bool = True) -> BroadcastPlan:
+                   length_s: float | None = None, overlaps: bool = True, permission: str | None = None
+                   ) -> BroadcastPlan:
     """Everything ``create_broadcast`` checks, including the air-time rules and (unless not wanted) the
     overlaps, without saving. ``length_s``: check the rules for this air time instead of the bulletin's own
-    (a whole programme)."""
+    (a whole programme). ``permission``: the one this takes instead of scheduling's (speaking live)."""
     priority = data.get("priority", "normal")
     if priority not in PRIORITIES:
         raise Refusal("invalid_priority", f"'priority' must be one of {', '.join(PRIORITIES)}", field="priority")
-    require(user, "emergency" if priority == "emergency" else "schedule")
+    require(user, permission or ("emergency" if priority == "emergency" else "schedule"))
     bulletin_id = data.get("bulletin_id")
     if not isinstance(bulletin_id, int) or isinstance(bulletin_id, bool):
         raise Refusal("missing_field", "'bulletin_id' must be a bulletin id (integer)", field="bulletin_id")
@@ -261,6 +262,8 @@ def stop_broadcast(session: Session, user: User, broadcast_id: int) -> Broadcast
             delivery.state, delivery.error, delivery.updated_at = "cancelled", "stopped before it was sent", utcnow()
     elif broadcast.state == "sent":
         broadcast.state = "stopping"
+    elif broadcast.state == "live" and broadcast.live is not None:
+        broadcast.live.state = "stopping"  # the worker ends it on every loudspeaker within a second
     else:
         raise Refusal("not_stoppable", f"broadcast {broadcast_id} is {broadcast.state}", status=409)
     broadcast.error = f"stopped by {user.username}"

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 BULLETIN_STATES = ("draft", "submitted", "approved", "rejected")
 """A bulletin is written (draft), sent for approval (submitted), then approved or sent back (rejected)."""
-BROADCAST_STATES = ("queued", "sent", "failed", "stopping", "stopped")
+BROADCAST_STATES = ("queued", "live", "sent", "failed", "stopping", "stopped")
 """A broadcast waits for the worker (queued), is rendered and published (sent) or cannot be (failed); an
-operator's stop is ``stopping`` until the worker has told the receivers, then ``stopped``."""
+operator's stop is ``stopping`` until the worker has told the receivers, then ``stopped``. A live one is
+``live`` while someone speaks, then ``sent``."""
+ON_AIR = ("queued", "live", "sent")
+"""States of a broadcast that takes, or will take, air time."""
 DELIVERY_RANK = {"pending": 0, "delivered": 1, "playing": 2, "played": 3, "failed": 3, "missed": 3,
                  "interrupted": 3, "cancelled": 3, "ended": 3}
 """How far a broadcast has got on one device; every state of the last rank is final. ``ended``: a recurring

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from flask import Response, current_app, g, send_file
+from flask import Response, current_app, g, request, send_file
 from sqlalchemy.orm import Session
 
 from broadcaster.config import ServerConfig
@@ -40,6 +40,17 @@ def reading(text: str) -> dict[str, Any]:
     normalizer = Normalizer(DIALECTS[config().speech.dialect], extra=lexicon(db()))
     return {"sentences": normalizer.sentences(text),
             "marks": [{"kind": m.kind, "text": m.text, "readings": list(m.readings)} for m in normalizer.marks(text)]}
+
+
+def live_url() -> str:
+    """Where browsers and clients reach the worker's live endpoint: the configured public address, else the
+    host of this request at the endpoint's port (the demo, a site on localhost)."""
+    settings = config().live
+    if settings.public_url:
+        return settings.public_url
+    scheme = "wss" if request.scheme == "https" else "ws"
+    host = request.host.rsplit(":", 1)[0] if not request.host.endswith("]") else request.host
+    return f"{scheme}://{host}:{settings.port}/live"
 
 
 def voices(user: User) -> dict[str, Any]:

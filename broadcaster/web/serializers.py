@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlalchemy.orm import Session
 
-from broadcaster.db import Broadcast, Bulletin, Delivery, Device, DeviceGroup, DeviceHealth
+from broadcaster.db import Broadcast, Bulletin, Delivery, Device, DeviceGroup, DeviceHealth, utcnow
 from edge_agent.protocol import Repeat
 from edge_agent.protocol.fields import format_time
 
@@ -63,6 +63,7 @@ def broadcast_json(broadcast: Broadcast) -> dict[str, Any]:
             }
             for d in broadcast.deliveries
         ],
+        "live": live_json(broadcast) if broadcast.live is not None else None,
         "plays": [
             {
                 "device_id": p.device_id,
@@ -74,6 +75,28 @@ def broadcast_json(broadcast: Broadcast) -> dict[str, Any]:
             }
             for p in broadcast.plays[:MAX_PLAYS_SHOWN]
         ],
+    }
+
+
+def live_json(broadcast: Broadcast) -> dict[str, Any]:
+    """A live broadcast: who speaks, how it goes, its recording and transcript, and each cluster's real
+    listening span."""
+    live = broadcast.live
+    assert live is not None
+    recording = broadcast.bulletin.recording
+    seconds = ((live.ended_at or utcnow()) - live.started_at).total_seconds() if live.started_at else 0.0
+    return {
+        "broadcast_id": broadcast.id, "session": live.session, "state": live.state,
+        "title": broadcast.bulletin.title, "priority": broadcast.priority, "speaker": live.speaker.username,
+        "max_minutes": live.max_s // 60, "options": json.loads(live.options),
+        "created_at": format_time(live.created_at), "started_at": format_time(live.started_at),
+        "ended_at": format_time(live.ended_at), "seconds": round(seconds, 1), "error": live.error,
+        "bulletin_id": broadcast.bulletin_id, "recording": live.asset_id,
+        "transcript": recording.transcript if recording is not None else None,
+        "playing": sum(d.state == "playing" for d in broadcast.deliveries),
+        "devices": [{"device_id": d.device_id, "name": d.device.name, "state": d.state,
+                     "started_at": format_time(d.started_at), "finished_at": format_time(d.finished_at),
+                     "error": d.error} for d in broadcast.deliveries],
     }
 
 

@@ -33,11 +33,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from edge_agent.protocol.fields import ProtocolError, format_time, load_object, parse_time
+from edge_agent.protocol.live import LivePacket
 from edge_agent.protocol.messages import Message
 
 REFUSAL_REASONS = ("unsigned", "unknown_key", "bad_signature", "expired", "replayed", "malformed",
-                   "unsupported_version", "time_without_offset", "wrong_device")
-"""Why a receiver refuses a message from the server (docs/protocol.md): the first six are about the signature."""
+                   "unsupported_version", "time_without_offset", "wrong_device", "unknown_session")
+"""Why a receiver refuses a message from the server (docs/protocol.md): the first six are about the signature;
+``unknown_session``: live audio of a session whose signed start it never had."""
 M = TypeVar("M", bound=Message)
 
 
@@ -181,6 +183,13 @@ class Signer:
         return canonical_json(data)
 
 
+    def sign_packet(self, topic: str, packet: LivePacket) -> bytes:
+        """A live audio packet, signed for ``topic`` (no sequence number of the server's: the packet's own
+        ``seq`` orders it within its session)."""
+        body = packet.body(self.kid)
+        return body + self._key.sign(LivePacket.signed_bytes(topic, body))
+
+
 class Verifier:
     """A receiver's pinned keys, and the check every message from the server passes."""
 
@@ -229,6 +238,21 @@ class Verifier:
         if sig["seq"] < newest_seq:
             raise SignatureError("replayed", f"sequence {sig['seq']} is older than {newest_seq}, already accepted")
         return int(sig["seq"])
+
+
+def open_packet(verifier: Verifier, topic: str, payload: bytes) -> LivePacket:
+    """A live audio packet received on ``topic``, if a trusted key signed it for that topic; raises
+    ProtocolError (SignatureError for the signature) with the refusal to report. Whether it belongs to a
+    session the receiver knows, and comes after what it already had, is the receiver's check."""
+    packet, kid, body, signature = LivePacket.parse(payload)
+    key = verifier.keys.get(kid)
+    if key is None:
+        raise SignatureError("unknown_key", f"signed with key {kid!r}, which this receiver does not trust")
+    try:
+        key.verify(signature, LivePacket.signed_bytes(topic, body))
+    except InvalidSignature:
+        raise SignatureError("bad_signature", "the live packet's signature does not match it") from None
+    return packet
 
 
 def open_signed(verifier: Verifier, topic: str, payload: bytes, kind: type[M], now: datetime,

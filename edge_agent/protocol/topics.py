@@ -61,13 +61,24 @@ class Topics:
     def group_chunk(self, group: str, asset: str, seq: int) -> str:
         return f"{self.root}/grp/{group}/blob/{asset}/{seq}"
 
+    def live(self, group: str) -> str:
+        """A live session's signed start and stop (retained)."""
+        return f"{self.root}/grp/{group}/live"
+
+    def live_audio(self, group: str) -> str:
+        """A live session's signed audio packets."""
+        return f"{self.root}/grp/{group}/live/audio"
+
     def group_of(self, topic: str) -> tuple[str, str | None, str] | None:
-        """(group, None, 'alert') or (group, asset, sequence number as text) for a group topic, or None."""
+        """(group, None, 'alert' or 'live' or 'live/audio') or (group, asset, sequence number as text) for a
+        group topic, or None."""
         parts = topic.split("/")
         if len(parts) < 4 or parts[0] != self.root or parts[1] != "grp" or not GROUP_RE.match(parts[2]):
             return None
-        if len(parts) == 4 and parts[3] == "alert":
-            return parts[2], None, "alert"
+        if len(parts) == 4 and parts[3] in ("alert", "live"):
+            return parts[2], None, parts[3]
+        if len(parts) == 5 and parts[3:] == ["live", "audio"]:
+            return parts[2], None, "live/audio"
         if len(parts) == 6 and parts[3] == "blob" and ASSET_ID_RE.match(parts[4]) and parts[5].isdigit():
             return parts[2], parts[4], parts[5]
         return None

@@ -66,3 +66,31 @@ def render_bulletin(tmp_path: Path, voice: str, voices: dict[str, Any], text: st
     assert problem is None and engine.name == voice
     with db.session() as session:
         return speech.render(session, text)
+
+
+def samples(path: Path, rate: int = 16000) -> Any:
+    """Any audio file as mono float samples at ``rate`` (decoded by ffmpeg)."""
+    import numpy as np
+
+    raw = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-ac", "1", "-ar", str(rate),
+                          "-f", "s16le", "-"], capture_output=True, check=True).stdout
+    return np.frombuffer(raw, dtype="<i2").astype(np.float64) / 32768
+
+
+def likeness(heard: Path, spoken: Path, rate: int = 16000) -> tuple[float, float]:
+    """How much of ``spoken`` is in ``heard``: the peak of their normalized cross-correlation (1: the same
+    waveform, whatever the level; about 0 for unrelated sounds) and where it lies (seconds ``heard`` lags)."""
+    import numpy as np
+
+    a, b = samples(heard, rate), samples(spoken, rate)
+    if not len(a) or not len(b):
+        return 0.0, 0.0
+    size = 1 << (len(a) + len(b)).bit_length()
+    corr = np.fft.irfft(np.fft.rfft(a, size) * np.conj(np.fft.rfft(b, size)), size)
+    corr = np.concatenate([corr[-(len(b) - 1):], corr[:len(a)]]) if len(b) > 1 else corr[:len(a)]
+    lag = int(np.argmax(np.abs(corr))) - (len(b) - 1)
+    overlap_a = a[max(0, lag):max(0, lag) + len(b)]
+    overlap_b = b[max(0, -lag):max(0, -lag) + len(overlap_a)]
+    overlap_a = overlap_a[:len(overlap_b)]
+    energy = float(np.sqrt(np.sum(overlap_a ** 2) * np.sum(overlap_b ** 2)))
+    return (float(np.abs(np.dot(overlap_a, overlap_b))) / energy if energy else 0.0), lag / rate

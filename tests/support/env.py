@@ -16,12 +16,12 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from broadcaster.assets import AssetStore
-from broadcaster.config import MqttSettings, ServerConfig, SigningSettings, WebSettings
+from broadcaster.config import LiveSettings, MqttSettings, ServerConfig, SigningSettings, WebSettings
 from broadcaster.database import Database
 from broadcaster.db import Area
 from broadcaster.delivery.worker import Worker
 from broadcaster.ops.bootstrap import ensure_airtime, ensure_area, ensure_device, ensure_user, new_token
-from broadcaster.ops.broker import Mosquitto
+from broadcaster.ops.broker import Mosquitto, free_port
 from broadcaster.web import create_app
 from edge_agent.agent import Agent
 from edge_agent.config import AgentConfig, AudioSettings
@@ -183,6 +183,7 @@ def make_env(database: Database, broker: Mosquitto, tmp_path: Path) -> Env:
                           topic_root=root, client_id=f"worker-{root}"),
         web=WebSettings(),
         signing=SigningSettings(key_file=str(tmp_path / "signing.key")),
+        live=LiveSettings(port=free_port()),
     )
     token = new_token()
     with database.session() as session:

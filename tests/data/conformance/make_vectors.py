@@ -101,6 +101,43 @@ ALERT = (
 )
 
 
+# A live session's signed start on group a12's live topic (retained), and its audio: packets of Opus frames,
+# each signed over the topic, a new line and every byte before the signature (docs/protocol.md, "Live").
+LIVE_TOPIC = "loaxa/grp/a12/live"
+AUDIO_TOPIC = "loaxa/grp/a12/live/audio"
+SESSION = "b61-5e55f0a1b2c3"
+LIVE_START = (
+    '{"broadcast_id":61,"codec":"opus","devices":null,"frame_ms":20,"group":"a12","max_s":900,'
+    '"priority":"emergency","session":"' + SESSION + '",'
+    '"sig":{"exp":"2026-11-22T06:55:00.000Z","kid":"' + KID + '","seq":' + str(SEQ + 4) + '},'
+    '"started_at":"2026-11-22T06:29:58.000Z","title":"Chủ tịch xã nói trực tiếp","type":"live_start","v":1}'
+)
+FRAMES = [bytes.fromhex("fc5e7a10"), bytes.fromhex("fcff01020304")]
+"""Two 20 ms Opus frames (their first byte says so: CELT, 20 ms, one frame); their content is not checked."""
+
+
+def live_body(private_kid: str, session: str, seq: int, first: int) -> bytes:
+    """A packet before its signature, byte by byte as docs/protocol.md lays it out."""
+    name = session.encode("ascii")
+    return (b"LXL1" + bytes.fromhex(private_kid) + seq.to_bytes(4, "big") + first.to_bytes(4, "big")
+            + (1763792998000).to_bytes(8, "big") + bytes([len(FRAMES)]) + bytes([len(name)]) + name
+            + b"".join(len(f).to_bytes(2, "big") for f in FRAMES) + b"".join(FRAMES))
+
+
+def packet_case(name: str, expect: str, note: str, *, private: Ed25519PrivateKey = SERVER, kid: str = KID,
+                session: str = SESSION, seq: int = 7, sent_on: str = AUDIO_TOPIC,
+                newest: dict[str, int] | None = None, flip: int | None = None) -> dict[str, Any]:
+    body = live_body(kid, session, seq, 56)
+    signed = AUDIO_TOPIC.encode() + b"\n" + body
+    wire = bytearray(body + private.sign(signed))
+    if flip is not None:
+        wire[flip] ^= 0x01
+    return {"name": name, "note": note, "topic": sent_on, "payload_b64": base64.b64encode(bytes(wire)).decode(),
+            "signed_bytes_b64": base64.b64encode(signed).decode(),
+            "receiver": {"device_id": DEVICE, "now": NOW, "live_sessions":
+                         newest if newest is not None else {SESSION: 6}}, "expect": expect}
+
+
 def schedule_like(**changes: str) -> str:
     text = SCHEDULE
     for old, new in changes.items():
@@ -156,6 +193,17 @@ CASES = [
     case("time_without_offset", SCHEDULE_TOPIC,
          schedule_like(**{'"play_at":"2026-11-22T07:00:00.000Z"': '"play_at":"2026-11-22T07:00:00"'}),
          "time_without_offset", "play_at without Z or an offset"),
+    case("live_start", LIVE_TOPIC, LIVE_START, "accept", "a live session begins for every device of group a12"),
+    packet_case("live_packet", "accept", "the next packet of a session the receiver holds (its newest was 6)"),
+    packet_case("live_packet_altered", "bad_signature", "one bit of a frame changed after signing", flip=50),
+    packet_case("live_packet_moved", "bad_signature", "a12's packet published on a13's topic",
+                sent_on="loaxa/grp/a13/live/audio"),
+    packet_case("live_packet_foreign_key", "unknown_key", "signed by a key the receiver does not trust",
+                private=STRANGER, kid=STRANGER_KID),
+    packet_case("live_packet_replayed", "replayed", "a packet the receiver already had (its newest is 7)",
+                newest={SESSION: 7}),
+    packet_case("live_packet_unknown_session", "unknown_session",
+                "a good packet of a session whose signed start the receiver never had", newest={}),
 ]
 
 

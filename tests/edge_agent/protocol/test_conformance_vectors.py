@@ -16,7 +16,8 @@ import pytest
 
 from edge_agent.protocol import Alert, Command, Manifest, Message, ProtocolError, Schedule
 from edge_agent.protocol.fields import parse_time
-from edge_agent.protocol.signing import REFUSAL_REASONS, Signer, Verifier, canonical_json, open_signed
+from edge_agent.protocol.live import LivePacket, LiveStart, admit
+from edge_agent.protocol.signing import REFUSAL_REASONS, Signer, Verifier, canonical_json, open_packet, open_signed
 from tests.support import DATA
 
 FOLDER = DATA / "conformance"
@@ -26,7 +27,7 @@ CASES = VECTORS["cases"]
 
 def kind_of(topic: str) -> type[Message]:
     last = topic.rsplit("/", 1)[-1]
-    return {"schedule": Schedule, "cmd": Command, "manifest": Manifest, "alert": Alert}[last]
+    return {"schedule": Schedule, "cmd": Command, "manifest": Manifest, "alert": Alert, "live": LiveStart}[last]
 
 
 def outcome(case: dict[str, Any]) -> str:
@@ -35,8 +36,12 @@ def outcome(case: dict[str, Any]) -> str:
     now = parse_time(receiver["now"], "now")
     assert now is not None
     try:
-        open_signed(verifier, case["topic"], case["payload"].encode("utf-8"), kind_of(case["topic"]), now,
-                    receiver["newest_seq_on_topic"], receiver["device_id"])
+        if "payload_b64" in case:  # live audio: the signature, then the session and its order
+            packet = open_packet(verifier, case["topic"], base64.b64decode(case["payload_b64"]))
+            admit(packet, receiver["live_sessions"].get(packet.session))
+        else:
+            open_signed(verifier, case["topic"], case["payload"].encode("utf-8"), kind_of(case["topic"]), now,
+                        receiver["newest_seq_on_topic"], receiver["device_id"])
     except ProtocolError as exc:
         return exc.reason
     return "accept"
@@ -47,7 +52,8 @@ def test_our_receiver_accepts_and_refuses_each_vector_as_published(case: dict[st
     assert outcome(case) == case["expect"], case["note"]
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c["expect"] == "accept"], ids=lambda c: c["name"])
+@pytest.mark.parametrize("case", [c for c in CASES if c["expect"] == "accept" and "payload" in c],
+                         ids=lambda c: c["name"])
 def test_our_canonical_form_is_the_published_signed_bytes(case: dict[str, Any]) -> None:
     data = json.loads(case["payload"])
     data["sig"] = {k: v for k, v in data["sig"].items() if k != "value"}
@@ -59,6 +65,19 @@ def test_the_vectors_cover_every_refusal_reason_and_the_published_key_signs_them
     seed = base64.b64decode(VECTORS["keys"]["server"]["private_seed"])
     server = Signer.from_text(base64.b64encode(seed).decode())
     assert server.public_text == VECTORS["keys"]["server"]["public"] and server.kid == VECTORS["keys"]["server"]["kid"]
+
+
+def test_our_live_packets_are_the_published_bytes() -> None:
+    """Our packet layout and signing give the vector's bytes exactly (Ed25519 is deterministic)."""
+    case = next(c for c in CASES if c["name"] == "live_packet")
+    wire = base64.b64decode(case["payload_b64"])
+    packet, kid, body, _ = LivePacket.parse(wire)
+    assert (packet.session, packet.seq, packet.first, len(packet.frames), kid) == (
+        "b61-5e55f0a1b2c3", 7, 56, 2, VECTORS["keys"]["server"]["kid"])
+    assert case["topic"].encode() + b"\n" + body == base64.b64decode(case["signed_bytes_b64"])
+    seed = base64.b64decode(VECTORS["keys"]["server"]["private_seed"])
+    server = Signer.from_text(base64.b64encode(seed).decode())
+    assert server.sign_packet(case["topic"], packet) == wire
 
 
 def test_the_asset_matches_its_manifest_chunk_by_chunk() -> None:

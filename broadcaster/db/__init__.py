@@ -1,0 +1,71 @@
+"""The database's tables: the single source of truth for bulletins, broadcasts, devices and what they reported,
+by subject (base: what every table shares; people; fleet; content; airing). Connecting and sessions:
+database.py; the schema's history: migrations/."""
+
+from broadcaster.db.airing import (
+    Broadcast,
+    CapAlert,
+    Delivery,
+    LiveSession,
+    OccurrencePlay,
+    Programme,
+    Recurrence,
+    Relay,
+    ScheduleRefresh,
+    SigningState,
+)
+from broadcaster.db.base import LARGEST_ID, Base, UTCDateTime, parse_id, token_hash, utcnow
+from broadcaster.db.content import Asset, Bulletin, LexiconEntry, ListeningCheck, Recording
+from broadcaster.db.fleet import (
+    AirtimeRule,
+    Alarm,
+    Area,
+    Device,
+    DeviceCredential,
+    DeviceGroup,
+    DeviceGroupMember,
+    DeviceHealth,
+    DeviceSetting,
+    RefusalRecord,
+)
+from broadcaster.db.people import ROLES, ApiToken, AuditEntry, User, UserArea, UserRole
+
+__all__ = [
+    "LARGEST_ID",
+    "ROLES",
+    "AirtimeRule",
+    "Alarm",
+    "ApiToken",
+    "Area",
+    "Asset",
+    "AuditEntry",
+    "Base",
+    "Broadcast",
+    "Bulletin",
+    "CapAlert",
+    "Delivery",
+    "Device",
+    "DeviceCredential",
+    "DeviceGroup",
+    "DeviceGroupMember",
+    "DeviceHealth",
+    "DeviceSetting",
+    "LexiconEntry",
+    "ListeningCheck",
+    "LiveSession",
+    "OccurrencePlay",
+    "Programme",
+    "Recording",
+    "Recurrence",
+    "RefusalRecord",
+    "Relay",
+    "ScheduleRefresh",
+    "SigningState",
+    "UTCDateTime",
+    "User",
+    "UserArea",
+    "UserRole",
+    "parse_id",
+    "token_hash",
+    "utcnow",
+]
