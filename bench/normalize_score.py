@@ -55,11 +55,13 @@ OPTIONAL = {"mùng", "phút", "số"}
 
 def canonical(text: str, lenient: bool = False) -> str:
     """Lower case without punctuation; ``lenient`` also accepts spelling variants (kí lô / ki lô, lẻ / linh,
-    ngàn / nghìn) and leaves out words a listener does not miss (mùng before a day, phút, số)."""
+    ngàn / nghìn, mươi tư / mươi bốn) and leaves out words a listener does not miss (mùng before a day, phút, số)."""
     text = unicodedata.normalize("NFC", text).lower()
     words = re.sub(r"[^\w\s]|_", " ", text).split()
     if lenient:
         words = [VARIANTS.get(w, w) for w in words]
+        # "bốn mươi tư" / "bốn mươi bốn", "linh tư" / "linh bốn": both are heard as right.
+        words = ["bốn" if w == "tư" and i and words[i - 1] in ("mươi", "linh") else w for i, w in enumerate(words)]
         words = [w for w in words if w not in OPTIONAL]
     return " ".join(words)
 

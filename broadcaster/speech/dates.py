@@ -23,6 +23,9 @@ MONTHS = {4: "tư"}
 DATE_WORDS = (r"(?i:(?:ngày|sáng|trưa|chiều|tối|đêm|khuya|rạng sáng|hôm)(?: nay| mai| qua)?|mùng|hạn|đến hết ngày|"
               r"từ ngày|đến ngày)")
 """Words after which "14-8" or "3.10" is a day and a month, as newspapers write them."""
+NUMBERED = (r"(?i:số|nghị định|nghị quyết|quyết định|thông tư|chỉ thị|công văn|kế hoạch|luật|pháp lệnh|thông báo|"
+            r"báo cáo|tờ trình|công điện|văn bản|tuần|đợt|kỳ|lần|bản tin)")
+"""Words after which "42/2025" is a number of that year, not a month: "số bốn mươi hai năm hai nghìn..."."""
 def day(d: int, dialect: Dialect) -> str:
     return ("mùng " if d <= 10 else "") + read_number(d, dialect)
 
@@ -43,9 +46,19 @@ class Dates:
         """Dates and ranges of dates, read by the words around them."""
         d = self.dialect
         date = self.date_or_ratio
-        # Two dates: "từ 02/3-15/4".
+        # Two full dates: "15.12.2015 – 5.1.2016".
+        s = re.sub(r"\b(\d{1,2}([/.-])\d{1,2}\2\d{4})\s?[-–]\s?(?=\d{1,2}([/.-])\d{1,2}\3\d{4}\b)", r"\1 đến ", s)
+        # Days of one month with the month and year written once: "ngày 02-03/03/2026".
+        s = re.sub(r"\b(\d{1,2})\s?[-–]\s?(?=\d{1,2}([/.])\d{1,2}\2\d{4}\b)",
+                   lambda m: f"{read_number(int(m[1]), d)} đến " if 1 <= int(m[1]) <= 31 else m[0], s)
+        # Months: "từ tháng 4 - 5/2012", "tháng 10 - 11".
+        s = re.sub(r"(?i)\b(tháng) (\d{1,2})\s?[-–]\s?(\d{1,2})(?:[/.-](\d{4}))?\b(?![/.-]?\d)", self._months, s)
+        # Two dates: "từ 02/3-15/4"; after a date word also with dots: "từ ngày 31.8 - 6.9".
         s = re.sub(r"\b(\d{1,2})/(\d{1,2})\s?[-–]\s?(\d{1,2})/(\d{1,2})(?![\d/])",
                    lambda m: f"{date(m[1], m[2])} đến {date(m[3], m[4])}", s)
+        s = re.sub(r"\b(" + DATE_WORDS + r"|từ) (\d{1,2})\.(\d{1,2})\s?[-–]\s?(\d{1,2})\.(\d{1,2})\b(?![.,]?\d)",
+                   lambda m: f"{m[1]} {date(m[2], m[3])} đến {date(m[4], m[5])}" if valid_date(int(m[2]), int(m[3]))
+                   and valid_date(int(m[4]), int(m[5])) else m[0], s)
         # A range of days in one month: "15-20/4" -> "15 đến 20/4".
         s = re.sub(r"\b(\d{1,2})\s?[-–]\s?(\d{1,2})/(\d{1,2})\b", r"\1 đến \2/\3", s)
         # Days of one month, the month written once: "từ ngày 17 - 19.9", "ngày 6 và 7-11", "từ 4 đến 7-11".
@@ -57,7 +70,7 @@ class Dates:
         s = re.sub(r"(?i)\b(ngày )(\d{1,2}(?:\s?(?:,|và)\s?\d{1,2})+)(?= tháng\b)",
                    lambda m: m[1] + re.sub(r"\d{1,2}", lambda n: day(int(n[0]), d), m[2]), s)
         # A quarter or term with its year: "Quý III/2025", "quý 3-2022".
-        s = re.sub(ROMAN_AFTER + r" ([IVX]{1,6})/(\d{4})\b", lambda m: f"{m[0][: m[0].rindex('/')]} năm {m[2]}", s)
+        s = re.sub(ROMAN_AFTER + r" ([IVX]{1,6})[/-](\d{4})\b", lambda m: f"{m[0][: -len(m[2]) - 1]} năm {m[2]}", s)
         s = re.sub(r"(?i)\b(quý) ([1-4])[/-](\d{4})\b", lambda m: f"{m[1]} {m[2]} năm {m[3]}", s)
         # "ngày 01 tháng 7": the first ten days are "mùng".
         s = re.sub(r"(?i)\b(ngày) 0?(\d{1,2})(?= tháng\b)",
@@ -67,6 +80,13 @@ class Dates:
         # Month and year: "tháng 9/2024", "tháng 7-2023", "tháng 10.2024".
         s = re.sub(r"(?i)\b(tháng) (\d{1,2})[/.-](\d{4})\b",
                    lambda m: f"{m[1]} {month(int(m[2]), d)} năm {read_number(int(m[3]), d)}", s)
+        # A number of a year: "số 50/2020", "tuần 43/2022", "đợt 2/2025", "Thông tư 38/2011"; a bare "12/2015"
+        # or "10-2019" is a month.
+        s = re.sub(r"\b(" + NUMBERED + r") (\d{1,4})/(\d{4})\b(?![/-]\d)",
+                   lambda m: f"{m[1]} {read_number(int(m[2]), d)} năm {read_number(int(m[3]), d)}", s)
+        s = re.sub(r"(?<![\d/.,])(?<!tỷ lệ )(?<!tỉ lệ )(\d{1,2})[/-]((?:19[4-9]|20\d)\d)\b(?![/-]\d)",
+                   lambda m: f"tháng {month(int(m[1]), d)} năm {read_number(int(m[2]), d)}" if 1 <= int(m[1]) <= 12
+                   else f"{read_number(int(m[1]), d)} năm {read_number(int(m[2]), d)}", s)
         # Newspaper dates after a date word: "sáng 14-8", "ngày 3.10" (a range of days is "7-8 tháng 5"), or
         # opening a line: "Đến 15-6 cả nước...".
         s = re.sub(r"\b(" + DATE_WORDS + r"),? (\d{1,2})[.-](\d{1,2})\b(?![.,-]?\d)(?! tháng)",
@@ -83,7 +103,7 @@ class Dates:
         s = re.sub(r"\b([01]?\d|2[0-3]):([0-5]\d):([0-5]\d)\b",
                    lambda m: f"{self._time(m)} {read_number(int(m[3]), self.dialect)} giây", s)
         s = re.sub(r"\b(\d{1,2}[hg:](?:\d{2})?)\s?[-–]\s?(?=\d{1,2}[hg:](?:\d{2})?(?!\w))", r"\1 đến ", s)
-        s = re.sub(r"\b([01]?\d|2[0-3])[hg](?:([0-5]?\d)(?:p|')?)?(?![\w/])", self._time, s)
+        s = re.sub(r"\b([01]?\d|2[0-3])[hg](?:([0-5]?\d)(?:p|'| ?phút\b)?)?(?![\w/])", self._time, s)
         s = re.sub(r"(?<![\d.,])(\d{1,3})h(?![\w/])", lambda m: f"{read_number(int(m[1]), self.dialect)} giờ", s)
         return re.sub(r"\b([01]?\d|2[0-3]):([0-5]\d)\b(?!:)", self._time, s)
 
@@ -93,6 +113,13 @@ class Dates:
         if valid_date(a, b):
             return f"{day(a, self.dialect)} tháng {month(b, self.dialect)}"
         return f"{read_number(a, self.dialect)} trên {read_number(b, self.dialect)}"
+
+    def _months(self, m: re.Match[str]) -> str:
+        first, last = int(m[2]), int(m[3])
+        if not (1 <= first <= 12 and 1 <= last <= 12):
+            return m[0]
+        year = f" năm {read_number(int(m[4]), self.dialect)}" if m[4] else ""
+        return f"{m[1]} {month(first, self.dialect)} đến tháng {month(last, self.dialect)}{year}"
 
     def _date_with_year(self, m: re.Match[str]) -> str:
         d, mo, y = int(m[1]), int(m[3]), int(m[4])

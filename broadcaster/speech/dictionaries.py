@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -102,7 +103,7 @@ def syllables(word: str) -> list[str] | None:
     return [p.lower() for p in found] if found else None
 
 
-def spell(acronym: str, letters: dict[str, str]) -> str | None:
+def spell(acronym: str, letters: Mapping[str, str]) -> str | None:
     """An acronym letter by letter with the letters' names; None when a letter has no name."""
     names = [letters.get(ch.upper()) for ch in acronym]
     return " ".join(n for n in names if n) if all(names) else None

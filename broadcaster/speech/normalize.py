@@ -11,6 +11,7 @@ are data under ``content/`` (see ``dictionaries``); the number words are ``numbe
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -19,45 +20,21 @@ from functools import lru_cache
 
 from broadcaster.speech import dictionaries as lists
 from broadcaster.speech.addresses import read_addresses
-from broadcaster.speech.dates import DATE_WORDS, ROMAN, ROMAN_AFTER, Dates
+from broadcaster.speech.codes import Codes
+from broadcaster.speech.counts import Counts
+from broadcaster.speech.dates import ROMAN, ROMAN_AFTER, Dates
 from broadcaster.speech.numbers import DIALECTS as DIALECTS  # the settings name dialects by these keys
 from broadcaster.speech.numbers import NORTH, Dialect, parse_amount, read_amount, read_digits, read_number
+from broadcaster.speech.units import UNITS, read_units
 
-UNITS = {
-    "km2": "ki lô mét vuông", "km²": "ki lô mét vuông", "m2": "mét vuông", "m²": "mét vuông",
-    "m3/s": "mét khối trên giây", "m³/s": "mét khối trên giây", "m/s": "mét trên giây",
-    "m3": "mét khối", "m³": "mét khối", "km/h": "ki lô mét trên giờ", "km": "ki lô mét",
-    "cm": "xen ti mét", "mm": "mi li mét", "m": "mét", "kg": "ki lô gam", "g": "gam", "ha": "héc ta",
-    "tấn": "tấn", "lít": "lít", "l": "lít", "ml": "mi li lít", "°C": "độ xê", "độ C": "độ xê", "oC": "độ xê",
-    "%": "phần trăm", "đ": "đồng", "VNĐ": "việt nam đồng", "VND": "việt nam đồng", "USD": "đô la mỹ",
-    "kWh": "ki lô oát giờ", "MW": "mê ga oát", "kW": "ki lô oát", "kV": "ki lô vôn", "V": "vôn",
-    "GB": "gi ga bai", "MB": "mê ga bai", "G": "gờ", "hPa": "héc tô pát xcan", "mg": "mi li gam",
-    "°N": "độ vĩ bắc", "°S": "độ vĩ nam", "°E": "độ kinh đông", "°W": "độ kinh tây", "°": "độ",
-}
-_UNIT_RE = "|".join(re.escape(u) for u in sorted(UNITS, key=len, reverse=True))
-
-COUNTED = (r"(?i:xã|phường|thị trấn|huyện|tỉnh|thành phố|thôn|bản|làng|ấp|xóm|tổ|khu|hộ|người|chỉ tiêu|tiêu chí|"
-           r"nhiệm vụ|đơn vị|trường|lớp|học sinh|em|cơ sở|doanh nghiệp|địa phương|công trình|dự án|mẫu|ca|"
-           r"trường hợp|phiếu|đại biểu|thành viên|xe|tàu|con|cây|tuyến|trạm|bệnh viện|sở|ngành|cơ quan|thủ tục|"
-           r"hồ sơ|nội dung|mục tiêu|giải|huy chương|trận|phòng|căn|ngôi|cụm|điểm|câu|vòng|lượt|buổi|gói|"
-           r"chương trình|hạng mục|phần|đề án|huyện,|vụ|khu vực|thôn,|làng,|nhóm)")
-"""Nouns that make "5/5" before them a count out of a total, not the fifth of May."""
-QUANTITY = r"(?i:tỷ lệ|tỉ lệ|chiếm|đạt|được|khoảng|gần|hơn|hoàn thành|trong số|tổng số|còn|chỉ có)"
-LIST_WORDS = (r"(?i:mũi|lớp|đợt|khoản|điều|thôn|tổ|xóm|khu|câu|bước|tầng|phòng|tuần|quý|nhóm|loại|hạng|khối|"
-              r"bản|ấp|làng|phường|quận|xã|cấp)")
-"""Words after which "1,2" lists two of them (mũi 1, 2), not a decimal."""
 HOTLINE_WORDS = (r"(?i:đường dây nóng|hotline|gọi|gọi ngay|gọi điện|số điện thoại|điện thoại|sđt|tổng đài|"
                  r"liên hệ|qua số|theo số|đầu số|số máy|số khẩn cấp|báo ngay)")
-LETTER_CODES = {"QH": "quốc hội khóa", "BĐ": "báo động"}
-"""Letters glued to a number: "QH15" is the fifteenth National Assembly, "BĐ1" alarm level one."""
-RANGE_HEADS = r"(?i:báo động|cấp|mức|cấp độ)"
-"""Words repeated on both sides of a range: "báo động 2 - báo động 3" is "báo động hai đến báo động ba"."""
+PER = "\ue001"
+"""A slash read "trên" (per): marked before the numbers around it are read (private use: never in real text)."""
 SPELLED_OUT = "\ue000"
 """Marks an abbreviation in brackets right after the words it stands for (private use: never in real text)."""
 TITLES = r"(?:ông|bà|anh|chị|cháu|em|cô|chú|bé|cụ)"
 """Before a single capital, the initial of a person's name: "bà K" is "bà ca"."""
-SYMBOLS = {"≥": " lớn hơn hoặc bằng ", "≤": " nhỏ hơn hoặc bằng ", "=": " bằng ", "±": " cộng trừ ",
-           "→": " đến ", "÷": " chia "}
 
 
 @lru_cache(maxsize=64)
@@ -110,6 +87,8 @@ class Normalizer:
         self.foreign = lists.load_foreign_words()
         self.letters, self.said_as_words = lists.load_letter_names()
         self.calendar = Dates(self.dialect)
+        self.codes = Codes(self.code_parts, self.letters, self.dialect)
+        self.counts = Counts(self.dialect, self.calendar, self._mark)
         self._dotted_re = _alternatives(tuple(self.dotted), r"(?<![\w&/.-])", "")
         self._foreign_re = _alternatives(tuple(self.foreign), r"(?<![\w&/.])", r"(?![\w&]|\.\w)", re.IGNORECASE)
 
@@ -117,6 +96,7 @@ class Normalizer:
         """Where the reading of ``text`` is a guess the officer should check (each once, in order)."""
         reader = copy.copy(self)
         reader._marks = []
+        reader.counts = dataclasses.replace(self.counts, mark=reader._mark)
         reader(text)
         return reader._marks
 
@@ -147,7 +127,9 @@ class Normalizer:
         together once they are gone); a hyphen between a word and its number is a space ("Covid-19")."""
         s = re.sub(r"\s*\./\.\s*$", ".", s, flags=re.M)
         s = re.sub(r"^\s*[-+•*–—]\s+", "", s, flags=re.M)
-        s = re.sub(r"^\s*([a-zđ])\)\s+", r"\1, ", s, flags=re.M)
+        # Points of a list, at a line's start or after a colon or semicolon: "a) ...; b) ...".
+        s = re.sub(r"(?:^\s*|(?<=[:;] ))([a-zđ])\)\s+", lambda m: self.letters.get(m[1], m[1]) + ", ", s, flags=re.M)
+        s = re.sub(r"\s*\)\s*(?=/)", "", s)  # "1 gói (5ml)/lần": the rate is read whole
         s = re.sub(r"\((0\d{2,3})\)\s?(\d{3,4})[ .]?(\d{3,4})\b", lambda m: read_digits(m[0]), s)  # (0234) 3822 123
         s = re.sub(r"\s*\(\s*([A-ZĐ][A-ZĐ&-]{1,9})\s*\)", SPELLED_OUT + r"\1" + SPELLED_OUT, s)
         s = re.sub(r"\s*\(\s*", ", ", s)
@@ -169,32 +151,7 @@ class Normalizer:
         return self.calendar.times(s)
 
     def _codes(self, s: str) -> str:
-        """Legal document numbers ("số 49/2024/NĐ-CP", "09-NQ/TU", "12/CĐ-TTg") and letter codes ("QH15")."""
-        d = self.dialect
-        s = re.sub(r"(?i:\b(số)\s+)?\b(\d+)/(\d{4})/([A-ZĐ][\w&-]*)",
-                   lambda m: f"{m[1] or 'số'} {read_number(int(m[2]), d)} năm {read_number(int(m[3]), d)} {m[4]}", s)
-        s = re.sub(r"\b(\d+)[-/]([A-ZĐ][A-Za-zĐđ&]*(?:[/-][A-ZĐ][A-Za-zĐđ&]*)+\d{0,2})\b",
-                   lambda m: f"{read_number(int(m[1]), d)} {m[2]}", s)
-        s = re.sub(r"(?<=\bsố )(\d+)/([A-ZĐ][A-Za-zĐđ&]+)\b",
-                   lambda m: f"{read_number(int(m[1]), d)} {m[2]}" if m[2] in self.code_parts else m[0], s)
-        s = re.sub(r"\b(" + "|".join(LETTER_CODES) + r") ?(\d{1,2})\b",
-                   lambda m: f"{LETTER_CODES[m[1]]} {read_number(int(m[2]), d)}", s)
-        # Unit codes with a leading zero, said letter by letter and digit by digit: "C06", "PC04".
-        s = re.sub(r"\b([A-Z]{1,3})(0\d{1,3})\b",
-                   lambda m: f"{lists.spell(m[1], self.letters) or m[1]} {read_digits(m[2])}", s)
-        # Letters and numbers in turn: a virus "H5N1", a rice variety "OM4900", a flight "VN36", "EV71".
-        s = re.sub(r"\b([A-Z])/(?=[A-Z]{1,3}\d)", r"\1 ", s)  # "cúm A/H5N1": the slash is not read
-        return re.sub(r"\b(?:[A-Z]{1,3}\d+){1,3}[A-Z]?\b(?![/-]\d)", self._letters_and_numbers, s)
-
-    def _letters_and_numbers(self, m: re.Match[str]) -> str:
-        if m[0] in self.code_parts or m[0] in self.extra:
-            return m[0]
-        known = self._code_part(m[0])  # "UBTVQH14": a body and its term
-        if known:
-            return known
-        parts = re.findall(r"[A-Z]+|\d+", m[0])
-        return " ".join(read_number(int(p), self.dialect) if p.isdigit() else lists.spell(p, self.letters) or p
-                        for p in parts)
+        return self.codes.read(s)
 
     def _abbreviations(self, s: str) -> str:
         s = re.sub(r"((?:[^\W\d_]+ ){0,8}[^\W\d_]+)" + SPELLED_OUT + r"([^" + SPELLED_OUT + r"]+)" + SPELLED_OUT,
@@ -209,7 +166,7 @@ class Normalizer:
         table = _words_re(tuple(self.table))
         if table is not None:
             s = table.sub(lambda m: self.table[m[1]], s)
-        return re.sub(r"\b[A-ZĐ][A-Za-zĐđ]*(?:[-/][A-ZĐ][A-Za-zĐđ]*)+\d{0,2}\b", self._compound, s)
+        return re.sub(r"\b[A-ZĐ][A-Za-zĐđ]*(?:[-/][A-ZĐ][A-Za-zĐđ]*)+\d{0,2}\b", self.codes.compound, s)
 
     def _spelled_out(self, m: re.Match[str]) -> str:
         """"tai nạn giao thông (TNGT)": the words already say what the letters stand for, so the letters
@@ -227,21 +184,6 @@ class Normalizer:
             return m[0]  # "TP.HCM" is an abbreviation of its own
         return self.dotted[m[1]] + " " if after[:1].isupper() or after[:1].isdigit() else m[0]
 
-    def _compound(self, m: re.Match[str]) -> str:
-        """'KH-UBND' -> 'kế hoạch ủy ban nhân dân' when every part is a known abbreviation."""
-        readings = [self._code_part(p) for p in re.split(r"[-/]", m[0])]
-        return " ".join(r for r in readings if r) if all(readings) else m[0]
-
-    def _code_part(self, part: str) -> str | None:
-        """One part of a document code: a known abbreviation, or one with its term ("UBTVQH14")."""
-        if part in self.code_parts:
-            return self.code_parts[part]
-        known = re.fullmatch(r"([A-ZĐ][A-Za-zĐđ&]*)(\d{1,2})", part)
-        if known and known[1] in self.code_parts:
-            term = " khóa" if known[1].endswith("QH") else ""
-            return f"{self.code_parts[known[1]]}{term} {read_number(int(known[2]), self.dialect)}"
-        return None
-
     def _phones(self, s: str) -> str:
         """Phone numbers and hotlines, digit by digit."""
         s = re.sub(r"(?<![\d.,])(0\d(?:[ .]?\d){8,9})(?![.,]?\d)", lambda m: read_digits(m[1]), s)
@@ -255,45 +197,18 @@ class Normalizer:
                       lambda m: m[1] + m[2] + re.sub(r"\d+", lambda n: read_digits(n[0]), m[3]), s)
 
     def _counts(self, s: str) -> str:
-        """Ratios, lists and ranges: "5/5 xã", "mũi 1,2", "24/7", "30-50mm"."""
-        d = self.dialect
-        ratio = lambda a, b: f"{read_number(int(a), d)} trên {read_number(int(b), d)}"  # noqa: E731
-        s = re.sub(r"(?<![\d/])24/7\b", "hai mươi tư trên bảy", s)
-        s = re.sub(r"\b(" + QUANTITY + r") (\d{1,3})/(\d{1,3})(?![\d/])", lambda m: f"{m[1]} {ratio(m[2], m[3])}", s)
-        s = re.sub(r"(?<![\d/.,])(\d{1,3})/(\d{1,3})(?![\d/])(?=\s" + COUNTED + r"(?!\w))",
-                   lambda m: m[0] if re.search(DATE_WORDS + r"\s$", s[:m.start()]) else ratio(m[1], m[2]), s)
-        s = re.sub(r"(?<![\d/])(\d{1,2})/(\d{1,2})(?![\d/])", self._bare_slash, s)
-        s = re.sub(r"\b(" + LIST_WORDS + r") (\d{1,2}(?:\s?,\s?\d{1,2})+)(?![\d.,]*\d)(?!\s?(?:[-–%]|ha\b|km\b|m\b))",
-                   lambda m: m[1] + " " + ", ".join(read_number(int(n), d) for n in re.findall(r"\d+", m[2])), s)
-        s = re.sub(r"\b(" + RANGE_HEADS + r") (\S+) [-–] (?=" + RANGE_HEADS + r" )", r"\1 \2 đến ", s)
-        # Sections of a text: "2.1. Thống nhất...", "khoản 3.1".
-        s = re.sub(r"(?m)^(\d{1,2})\.(\d{1,2})\.(?=\s)", lambda m: f"{read_number(int(m[1]), d)} chấm "
-                   f"{read_number(int(m[2]), d)}.", s)
-        s = re.sub(r"(?i)\b(khoản|mục|tiểu mục|phần|điểm) (\d{1,2})\.(\d{1,2})\b(?![.,]?\d)",
-                   lambda m: f"{m[1]} {read_number(int(m[2]), d)} chấm {read_number(int(m[3]), d)}", s)
-        # A version: "phiên bản 2.0".
-        s = re.sub(r"(?i)\b(phiên bản|version) (\d+)\.(\d+)\b",
-                   lambda m: f"{m[1]} {read_number(int(m[2]), d)} chấm {read_digits(m[3])}", s)
-        # Year ranges and number ranges, glued to their units too: 2021-2025, 5-7, 30-50mm.
-        return re.sub(r"(?<![\w.,])(\d[\d.,]*)\s?[-–]\s?(\d[\d.,]*\d|\d)(?!\d)", r"\1 đến \2", s)
+        return self.counts.read(s)
 
     def _numbers_in_words(self, s: str) -> str:
         s = re.sub(ROMAN_AFTER + r" ([IVX]{1,6})\b", self._roman, s)
-        # Numbers with a unit, including per-unit: "12.500 đồng/kg", "95,75%", "30°C".
-        for symbol, words in SYMBOLS.items():
-            s = s.replace(symbol, words)
-        s = re.sub(r"(?<=\d)\s?[x×]\s?(?=\d)", " nhân ", s)
-        s = re.sub(r"(?<=\s)>(?=\s?\d)", " lớn hơn ", s)
-        s = re.sub(r"(?<=\s)<(?=\s?\d)", " nhỏ hơn ", s)
-        s = re.sub(r"(?<!\w)~\s?(?=\d)", " khoảng ", s)
-        s = re.sub(r"(\d[\d.,]*)\s?(" + _UNIT_RE + r")(?![\w²³])", self._with_unit, s)
-        s = re.sub(r"/\s?(" + _UNIT_RE + r")(?![\w²³])", lambda m: " trên " + UNITS[m[1]], s)
+        s = re.sub(r"\d[\d.,]*\s?(?:[^\W\d_]+\s){0,2}?[^\W\d_]+(?:\s?/\s?\w+(?:\s[^\W\d_]+)?)+", self._rate, s)
+        s = read_units(s, self._number)  # "12.500 đồng/kg", "95,75%", "30°C", "1,93 triệu ha"
         s = re.sub(r"(?i)\b(thứ) (\d+)\b", self._ordinal, s)
         s = re.sub(r"(?<=\d):(?=\d)", " ", s)  # "ISO 9001:2015"
         s = re.sub(r"(?<=\d)([A-Z])\b", lambda m: " " + self.letters.get(m[1], m[1]), s)  # "1A", "5K"
-        s = re.sub(r"(?<=\d)(?=[^\W\d_])", " ", s)  # "Quốc lộ 1A"
+        s = re.sub(r"(?<=\d)(?=[^\W\d_])|(?<=[^\W\d_])(?=\d)", " ", s)  # "Quốc lộ 1A", "Vip3"
         s = re.sub(r"\d[\d.,]*\d|\d", lambda m: self._number(m[0]), s)
-        s = re.sub(r"(?<=\w)\s?/\s?(?=\w)", " trên ", s)
+        s = re.sub(r"\s?/\s?", " ", s.replace(PER, " trên "))  # "HIV/AIDS", "Người dân/ Doanh nghiệp": no "trên"
         return s.replace("&", " và ").replace("+", " cộng ")
 
     def _words(self, s: str) -> str:
@@ -308,12 +223,28 @@ class Normalizer:
         said = _words_re(tuple(self.said_as_words))
         if said is not None:
             s = said.sub(lambda m: self.said_as_words[m[1]], s)
-        s = re.sub(r"\b(" + TITLES + r") ([A-ZĐ])\b(?![.\w])", lambda m: f"{m[1]} {self.letters.get(m[2], m[2])}", s)
+        s = self._initials(s)
         # An item of a list of points: "điểm b khoản 1" (Vietnamese names of the letters: d is "dê").
         s = re.sub(r"(?i)\b(điểm|tiết|mục) ([a-zđ])\b(?![.\w])",
                    lambda m: f"{m[1]} {self.letters.get(m[2], m[2])}", s)
         s = re.sub(r"(?<![\w.])[A-ZĐ]{2,6}(?!\w)", self._acronym, s)
         return s
+
+    def _initials(self, s: str) -> str:
+        """A person named by initials: "bà M.T.H", "ông N.H.Q.", "chị T", "Anh T.", "ông Nguyễn Hữu T"."""
+        def name(ch: str) -> str:
+            return self.letters.get(ch, ch)
+
+        s = re.sub(r"(?<![\w.])([A-ZĐ])\.([A-ZĐ])(?:\.([A-ZĐ]))?(?:\.([A-ZĐ]))?\.?(?!\w)",
+                   lambda m: " ".join(name(ch) for ch in m.groups() if ch), s)
+        s = re.sub(r"(?i:\b(" + TITLES + r")) ([A-ZĐ])\b(?!\w|\.\w)", lambda m: f"{m[1]} {name(m[2])}", s)
+        return re.sub(r"\b((?:[A-ZĐ][^\W\d_]+ ){1,3})([A-ZĐ])(?=[,;)])", lambda m: m[1] + name(m[2]), s)
+
+    def _rate(self, m: re.Match[str]) -> str:
+        """"1,5 triệu đồng/tháng", "300 triệu đồng/mô hình/năm": after a quantity a slash is "trên" (units that
+        carry their own slash, "km/h", are left to the unit table)."""
+        return re.sub(r"([^\W\d_]+)\s?/\s?(?=([^\W\d_]+|\d))",
+                      lambda n: n[0] if n[2] in UNITS or f"{n[1]}/{n[2]}" in UNITS else n[1] + PER, m[0])
 
     def _acronym(self, m: re.Match[str]) -> str:
         word = m[0]
@@ -323,17 +254,6 @@ class Normalizer:
         if spelled:
             self._mark("acronym", word, (spelled,))
         return spelled or word
-
-    def _bare_slash(self, m: re.Match[str]) -> str:
-        """"3/12" with nothing around it to say what it is: a date when it can be one, but marked for the
-        officer, who may choose "ba trên mười hai"."""
-        reading = self.calendar.date_or_ratio(m[1], m[2])
-        if re.search(DATE_WORDS + r"\s$", m.string[:m.start()]):
-            return reading  # "ngày 3/12": a date, no doubt
-        ratio = f"{read_number(int(m[1]), self.dialect)} trên {read_number(int(m[2]), self.dialect)}"
-        if reading != ratio:
-            self._mark("date_or_ratio", m[0], (reading, ratio))
-        return reading
 
     def _mark(self, kind: str, text: str, readings: tuple[str, ...]) -> None:
         if self._marks is not None and all(mark.text != text for mark in self._marks):
@@ -350,10 +270,6 @@ class Normalizer:
         if head.rstrip().lower().endswith("thứ"):
             return head + ({1: "nhất", 4: "tư"}.get(n) or read_number(n, self.dialect))
         return head + read_number(n, self.dialect)
-
-    def _with_unit(self, m: re.Match[str]) -> str:
-        number = m[1].rstrip(".,")
-        return f"{self._number(number)} {UNITS[m[2]]}"
 
     def _ordinal(self, m: re.Match[str]) -> str:
         n = int(m[2])

@@ -1,0 +1,79 @@
+"""Codes read as a listener hears them: legal document numbers ("số 49/2024/NĐ-CP", "09-NQ/TU", "12/CĐ-TTg"),
+letters glued to a number ("QH15", "BĐ1", "UBTVQH14", "H5N1", "OM4900", "QL1A"), unit codes with a leading zero
+("C06"), road markers ("Km571+830") and compounds of known abbreviations ("KH-UBND")."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from broadcaster.speech import dictionaries as lists
+from broadcaster.speech.numbers import Dialect, read_digits, read_number
+
+LETTER_CODES = {"QH": "quốc hội khóa", "BĐ": "báo động"}
+"""Letters glued to a number: "QH15" is the fifteenth National Assembly, "BĐ1" alarm level one."""
+TITLES_NOT_CODES = {"GS", "PGS", "TS", "BS", "ThS", "KS", "CN", "NCS", "ĐH", "CĐ"}
+"""Titles that are not read as such when glued to a number: "GS55" is a rice variety, not a professor."""
+DOCUMENT_WORDS = (r"(?i:số|nghị định|nghị quyết|quyết định|thông tư|chỉ thị|công văn|kế hoạch|luật|pháp lệnh|"
+                  r"thông báo|báo cáo|tờ trình|công điện|văn bản|hướng dẫn|tuần|đợt|kỳ|khóa|lần|bản tin|quy chuẩn)")
+"""Words after which "42/2025" is a number of that year ("số bốn mươi hai năm hai nghìn không trăm hai mươi lăm")."""
+
+
+@dataclass
+class Codes:
+    """Reads codes with the normalizer's word lists; ``parts`` holds every known abbreviation by its letters."""
+
+    parts: Mapping[str, str]
+    letters: Mapping[str, str]
+    dialect: Dialect
+
+    def read(self, s: str) -> str:
+        d = self.dialect
+        s = re.sub(r"(?i:\b(số)\s+)?\b(\d+)/(\d{4})/([A-ZĐ][\w&-]*)",
+                   lambda m: f"{m[1] or 'số'} {read_number(int(m[2]), d)} năm {read_number(int(m[3]), d)} {m[4]}", s)
+        s = re.sub(r"\b(\d+)[-/]([A-ZĐ][A-Za-zĐđ&]*(?:[/-][A-ZĐ][A-Za-zĐđ&]*)+\d{0,2})\b",
+                   lambda m: f"{read_number(int(m[1]), d)} {m[2]}", s)
+        # One known part after the number: "số 12/KH", "Công văn 285/CCTTHC".
+        s = re.sub(r"(?<![\w/.,])(\d+)/([A-ZĐ][A-Za-zĐđ&]+)\b(?![/-])",
+                   lambda m: f"{read_number(int(m[1]), d)} {m[2]}" if m[2] in self.parts else m[0], s)
+        s = re.sub(r"\b(" + "|".join(LETTER_CODES) + r") ?(\d{1,2})\b",
+                   lambda m: f"{LETTER_CODES[m[1]]} {read_number(int(m[2]), d)}", s)
+        # Road markers: "Km571+830" is kilometre 571 plus 830 metres.
+        s = re.sub(r"\b[Kk]m ?(\d+) ?\+ ?(\d+)\b",
+                   lambda m: f"ki lô mét {read_number(int(m[1]), d)} cộng {read_number(int(m[2]), d)}", s)
+        # Unit codes with a leading zero, said letter by letter and digit by digit: "C06", "PC04".
+        s = re.sub(r"\b([A-Z]{1,3})(0\d{1,3})\b",
+                   lambda m: f"{lists.spell(m[1], self.letters) or m[1]} {read_digits(m[2])}", s)
+        # Letters and numbers in turn: a virus "H5N1", a rice variety "OM4900", a flight "VN36", "EV71".
+        s = re.sub(r"\b([A-Z])/(?=[A-Z]{1,3}\d)", r"\1 ", s)  # "cúm A/H5N1": the slash is not read
+        return re.sub(r"\b(?:[A-Z]{1,3}\d+){1,3}[A-Z]?\b(?![/-]\d)", self._letters_and_numbers, s)
+
+    def _letters_and_numbers(self, m: re.Match[str]) -> str:
+        if m[0] in self.parts:
+            return m[0]
+        known = self.part(m[0])  # "UBTVQH14": a body and its term
+        if known:
+            return known
+        head = re.fullmatch(r"([A-ZĐ][A-Za-zĐđ]*)(\d+)([A-Z]?)", m[0])
+        if head and head[1] in self.parts and head[1] not in TITLES_NOT_CODES and head[1].isupper():
+            tail = " " + self.letters.get(head[3], head[3]) if head[3] else ""  # "QL1A": quốc lộ một a
+            return f"{self.parts[head[1]]} {read_number(int(head[2]), self.dialect)}{tail}"
+        pieces = re.findall(r"[A-Z]+|\d+", m[0])
+        return " ".join(read_number(int(p), self.dialect) if p.isdigit() else lists.spell(p, self.letters) or p
+                        for p in pieces)
+
+    def compound(self, m: re.Match[str]) -> str:
+        """'KH-UBND' -> 'kế hoạch ủy ban nhân dân' when every part is a known abbreviation."""
+        readings = [self.part(p) for p in re.split(r"[-/]", m[0])]
+        return " ".join(r for r in readings if r) if all(readings) else m[0]
+
+    def part(self, part: str) -> str | None:
+        """One part of a document code: a known abbreviation, or one with its term ("UBTVQH14")."""
+        if part in self.parts:
+            return self.parts[part]
+        known = re.fullmatch(r"([A-ZĐ][A-Za-zĐđ&]*)(\d{1,2})", part)
+        if known and known[1] in self.parts and known[1] not in TITLES_NOT_CODES:
+            term = " khóa" if known[1].endswith("QH") else ""
+            return f"{self.parts[known[1]]}{term} {read_number(int(known[2]), self.dialect)}"
+        return None

@@ -1,0 +1,82 @@
+"""Ratios, lists, scores and ranges, read by the words around them: "5/5 xã" (trên), "mũi 1, 2" (a list),
+"tỷ số 4-0" (a score), "90 - 90 - 90" (a list), "30-50mm" and "3 tháng - 18 tuổi" (đến), "thứ 2-thứ 6"."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from broadcaster.speech.dates import DATE_WORDS, Dates
+from broadcaster.speech.numbers import Dialect, read_digits, read_number
+
+COUNTED = (r"(?i:xã|phường|thị trấn|huyện|tỉnh|thành phố|thôn|bản|làng|ấp|xóm|tổ|khu|hộ|người|chỉ tiêu|tiêu chí|"
+           r"nhiệm vụ|đơn vị|trường|lớp|học sinh|em|cơ sở|doanh nghiệp|địa phương|công trình|dự án|mẫu|ca|"
+           r"trường hợp|phiếu|đại biểu|thành viên|xe|tàu|con|cây|tuyến|trạm|bệnh viện|sở|ngành|cơ quan|thủ tục|"
+           r"hồ sơ|nội dung|mục tiêu|giải|huy chương|trận|phòng|căn|ngôi|cụm|điểm|câu|vòng|lượt|buổi|gói|"
+           r"chương trình|hạng mục|phần|đề án|huyện,|vụ|khu vực|thôn,|làng,|nhóm)")
+"""Nouns that make "5/5" before them a count out of a total, not the fifth of May."""
+QUANTITY = r"(?i:tỷ lệ|tỉ lệ|chiếm|đạt|được|khoảng|gần|hơn|hoàn thành|trong số|tổng số|còn|chỉ có)"
+LIST_WORDS = (r"(?i:mũi|lớp|đợt|khoản|điều|thôn|tổ|xóm|khu|câu|bước|tầng|phòng|tuần|quý|nhóm|loại|hạng|khối|"
+              r"bản|ấp|làng|phường|quận|xã|cấp)")
+"""Words after which "1,2" lists two of them (mũi 1, 2), not a decimal."""
+RANGE_HEADS = r"(?i:báo động|cấp|mức|cấp độ)"
+"""Words repeated on both sides of a range: "báo động 2 - báo động 3" is "báo động hai đến báo động ba"."""
+SCORE_WORDS = r"(?i:tỷ số|tỉ số|thắng|thua|hòa|hoà)"
+"""Words before which "4-0" is a score, said without "đến": bốn không."""
+NO_DOUBT = DATE_WORDS + r"\s$"
+
+
+@dataclass
+class Counts:
+    dialect: Dialect
+    calendar: Dates
+    mark: Callable[[str, str, tuple[str, ...]], None]
+    """Called where a reading is a guess: (kind, text as written, readings, the chosen one first)."""
+
+    def read(self, s: str) -> str:
+        d = self.dialect
+        s = re.sub(r"(?<![\d/])24/7\b", "hai mươi tư trên bảy", s)
+        s = re.sub(r"\b(" + QUANTITY + r") (\d{1,3})/(\d{1,3})(?![\d/]|[.,]\d)",
+                   lambda m: f"{m[1]} {self.ratio(m[2], m[3])}", s)
+        s = re.sub(r"(?<![\d/.,])(\d{1,3})/(\d{1,3})(?![\d/]|[.,]\d)(?=\s" + COUNTED + r"(?!\w))",
+                   lambda m: m[0] if re.search(NO_DOUBT, s[:m.start()]) else self.ratio(m[1], m[2]), s)
+        s = re.sub(r"(?<![\d/])(\d{1,3})/(\d{1,3}(?:\.\d{3})+)(?![\d/])",  # "1/100.000 dân"
+                   lambda m: f"{read_number(int(m[1]), d)} trên {m[2]}", s)
+        s = re.sub(r"(?<![\d/])(\d{1,2})/(\d{1,2})(?![\d/]|[.,]\d)", self._bare_slash, s)
+        s = re.sub(r"\b(" + LIST_WORDS + r") (\d{1,2}(?:\s?,\s?\d{1,2})+)(?![\d.,]*\d)(?!\s?(?:[-–%]|ha\b|km\b|m\b))",
+                   lambda m: m[1] + " " + ", ".join(read_number(int(n), d) for n in re.findall(r"\d+", m[2])), s)
+        s = re.sub(r"\b(" + RANGE_HEADS + r") (\S+) [-–] (?=" + RANGE_HEADS + r" )", r"\1 \2 đến ", s)
+        s = re.sub(r"(?i)\b(thứ \d) ?[-–] ?(?=thứ \d)", r"\1 đến ", s)  # "Thứ 2-Thứ 6"
+        # Scores: "tỷ số 4-0", "thắng 2-1".
+        s = re.sub(r"\b(" + SCORE_WORDS + r")( (?:cách biệt |chung cuộc )?)(\d{1,2}) ?[-–] ?(\d{1,2})\b(?![-–/.,]?\d)",
+                   lambda m: f"{m[1]}{m[2]}{read_number(int(m[3]), d)} {read_number(int(m[4]), d)}", s)
+        # Three or more numbers joined by dashes are a list, not a range: "mục tiêu 90 - 90 - 90".
+        s = re.sub(r"(?<![\w.,])\d+(?:\s?[-–]\s?\d+){2,}(?![\w.,/-])",
+                   lambda m: ", ".join(read_number(int(n), d) for n in re.findall(r"\d+", m[0])), s)
+        # Sections of a text: "2.1. Thống nhất...", "khoản 3.1".
+        s = re.sub(r"(?m)^(\d{1,2})\.(\d{1,2})\.(?=\s)", lambda m: f"{read_number(int(m[1]), d)} chấm "
+                   f"{read_number(int(m[2]), d)}.", s)
+        s = re.sub(r"(?i)\b(khoản|mục|tiểu mục|phần|điểm) (\d{1,2})\.(\d{1,2})\b(?![.,]?\d)",
+                   lambda m: f"{m[1]} {read_number(int(m[2]), d)} chấm {read_number(int(m[3]), d)}", s)
+        # A version: "phiên bản 2.0".
+        s = re.sub(r"(?i)\b(phiên bản|version) (\d+)\.(\d+)\b",
+                   lambda m: f"{m[1]} {read_number(int(m[2]), d)} chấm {read_digits(m[3])}", s)
+        # A range with a word between its ends: "từ 3 tháng - 18 tuổi".
+        s = re.sub(r"(?<![\w.,])(\d[\d.,]*\s[^\W\d]+)\s[-–]\s(?=\d)", r"\1 đến ", s)
+        # Year ranges and number ranges, glued to their units too: 2021-2025, 5-7, 30-50mm.
+        return re.sub(r"(?<![\w.,])(\d[\d.,]*)\s?[-–]\s?(\d[\d.,]*\d|\d)(?!\d)", r"\1 đến \2", s)
+
+    def ratio(self, a: str, b: str) -> str:
+        return f"{read_number(int(a), self.dialect)} trên {read_number(int(b), self.dialect)}"
+
+    def _bare_slash(self, m: re.Match[str]) -> str:
+        """"3/12" with nothing around it to say what it is: a date when it can be one, but marked for the
+        officer, who may choose "ba trên mười hai"."""
+        reading = self.calendar.date_or_ratio(m[1], m[2])
+        if re.search(NO_DOUBT, m.string[:m.start()]):
+            return reading  # "ngày 3/12": a date, no doubt
+        ratio = self.ratio(m[1], m[2])
+        if reading != ratio:
+            self.mark("date_or_ratio", m[0], (reading, ratio))
+        return reading
