@@ -27,6 +27,8 @@ class Codes:
     parts: Mapping[str, str]
     letters: Mapping[str, str]
     dialect: Dialect
+    context: Mapping[str, list[lists.Reading]]
+    """Parts with several readings, chosen by the words around the code ("BC-TCT" of a "tổ công tác")."""
 
     def read(self, s: str) -> str:
         d = self.dialect
@@ -65,8 +67,14 @@ class Codes:
 
     def compound(self, m: re.Match[str]) -> str:
         """'KH-UBND' -> 'kế hoạch ủy ban nhân dân' when every part is a known abbreviation."""
-        readings = [self.part(p) for p in re.split(r"[-/]", m[0])]
+        nearby = m.string[max(0, m.start() - 80):m.end() + 80].lower()
+        readings = [self._cued(p, nearby) or self.part(p) for p in re.split(r"[-/]", m[0])]
         return " ".join(r for r in readings if r) if all(readings) else m[0]
+
+    def _cued(self, part: str, nearby: str) -> str | None:
+        """A part whose reading the words around the code settle (otherwise its reading inside codes)."""
+        reading = lists.cued(self.context[part], nearby) if part in self.context else None
+        return reading.text if reading else None
 
     def part(self, part: str) -> str | None:
         """One part of a document code: a known abbreviation, or one with its term ("UBTVQH14")."""

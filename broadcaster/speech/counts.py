@@ -41,7 +41,7 @@ class Counts:
                    lambda m: f"{m[1]} {self.ratio(m[2], m[3])}", s)
         s = re.sub(r"(?<![\d/.,])(\d{1,3})/(\d{1,3})(?![\d/]|[.,]\d)(?=\s" + COUNTED + r"(?!\w))",
                    lambda m: m[0] if re.search(NO_DOUBT, s[:m.start()]) else self.ratio(m[1], m[2]), s)
-        s = re.sub(r"(?<![\d/])(\d{1,3})/(\d{1,3}(?:\.\d{3})+)(?![\d/])",  # "1/100.000 dân"
+        s = re.sub(r"(?<![\d/.,])(\d{1,3})/(\d{1,3}(?:\.\d{3})+)(?![\d/])",  # "1/100.000 dân"
                    lambda m: f"{read_number(int(m[1]), d)} trên {m[2]}", s)
         s = re.sub(r"(?<![\d/])(\d{1,2})/(\d{1,2})(?![\d/]|[.,]\d)", self._bare_slash, s)
         s = re.sub(r"\b(" + LIST_WORDS + r") (\d{1,2}(?:\s?,\s?\d{1,2})+)(?![\d.,]*\d)(?!\s?(?:[-–%]|ha\b|km\b|m\b))",
@@ -52,7 +52,7 @@ class Counts:
         s = re.sub(r"\b(" + SCORE_WORDS + r")( (?:cách biệt |chung cuộc )?)(\d{1,2}) ?[-–] ?(\d{1,2})\b(?![-–/.,]?\d)",
                    lambda m: f"{m[1]}{m[2]}{read_number(int(m[3]), d)} {read_number(int(m[4]), d)}", s)
         # Three or more numbers joined by dashes are a list, not a range: "mục tiêu 90 - 90 - 90".
-        s = re.sub(r"(?<![\w.,])\d+(?:\s?[-–]\s?\d+){2,}(?![\w.,/-])",
+        s = re.sub(r"(?<![\w.,])\d+(?:\s?[-–]\s?\d+){2,}(?![\w/-]|[.,]\d)",
                    lambda m: ", ".join(read_number(int(n), d) for n in re.findall(r"\d+", m[0])), s)
         # Sections of a text: "2.1. Thống nhất...", "khoản 3.1".
         s = re.sub(r"(?m)^(\d{1,2})\.(\d{1,2})\.(?=\s)", lambda m: f"{read_number(int(m[1]), d)} chấm "
@@ -63,7 +63,8 @@ class Counts:
         s = re.sub(r"(?i)\b(phiên bản|version) (\d+)\.(\d+)\b",
                    lambda m: f"{m[1]} {read_number(int(m[2]), d)} chấm {read_digits(m[3])}", s)
         # A range with a word between its ends: "từ 3 tháng - 18 tuổi".
-        s = re.sub(r"(?<![\w.,])(\d[\d.,]*\s[^\W\d]+)\s[-–]\s(?=\d)", r"\1 đến ", s)
+        s = re.sub(r"(?<![\w.,])(\d[\d.,]*\s([^\W\d]+))\s[-–]\s(?=\d)",
+                   lambda m: f"{m[1]} đến " if m[2].islower() else m[0], s)
         # Year ranges and number ranges, glued to their units too: 2021-2025, 5-7, 30-50mm.
         return re.sub(r"(?<![\w.,])(\d[\d.,]*)\s?[-–]\s?(\d[\d.,]*\d|\d)(?!\d)", r"\1 đến \2", s)
 

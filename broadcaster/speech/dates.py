@@ -4,6 +4,7 @@ the first ten days are "mùng", "14h30" is hours and minutes; Roman numerals aft
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from broadcaster.speech.numbers import Dialect, read_number
@@ -23,6 +24,11 @@ MONTHS = {4: "tư"}
 DATE_WORDS = (r"(?i:(?:ngày|sáng|trưa|chiều|tối|đêm|khuya|rạng sáng|hôm)(?: nay| mai| qua)?|mùng|hạn|đến hết ngày|"
               r"từ ngày|đến ngày)")
 """Words after which "14-8" or "3.10" is a day and a month, as newspapers write them."""
+HOLIDAY = r"(?i)\b(?:lễ|dịp|tết)\s$"
+"""Words before two days that name a holiday ("nghỉ lễ 30/4 - 1/5"), said one after the other."""
+HOLIDAY_JOINT = ","
+UNIT_WORDS = r"(?:độ|mm|cm|km|m|%|lần|triệu|tỷ|tỉ|nghìn|ngàn|tấn|kg|ha|giờ|ngày|tuổi|mét)"
+"""Words after which a dotted "2.5" is a quantity, not a day and a month."""
 NUMBERED = (r"(?i:số|nghị định|nghị quyết|quyết định|thông tư|chỉ thị|công văn|kế hoạch|luật|pháp lệnh|thông báo|"
             r"báo cáo|tờ trình|công điện|văn bản|tuần|đợt|kỳ|lần|bản tin)")
 """Words after which "42/2025" is a number of that year, not a month: "số bốn mươi hai năm hai nghìn..."."""
@@ -38,9 +44,15 @@ def valid_date(d: int, m: int) -> bool:
     return 1 <= d <= 31 and 1 <= m <= 12
 
 
+def _unmarked(kind: str, text: str, readings: tuple[str, ...]) -> None:
+    """Where nobody collects marks (a shared normalizer)."""
+
+
 @dataclass(frozen=True)
 class Dates:
     dialect: Dialect
+    mark: Callable[[str, str, tuple[str, ...]], None] = _unmarked
+    """Called where a reading is a guess: (kind, text as written, readings, the chosen one first)."""
 
     def dates(self, s: str) -> str:
         """Dates and ranges of dates, read by the words around them."""
@@ -53,9 +65,10 @@ class Dates:
                    lambda m: f"{read_number(int(m[1]), d)} đến " if 1 <= int(m[1]) <= 31 else m[0], s)
         # Months: "từ tháng 4 - 5/2012", "tháng 10 - 11".
         s = re.sub(r"(?i)\b(tháng) (\d{1,2})\s?[-–]\s?(\d{1,2})(?:[/.-](\d{4}))?\b(?![/.-]?\d)", self._months, s)
-        # Two dates: "từ 02/3-15/4"; after a date word also with dots: "từ ngày 31.8 - 6.9".
+        # Two dates: "từ 02/3-15/4"; after a date word also with dots: "từ ngày 31.8 - 6.9". A holiday named by
+        # its two days is no range: "kỳ nghỉ lễ 30/4 - 1/5".
         s = re.sub(r"\b(\d{1,2})/(\d{1,2})\s?[-–]\s?(\d{1,2})/(\d{1,2})(?![\d/])",
-                   lambda m: f"{date(m[1], m[2])} đến {date(m[3], m[4])}", s)
+                   lambda m: f"{date(m[1], m[2])}{self._joint(m)} {date(m[3], m[4])}", s)
         s = re.sub(r"\b(" + DATE_WORDS + r"|từ) (\d{1,2})\.(\d{1,2})\s?[-–]\s?(\d{1,2})\.(\d{1,2})\b(?![.,]?\d)",
                    lambda m: f"{m[1]} {date(m[2], m[3])} đến {date(m[4], m[5])}" if valid_date(int(m[2]), int(m[3]))
                    and valid_date(int(m[4]), int(m[5])) else m[0], s)
@@ -85,11 +98,14 @@ class Dates:
         s = re.sub(r"\b(" + NUMBERED + r") (\d{1,4})/(\d{4})\b(?![/-]\d)",
                    lambda m: f"{m[1]} {read_number(int(m[2]), d)} năm {read_number(int(m[3]), d)}", s)
         s = re.sub(r"(?<![\d/.,])(?<!tỷ lệ )(?<!tỉ lệ )(\d{1,2})[/-]((?:19[4-9]|20\d)\d)\b(?![/-]\d)",
-                   lambda m: f"tháng {month(int(m[1]), d)} năm {read_number(int(m[2]), d)}" if 1 <= int(m[1]) <= 12
-                   else f"{read_number(int(m[1]), d)} năm {read_number(int(m[2]), d)}", s)
+                   self._month_or_number, s)
         # Newspaper dates after a date word: "sáng 14-8", "ngày 3.10" (a range of days is "7-8 tháng 5"), or
         # opening a line: "Đến 15-6 cả nước...".
         s = re.sub(r"\b(" + DATE_WORDS + r"),? (\d{1,2})[.-](\d{1,2})\b(?![.,-]?\d)(?! tháng)",
+                   lambda m: f"{m[1]} {date(m[2], m[3])}" if valid_date(int(m[2]), int(m[3])) else m[0], s)
+        # With a dot also within a line: "xuống giống từ 25.11 đến 15.12" (not before a unit: "từ 2.5 độ").
+        s = re.sub(r"(?i)\b(đến|tới|từ|trước|sau|tính đến) (\d{1,2})\.(\d{1,2})\b(?![.,-]?\d)"
+                   r"(?! ?(?:tháng|" + UNIT_WORDS + r")\b)",
                    lambda m: f"{m[1]} {date(m[2], m[3])}" if valid_date(int(m[2]), int(m[3])) else m[0], s)
         s = re.sub(r"(?im)^(đến|tới|từ|trước|sau|tính đến) (\d{1,2})[.-](\d{1,2})\b(?![.,-]?\d)(?! tháng)",
                    lambda m: f"{m[1]} {date(m[2], m[3])}" if valid_date(int(m[2]), int(m[3])) else m[0], s)
@@ -113,6 +129,20 @@ class Dates:
         if valid_date(a, b):
             return f"{day(a, self.dialect)} tháng {month(b, self.dialect)}"
         return f"{read_number(a, self.dialect)} trên {read_number(b, self.dialect)}"
+
+    def _joint(self, m: re.Match[str]) -> str:
+        return HOLIDAY_JOINT if re.search(HOLIDAY, m.string[:m.start()]) else " đến"
+
+    def _month_or_number(self, m: re.Match[str]) -> str:
+        """A bare "12/2015": a month of that year when it can be one ("đến 12/2015"), marked unless "từ", "đến"
+        or "tháng" says so; else a number of that year."""
+        number = f"{read_number(int(m[1]), self.dialect)} năm {read_number(int(m[2]), self.dialect)}"
+        if not 1 <= int(m[1]) <= 12:
+            return number
+        reading = f"tháng {month(int(m[1]), self.dialect)} năm {read_number(int(m[2]), self.dialect)}"
+        if not re.search(r"(?i)\b(?:từ|đến|tới|trước|sau|cuối|đầu|giữa|hết|tháng)\s$", m.string[:m.start()]):
+            self.mark("month_or_number", m[0], (reading, number))
+        return reading
 
     def _months(self, m: re.Match[str]) -> str:
         first, last = int(m[2]), int(m[3])

@@ -16,6 +16,7 @@ CONTEXT_ABBREVIATIONS = CONTENT_DIR / "abbreviations-context.tsv"
 DOCUMENT_CODES = CONTENT_DIR / "document-codes.tsv"
 FOREIGN_WORDS = CONTENT_DIR / "foreign-words.tsv"
 LETTER_NAMES = CONTENT_DIR / "letter-names.tsv"
+ADDRESS_WORDS = CONTENT_DIR / "address-words.tsv"
 
 SYLLABLE_RE = re.compile(
     r"(?:NGH|NG|NH|CH|GH|GI|KH|PH|QU|TH|TR|[BCDĐGHKLMNPRSTVX])?[AEIOUYĂÂÊÔƠƯ]{1,3}(?:NG|NH|CH|[CMNPT])?")
@@ -70,8 +71,19 @@ def choose(readings: list[Reading], nearby: str) -> Reading:
     return next((r for r in readings if not r.cues), readings[0])
 
 
+def cued(readings: list[Reading], nearby: str) -> Reading | None:
+    """The reading some of whose cues occur in ``nearby``, the most of them; None when no cue occurs."""
+    best = choose(readings, nearby)
+    return best if best.cues and any(re.search(rf"(?<!\w){re.escape(c)}(?!\w)", nearby) for c in best.cues) else None
+
+
 def load_foreign_words(path: Path = FOREIGN_WORDS) -> dict[str, str]:
     """Foreign word or brand, lower case -> its spoken Vietnamese form."""
+    return {word.lower(): reading for word, reading in rows(path, 2)}
+
+
+def load_address_words(path: Path = ADDRESS_WORDS) -> dict[str, str]:
+    """Unaccented word of a web address -> the word with its tones ("thanhhoa" -> "thanh hóa")."""
     return {word.lower(): reading for word, reading in rows(path, 2)}
 
 

@@ -22,7 +22,7 @@ from broadcaster.speech import dictionaries as lists
 from broadcaster.speech.addresses import read_addresses
 from broadcaster.speech.codes import Codes
 from broadcaster.speech.counts import Counts
-from broadcaster.speech.dates import ROMAN, ROMAN_AFTER, Dates
+from broadcaster.speech.dates import ROMAN, ROMAN_AFTER, UNIT_WORDS, Dates, valid_date
 from broadcaster.speech.numbers import DIALECTS as DIALECTS  # the settings name dialects by these keys
 from broadcaster.speech.numbers import NORTH, Dialect, parse_amount, read_amount, read_digits, read_number
 from broadcaster.speech.units import UNITS, read_units
@@ -85,9 +85,10 @@ class Normalizer:
         self.code_parts = {**abbreviations, **lists.load_abbreviations(lists.DOCUMENT_CODES),
                            **{k: v[0].text for k, v in self.context.items()}, **self.extra}
         self.foreign = lists.load_foreign_words()
+        self.address_words = {**self.foreign, **lists.load_address_words()}
         self.letters, self.said_as_words = lists.load_letter_names()
         self.calendar = Dates(self.dialect)
-        self.codes = Codes(self.code_parts, self.letters, self.dialect)
+        self.codes = Codes(self.code_parts, self.letters, self.dialect, self.context)
         self.counts = Counts(self.dialect, self.calendar, self._mark)
         self._dotted_re = _alternatives(tuple(self.dotted), r"(?<![\w&/.-])", "")
         self._foreign_re = _alternatives(tuple(self.foreign), r"(?<![\w&/.])", r"(?![\w&]|\.\w)", re.IGNORECASE)
@@ -96,7 +97,8 @@ class Normalizer:
         """Where the reading of ``text`` is a guess the officer should check (each once, in order)."""
         reader = copy.copy(self)
         reader._marks = []
-        reader.counts = dataclasses.replace(self.counts, mark=reader._mark)
+        reader.calendar = dataclasses.replace(self.calendar, mark=reader._mark)
+        reader.counts = dataclasses.replace(self.counts, calendar=reader.calendar, mark=reader._mark)
         reader(text)
         return reader._marks
 
@@ -142,7 +144,7 @@ class Normalizer:
         return pattern.sub(lambda m: self.extra[m[1]], s) if pattern else s
 
     def _addresses(self, s: str) -> str:
-        return read_addresses(s, self.letters)
+        return read_addresses(s, self.letters, self.address_words)
 
     def _dates(self, s: str) -> str:
         return self.calendar.dates(s)
@@ -192,7 +194,7 @@ class Normalizer:
         s = re.sub(r"(?<![\d.,/])(?<!năm )1022\b(?![.,]\d)", lambda m: read_digits(m[0]), s)
         s = re.sub(r"(?i)\b(chỉ huy|tổng đài|cấp cứu|cứu hỏa|cứu nạn|gọi|đầu số) (11[1-5])\b(?![.,]\d)"
                    r"(?! \w+ (?:người|ca|vụ))", lambda m: f"{m[1]} {read_digits(m[2])}", s)
-        numbers = r"(\d{3,5}(?:\s?(?:,|/|hoặc|và)\s?\d{3,5})*)\b(?![.,]\d)"  # "gọi 113 hoặc 114"
+        numbers = r"((?:\d{8}|\d{3,5})(?:\s?(?:,|/|hoặc|và)\s?\d{3,5})*)\b(?![.,]\d)"  # "gọi 113 hoặc 114", 19909995
         return re.sub(r"\b(" + HOTLINE_WORDS + r")([:\s\"“”']+(?:[^\W\d]+\s+){0,2}?)" + numbers,
                       lambda m: m[1] + m[2] + re.sub(r"\d+", lambda n: read_digits(n[0]), m[3]), s)
 
@@ -201,12 +203,14 @@ class Normalizer:
 
     def _numbers_in_words(self, s: str) -> str:
         s = re.sub(ROMAN_AFTER + r" ([IVX]{1,6})\b", self._roman, s)
-        s = re.sub(r"\d[\d.,]*\s?(?:[^\W\d_]+\s){0,2}?[^\W\d_]+(?:\s?/\s?\w+(?:\s[^\W\d_]+)?)+", self._rate, s)
+        s = re.sub(r"\d[\d.,]*\s?(?:[^\W\d_]+\s){0,3}?[^\W\d_]+[23²³]?(?:\s?/\s?\w+(?:\s[^\W\d_]+)?)+", self._rate,
+                   s)
         s = read_units(s, self._number)  # "12.500 đồng/kg", "95,75%", "30°C", "1,93 triệu ha"
         s = re.sub(r"(?i)\b(thứ) (\d+)\b", self._ordinal, s)
         s = re.sub(r"(?<=\d):(?=\d)", " ", s)  # "ISO 9001:2015"
         s = re.sub(r"(?<=\d)([A-Z])\b", lambda m: " " + self.letters.get(m[1], m[1]), s)  # "1A", "5K"
         s = re.sub(r"(?<=\d)(?=[^\W\d_])|(?<=[^\W\d_])(?=\d)", " ", s)  # "Quốc lộ 1A", "Vip3"
+        s = re.sub(r"(?<![\d.,])(\d{1,2})\.(\d{1,2})(?![\d.,])", self._dotted_decimal, s)
         s = re.sub(r"\d[\d.,]*\d|\d", lambda m: self._number(m[0]), s)
         s = re.sub(r"\s?/\s?", " ", s.replace(PER, " trên "))  # "HIV/AIDS", "Người dân/ Doanh nghiệp": no "trên"
         return s.replace("&", " và ").replace("+", " cộng ")
@@ -237,13 +241,22 @@ class Normalizer:
 
         s = re.sub(r"(?<![\w.])([A-ZĐ])\.([A-ZĐ])(?:\.([A-ZĐ]))?(?:\.([A-ZĐ]))?\.?(?!\w)",
                    lambda m: " ".join(name(ch) for ch in m.groups() if ch), s)
-        s = re.sub(r"(?i:\b(" + TITLES + r")) ([A-ZĐ])\b(?!\w|\.\w)", lambda m: f"{m[1]} {name(m[2])}", s)
+        s = re.sub(r"(?i:\b(" + TITLES + r")) ([A-ZĐ])(?:\.(?=\s[^\W\d_A-ZĐ]))?(?!\w|\.\w)",
+                   lambda m: f"{m[1]} {name(m[2])}", s)
         return re.sub(r"\b((?:[A-ZĐ][^\W\d_]+ ){1,3})([A-ZĐ])(?=[,;)])", lambda m: m[1] + name(m[2]), s)
+
+    def _dotted_decimal(self, m: re.Match[str]) -> str:
+        """"2.8" with no date word before it and no unit after it: read as a decimal (as "2.8 và 3.4 độ richter"),
+        but marked where it can be a day and a month."""
+        reading = self._number(m[0])
+        if valid_date(int(m[1]), int(m[2])) and not re.match(r" ?" + UNIT_WORDS + r"\b", m.string[m.end():]):
+            self._mark("decimal_or_date", m[0], (reading, self.calendar.date_or_ratio(m[1], m[2])))
+        return reading
 
     def _rate(self, m: re.Match[str]) -> str:
         """"1,5 triệu đồng/tháng", "300 triệu đồng/mô hình/năm": after a quantity a slash is "trên" (units that
         carry their own slash, "km/h", are left to the unit table)."""
-        return re.sub(r"([^\W\d_]+)\s?/\s?(?=([^\W\d_]+|\d))",
+        return re.sub(r"([^\W\d_]+[23²³]?)\s?/\s?(?=([^\W\d_]+|\d))",
                       lambda n: n[0] if n[2] in UNITS or f"{n[1]}/{n[2]}" in UNITS else n[1] + PER, m[0])
 
     def _acronym(self, m: re.Match[str]) -> str:
