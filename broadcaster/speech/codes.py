@@ -32,8 +32,10 @@ class Codes:
 
     def read(self, s: str) -> str:
         d = self.dialect
-        s = re.sub(r"(?i:\b(số)\s+)?\b(\d+)/(\d{4})/([A-ZĐ][\w&-]*)",
-                   lambda m: f"{m[1] or 'số'} {read_number(int(m[2]), d)} năm {read_number(int(m[3]), d)} {m[4]}", s)
+        s = re.sub(r"(/\d{4}/[A-ZĐ][A-Za-zĐđ&]*) ?- (?=[A-ZĐ])", r"\1-", s)  # "04/2021/TT- TTCP"
+        s = re.sub(r"(?i:\b(số|sô)\s+)?\b(\d+)/(\d{4})/([A-ZĐ][\w&-]*)",
+                   lambda m: f"{m[1] if m[1] and m[1].lower() == 'số' else 'số'} {read_number(int(m[2]), d)} năm "
+                   f"{read_number(int(m[3]), d)} {m[4]}", s)
         s = re.sub(r"\b(\d+)[-/]([A-ZĐ][A-Za-zĐđ&]*(?:[/-][A-ZĐ][A-Za-zĐđ&]*)+\d{0,2})\b",
                    lambda m: f"{read_number(int(m[1]), d)} {m[2]}", s)
         # One known part after the number: "số 12/KH", "Công văn 285/CCTTHC".
@@ -72,9 +74,9 @@ class Codes:
         return " ".join(r for r in readings if r) if all(readings) else m[0]
 
     def _cued(self, part: str, nearby: str) -> str | None:
-        """A part whose reading the words around the code settle (otherwise its reading inside codes)."""
-        reading = lists.cued(self.context[part], nearby) if part in self.context else None
-        return reading.text if reading else None
+        """A part whose other reading is written out next to the code: "Tổ công tác ... số 3681/BC-TCT" (otherwise
+        the part is read as in codes)."""
+        return next((r.text for r in self.context.get(part, [])[1:] if r.text and r.text in nearby), None)
 
     def part(self, part: str) -> str | None:
         """One part of a document code: a known abbreviation, or one with its term ("UBTVQH14")."""

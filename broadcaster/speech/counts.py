@@ -41,8 +41,8 @@ class Counts:
                    lambda m: f"{m[1]} {self.ratio(m[2], m[3])}", s)
         s = re.sub(r"(?<![\d/.,])(\d{1,3})/(\d{1,3})(?![\d/]|[.,]\d)(?=\s" + COUNTED + r"(?!\w))",
                    lambda m: m[0] if re.search(NO_DOUBT, s[:m.start()]) else self.ratio(m[1], m[2]), s)
-        s = re.sub(r"(?<![\d/.,])(\d{1,3})/(\d{1,3}(?:\.\d{3})+)(?![\d/])",  # "1/100.000 dân"
-                   lambda m: f"{read_number(int(m[1]), d)} trên {m[2]}", s)
+        s = re.sub(r"(?<![\d/.,])(\d{1,3}(?:\.\d{3})*)/(\d{1,3}(?:\.\d{3})+)(?![\d/])",  # 762.320/800.719
+                   lambda m: f"{m[1]} trên {m[2]}", s)
         s = re.sub(r"(?<![\d/])(\d{1,2})/(\d{1,2})(?![\d/]|[.,]\d)", self._bare_slash, s)
         s = re.sub(r"\b(" + LIST_WORDS + r") (\d{1,2}(?:\s?,\s?\d{1,2})+)(?![\d.,]*\d)(?!\s?(?:[-–%]|ha\b|km\b|m\b))",
                    lambda m: m[1] + " " + ", ".join(read_number(int(n), d) for n in re.findall(r"\d+", m[2])), s)

@@ -27,6 +27,7 @@ SYMBOLS = {"≥": " lớn hơn hoặc bằng ", "≤": " nhỏ hơn hoặc bằn
 
 def read_units(s: str, number: Callable[[str], str]) -> str:
     """Symbols, comparisons and every number followed by a unit; ``number`` reads the digits."""
+    s = re.sub(r"\s?(?:=>|->|⇒)\s?", " ", s)  # an arrow that leads to a conclusion is not read
     for symbol, words in SYMBOLS.items():
         s = s.replace(symbol, words)
     s = re.sub(r"(?<=\d)\s?[x×]\s?(?=\d)", " nhân ", s)

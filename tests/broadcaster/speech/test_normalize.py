@@ -82,6 +82,34 @@ CASES = [
     ("mạng 5G", "mạng năm gờ"),
     ("lần thứ 4", "lần thứ tư"),
     ("hạng thứ 1", "hạng thứ nhất"),
+    # rates, slashes and scale words
+    ("hỗ trợ 1,5 triệu đồng/tháng", "hỗ trợ một phẩy năm triệu đồng trên tháng"),
+    ("300 triệu đồng/mô hình/năm", "ba trăm triệu đồng trên mô hình trên năm"),
+    ("phòng, chống HIV/AIDS", "phòng, chống hát i vê ết"),
+    ("gieo cấy 1,93 triệu ha lúa", "gieo cấy một phẩy chín mươi ba triệu héc ta lúa"),
+    ("mưa lớn (>120 mm/6 giờ)", "mưa lớn, trên một trăm hai mươi mi li mét trên sáu giờ,"),
+    ("trẻ dưới 2 tuổi (< 24 tháng)", "trẻ dưới hai tuổi, dưới hai mươi tư tháng,"),
+    # months, numbers of a year, ranges of dates
+    ("đợt 1 từ tháng 4 - 5/2012", "đợt một từ tháng tư đến tháng năm năm hai nghìn không trăm mười hai"),
+    ("Thông tin giá cả số 50/2020", "Thông tin giá cả số năm mươi năm hai nghìn không trăm hai mươi"),
+    ("từ tháng 01/2014 đến 12/2015", "từ tháng một năm hai nghìn không trăm mười bốn đến tháng mười hai năm hai nghìn "
+     "không trăm mười lăm"),
+    ("từ ngày 15.12.2015 – 5.1.2016", "từ ngày mười lăm tháng mười hai năm hai nghìn không trăm mười lăm đến mùng năm "
+     "tháng một năm hai nghìn không trăm mười sáu"),
+    ("xuống giống từ 25.11 đến 15.12", "xuống giống từ hai mươi lăm tháng mười một đến mười lăm tháng mười hai"),
+    ("kỳ nghỉ lễ 30/4 - 1/5", "kỳ nghỉ lễ ba mươi tháng tư, mùng một tháng năm"),
+    ("Hết quý I-2020", "Hết quý một năm hai nghìn không trăm hai mươi"),
+    # scores, lists, people named by initials, points of a list
+    ("thắng với tỷ số 4-0", "thắng với tỷ số bốn không"),
+    ("mục tiêu 90 - 90 - 90", "mục tiêu chín mươi, chín mươi, chín mươi"),
+    ("ông N.H.Q. (76 tuổi)", "ông en hát qui, bảy mươi sáu tuổi,"),
+    ("Anh T. nhận tin nhắn", "Anh tê nhận tin nhắn"),
+    ("mức hỗ trợ: a) Bằng 30%; b) Bằng 25%", "mức hỗ trợ: a, Bằng ba mươi phần trăm; bê, Bằng hai mươi lăm phần trăm"),
+    # codes and addresses
+    ("tại Km571+830 quốc lộ 1A", "tại ki lô mét năm trăm bảy mươi mốt cộng tám trăm ba mươi quốc lộ một a"),
+    ("giống lúa OM 6932", "giống lúa ô em sáu nghìn chín trăm ba mươi hai"),
+    ("truy cập baothanhhoa.vn", "truy cập báo thanh hóa chấm vê en"),
+    ("lúc 3h30 phút", "lúc ba giờ ba mươi phút"),
 ]
 
 
@@ -127,6 +155,15 @@ def test_normalize_command_reads_standard_input() -> None:
 def test_document_code_parts_are_read_by_the_words_around_them() -> None:
     assert Normalizer()("Công ty CP Sông Đà") == "Công ty cổ phần Sông Đà"  # not "chính phủ", as in NĐ-CP
     assert Normalizer()("Quyết định số 15/QĐ-UBND") == "Quyết định số mười lăm quyết định ủy ban nhân dân"
+
+
+def test_new_guesses_are_marked_for_the_officer() -> None:
+    marks = Normalizer().marks("Chỉ số 2.8 tăng; Kế hoạch ban hành 12/2015, thực hiện đến 12/2016.")
+    found = {m.kind: m for m in marks}
+    assert sorted((m.kind, m.text) for m in marks) == [("decimal_or_date", "2.8"), ("month_or_number", "12/2015")]
+    assert found["decimal_or_date"].readings == ("hai phẩy tám", "mùng hai tháng tám")
+    assert found["month_or_number"].readings[1] == "mười hai năm hai nghìn không trăm mười lăm"
+    assert Normalizer().marks("động đất 3.4 độ richter") == []  # a unit says it is a decimal
 
 
 def test_corpus_accuracy_meets_the_target() -> None:

@@ -27,20 +27,52 @@ KINDS = {
     "a document code": r"\d+/\d{4}/[A-ZĐ]+-[A-Z]+|\d+/[A-ZĐ]+-[A-ZĐ]+",
     "a unit or a symbol": r"m3/s|≥|≤|%|°C|km/h",
     "a hotline or a service number": r"\b(?:1022|113|114|115|1900|1800)\b|đường dây nóng",
+    "a slash between acronyms is not read": r"\b[A-Z]{2,}/[A-Z]{2,}\b",
+    "a rate after a quantity":
+        r"\d[\d.,]*\s?(?:[^\W\d_]+\s){0,3}[^\W\d_]+\d?/(?:người|hộ|tháng|năm|con|mô hình|lần|ao|công|sào|điểm)\b",
+    "a unit after a scale word": r"\d (?:triệu|nghìn|ngàn|tỷ|tỉ) (?:ha|tấn|USD)\b",
+    "a range of months or a bare month of a year":
+        r"tháng \d{1,2} ?[-–] ?\d{1,2}/\d{4}|(?:đến|từ) (?:tháng )?\d{1,2}[/-]\d{4}",
+    "a number of a year": r"(?i)\b(?:số|tuần|đợt|thông tư|nghị định) \d{1,3}/\d{4}\b(?!/)",
+    "a web or e-mail address": r"[a-z]\.(?:vn|com|net)\b|\w@\w",
+    "a person named by initials": r"\b[A-ZĐ]\.[A-ZĐ]\b|\b(?:[Cc]hị|[Aa]nh|ông|bà) [A-ZĐ]\b(?!\w)",
+    "two dates or a range of dates": r"\d{1,2}[/.]\d{1,2}(?:[/.]\d{4})? ?[-–] ?\d{1,2}[/.]\d{1,2}",
+    "a score or a list of numbers": r"(?i)tỷ số \d|\d+ - \d+ - \d+",
+    "a range of hours": r"\d{1,2}h\d{0,2} ?[-–] ?\d{1,2}h|\d{1,2} ?[-–] ?\d{1,2}h\b",
+    "a phone number": r"\b0\d{2,3}[ .]\d{3}|\(0\d{2,3}\)|\b1[89]00[ .-]?\d|\b0\d{9}\b",
+    "a point of a list": r"(?m)^\s*(?:[-+] )?(?:\d{1,2}\.|[a-zđ]\))\s|[:;] [a-zđ]\) ",
+    "a range of percent": r"\d+(?:,\d+)? ?[-–] ?\d+(?:,\d+)? ?%",
+    "a dotted date within a line": r"(?i)\b(?:ngày|sáng|chiều|từ|đến) \d{1,2}\.\d{1,2}\b(?!\.\d|,\d| ?độ)",
+    "a rice variety, a road or a road marker": r"\bOM ?\d|\bQL ?\d|\bKm ?\d",
 }
 FLOORS = {
-    "a slash before a counted noun is a ratio": 0.6,
-    "a newspaper date with a hyphen or a dot": 0.85,
-    "a month and a year": 0.85,
-    "a range glued to its unit": 0.9,
-    "a Roman numeral after its word": 0.85,
-    "an abbreviation with a period": 0.9,
+    "a slash before a counted noun is a ratio": 0.8,
+    "a newspaper date with a hyphen or a dot": 0.93,
+    "a month and a year": 0.93,
+    "a range glued to its unit": 0.95,
+    "a Roman numeral after its word": 0.9,
+    "an abbreviation with a period": 0.95,
     "letters and a number in one code": 0.85,
-    "an acronym read by its letters": 0.7,
-    "a foreign word or a brand": 0.75,
-    "a document code": 0.8,
-    "a unit or a symbol": 0.9,
-    "a hotline or a service number": 0.55,
+    "an acronym read by its letters": 0.95,
+    "a foreign word or a brand": 0.85,
+    "a document code": 0.95,
+    "a unit or a symbol": 0.93,
+    "a hotline or a service number": 0.93,
+    "a slash between acronyms is not read": 0.9,
+    "a rate after a quantity": 0.9,
+    "a unit after a scale word": 0.9,
+    "a range of months or a bare month of a year": 0.8,
+    "a number of a year": 0.75,
+    "a web or e-mail address": 0.7,
+    "a person named by initials": 0.85,
+    "two dates or a range of dates": 0.85,
+    "a score or a list of numbers": 0.65,
+    "a range of hours": 0.45,
+    "a phone number": 0.9,
+    "a point of a list": 0.9,
+    "a range of percent": 0.85,
+    "a dotted date within a line": 0.9,
+    "a rice variety, a road or a road marker": 0.75,
 }
 """The share of each kind of sentence read right (spelling variants such as "mồng"/"mùng" allowed)."""
 
@@ -67,7 +99,7 @@ def test_the_corpus_is_real_sentences_from_named_sources() -> None:
             assert not re.search(r"\d", expected), f"{path.name}: a digit in the reading of {text[:60]!r}"
 
 
-@pytest.mark.parametrize(("lenient", "floor"), [(False, 0.80), (True, 0.85)], ids=["exact", "variants"])
+@pytest.mark.parametrize(("lenient", "floor"), [(False, 0.89), (True, 0.95)], ids=["exact", "variants"])
 def test_most_real_sentences_are_read_right(lenient: bool, floor: float) -> None:
     wrong = [(t, e) for _, t, e in CASES if not read_right(t, e, lenient)]
     share = 1 - len(wrong) / len(CASES)
@@ -75,7 +107,7 @@ def test_most_real_sentences_are_read_right(lenient: bool, floor: float) -> None
                                                                           for t, _ in wrong[:5])
 
 
-@pytest.mark.parametrize(("lenient", "floor"), [(False, 0.77), (True, 0.79)], ids=["exact", "variants"])
+@pytest.mark.parametrize(("lenient", "floor"), [(False, 0.87), (True, 0.90)], ids=["exact", "variants"])
 def test_held_out_sentences_are_read_right(lenient: bool, floor: float) -> None:
     """Sentences kept out of the rules' design (real_sentences_heldout.tsv): what the rules generalize to."""
     cases = load_heldout()
