@@ -224,7 +224,13 @@ class LiveServer:
 
     def _open(self, ticket: str) -> tuple[Relay, Callable[[], bool]]:
         with self.db.session() as session:
-            live = rules.claim(session, ticket)
+            claimed = rules.claim(session, ticket)
+            claimed_id = claimed if isinstance(claimed, str) else claimed.broadcast_id
+        if isinstance(claimed_id, str):
+            raise Refusal("invalid_ticket", claimed_id, status=403)
+        with self.db.session() as session:
+            live = session.get(LiveSession, claimed_id)
+            assert live is not None
             broadcast = session.get(Broadcast, live.broadcast_id)
             assert broadcast is not None
             relay = Relay(self.publisher, live, broadcast)

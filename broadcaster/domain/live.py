@@ -103,16 +103,17 @@ def live_groups(session: Session, devices: list[str]) -> dict[str, list[str] | N
     return groups
 
 
-def claim(session: Session, ticket: str) -> LiveSession:
-    """The session a microphone's ticket opens, now live; refused when unknown, used or too old."""
+def claim(session: Session, ticket: str) -> LiveSession | str:
+    """The session a microphone's ticket opens, now live; or why it opens none (unknown, used, too old: a
+    session whose ticket came too late is ended, and that is kept)."""
     live = session.query(LiveSession).filter_by(ticket_hash=ticket_hash(ticket)).one_or_none()
     now = utcnow()
     if live is None or live.state != "ready":
-        raise Refusal("invalid_ticket", "this ticket opens no live session (unknown or already used)", status=403)
+        return "this ticket opens no live session (unknown or already used)"
     live.ticket_hash = None
     if now - live.created_at > TICKET_TTL:
         _end(session, live, now, "the microphone did not connect in time")
-        raise Refusal("invalid_ticket", "this ticket is too old; start the session again", status=403)
+        return "this ticket is too old; start the session again"
     live.state, live.started_at = "live", now
     return live
 

@@ -30,6 +30,8 @@ def init(app: Flask) -> None:
 
 def js_text() -> dict[str, str]:
     """What the pages' scripts say, in the page's language (read by them from the #i18n element)."""
+    from broadcaster.web.pages.base import STATE_LABELS
+
     return {
         "online": gettext("trực tuyến"), "offline": gettext("mất kết nối"), "playing": gettext("đang phát"),
         "failed": gettext("lỗi"), "on": gettext("bật"), "off": gettext("tắt"), "switched_off": gettext("đã tắt"),
@@ -50,4 +52,16 @@ def js_text() -> dict[str, str]:
         "unsure": gettext("Máy chưa chắc cách đọc “%(text)s”. Chọn cách đúng để lưu vào từ điển của xã:"),
         "saved": gettext("Đã lưu vào từ điển của xã: “%(text)s” đọc là “%(reading)s”."),
         "save_failed": gettext("Không lưu được vào từ điển của xã."),
+        "live_https": gettext("Trình duyệt chỉ cho dùng micrô trên trang an toàn (https://): hãy mở trang bằng "
+                              "địa chỉ https của đài."),
+        "live_browser": gettext("Trình duyệt này không mã hóa được âm thanh; hãy dùng Chrome, Edge, Firefox hoặc "
+                                "Safari bản mới."),
+        "live_no_microphone": gettext("Không mở được micrô: hãy cho phép trang dùng micrô rồi bấm lại."),
+        "live_failed": gettext("Không bắt đầu được buổi phát trực tiếp."),
+        "live_connecting": gettext("Đang kết nối…"),
+        "live_on_air": gettext("ĐANG PHÁT TRỰC TIẾP: hãy nói."),
+        "live_ended": gettext("Đã dừng phát trực tiếp."),
+        "live_lost": gettext("Mất kết nối tới máy chủ: buổi phát đã dừng."),
+        "live_playing": gettext("%(n)s trên %(total)s cụm loa đang phát"),
+        **{f"state_{state}": str(label) for state, label in STATE_LABELS.items()},
     }

@@ -77,12 +77,17 @@ def samples(path: Path, rate: int = 16000) -> Any:
     return np.frombuffer(raw, dtype="<i2").astype(np.float64) / 32768
 
 
-def likeness(heard: Path, spoken: Path, rate: int = 16000) -> tuple[float, float]:
+def likeness(heard: Path, spoken: Path, rate: int = 16000, envelope: bool = False) -> tuple[float, float]:
     """How much of ``spoken`` is in ``heard``: the peak of their normalized cross-correlation (1: the same
-    waveform, whatever the level; about 0 for unrelated sounds) and where it lies (seconds ``heard`` lags)."""
+    sound, whatever the level; about 0.3 or less for another sentence) and where it lies (seconds ``heard``
+    lags). ``envelope``: compare the loudness contours (log energy every 10 ms) rather than the waveforms, as a
+    listener does, for a codec that keeps the voice but not its waveform (Opus's speech mode)."""
     import numpy as np
 
     a, b = samples(heard, rate), samples(spoken, rate)
+    step = 1.0 / rate
+    if envelope:
+        a, b, step = _contour(a, rate), _contour(b, rate), 0.01
     if not len(a) or not len(b):
         return 0.0, 0.0
     size = 1 << (len(a) + len(b)).bit_length()
@@ -93,4 +98,14 @@ def likeness(heard: Path, spoken: Path, rate: int = 16000) -> tuple[float, float
     overlap_b = b[max(0, -lag):max(0, -lag) + len(overlap_a)]
     overlap_a = overlap_a[:len(overlap_b)]
     energy = float(np.sqrt(np.sum(overlap_a ** 2) * np.sum(overlap_b ** 2)))
-    return (float(np.abs(np.dot(overlap_a, overlap_b))) / energy if energy else 0.0), lag / rate
+    return (float(np.abs(np.dot(overlap_a, overlap_b))) / energy if energy else 0.0), lag * step
+
+
+def _contour(x: Any, rate: int) -> Any:
+    """Log energy every 10 ms, less its mean."""
+    import numpy as np
+
+    hop = rate // 100
+    frames = len(x) // hop
+    energy = np.log(np.sqrt((x[:frames * hop].reshape(frames, hop) ** 2).mean(axis=1)) + 1e-4)
+    return energy - energy.mean()

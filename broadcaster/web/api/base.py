@@ -27,13 +27,23 @@ def error(code: str, message: str, status: int, field: str | None = None,
     return jsonify(error=body), status
 
 
+def _undo() -> None:
+    """A refused request changes nothing: whatever it did before the refusal is rolled back here, not committed
+    with the answer (an emergency's bulletin without its broadcast, a session without its clusters)."""
+    session = g.get("db")
+    if session is not None:
+        session.rollback()
+
+
 @bp.errorhandler(errors.Refusal)
 def refused(exc: errors.Refusal) -> tuple[Response, int]:
+    _undo()
     return error(exc.code, exc.message, exc.status, exc.field, exc.details)
 
 
 @bp.errorhandler(Denied)
 def denied(exc: Denied) -> tuple[Response, int]:
+    _undo()
     return error(exc.code, exc.message, 403)
 
 

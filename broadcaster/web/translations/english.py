@@ -28,6 +28,43 @@ EN: dict[str, str] = {
     "giọng máy.":
         "The commune's default voice (%(label)s) cannot speak on the server: %(problem)s. Announcements will be "
         "read by the robotic voice.",
+    "%(n)s trên %(total)s cụm loa đang phát": "%(n)s of %(total)s clusters playing",
+    "Bạn không có quyền phát trực tiếp; hãy nhờ lãnh đạo hoặc người vận hành.":
+        "You may not speak live; ask a leader or an operator.",
+    "BẮT ĐẦU NÓI": "START SPEAKING",
+    "Dài nhất (phút)": "Longest (minutes)",
+    "DỪNG": "STOP",
+    "Không bắt đầu được buổi phát trực tiếp.": "The live broadcast could not start.",
+    "Không mở được micrô: hãy cho phép trang dùng micrô rồi bấm lại.":
+        "The microphone could not be opened: allow the page to use it, then press again.",
+    "Không tìm thấy buổi phát này.": "This broadcast was not found.",
+    "Khử tiếng vọng": "Echo cancellation",
+    "Lọc tiếng ồn": "Noise suppression",
+    "Mất kết nối tới máy chủ: buổi phát đã dừng.": "The connection to the server was lost: the broadcast stopped.",
+    "Một buổi phát trực tiếp khác đang phát trên một số cụm loa này; hãy dừng buổi đó trước.":
+        "Another live broadcast is on some of these clusters; stop it first.",
+    "Nói vào micrô của máy này: các cụm loa đã chọn phát ngay lời bạn nói. Trên điện thoại, hãy cho phép trang dùng "
+    "micrô.": "Speak into this device's microphone: the chosen clusters play what you say at once. On a phone, allow "
+              "the page to use the microphone.",
+    "Phát trực tiếp": "Speak live",
+    "Thông thường và ưu tiên: chỉ trong giờ cho phép. Khẩn cấp: phát ngay, ngắt mọi nội dung đang phát.":
+        "Normal and priority: within the allowed hours only. Emergency: at once, cutting off whatever plays.",
+    "Thời gian:": "Time:",
+    "Thời lượng tối đa phải từ 1 đến 240 phút.": "The longest length must be 1 to 240 minutes.",
+    "Tiêu đề (để báo cáo)": "Title (for the reports)",
+    "Trình duyệt chỉ cho dùng micrô trên trang an toàn (https://): hãy mở trang bằng địa chỉ https của đài.":
+        "Browsers give the microphone to secure pages only (https://): open the station's https address.",
+    "Trình duyệt này không mã hóa được âm thanh; hãy dùng Chrome, Edge, Firefox hoặc Safari bản mới.":
+        "This browser cannot encode audio; use a recent Chrome, Edge, Firefox or Safari.",
+    "Tự chỉnh độ to": "Automatic gain",
+    "Xử lý âm thanh của trình duyệt (tắt khi dùng micrô rời hoặc dây nối)":
+        "The browser's audio processing (off for a separate microphone or a line-in)",
+    "ĐANG PHÁT TRỰC TIẾP: hãy nói.": "ON AIR: speak now.",
+    "Đang kết nối…": "Connecting…",
+    "Đây không phải buổi phát trực tiếp.": "This is not a live broadcast.",
+    "Đã dừng phát trực tiếp.": "The live broadcast has stopped.",
+    "Độ to micrô": "Microphone level",
+    "đang phát trực tiếp": "live now",
     "Tốc độ đọc": "Reading speed",
     "Giọng đọc của địa bàn": "Voices of the areas",
     "Bản tin không chọn giọng được đọc bằng giọng của xã; xã không chọn thì theo địa bàn trên, rồi theo máy chủ.":
