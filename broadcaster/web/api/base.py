@@ -29,11 +29,13 @@ def error(code: str, message: str, status: int, field: str | None = None,
 
 @bp.errorhandler(errors.Refusal)
 def refused(exc: errors.Refusal) -> tuple[Response, int]:
+    db().rollback()  # a refusal changes nothing: what the operation wrote before it refused is undone
     return error(exc.code, exc.message, exc.status, exc.field, exc.details)
 
 
 @bp.errorhandler(Denied)
 def denied(exc: Denied) -> tuple[Response, int]:
+    db().rollback()
     return error(exc.code, exc.message, 403)
 
 
