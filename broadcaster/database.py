@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from broadcaster import db_cap  # noqa: F401  # the CAP tables are part of Base.metadata
 from broadcaster.db import Base
 
 DB_DOWN = (OperationalError, InterfaceError)

@@ -111,20 +111,6 @@ class Alarm(Base):
     acked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class CapAlert(Base):
-    """A CAP 1.2 alert received (by identifier, so the same alert twice airs once) and what it aired."""
-
-    __tablename__ = "cap_alerts"
-    identifier: Mapped[str] = mapped_column(String(200), primary_key=True)
-    sender: Mapped[str] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(20))
-    msg_type: Mapped[str] = mapped_column(String(20))
-    bulletin_id: Mapped[int | None] = mapped_column(ForeignKey("bulletins.id"))
-    broadcast_ids: Mapped[str] = mapped_column(Text, default="[]")
-    received_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
 class AirtimeRule(Base):
     """When loudspeakers in an area may sound (local time), and how much. The nearest area up the tree with
     a rule governs a device; without one, DEFAULT_HOURS apply. Emergencies ignore every rule."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from broadcaster import db_cap  # noqa: F401  # the CAP tables are part of Base.metadata
 from broadcaster.db import Base
 
 engine = context.config.attributes["engine"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import datetime
 from typing import Any
 
 from flask import Response, current_app, g, send_file
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from broadcaster.config import ServerConfig
 from broadcaster.database import Database
-from broadcaster.db import Asset
+from broadcaster.db import Asset, utcnow
 from broadcaster.domain import errors
 from broadcaster.speech.audio import AudioError
 
@@ -24,6 +25,11 @@ def db() -> Session:
         g.db = database.sessions()
     session: Session = g.db
     return session
+
+
+def clock() -> datetime:
+    """The time a request is judged at (a CAP alert's expiry, its play time): now; tests move it."""
+    return utcnow()
 
 
 def config() -> ServerConfig:
