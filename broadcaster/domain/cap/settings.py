@@ -138,7 +138,7 @@ def add_feed(session: Session, user: User, data: dict[str, Any]) -> CapFeed:
         raise Refusal("invalid_interval", f"'poll_every_s' must be {MIN_POLL_S} to {MAX_POLL_S} seconds",
                       field="poll_every_s")
     feed = CapFeed(url=url, issuer_id=issuer_id, created_by=user.id, poll_every_s=every, active=True,
-                   next_poll_at=utcnow(), entries_seen=0, alerts_imported=0)
+                   next_poll_at=None, entries_seen=0, alerts_imported=0)
     session.add(feed)
     session.flush()
     audit(session, user, "cap.feed.add", url)
