@@ -70,14 +70,17 @@ class BroadcastPlan:
 
 
 def plan_broadcast(session: Session, user: User, data: dict[str, Any], timezone: str,
-                   length_s: float | None = None, overlaps: bool = True, now: datetime | None = None) -> BroadcastPlan:
+                   length_s: float | None = None, overlaps: bool = True, now: datetime | None = None,
+                   permission: str | None = None) -> BroadcastPlan:
     """Everything ``create_broadcast`` checks, including the air-time rules and (unless not wanted) the
     overlaps, without saving. ``length_s``: check the rules for this air time instead of the bulletin's own
-    (a whole programme). ``now``: the clock (a CAP alert is judged at the time it is imported)."""
+    (a whole programme). ``now``: the clock (a CAP alert is judged at the time it is imported).
+    ``permission``: what allows it (default: emergency for an emergency, schedule otherwise; a CAP alert is
+    aired by whoever may send emergencies, at the priority the mapping table gives it)."""
     priority = data.get("priority", "normal")
     if priority not in PRIORITIES:
         raise Refusal("invalid_priority", f"'priority' must be one of {', '.join(PRIORITIES)}", field="priority")
-    require(user, "emergency" if priority == "emergency" else "schedule")
+    require(user, permission or ("emergency" if priority == "emergency" else "schedule"))
     bulletin_id = data.get("bulletin_id")
     if not isinstance(bulletin_id, int) or isinstance(bulletin_id, bool):
         raise Refusal("missing_field", "'bulletin_id' must be a bulletin id (integer)", field="bulletin_id")
@@ -102,10 +105,12 @@ def plan_broadcast(session: Session, user: User, data: dict[str, Any], timezone:
 
 
 def create_broadcast(session: Session, user: User, data: dict[str, Any], grace_s: int,
-                     timezone: str = DEFAULT_TZ, now: datetime | None = None) -> Broadcast:
+                     timezone: str = DEFAULT_TZ, now: datetime | None = None,
+                     permission: str | None = None) -> Broadcast:
     """Schedule an approved bulletin; refused, with every breach listed, outside the air-time rules (an
     emergency overrides them)."""
-    plan = plan_broadcast(session, user, data, timezone, overlaps=False, now=now)  # (shown before, by the plan)
+    plan = plan_broadcast(session, user, data, timezone, overlaps=False, now=now,  # (shown before, by the plan)
+                          permission=permission)
     _refuse_breaches(plan)
     return _save_broadcast(session, user, plan, grace_s, now=now)
 

@@ -91,7 +91,8 @@ def approved_bulletin(session: Session, user: User, title: str, text: str, prior
 
 def air(session: Session, user: User, bulletin: Bulletin, targets: Any, count: int, every: int, grace_s: int,
         timezone: str, priority: str, now: datetime | None = None, play_at: datetime | None = None) -> Sent:
-    """``count`` plays of an approved bulletin, ``every`` minutes apart, the first at ``play_at`` (None: at once)."""
+    """``count`` plays of an approved bulletin, ``every`` minutes apart, the first at ``play_at`` (None: at once),
+    by someone trusted with emergencies (a CAP alert also at the lower priority the mapping table gave it)."""
     now = now or utcnow()
     first = play_at or now
     broadcasts = []
@@ -99,7 +100,7 @@ def air(session: Session, user: User, bulletin: Bulletin, targets: Any, count: i
         when = None if n == 0 and play_at is None else (first + timedelta(minutes=every * n)).isoformat()
         broadcasts.append(create_broadcast(session, user, {"bulletin_id": bulletin.id, "targets": targets,
                                                            "priority": priority, "play_at": when},
-                                           grace_s, timezone, now=now))
+                                           grace_s, timezone, now=now, permission="emergency"))
     audit(session, user, "emergency.send" if priority == "emergency" else "alert.send", f"bulletin {bulletin.id}",
           f"{bulletin.title}; {count} play(s) every {every} min; broadcasts {[b.id for b in broadcasts]}")
     return Sent(bulletin, broadcasts)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -62,6 +63,9 @@ class Resource:
     digest: str = ""
     """SHA-1 of the content, hex (CAP 1.1 and 1.2)."""
     size: int | None = None
+    text_sha1: str = ""
+    """SHA-1 of the ``<derefUri>`` text itself, as written: NAADS computes its digests over that, not over the
+    content (every embedded resource of the real Pelmorex alert)."""
 
 
 @dataclass(frozen=True)
@@ -327,7 +331,8 @@ def parse_circle(text: str) -> Circle | None:
 
 def _resource(block: etree._Element, ns: str, warnings: list[str]) -> Resource | None:
     size_text = _text(block, ns, "size")
-    deref_text = "".join((block.findtext(f"{ns}derefUri") or "").split())
+    written = block.findtext(f"{ns}derefUri") or ""
+    deref_text = "".join(written.split())
     deref = None
     if deref_text:
         try:
@@ -336,4 +341,5 @@ def _resource(block: etree._Element, ns: str, warnings: list[str]) -> Resource |
             warnings.append(f"resource '{_text(block, ns, 'resourceDesc')[:60]}': embedded content is not base64")
     return Resource(description=_text(block, ns, "resourceDesc"), mime_type=_text(block, ns, "mimeType"),
                     uri=_text(block, ns, "uri"), deref=deref, digest=_text(block, ns, "digest").lower(),
-                    size=int(size_text) if size_text.isdigit() else None)
+                    size=int(size_text) if size_text.isdigit() else None,
+                    text_sha1=hashlib.sha1(written.encode()).hexdigest() if written else "")

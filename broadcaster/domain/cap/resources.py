@@ -1,7 +1,11 @@
 """An alert's audio ``<resource>``: embedded (``<derefUri>``, base64) or by address (``<uri>``, fetched with a
 size limit and a timeout), its ``<digest>`` (SHA-1, as CAP 1.1 and 1.2 define it) checked when given. Only the
 audio of a Vietnamese ``<info>`` airs (docs/emergency.md): a recording in a foreign language is no more use
-on a commune's loudspeakers than its text."""
+on a commune's loudspeakers than its text.
+
+CAP says the digest is the SHA-1 of the resource; NAADS (Pelmorex) computes it over the base64 text of
+``<derefUri>`` as written, so an embedded resource matches either. (The real IPAWS monthly test's digest
+matches neither: such audio is not aired, and the answer says why.)"""
 
 from __future__ import annotations
 
@@ -49,7 +53,7 @@ def audio_of(info: Info, fetch: Fetch) -> tuple[Audio | None, list[str]]:
         if not data:
             problems.append(f"{name}: no content")
             continue
-        if resource.digest and hashlib.sha1(data).hexdigest() != resource.digest:  # CAP's digest
+        if resource.digest and resource.digest not in (hashlib.sha1(data).hexdigest(), resource.text_sha1):
             problems.append(f"{name}: the content does not match its SHA-1 digest")
             continue
         return Audio(data, name, source), problems
