@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Response, current_app, g, send_file
 from sqlalchemy.orm import Session
@@ -14,6 +14,9 @@ from broadcaster.database import Database
 from broadcaster.db import Asset, utcnow
 from broadcaster.domain import errors
 from broadcaster.speech.audio import AudioError
+
+if TYPE_CHECKING:
+    from broadcaster.domain.cap.importer import ImportSettings
 
 _RENDER_LOCK = threading.Lock()
 
@@ -30,6 +33,16 @@ def db() -> Session:
 def clock() -> datetime:
     """The time a request is judged at (a CAP alert's expiry, its play time): now; tests move it."""
     return utcnow()
+
+
+def cap_settings() -> ImportSettings:
+    """The server's settings for a CAP import (API and pages alike), judged at ``clock()``."""
+    from broadcaster.assets import AssetStore
+    from broadcaster.domain.cap.importer import ImportSettings
+
+    cfg = config()
+    return ImportSettings(grace_s=cfg.grace_s, timezone=cfg.timezone, uploads=AssetStore(cfg.upload_dir, suffix=""),
+                          max_recording_s=cfg.speech.max_recording_s, now=clock())
 
 
 def config() -> ServerConfig:

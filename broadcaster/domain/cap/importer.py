@@ -16,16 +16,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from broadcaster.assets import AssetStore
-from broadcaster.db import Bulletin, Device, Recording, User, utcnow
+from broadcaster.db import Bulletin, Device, User, utcnow
 from broadcaster.db_cap import CapAlert
 from broadcaster.domain import airtime
-from broadcaster.domain.access import audit, home_area, require, scope_of
+from broadcaster.domain.access import audit, require, scope_of
 from broadcaster.domain.cap import language
 from broadcaster.domain.cap.geography import Fleet, Match, describe, load_fleet, match_areas
 from broadcaster.domain.cap.http import Fetch, default_fetch
 from broadcaster.domain.cap.parse import Alert, Info, parse
 from broadcaster.domain.cap.policy import Verdict, alert_verdict, info_verdict, rules, threat_over
-from broadcaster.domain.cap.records import Part, find_record, references_of, stop_references
+from broadcaster.domain.cap.records import Part, find_record, recording_bulletin, references_of, stop_references
 from broadcaster.domain.cap.resources import audio_of
 from broadcaster.domain.cap.settings import IssuerPolicy, policy_for
 from broadcaster.domain.cap.signatures import SignatureCheck, verify
@@ -180,13 +180,13 @@ def _words(session: Session, user: User, alert: Alert, info: Info, part: Part, v
         part.source = "vietnamese"
         audio, problems = audio_of(info, settings.fetch) if settings.uploads is not None else (None, [])
         result.warnings += problems
-        if audio is not None:
+        if audio is not None and settings.uploads is not None:
             try:
                 part.recording_s = round(len(load_recording(audio.data, settings.max_recording_s)) / 1000, 2)
             except AudioError as exc:
                 result.warnings.append(f"{audio.description}: {exc}; the text is read instead")
-            else:
-                part.source, part.audio = "recording", audio.data
+            else:  # kept by its hash before the transaction ends: a refusal leaves an unused file, nothing else
+                part.source, part.recording = "recording", settings.uploads.put(audio.data)
         return
     if policy.language_fallback == "hold":
         part.title, part.source = (info.headline or info.event or "Cảnh báo")[:200], "held"
@@ -200,7 +200,7 @@ def _air_parts(session: Session, user: User, alert: Alert, earlier: CapAlert | N
                zone: ZoneInfo, now: datetime) -> CapResult:
     aired = 0
     for part, info in parts:
-        bulletin = _bulletin(session, user, part, settings, now)
+        bulletin = _bulletin(session, user, part, now)
         length = part.recording_s + airtime.CHIME_S if part.recording_s else airtime.estimate_s(bulletin)
         part.play_at = _play_at(session, part, info, length, zone, now)
         if part.play_at is not None and info.expires is not None and part.play_at >= info.expires:
@@ -229,20 +229,11 @@ def _air_parts(session: Session, user: User, alert: Alert, earlier: CapAlert | N
     return _save(session, user, alert, earlier, result, outcome, reason, _why(reason), settings, policy)
 
 
-def _bulletin(session: Session, user: User, part: Part, settings: ImportSettings, now: datetime) -> Bulletin:
-    if part.audio is None or settings.uploads is None:
-        return approved_bulletin(session, user, part.title, part.text, part.priority, now)
-    bulletin = Bulletin(title=part.title[:200], text="", state="approved", created_by=user.id, created_at=now,
-                        approved_by=user.id, approved_at=now, submitted_at=now, area_id=home_area(user),
-                        review_comment=f"{part.priority}: CAP alert's recording, sent without separate approval")
-    session.add(bulletin)
-    session.flush()
-    session.add(Recording(bulletin_id=bulletin.id, language=part.language[:40],
-                          source_sha256=settings.uploads.put(part.audio), filename="cap-resource",
-                          duration_s=part.recording_s))
-    session.flush()
-    session.refresh(bulletin)
-    return bulletin
+def _bulletin(session: Session, user: User, part: Part, now: datetime) -> Bulletin:
+    if part.recording is not None:
+        return recording_bulletin(session, user, part.title, part.language, part.recording, part.recording_s,
+                                  part.priority, now)
+    return approved_bulletin(session, user, part.title, part.text, part.priority, now)
 
 
 def _play_at(session: Session, part: Part, info: Info, length_s: float, zone: ZoneInfo, now: datetime

@@ -10,9 +10,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from broadcaster.db import Broadcast, Device, User, utcnow
+from broadcaster.db import Broadcast, Bulletin, Device, Recording, User, utcnow
 from broadcaster.db_cap import CapAlert
-from broadcaster.domain.access import Denied, audit, require, scope_of
+from broadcaster.domain.access import Denied, audit, home_area, require, scope_of
 from broadcaster.domain.broadcasts import stop_broadcast
 from broadcaster.domain.cap.parse import Alert
 from broadcaster.domain.errors import Refusal
@@ -35,15 +35,34 @@ class Part:
     expires: datetime | None = None
     bulletin_id: int | None = None
     broadcast_ids: list[int] = field(default_factory=list)
+    recording: str | None = None
+    """The SHA-256 of its audio resource in the uploads store, when that airs instead of the text."""
     recording_s: float = 0.0
-    audio: bytes | None = field(default=None, repr=False)
 
     def as_json(self) -> dict[str, Any]:
         return {"language": self.language, "priority": self.priority, "title": self.title, "text": self.text,
                 "source": self.source, "devices": self.devices, "areas": self.areas,
                 "play_at": self.play_at.isoformat() if self.play_at else None,
                 "expires": self.expires.isoformat() if self.expires else None,
-                "bulletin_id": self.bulletin_id, "broadcast_ids": self.broadcast_ids}
+                "bulletin_id": self.bulletin_id, "broadcast_ids": self.broadcast_ids,
+                "recording": self.recording, "recording_s": self.recording_s}
+
+
+def recording_bulletin(session: Session, user: User, title: str, language: str, sha256: str, duration_s: float,
+                       priority: str, now: datetime) -> Bulletin:
+    """The approved bulletin of an alert's audio resource (kept in the uploads store by its SHA-256): it airs as
+    an uploaded recording does, with the chime and the loudness of every recording."""
+    bulletin = Bulletin(title=title[:200] or "Cảnh báo", text="", state="approved", created_by=user.id,
+                        created_at=now, approved_by=user.id, approved_at=now, submitted_at=now,
+                        area_id=home_area(user),
+                        review_comment=f"{priority}: CAP alert's recording, sent without separate approval")
+    session.add(bulletin)
+    session.flush()
+    session.add(Recording(bulletin_id=bulletin.id, language=language[:40], source_sha256=sha256,
+                          filename="cap-resource", duration_s=duration_s))
+    session.flush()
+    session.refresh(bulletin)
+    return bulletin
 
 
 def find_record(session: Session, sender: str, identifier: str) -> CapAlert | None:

@@ -17,7 +17,7 @@ from broadcaster.domain.access import require
 from broadcaster.domain.bulletins import MAX_TEXT
 from broadcaster.domain.cap.importer import EMERGENCY_EVERY_MIN, EMERGENCY_PLAYS, LATE, ImportSettings
 from broadcaster.domain.cap.language import clean
-from broadcaster.domain.cap.records import mark_released, stop_references, visible_alert
+from broadcaster.domain.cap.records import mark_released, recording_bulletin, stop_references, visible_alert
 from broadcaster.domain.emergency import Sent, air, approved_bulletin
 from broadcaster.domain.errors import Refusal
 
@@ -44,7 +44,12 @@ def release_alert(session: Session, user: User, alert_id: int, data: dict[str, A
     sent, zone = [], ZoneInfo(settings.timezone)
     for part in parts:
         text = clean(written) if written and written.strip() else part.get("text", "")
-        bulletin = approved_bulletin(session, user, part.get("title") or "Cảnh báo", text, part["priority"], now)
+        if part.get("recording") and not (written and written.strip()):
+            bulletin = recording_bulletin(session, user, part.get("title") or "", part.get("language", "vi"),
+                                          part["recording"], float(part.get("recording_s") or 0), part["priority"],
+                                          now)
+        else:
+            bulletin = approved_bulletin(session, user, part.get("title") or "Cảnh báo", text, part["priority"], now)
         play_at = None
         if part["priority"] != "emergency":
             devices = session.query(Device).filter(Device.id.in_(part["devices"])).all()

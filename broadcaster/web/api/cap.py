@@ -8,21 +8,13 @@ from typing import Any
 
 from flask import Response, g, jsonify, request
 
-from broadcaster.assets import AssetStore
 from broadcaster.domain.access import require
 from broadcaster.domain.cap import policy, records, release, settings
-from broadcaster.domain.cap.importer import CapResult, ImportSettings, import_cap
+from broadcaster.domain.cap.importer import CapResult, import_cap
 from broadcaster.domain.errors import Refusal
 from broadcaster.web import common, serializers
 from broadcaster.web.api.base import authenticated, body, bp, optional_body
-from broadcaster.web.common import config, db
-
-
-def import_settings() -> ImportSettings:
-    """The server's settings for an import, with the clock of ``common.clock`` (tests move it)."""
-    cfg = config()
-    return ImportSettings(grace_s=cfg.grace_s, timezone=cfg.timezone, uploads=AssetStore(cfg.upload_dir, suffix=""),
-                          max_recording_s=cfg.speech.max_recording_s, now=common.clock())
+from broadcaster.web.common import db
 
 
 def result_json(result: CapResult) -> dict[str, Any]:
@@ -44,7 +36,7 @@ def import_alert() -> tuple[Response, int]:
     """A CAP 1.0, 1.1 or 1.2 alert (the XML document as the body). 201: it airs (``outcome`` aired, or waiting
     for the allowed hours: ``play_at``); 200: recorded without airing, held, or already received (``reason``
     says why); 4xx ``{"error"}``: refused, nothing kept (send it again once the cause is fixed)."""
-    result = import_cap(db(), g.user, request.get_data(), import_settings())
+    result = import_cap(db(), g.user, request.get_data(), common.cap_settings())
     return jsonify(result_json(result)), 201 if result.aired else 200
 
 
@@ -65,7 +57,7 @@ def get_alert(alert_id: int) -> Response:
 @authenticated
 def release_alert(alert_id: int) -> tuple[Response, int]:
     """Air a held alert: ``{}``, or ``{"text": "..."}`` with the Vietnamese text for one held for want of it."""
-    record, sent, stopped = release.release_alert(db(), g.user, alert_id, optional_body(), import_settings())
+    record, sent, stopped = release.release_alert(db(), g.user, alert_id, optional_body(), common.cap_settings())
     return jsonify({**records.alert_json(record), "stopped": stopped,
                     "broadcasts": [serializers.broadcast_json(b) for s in sent for b in s.broadcasts]}), 201
 

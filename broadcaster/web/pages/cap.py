@@ -11,15 +11,14 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
-from broadcaster.assets import AssetStore
 from broadcaster.db import User, parse_id
 from broadcaster.domain import fleet
 from broadcaster.domain.access import can
 from broadcaster.domain.cap import policy, records, release, settings
-from broadcaster.domain.cap.importer import ImportSettings, import_cap
+from broadcaster.domain.cap.importer import import_cap
 from broadcaster.domain.emergency import templates
 from broadcaster.web import common
-from broadcaster.web.common import config, db
+from broadcaster.web.common import db
 from broadcaster.web.pages.admin import admin_page
 from broadcaster.web.pages.base import PAGE_REFUSALS, Refused, areas_in_scope, bp, check_csrf, ident, login_required
 
@@ -85,12 +84,6 @@ def local_iso(value: str | None) -> str:
     return local_time(datetime.fromisoformat(value)) if value else "—"
 
 
-def import_settings() -> ImportSettings:
-    cfg = config()
-    return ImportSettings(grace_s=cfg.grace_s, timezone=cfg.timezone, uploads=AssetStore(cfg.upload_dir, suffix=""),
-                          max_recording_s=cfg.speech.max_recording_s, now=common.clock())
-
-
 def page_context(user: User) -> dict[str, Any]:
     """What the CAP templates show: labels, and the alerts the user may see."""
     return {"cap_alerts": [records.alert_json(r) for r in records.list_alerts(db(), user, 10)],
@@ -109,7 +102,7 @@ def cap_import(user: User) -> tuple[str, int]:
         error = gettext("Hãy chọn tệp cảnh báo CAP hoặc dán nội dung XML.")
     else:
         with Refused(CAP_REFUSALS) as refused:
-            outcome = import_cap(db(), user, payload, import_settings())
+            outcome = import_cap(db(), user, payload, common.cap_settings())
             result = records.alert_json(records.visible_alert(db(), user, outcome.record_id or 0))
             result.update(aired=outcome.aired, reason=outcome.reason, detail=outcome.detail)
         if refused.exc is not None:
@@ -136,7 +129,7 @@ def cap_release(user: User, alert_id: int) -> Response:
     check_csrf()
     text = (request.form.get("text") or "").strip()
     with Refused(CAP_REFUSALS) as refused:
-        _, sent, _ = release.release_alert(db(), user, alert_id, {"text": text} if text else {}, import_settings())
+        _, sent, _ = release.release_alert(db(), user, alert_id, {"text": text} if text else {}, common.cap_settings())
     if refused.message:
         flash(refused.message)
     else:

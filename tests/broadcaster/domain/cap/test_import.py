@@ -277,3 +277,14 @@ def test_an_audio_resource_by_address_is_fetched_checked_and_aired(env: Env) -> 
         assert (status, body["reason"]) == (201, "vietnamese") and any("404" in w for w in body["warnings"])
     finally:
         site.stop()
+
+
+def test_a_recording_held_for_approval_airs_as_the_recording_once_released(env: Env) -> None:
+    issuer(env, hold_for_approval=True)
+    deref, digest = embedded_audio()
+    status, body = post(env, alert_xml("AU-4", audio_info(deref, digest)))
+    assert (status, body["outcome"], body["parts"][0]["source"]) == (200, "held", "recording"), body
+    answer = env.client.post(f"/api/v1/cap/alerts/{body['id']}/release", headers=env.auth, json={})
+    assert answer.status_code == 201, answer.get_json()
+    with env.db.session() as session:
+        assert session.get(Bulletin, answer.get_json()["bulletin_id"]).recording is not None
