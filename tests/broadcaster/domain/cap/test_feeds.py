@@ -84,3 +84,13 @@ def test_a_feed_that_cannot_be_reached_says_so_and_a_removed_one_is_no_longer_po
     for bad in ({"url": "ftp://x/feed"}, {"url": site.url + "/a", "poll_every_s": 5}, {"url": " "}):
         answer = env.client.post("/api/v1/cap/feeds", headers=env.auth, json=bad)
         assert answer.status_code == 422, bad
+
+
+def test_the_leading_worker_polls_the_feeds_as_one_of_its_jobs(env: Env, site: Site) -> None:
+    site.files = {"/empty.atom": b'<feed xmlns="http://www.w3.org/2005/Atom"><title>empty</title></feed>'}
+    env.client.post("/api/v1/cap/feeds", headers=env.auth, json={"url": site.url + "/empty.atom"})
+    worker = env.start_worker()
+    assert worker.scheduler.get_job("feeds") is not None
+    worker.poll_feeds()
+    health = feeds(env)["empty.atom"]
+    assert health["healthy"] and health["entries_seen"] == 0 and health["last_success_at"]
