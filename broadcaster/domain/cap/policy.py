@@ -126,7 +126,8 @@ testMessage."""
 TEST_WORDS = re.compile(r"\b(test|essai|épreuve|prueba|übung|övning|thử nghiệm|diễn tập)\b"
                         r"|tin thử|演習|測試", re.IGNORECASE)
 TEST_PHRASES = re.compile(
-    r"this is (only )?a test|test message|for testing|c'est (l'épreuve|un test|un essai)|message[- ]test"
+    r"this is (only )?a test|test message|(created|sent|issued|only) for testing|for testing (and evaluation )?purposes"
+    r"|c'est (l'épreuve|un test|un essai)|message[- ]test"
     r"|fins d'essai|buts d'essai|esto es una prueba|mensaje de prueba|đây là tin thử|tin diễn tập", re.IGNORECASE)
 
 
