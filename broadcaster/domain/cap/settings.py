@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from broadcaster.db import Area, User, utcnow
-from broadcaster.db_cap import AreaOutline, CapFeed, CapFeedEntry, CapGeocode, CapIssuer
+from broadcaster.db_cap import AreaOutline, CapAlert, CapFeed, CapFeedEntry, CapGeocode, CapIssuer
 from broadcaster.domain.access import audit, require, scope_of
 from broadcaster.domain.cap.shapes import outline_rings
 from broadcaster.domain.cap.signatures import Trusted, load_trusted
@@ -151,6 +151,7 @@ def remove_feed(session: Session, user: User, feed_id: int) -> None:
     if feed is None:
         raise Refusal("not_found", f"feed {feed_id} does not exist", status=404)
     session.query(CapFeedEntry).filter_by(feed_id=feed_id).delete()
+    session.query(CapAlert).filter_by(feed_id=feed_id).update({"feed_id": None})  # the alerts stay
     audit(session, user, "cap.feed.remove", feed.url)
     session.delete(feed)
     session.flush()

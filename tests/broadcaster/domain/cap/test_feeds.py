@@ -71,6 +71,9 @@ def test_real_feeds_are_polled_conditionally_their_new_alerts_taken_once_and_the
     assert health["feed?format=xml"]["healthy"] and health["feed?format=xml"]["last_error"] is None
     assert health["feed?format=xml"]["alerts_imported"] == 1
     assert "not well-formed" in health["pelmorex.atom"]["last_error"], "still said while it lasts"
+    answer = env.client.delete(f"/api/v1/cap/feeds/{sweden['id']}", headers=env.auth)
+    assert answer.status_code == 204, "unsubscribed; the alerts taken from it stay"
+    assert env.client.get("/api/v1/cap/alerts", headers=env.auth).get_json()[0]["identifier"] == "11337sv"
 
 
 def test_a_feed_that_cannot_be_reached_says_so_and_a_removed_one_is_no_longer_polled(env: Env, site: Site) -> None:
