@@ -1,10 +1,9 @@
 """The database's tables: the single source of truth for bulletins, broadcasts, devices and what they reported,
-by subject (base: what every table shares; people; fleet; content; airing). Connecting and sessions:
+by subject (base: what every table shares; people; fleet; content; airing; cap). Connecting and sessions:
 database.py; the schema's history: migrations/."""
 
 from broadcaster.db.airing import (
     Broadcast,
-    CapAlert,
     Delivery,
     LiveSession,
     OccurrencePlay,
@@ -15,6 +14,16 @@ from broadcaster.db.airing import (
     SigningState,
 )
 from broadcaster.db.base import LARGEST_ID, Base, UTCDateTime, parse_id, token_hash, utcnow
+from broadcaster.db.cap import (
+    CAP_OUTCOMES,
+    AreaOutline,
+    CapAlert,
+    CapFeed,
+    CapFeedEntry,
+    CapGeocode,
+    CapIssuer,
+    CapPriorityRule,
+)
 from broadcaster.db.content import Asset, Bulletin, LexiconEntry, ListeningCheck, Recording
 from broadcaster.db.fleet import (
     AirtimeRule,
@@ -31,18 +40,25 @@ from broadcaster.db.fleet import (
 from broadcaster.db.people import ROLES, ApiToken, AuditEntry, User, UserArea, UserRole
 
 __all__ = [
+    "CAP_OUTCOMES",
     "LARGEST_ID",
     "ROLES",
     "AirtimeRule",
     "Alarm",
     "ApiToken",
     "Area",
+    "AreaOutline",
     "Asset",
     "AuditEntry",
     "Base",
     "Broadcast",
     "Bulletin",
     "CapAlert",
+    "CapFeed",
+    "CapFeedEntry",
+    "CapGeocode",
+    "CapIssuer",
+    "CapPriorityRule",
     "Delivery",
     "Device",
     "DeviceCredential",

@@ -25,20 +25,6 @@ if TYPE_CHECKING:
     from broadcaster.db.people import User
 
 
-class CapAlert(Base):
-    """A CAP 1.2 alert received (by identifier, so the same alert twice airs once) and what it aired."""
-
-    __tablename__ = "cap_alerts"
-    identifier: Mapped[str] = mapped_column(String(200), primary_key=True)
-    sender: Mapped[str] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(20))
-    msg_type: Mapped[str] = mapped_column(String(20))
-    bulletin_id: Mapped[int | None] = mapped_column(ForeignKey("bulletins.id"))
-    broadcast_ids: Mapped[str] = mapped_column(Text, default="[]")
-    received_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
 class SigningState(Base):
     """The highest sequence number the server has signed with a key, so it never goes back, even if the
     server's clock does (receivers would take a lower number for a replay)."""

@@ -215,12 +215,13 @@ class LiveServer:
         await connection.send(json.dumps({"type": "started", "broadcast_id": relay.broadcast_id,
                                           "session": relay.session, "frame_ms": FRAME_MS}))
         reason = await self._pump(connection, relay, stop_check)
-        await asyncio.to_thread(self._close, relay, reason)
+        await asyncio.to_thread(relay.end)  # the loudspeakers first, then the speaker, then the records
         try:
             await connection.send(json.dumps({"type": "ended", "reason": reason or "stopped"}))
             await connection.close()
         except ConnectionClosed:
             pass
+        await asyncio.to_thread(self._close, relay, reason)
 
     def _open(self, ticket: str) -> tuple[Relay, Callable[[], bool]]:
         with self.db.session() as session:
@@ -282,7 +283,6 @@ class LiveServer:
             relay.tick()
 
     def _close(self, relay: Relay, reason: str | None) -> None:
-        relay.end()
         with self.db.session() as session:
             live = session.get(LiveSession, relay.broadcast_id)
             assert live is not None

@@ -9,7 +9,7 @@ database is the source of truth; a worker keeps no state that a restart would lo
 
 This class only wires the parts together and holds the two MQTT links and the leadership: what is sent is
 ``publisher`` (signed publishing) and ``dispatch`` (queued broadcasts); what comes back is ``ingest``; the
-periodic look for silence and missing reports is ``sweep``.
+periodic look for silence and missing reports is ``sweep``; the CAP feeds are polled by ``feeds``.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from broadcaster.config import ServerConfig
 from broadcaster.database import DB_DOWN, Database
 from broadcaster.db import utcnow
 from broadcaster.delivery.dispatch import Dispatcher
+from broadcaster.delivery.feeds import poll_feeds
 from broadcaster.delivery.ingest import Ingest
 from broadcaster.delivery.leader import Leadership, leadership_for
 from broadcaster.delivery.live import LiveServer
@@ -46,6 +47,8 @@ DISPATCH_S = 0.05
 """How often the leader looks for queued broadcasts (one indexed query): the wait an emergency may add."""
 SWEEP_S = 10
 """How often the leader sweeps for silent devices and missing reports."""
+FEEDS_S = 15
+"""How often the leader looks for CAP feeds due a poll (each feed has its own interval, 30 s at least)."""
 
 
 def share_group(server_password: str | None) -> str:
@@ -129,6 +132,8 @@ class Worker:
                                max_instances=1, coalesce=True)
         self.scheduler.add_job(self._guarded, "interval", args=[self.sweep], seconds=SWEEP_S, id="sweep",
                                max_instances=1, coalesce=True)
+        self.scheduler.add_job(self._guarded, "interval", args=[self.poll_feeds], seconds=FEEDS_S, id="feeds",
+                               max_instances=1, coalesce=True)
         self.scheduler.start()
         self._try_to_lead()
         self._lead_thread.start()
@@ -143,6 +148,9 @@ class Worker:
     def sweep(self) -> None:
         self.publisher.save_signing_state()
         sweep_once(self.config, self.db)
+
+    def poll_feeds(self) -> None:
+        poll_feeds(self.config, self.db)
 
     def ingest(self, topic: str, payload: bytes, received_at: datetime | None = None) -> None:
         """Store one report; ``received_at`` is when the broker handed it over (for the clock check)."""

@@ -214,6 +214,37 @@ def check(session: Session, devices: list[Device], priority: str, play_at: datet
     return breaches, overlaps
 
 
+def next_allowed(session: Session, devices: list[Device], start: datetime, length_s: float, zone: ZoneInfo
+                 ) -> datetime | None:
+    """The earliest time from ``start`` at which the allowed hours of every one of ``devices`` hold a broadcast
+    of ``length_s`` (a CAP alert that arrives at night waits for the morning); None when there is none within
+    the horizon (rules whose hours never meet)."""
+    rules = set(rules_for(session, devices).values())
+    length = timedelta(seconds=length_s)
+    candidate = start
+    for _ in range(4 * len(rules) + 8):
+        later = [_next_in(rule, candidate, length, zone) for rule in rules]
+        if any(t is None for t in later):
+            return None
+        latest = max((t for t in later if t is not None), default=candidate)
+        if latest <= candidate:
+            return candidate
+        candidate = latest
+    return None
+
+
+def _next_in(rule: Rule, start: datetime, length: timedelta, zone: ZoneInfo) -> datetime | None:
+    local = start.astimezone(zone)
+    for days in range(HORIZON.days + 1):
+        day = local.date() + timedelta(days=days)
+        opens = datetime.combine(day, rule.allowed_from, zone)
+        closes = datetime.combine(day, rule.allowed_to, zone)
+        begin = max(opens, local)
+        if begin + length <= closes and (begin + length).date() == begin.date():
+            return begin.astimezone(start.tzinfo)
+    return None
+
+
 def describe(breach: dict[str, Any]) -> str:
     """One breach in words, for the API's message."""
     where = f"{breach['device']} ({breach['device_id']})"

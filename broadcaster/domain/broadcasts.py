@@ -70,11 +70,13 @@ class BroadcastPlan:
 
 
 def plan_broadcast(session: Session, user: User, data: dict[str, Any], timezone: str,
-                   length_s: float | None = None, overlaps: bool = True, permission: str | None = None
-                   ) -> BroadcastPlan:
+                   length_s: float | None = None, overlaps: bool = True, now: datetime | None = None,
+                   permission: str | None = None) -> BroadcastPlan:
     """Everything ``create_broadcast`` checks, including the air-time rules and (unless not wanted) the
     overlaps, without saving. ``length_s``: check the rules for this air time instead of the bulletin's own
-    (a whole programme). ``permission``: the one this takes instead of scheduling's (speaking live)."""
+    (a whole programme). ``now``: the clock (a CAP alert is judged at the time it is imported).
+    ``permission``: what allows it (default: emergency for an emergency, schedule otherwise; a CAP alert is
+    aired by whoever may send emergencies, at the priority the mapping table gives it)."""
     priority = data.get("priority", "normal")
     if priority not in PRIORITIES:
         raise Refusal("invalid_priority", f"'priority' must be one of {', '.join(PRIORITIES)}", field="priority")
@@ -88,7 +90,7 @@ def plan_broadcast(session: Session, user: User, data: dict[str, Any], timezone:
         raise Refusal("not_found", f"bulletin {bulletin_id} does not exist", field="bulletin_id") from None
     if bulletin.state != "approved":
         raise Refusal("not_approved", "only approved bulletins can be broadcast", status=409, field="bulletin_id")
-    now = utcnow()
+    now = now or utcnow()
     play_at = parse_play_at(data.get("play_at"), now)
     devices = resolve_targets(session, data.get("targets"), scope_of(session, user))
     relay = parse_relay(data.get("relay"))
@@ -103,12 +105,14 @@ def plan_broadcast(session: Session, user: User, data: dict[str, Any], timezone:
 
 
 def create_broadcast(session: Session, user: User, data: dict[str, Any], grace_s: int,
-                     timezone: str = DEFAULT_TZ) -> Broadcast:
+                     timezone: str = DEFAULT_TZ, now: datetime | None = None,
+                     permission: str | None = None) -> Broadcast:
     """Schedule an approved bulletin; refused, with every breach listed, outside the air-time rules (an
     emergency overrides them)."""
-    plan = plan_broadcast(session, user, data, timezone, overlaps=False)  # (shown before, by the plan)
+    plan = plan_broadcast(session, user, data, timezone, overlaps=False, now=now,  # (shown before, by the plan)
+                          permission=permission)
     _refuse_breaches(plan)
-    return _save_broadcast(session, user, plan, grace_s)
+    return _save_broadcast(session, user, plan, grace_s, now=now)
 
 
 def _refuse_breaches(plan: BroadcastPlan) -> None:
@@ -118,10 +122,10 @@ def _refuse_breaches(plan: BroadcastPlan) -> None:
 
 
 def _save_broadcast(session: Session, user: User, plan: BroadcastPlan, grace_s: int,
-                    programme: Programme | None = None) -> Broadcast:
+                    programme: Programme | None = None, now: datetime | None = None) -> Broadcast:
     bulletin, priority, play_at, devices, relay, repeat = (plan.bulletin, plan.priority, plan.play_at, plan.devices,
                                                            plan.relay, plan.repeat)
-    now = utcnow()
+    now = now or utcnow()
     broadcast = Broadcast(bulletin_id=bulletin.id, priority=priority, play_at=play_at, grace_s=grace_s,
                           state="queued", created_by=user.id, created_at=now,
                           programme_id=programme.id if programme else None)

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from flask import Response, current_app, g, request, send_file
 from sqlalchemy.orm import Session
 
 from broadcaster.config import ServerConfig
 from broadcaster.database import Database
-from broadcaster.db import Asset, User
+from broadcaster.db import Asset, User, utcnow
 from broadcaster.domain import errors
 from broadcaster.speech.audio import AudioError
+
+if TYPE_CHECKING:
+    from broadcaster.domain.cap.importer import ImportSettings
 
 _RENDER_LOCK = threading.Lock()
 
@@ -24,6 +28,21 @@ def db() -> Session:
         g.db = database.sessions()
     session: Session = g.db
     return session
+
+
+def clock() -> datetime:
+    """The time a request is judged at (a CAP alert's expiry, its play time): now; tests move it."""
+    return utcnow()
+
+
+def cap_settings() -> ImportSettings:
+    """The server's settings for a CAP import (API and pages alike), judged at ``clock()``."""
+    from broadcaster.assets import AssetStore
+    from broadcaster.domain.cap.importer import ImportSettings
+
+    cfg = config()
+    return ImportSettings(grace_s=cfg.grace_s, timezone=cfg.timezone, uploads=AssetStore(cfg.upload_dir, suffix=""),
+                          max_recording_s=cfg.speech.max_recording_s, now=clock())
 
 
 def config() -> ServerConfig:

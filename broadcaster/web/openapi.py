@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from broadcaster import __version__
+from broadcaster.domain.cap.policy import CERTAINTIES, PRIORITY_CHOICES, SEVERITIES, URGENCIES
 from broadcaster.domain.emergency import MAX_REPEATS, templates
 
 J = dict[str, Any]
@@ -107,6 +108,33 @@ SCHEMAS: dict[str, J] = {
     "Voice": obj(["name", "label", "natural", "available"], name=STR, label=STR, engine=STR,
                  region=nullable({"enum": ["north", "central", "south"]}),
                  gender=nullable({"enum": ["female", "male"]}), natural=BOOL, available=BOOL, problem=N_STR),
+    "CapPart": obj(["language", "priority", "source", "devices"], language=STR,
+                   priority={"enum": ["normal", "priority", "emergency"]}, title=STR, text=STR,
+                   source={"enum": ["vietnamese", "recording", "built", "held"]}, devices=array(STR), areas=STR,
+                   play_at=N_TIME, expires=N_TIME, bulletin_id=N_INT, broadcast_ids=array(INT), recording=N_STR,
+                   recording_s=NUM),
+    "CapResult": obj(["identifier", "aired", "outcome", "reason"], id=N_INT, identifier=STR, sender=STR,
+                     aired=BOOL, outcome=STR, reason=STR, detail=STR, priority=N_STR, play_at=N_TIME,
+                     stopped=array(INT), parts=array(ref("CapPart")), matched=array(STR), unmatched=array(STR),
+                     ambiguous=array(STR), warnings=array(STR), signed_by=N_STR, bulletin=ref("Bulletin"),
+                     broadcasts=array(ref("Broadcast"))),
+    "CapAlert": obj(["id", "identifier", "sender", "outcome", "reason"], id=INT, identifier=STR, sender=STR,
+                    sent=N_TIME, status=STR, msg_type=STR, scope=STR, event=STR, outcome=STR, reason=STR,
+                    detail=STR, priority=N_STR, expires=N_TIME, play_at=N_TIME, parts=array(ref("CapPart")),
+                    matched=array(STR), unmatched=array(STR), ambiguous=array(STR), warnings=array(STR),
+                    stopped=array(INT), original_text=STR, bulletin_id=N_INT, broadcast_ids=array(INT),
+                    signed_by=N_STR, feed_id=N_INT, received_at=TIME, broadcasts=array(ref("Broadcast"))),
+    "CapIssuer": obj(["id", "name", "senders"], id=INT, name=STR, senders=array(STR), certificates=array(STR),
+                     require_signature=BOOL, hold_for_approval=BOOL,
+                     language_fallback={"enum": ["build", "hold"]}),
+    "CapFeed": obj(["id", "url"], id=INT, url=STR, issuer_id=N_INT, poll_every_s=INT, active=BOOL,
+                   last_polled_at=N_TIME, last_success_at=N_TIME, last_error=N_STR, last_error_at=N_TIME,
+                   entries_seen=INT, alerts_imported=INT, healthy=BOOL),
+    "CapRule": obj(["urgency", "severity", "certainty", "priority"],
+                   urgency=array({"enum": list(URGENCIES)}), severity=array({"enum": list(SEVERITIES)}),
+                   certainty=array({"enum": list(CERTAINTIES)}), priority={"enum": list(PRIORITY_CHOICES)}),
+    "CapMapping": obj(["rules"], rules=array(ref("CapRule")), default=array(ref("CapRule"))),
+    "Geocode": obj(["id", "value_name", "value", "area_id"], id=INT, value_name=STR, value=STR, area_id=INT),
     "Mark": obj(["kind", "text", "readings"],
                 kind={"type": "string", "enum": ["date_or_ratio", "acronym", "unknown_word"]}, text=STR,
                 readings=array(STR)),
@@ -131,6 +159,9 @@ ERRORS = {**answer(400, ERR, "malformed request"), **answer(401, ERR, "no or bad
           **answer(413, ERR, "the request body is too large"),
           **answer(422, ERR, "a field was refused; the code and message say which and why"),
           **answer(503, ERR, "the database is not answering; try again")}
+
+ISSUER = obj(["name", "senders"], name=STR, senders=array(STR), certificates=STR, require_signature=BOOL,
+             hold_for_approval=BOOL, language_fallback={"enum": ["build", "hold"]})
 
 # (method, path, summary, request body, success code, success schema)
 OPERATIONS: list[tuple[str, str, str, J | None, int, J | None]] = [
@@ -211,9 +242,35 @@ OPERATIONS: list[tuple[str, str, str, J | None, int, J | None]] = [
     ("get", "/live/{broadcast_id}", "A live broadcast: its state and each cluster's listening span", None, 200,
      ref("Live")),
     ("post", "/live/{broadcast_id}/stop", "End a live broadcast on every loudspeaker", None, 200, ref("Live")),
-    ("post", "/cap", "Import a CAP 1.2 alert", body({"type": "string"}, "application/xml"), 201,
-     obj(["identifier", "aired"], identifier=STR, aired=BOOL, reason=STR, stopped=array(INT),
-         bulletin=ref("Bulletin"), broadcasts=array(ref("Broadcast")))),
+    ("post", "/cap", "Import a CAP 1.0/1.1/1.2 alert: 201 it airs (or waits for the allowed hours), 200 recorded, "
+     "held or already received, 4xx refused and nothing kept",
+     {"required": True, "content": {"application/cap+xml": {"schema": STR}, "application/xml": {"schema": STR}}},
+     201, ref("CapResult")),
+    ("get", "/cap/alerts", "CAP alerts received (?limit=), newest first, with what became of each", None, 200,
+     array(ref("CapAlert"))),
+    ("get", "/cap/alerts/{alert_id}", "One CAP alert received", None, 200, ref("CapAlert")),
+    ("post", "/cap/alerts/{alert_id}/release", "Air a held alert (with the Vietnamese text written for it if it came "
+     "without one)", {"required": False, "content": {"application/json": {"schema": obj(text=N_STR)}}}, 201,
+     ref("CapAlert")),
+    ("get", "/cap/issuers", "Known CAP issuers and their policies (admins)", None, 200, array(ref("CapIssuer"))),
+    ("post", "/cap/issuers", "Add an issuer (admins)", body(ISSUER), 201, ref("CapIssuer")),
+    ("put", "/cap/issuers/{issuer_id}", "Change an issuer (admins)", body(ISSUER), 200, ref("CapIssuer")),
+    ("get", "/cap/feeds", "Subscribed CAP feeds and their health (admins)", None, 200, array(ref("CapFeed"))),
+    ("post", "/cap/feeds", "Subscribe to a CAP feed, Atom or RSS (admins)",
+     body(obj(["url"], url=STR, issuer_id=N_INT, poll_every_s={"type": "integer", "minimum": 30,
+                                                               "maximum": 86400})), 201, ref("CapFeed")),
+    ("delete", "/cap/feeds/{feed_id}", "Unsubscribe a feed (admins)", None, 204, None),
+    ("get", "/cap/mapping", "The mapping of urgency, severity and certainty to our priorities", None, 200,
+     ref("CapMapping")),
+    ("put", "/cap/mapping", "Replace the mapping table; [] for the default (admins)",
+     body(obj(["rules"], rules=array(ref("CapRule")))), 200, ref("CapMapping")),
+    ("get", "/cap/geocodes", "CAP geocodes mapped to your areas", None, 200, array(ref("Geocode"))),
+    ("post", "/cap/geocodes", "Map a CAP geocode to an area (admins)",
+     body(obj(["value_name", "value", "area_id"], value_name=STR, value=STR, area_id=INT)), 201, ref("Geocode")),
+    ("delete", "/cap/geocodes/{geocode_id}", "Remove a geocode mapping (admins)", None, 204, None),
+    ("put", "/areas/{area_id}/outline", "Set an area's outline, GeoJSON Polygon or MultiPolygon; null removes it "
+     "(admins)", body(obj(["geojson"], geojson=nullable({"type": "object"}))), 200,
+     obj(["area_id", "has_outline"], area_id=INT, has_outline=BOOL)),
     ("get", "/groups", "Groups of clusters you may target", None, 200, array(ref("Group"))),
     ("post", "/groups", "Create a group (operators)", body(obj(["name", "devices"], name=STR, devices=array(STR),
                                                               area_id=N_INT)), 201, ref("Group")),
@@ -291,7 +348,17 @@ LINKS: dict[tuple[str, str], J] = {
     ("post", "/emergency"): {**broadcast_next("/broadcasts/0/id"),
                              "GetBulletin": link("get", "/bulletins/{bulletin_id}", "what it airs",
                                                  bulletin_id="$response.body#/bulletin/id")},
-    ("post", "/cap"): broadcast_next("/broadcasts/0/id"),
+    ("post", "/cap"): {**broadcast_next("/broadcasts/0/id"),
+                       "GetAlert": link("get", "/cap/alerts/{alert_id}", "the alert as recorded",
+                                        alert_id="$response.body#/id"),
+                       "ReleaseAlert": link("post", "/cap/alerts/{alert_id}/release", "air it, if it is held",
+                                            alert_id="$response.body#/id")},
+    ("post", "/cap/feeds"): {"RemoveFeed": link("delete", "/cap/feeds/{feed_id}", "unsubscribe",
+                                                feed_id="$response.body#/id")},
+    ("post", "/cap/geocodes"): {"RemoveGeocode": link("delete", "/cap/geocodes/{geocode_id}", "remove it",
+                                                      geocode_id="$response.body#/id")},
+    ("post", "/cap/issuers"): {"UpdateIssuer": link("put", "/cap/issuers/{issuer_id}", "change it",
+                                                    issuer_id="$response.body#/id")},
     ("post", "/lexicon"): {"DeleteWord": link("delete", "/lexicon/{entry_id}", "remove it",
                                               entry_id="$response.body#/id")},
     ("post", "/groups"): {"UpdateGroup": link("put", "/groups/{group_id}", "change it",
@@ -305,7 +372,13 @@ LINKS: dict[tuple[str, str], J] = {
 }
 
 KINDS = {"/assets/{asset_id}": "audio/ogg", "/events": "text/event-stream"}
+OTHER_SUCCESS: dict[tuple[str, str], J] = {
+    ("post", "/cap"): answer(200, ref("CapResult"), "recorded without airing, held, or already received: 'reason' "
+                                                   "says why"),
+}
 QUERIES: dict[tuple[str, str], list[J]] = {
+    ("get", "/cap/alerts"): [
+        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}}],
     ("get", "/broadcasts"): [
         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
         {"name": "before", "in": "query", "description": "the id of the last broadcast of the previous page",
@@ -318,6 +391,7 @@ def document() -> J:
     paths: dict[str, J] = {}
     for method, path, summary, request, code, schema in OPERATIONS:
         success = answer(code, schema, "success", KINDS.get(path, "application/json"))
+        success.update(OTHER_SUCCESS.get((method, path), {}))
         if (method, path) in LINKS:
             success[str(code)]["links"] = LINKS[(method, path)]
         operation: J = {"summary": summary, "operationId": operation_id(method, path),

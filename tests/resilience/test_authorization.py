@@ -28,6 +28,16 @@ OPERATE = frozenset({"admin", "operator"})
 ADMIN = frozenset({"admin"})
 
 CAP = "<alert xmlns='urn:oasis:names:tc:emergency:cap:1.2'><identifier>x</identifier></alert>"
+SQUARE = {"type": "Polygon", "coordinates": [[[105.8, 21.0], [105.9, 21.0], [105.9, 21.1], [105.8, 21.0]]]}
+
+
+def cap_alert(identifier: str, sender: str) -> bytes:
+    """A Vietnamese alert for Thôn 1 (loa-01), from ``sender``."""
+    return f"""<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>{identifier}</identifier>
+<sender>{sender}</sender><sent>2026-11-22T06:00:00+07:00</sent><status>Actual</status><msgType>Alert</msgType>
+<scope>Public</scope><info><language>vi-VN</language><category>Met</category><event>Bão</event>
+<urgency>Immediate</urgency><severity>Extreme</severity><certainty>Observed</certainty>
+<headline>Bão số 9</headline><area><areaDesc>Thôn 1</areaDesc></area></info></alert>""".encode()
 
 # (method, path, who may, body, scoped): ``scoped`` says a user of another commune must not reach A's thing.
 MATRIX: list[tuple[str, str, frozenset[str], Any, bool]] = [
@@ -50,6 +60,21 @@ MATRIX: list[tuple[str, str, frozenset[str], Any, bool]] = [
     ("post", "/bulletins/{submitted}/reject", APPROVE, {"comment": "Viết lại."}, True),
     ("post", "/bulletins/{draft}/submit", WRITE, None, True),
     ("post", "/cap", COMMAND, CAP, False),
+    ("get", "/cap/alerts", EVERYONE, None, True),
+    ("get", "/cap/alerts/{alert}", EVERYONE, None, True),
+    ("post", "/cap/alerts/{held}/release", COMMAND, {}, True),
+    ("get", "/cap/issuers", ADMIN, None, False),
+    ("post", "/cap/issuers", ADMIN, {"name": "Đài {n}", "senders": ["dai-{n}@kttv.gov.vn"]}, False),
+    ("put", "/cap/issuers/{issuer}", ADMIN, {"name": "Đài {n}", "senders": ["dai-{n}@kttv.gov.vn"]}, False),
+    ("get", "/cap/feeds", ADMIN, None, False),
+    ("post", "/cap/feeds", ADMIN, {"url": "https://canhbao.example/feed-{n}.atom"}, False),
+    ("delete", "/cap/feeds/{feed}", ADMIN, None, False),
+    ("get", "/cap/mapping", EVERYONE, None, False),
+    ("put", "/cap/mapping", ADMIN, {"rules": []}, False),  # one table per server, like the dictionary
+    ("get", "/cap/geocodes", EVERYONE, None, True),
+    ("post", "/cap/geocodes", ADMIN, {"value_name": "MA_XA", "value": "{n}", "area_id": "{village}"}, True),
+    ("delete", "/cap/geocodes/{geocode}", ADMIN, None, True),
+    ("put", "/areas/{village}/outline", ADMIN, {"geojson": SQUARE}, True),
     ("get", "/dashboard", EVERYONE, None, True),
     ("get", "/devices", EVERYONE, None, True),
     ("put", "/devices/loa-01/position", OPERATE, {"lat": 21.0, "lon": 105.8}, True),
@@ -116,6 +141,21 @@ class Commune:
         broadcast = post("/broadcasts", {"bulletin_id": approved, "targets": ["loa-01"]}, approver)["id"]
         group = post("/groups", {"name": f"Nhóm {n}", "devices": ["loa-01"]}, self.auth[("operator", "A")])["id"]
         entry = post("/lexicon", {"word": f"TỪ{n}", "reading": "từ"}, editor)["id"]
+        admin, operator = self.auth[("admin", "A")], self.auth[("operator", "A")]
+        issuer = post("/cap/issuers", {"name": f"Đài giữ {n}", "senders": [f"giu-{n}@kttv.gov.vn"],
+                                       "hold_for_approval": True}, admin)["id"]
+        feed = post("/cap/feeds", {"url": f"https://canhbao.example/a-{n}.atom"}, admin)["id"]
+        geocode = post("/cap/geocodes", {"value_name": "MA_THON", "value": str(n), "area_id": self.village},
+                       admin)["id"]
+
+        def alert(identifier: str, sender: str) -> Any:
+            response = env.client.post("/api/v1/cap", data=cap_alert(identifier, sender), headers=operator,
+                                       content_type="application/cap+xml")
+            assert response.status_code in (200, 201), response.get_json()
+            return response.get_json()["id"]
+
+        aired = alert(f"A-{n}", "kttv@nchmf.gov.vn")
+        held = alert(f"H-{n}", f"giu-{n}@kttv.gov.vn")
         mine = post("/tokens", {"name": f"thử {n}"}, self.auth[(role, "A")])["id"]
         with env.db.session() as session:
             alarm = Alarm(device_id="loa-01", kind="playback", ref=str(n), message="thử")
@@ -125,7 +165,8 @@ class Commune:
             alarm_id = alarm.id
         return {"draft": draft, "submitted": submitted, "approved": approved, "broadcast": broadcast,
                 "group": group, "entry": entry, "token": mine, "alarm": alarm_id, "user": user,
-                "commune": self.commune, "village": self.village, "n": n}
+                "commune": self.commune, "village": self.village, "n": n, "alert": aired, "held": held,
+                "issuer": issuer, "feed": feed, "geocode": geocode}
 
 
 def fill(value: Any, things: dict[str, object]) -> Any:
@@ -161,7 +202,9 @@ def test_the_matrix_names_every_operation(env: Env) -> None:
               .replace("{broadcast}", "{broadcast_id}").replace("{group}", "{group_id}")
               .replace("{entry}", "{entry_id}").replace("{token}", "{token_id}").replace("{user}", "{user_id}")
               .replace("loa-01", "{device_id}").replace("{approved}", "{bulletin_id}")
-              .replace("{submitted}", "{bulletin_id}").replace("{draft}", "{bulletin_id}"))
+              .replace("{submitted}", "{bulletin_id}").replace("{draft}", "{bulletin_id}")
+              .replace("{alert}", "{alert_id}").replace("{held}", "{alert_id}").replace("{issuer}", "{issuer_id}")
+              .replace("{feed}", "{feed_id}").replace("{geocode}", "{geocode_id}"))
              for m, p, *_ in MATRIX}
     missing = listed - named - {("get", p) for p in PUBLIC | set(LEFT_OUT)}
     assert not missing, f"operations without a row in the matrix: {sorted(missing)}"

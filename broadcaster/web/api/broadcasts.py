@@ -1,9 +1,7 @@
 """Broadcasts in the API: scheduled, checked against the air-time rules, stopped, listed; programmes;
-emergencies and CAP alerts."""
+emergencies (CAP alerts: cap.py)."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from flask import Response, g, jsonify, request
 
@@ -86,16 +84,3 @@ def send_emergency() -> tuple[Response, int]:
     sent = emergency.send_emergency(db(), g.user, body(), config().grace_s, config().timezone)
     return jsonify(bulletin=serializers.bulletin_json(sent.bulletin),
                    broadcasts=[serializers.broadcast_json(b) for b in sent.broadcasts]), 201
-
-
-@bp.post("/cap")
-@authenticated
-def import_cap() -> tuple[Response, int]:
-    """A CAP 1.2 alert (XML body). 201 when it aired, 200 when it was recorded without airing (with why)."""
-    result = emergency.import_cap(db(), g.user, request.get_data(), config().grace_s, config().timezone)
-    answer: dict[str, Any] = {"identifier": result.identifier, "aired": result.aired, "reason": result.reason,
-                              "stopped": result.stopped or []}
-    if result.sent is not None:
-        answer["bulletin"] = serializers.bulletin_json(result.sent.bulletin)
-        answer["broadcasts"] = [serializers.broadcast_json(b) for b in result.sent.broadcasts]
-    return jsonify(answer), 201 if result.aired else 200

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import abort, redirect, render_template, request
@@ -24,16 +24,16 @@ from broadcaster.web.pages.base import (
 )
 
 
-def admin_page(user: User, template: str, act: Callable[[Any], object], **context: Any
-               ) -> str | Response | tuple[str, int]:
+def admin_page(user: User, template: str, act: Callable[[Any], object], refusals: Mapping[str, object] | None = None,
+               **context: Any) -> str | Response | tuple[str, int]:
     """An admin page whose forms each carry an ``action``: ``act(form)`` does it (Refusal: shown on the
-    page, 422), then the page is shown again."""
+    page, 422, in the words of ``refusals`` when it has them), then the page is shown again."""
     if not can(user, "admin"):
         abort(403)
     error = None
     if request.method == "POST":
         check_csrf()
-        with Refused({}) as refused:
+        with Refused(refusals or {}) as refused:
             act(request.form)
         if not refused.message:
             return redirect(request.path)

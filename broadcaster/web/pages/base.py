@@ -105,7 +105,8 @@ def refusal_text(exc: errors.Refusal, table: Mapping[str, object] = PAGE_REFUSAL
     """A refusal in Vietnamese, with every air-time breach spelled out."""
     text = str(table.get(exc.code, exc.message))
     for breach in exc.details or []:
-        text += " " + breach_text(breach) + "."
+        if "rule" in breach and "device" in breach:  # other details (a CAP alert's areas) have their own page
+            text += " " + breach_text(breach) + "."
     return text
 
 

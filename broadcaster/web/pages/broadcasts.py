@@ -1,4 +1,4 @@
-"""Broadcasts: one broadcast's page and its stop button, programmes, emergencies."""
+"""Broadcasts: one broadcast's page and its stop button, programmes, emergencies (their CAP section: cap.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from broadcaster.domain import broadcasts as broadcast_rules
 from broadcaster.domain import bulletins as bulletin_rules
 from broadcaster.domain import emergency, errors, fleet
 from broadcaster.web.common import config, db
+from broadcaster.web.pages import cap as cap_pages
 from broadcaster.web.pages.base import (
     Refused,
     areas_in_scope,
@@ -91,5 +92,6 @@ def emergency_page(user: User) -> str | Response | tuple[str, int]:
             return redirect(url_for("ui.broadcast", broadcast_id=sent.broadcasts[0].id))
         error = refused.message
     page = render_template("emergency.html", user=user, templates=emergency.templates(), areas=areas_in_scope(user),
-                           groups=fleet.list_groups(db(), user), error=error, form=request.form)
+                           groups=fleet.list_groups(db(), user), error=error, form=request.form,
+                           **cap_pages.page_context(user))
     return (page, 422) if error else page

@@ -356,6 +356,161 @@ EN: dict[str, str] = {
     "Địa chỉ luồng (http:// hoặc https://)": "Stream address (http:// or https://)",
     "Trong (phút)": "For (minutes)",
     "đến": "to",
+    # CAP alerts (the emergency page's CAP section, an alert's page, the CAP settings page)
+    "%(n)s cụm loa": "%(n)s cluster(s)",
+    "Bạn không có quyền làm việc này.": "You are not allowed to do this.",
+    "Bản tin tiếng Việt sẽ phát": "The Vietnamese announcement to air",
+    "Bảng quy đổi không hợp lệ: dòng cuối phải bao gồm mọi giá trị.":
+        "The mapping table is not valid: its last row must hold every value.",
+    "Bảng quy đổi mức độ": "Mapping table of severity levels",
+    "Bắt buộc có chữ ký số hợp lệ": "Require a valid digital signature",
+    "Bỏ": "Remove",
+    "Cho phát cảnh báo": "Air the alert",
+    "Chu kỳ kiểm tra phải từ 30 giây đến một ngày.": "The polling interval must be 30 seconds to one day.",
+    "Chính sách không hợp lệ (bắt buộc chữ ký thì cần chứng thư).":
+        "The policy is not valid (requiring signatures needs a certificate).",
+    "Chưa gắn mã vùng nào.": "No geocodes mapped yet.",
+    "Chưa khai báo nơi phát nào.": "No issuers set up yet.",
+    "Chưa nhận cảnh báo nào.": "No alerts received yet.",
+    "Chưa đăng ký nguồn tin nào.": "No feeds subscribed yet.",
+    "Chỉ ghi nhận, không phát": "Recorded, not aired",
+    "Chờ đến %(when)s mới phát (giờ được phép phát, hoặc giờ cảnh báo có hiệu lực).":
+        "Waits until %(when)s to air (the allowed hours, or the time the alert takes effect).",
+    "Chờ đến giờ được phép phát": "Waiting for the allowed hours",
+    "Chứng thư hoặc khóa công khai tin cậy (PEM)": "Trusted certificates or public keys (PEM)",
+    "Chứng thư không đọc được (cần dạng PEM).": "The certificate cannot be read (PEM is needed).",
+    "Chữ ký số": "Digital signature",
+    "Chữ ký số không khớp với chứng thư tin cậy của nơi phát: cảnh báo có thể đã bị sửa.":
+        "The digital signature does not match the issuer's trusted certificates: the alert may have been altered.",
+    "Cảnh báo CAP": "CAP alerts",
+    "Cảnh báo CAP thiếu hoặc sai thông tin bắt buộc.": "The CAP alert lacks required information or has it wrong.",
+    "Cảnh báo CAP từ cơ quan cảnh báo": "CAP alerts from warning centres",
+    "Cảnh báo CAP: cài đặt": "CAP alerts: settings",
+    "Cảnh báo của nơi phát này chỉ phát khi người có thẩm quyền cho phát.":
+        "This issuer's alerts air only once someone authorised releases them.",
+    "Cảnh báo ghi vùng bằng mã (geocode): gắn mã với địa bàn của bạn để cảnh báo tới đúng cụm loa.":
+        "Alerts name places by code (geocode): map each code to your area so that the alert reaches the right "
+        "clusters.",
+    "Cảnh báo không có tiếng Việt: cần cán bộ soạn bản tin để phát.":
+        "The alert has no Vietnamese text: an officer must write the announcement to air.",
+    "Cảnh báo không có tiếng Việt: máy đã soạn bản tin tiếng Việt từ loại sự việc, mức độ, địa bàn và thời gian; "
+    "bản gốc được lưu để cán bộ xem.":
+        "The alert has no Vietnamese text: a Vietnamese announcement was built from its event, severity, areas and "
+        "times; the original is kept for the officers.",
+    "Cảnh báo này không còn đang giữ.": "This alert is no longer held.",
+    "Cảnh báo đã hết hiệu lực khi đến: chỉ ghi nhận.": "The alert had expired when it arrived: recorded only.",
+    "Cảnh báo đã hết hiệu lực.": "The alert has expired.",
+    "Cảnh báo đã nhận": "Alerts received",
+    "Dòng %(n)s": "Row %(n)s",
+    "Dùng bảng mặc định": "Use the default table",
+    "Giữ chờ người có thẩm quyền cho phát": "Hold until someone authorised releases it",
+    "Gắn mã": "Map the code",
+    "Gửi lúc": "Sent at",
+    "Hãy chọn một địa bàn của bạn.": "Choose one of your areas.",
+    "Hãy chọn tệp cảnh báo CAP hoặc dán nội dung XML.": "Choose a CAP alert file or paste its XML.",
+    "Hãy nhập địa chỉ nơi phát (sender), mỗi dòng một địa chỉ.": "Enter the issuer's sender values, one per line.",
+    "Khi không có nội dung tiếng Việt": "When there is no Vietnamese text",
+    "Không có cụm loa nào của bạn trong vùng cảnh báo.": "None of your clusters is in the alert's area.",
+    "Không dành cho công chúng: không phát trên loa công cộng.":
+        "Not meant for the public: not aired on public loudspeakers.",
+    "Không khớp với địa bàn nào của bạn": "Matched none of your areas",
+    "Không phát": "Do not air",
+    "Không phải tin thật (tin thử, diễn tập, tin hệ thống, bản nháp): chỉ ghi nhận.":
+        "Not an actual alert (a test, an exercise, a system message, a draft): recorded only.",
+    "Khớp với": "Matched",
+    "Kiểm tra mỗi (giây)": "Poll every (seconds)",
+    "Loại mã (valueName)": "Kind of code (valueName)",
+    "Lưu bảng": "Save the table",
+    "Mã (value)": "Code (value)",
+    "Mã vùng này đã gắn với địa bàn đó.": "This code is already mapped to that area.",
+    "Mã vùng trong cảnh báo": "Geocodes in alerts",
+    "Mỗi dòng: nếu mức khẩn (urgency), mức nghiêm trọng (severity) và mức chắc chắn (certainty) của cảnh báo đều "
+    "nằm trong các ô đã chọn (không chọn ô nào: mọi giá trị), cảnh báo phát ở mức ưu tiên của dòng đó. Dòng đầu "
+    "tiên khớp được dùng; dòng cuối phải khớp mọi cảnh báo.":
+        "Each row: when the alert's urgency, severity and certainty are all among the boxes ticked (none ticked: "
+        "any value), the alert airs at that row's priority. The first row that fits is used; the last row must fit "
+        "every alert.",
+    "Mức phát": "Priority",
+    "Nguồn tin cảnh báo (Atom, RSS)": "Alert feeds (Atom, RSS)",
+    "Nguồn tin này đã được đăng ký.": "This feed is already subscribed.",
+    "Nhận cảnh báo": "Take the alert",
+    "Nơi phát": "Issuer",
+    "Nơi phát cảnh báo": "Alert issuers",
+    "Nơi phát này bắt buộc có chữ ký số, nhưng cảnh báo không có.":
+        "This issuer requires a digital signature, and the alert has none.",
+    "Nơi phát đã hủy, không phát": "Cancelled by the issuer, not aired",
+    "Nơi phát được nhận ra theo địa chỉ sender của cảnh báo (một địa chỉ mỗi dòng; @tên-miền cho cả tên miền; * "
+    "cho mọi nơi phát khác). Nơi phát chưa khai báo: nhận cả cảnh báo không có chữ ký, phát ngay, tự soạn bản tin "
+    "tiếng Việt.":
+        "An issuer is recognised by the alert's sender (one per line; @domain for a whole domain; * for every other "
+        "issuer). Issuers not set up: unsigned alerts accepted, aired at once, a Vietnamese announcement built.",
+    "Nơi phát, nguồn tin, bảng quy đổi mức độ và mã vùng": "Issuers, feeds, the mapping table and geocodes",
+    "Nội dung gốc của cảnh báo": "The alert's original text",
+    "Phát bản ghi âm kèm theo cảnh báo.": "Airs the recording that came with the alert.",
+    "Sẽ hết hiệu lực trước giờ được phép phát: chỉ ghi nhận.":
+        "It would expire before the allowed hours: recorded only.",
+    "Sửa": "Edit",
+    "Sự việc": "Event",
+    "Sự việc đã qua hoặc khó xảy ra: chỉ ghi nhận.": "The event is over or unlikely: recorded only.",
+    "Theo chính sách của nơi phát": "Under the policy of the issuer",
+    "Thêm nơi phát": "Add an issuer",
+    "Tin hủy: đã dừng các cảnh báo mà nó hủy.": "A cancellation: the alerts it cancels were stopped.",
+    "Tin thử, dù ghi là tin thật: chỉ ghi nhận.": "A test, although it says it is actual: recorded only.",
+    "Tin xác nhận hoặc báo lỗi: không có gì để phát.": "An acknowledgement or an error: nothing to air.",
+    "Trùng tên nhiều địa bàn (không phát tới)": "Fits several areas (not aired there)",
+    "Tên địa bàn trong cảnh báo trùng với nhiều địa bàn của bạn; hãy ghi rõ xã, huyện.":
+        "An area name in the alert fits several of your areas; name the commune and district too.",
+    "Tải lên tệp cảnh báo CAP (1.0, 1.1 hoặc 1.2) hoặc dán nội dung XML. Máy kiểm tra hiệu lực, chữ ký số, địa bàn "
+    "và ngôn ngữ, rồi phát, giữ chờ cán bộ hoặc chỉ ghi nhận, và cho biết vì sao.":
+        "Upload a CAP alert file (1.0, 1.1 or 1.2) or paste its XML. Its validity, signature, areas and language are "
+        "checked; it then airs, is held for an officer, or is only recorded, and you are told why.",
+    "Tệp chứa nhiều cảnh báo; hãy gửi từng cảnh báo một.": "The file holds several alerts; send them one at a time.",
+    "Tệp cảnh báo (.xml, .cap)": "Alert file (.xml, .cap)",
+    "Tệp không phải XML hợp lệ (bị hỏng hoặc bị cắt).": "The file is not well-formed XML (damaged or cut short).",
+    "Tệp không phải cảnh báo CAP.": "The file is not a CAP alert.",
+    "Tệp quá lớn.": "The file is too large.",
+    "Về trang khẩn cấp": "Back to the emergency page",
+    "bản ghi âm": "recording",
+    "bản tin máy soạn": "built announcement",
+    "bắt buộc chữ ký": "signature required",
+    "chưa kiểm tra": "not polled yet",
+    "chờ cán bộ soạn": "awaiting an officer's text",
+    "chứng thư": "certificates",
+    "có lỗi": "failing",
+    "cảnh báo đã nhận": "alerts taken",
+    "giữ chờ cán bộ soạn": "hold for an officer to write it",
+    "giữ chờ duyệt": "held for release",
+    "hoạt động tốt": "healthy",
+    "hoặc dán nội dung XML": "or paste its XML",
+    "hết hiệu lực": "expires",
+    "không có tiếng Việt: giữ chờ cán bộ soạn": "no Vietnamese text: held for an officer",
+    "không có tiếng Việt: máy soạn bản tin": "no Vietnamese text: announcement built",
+    "không kiểm được (chưa có chứng thư tin cậy, hoặc không có chữ ký)":
+        "not verified (no trusted certificate, or no signature)",
+    "lần thành công cuối": "last success",
+    "máy soạn bản tin tiếng Việt": "build a Vietnamese announcement",
+    "mã": "identifier",
+    "mục trong nguồn": "entries",
+    "nhận cả không chữ ký": "unsigned accepted",
+    "nội dung tiếng Việt": "Vietnamese text",
+    "phát lúc": "airs at",
+    "phát ngay": "aired at once",
+    "theo địa chỉ sender của từng cảnh báo": "by each alert's sender",
+    "thêm dòng mới": "new row",
+    "Đang dùng bảng mặc định.": "The default table is in use.",
+    "Đang giữ, chờ cán bộ": "Held for an officer",
+    "Đã cho phát cảnh báo: %(n)s lượt.": "The alert airs: %(n)s play(s).",
+    "Đã dừng": "Stopped",
+    "Đã dừng cảnh báo cũ": "Stopped the earlier alert",
+    "Đã nhận cảnh báo này trước đó.": "This alert was received before.",
+    "Đã phát (cán bộ cho phát)": "Aired (released by an officer)",
+    "Đăng ký": "Subscribe",
+    "Địa chỉ nguồn tin": "Feed address",
+    "Địa chỉ nguồn tin phải bắt đầu bằng http:// hoặc https://.": "A feed address starts with http:// or https://.",
+    "Địa chỉ sender (mỗi dòng một)": "Sender values (one per line)",
+    "Đọc nội dung tiếng Việt của cảnh báo.": "Reads the alert's Vietnamese text.",
+    "để trống: giữ nguyên": "empty: keep them",
+    "— bỏ dòng này —": "— drop this row —",
 }
 
 
