@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -299,6 +300,34 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(Path(args.data_dir), args.port, args.agents, args.broker)
 
 
+def cmd_live_speak(args: argparse.Namespace) -> int:
+    """Speak live from this PC's microphone (or play a file live) to the chosen clusters."""
+    from broadcaster.ops.microphone import MicrophoneError, Speaking, encoded, start_session
+
+    token = args.token or os.environ.get("BROADCASTER_TOKEN") or (
+        Path(args.token_file).read_text().strip() if args.token_file else "")
+    if not token:
+        print("broadcaster live speak: give an API token (--token-file, or $BROADCASTER_TOKEN)", file=sys.stderr)
+        return 2
+    request = {"targets": args.targets or ["all"], "priority": args.priority, "title": args.title,
+               "max_minutes": args.max_minutes}
+    try:
+        session = start_session(args.api, token, request)
+        speaking = Speaking(session["ws_url"], session["ticket"])
+        speaking.open()
+        print(f"on air (broadcast {session['live']['broadcast_id']}): speak; Ctrl-C stops", file=sys.stderr)
+        try:
+            speaking.send(encoded(args.input))
+        except KeyboardInterrupt:
+            speaking.close()
+    except MicrophoneError as exc:
+        print(f"broadcaster live speak: {exc}", file=sys.stderr)
+        return 1
+    ended: dict[str, object] = next((a for a in reversed(speaking.answers) if a.get("type") == "ended"), {})
+    print(f"ended: {ended.get('reason', 'stopped')} ({len(speaking.sent) * 0.02:.0f} s spoken)", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="broadcaster", description="Commune radio broadcast server.")
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -387,6 +416,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sha256", help="expected SHA-256 of the download, if you have it from another channel")
     p.add_argument("--config", type=Path, help="server TOML file (for data_dir)")
     p.set_defaults(func=cmd_voices_fetch)
+
+    live = sub.add_parser("live", help="speak live").add_subparsers(dest="live_command", required=True)
+    p = live.add_parser("speak", help="speak live from this computer's microphone, or play a file live")
+    p.add_argument("--api", default="http://127.0.0.1:8080/api/v1", help="the server's API address")
+    p.add_argument("--token", help="API token (or $BROADCASTER_TOKEN, or --token-file)")
+    p.add_argument("--token-file", help="file holding the API token")
+    p.add_argument("--targets", nargs="*", help="all, area:<id>, group:<id> or device ids (default: all)")
+    p.add_argument("--priority", choices=["normal", "priority", "emergency"], default="normal")
+    p.add_argument("--title", default="Phát trực tiếp", help="what the reports call it")
+    p.add_argument("--max-minutes", type=int, default=15, help="it ends by itself after this long")
+    p.add_argument("--input", default="default", help="ALSA microphone (default, hw:1...) or an audio file")
+    p.set_defaults(func=cmd_live_speak)
 
     p = sub.add_parser("normalize", help="print text as it will be read aloud")
     p.add_argument("text", help="text, or - for standard input")

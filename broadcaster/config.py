@@ -84,6 +84,9 @@ class SpeechSettings:
     """Band-limit broadcasts to 250 Hz - 6 kHz for horn loudspeakers."""
     max_recording_s: int = 1800
     """Longest uploaded recording accepted (seconds)."""
+    transcripts: bool = True
+    """Write down what is said in each recording (uploaded, or kept from a live session) with the offline
+    recognizer, where the ``asr`` extra is installed (about 2 s of one core for 10 s of speech)."""
 
     def catalog(self) -> dict[str, VoiceSettings]:
         """Every voice of this server by name (built in, installed, configured)."""

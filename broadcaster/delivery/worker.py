@@ -36,6 +36,7 @@ from broadcaster.delivery.leader import Leadership, leadership_for
 from broadcaster.delivery.live import LiveServer
 from broadcaster.delivery.publisher import Publisher
 from broadcaster.delivery.sweep import sweep as sweep_once
+from broadcaster.delivery.transcribe import transcribe_next
 from edge_agent.link import Link
 from edge_agent.protocol import Topics
 
@@ -47,6 +48,8 @@ DISPATCH_S = 0.05
 """How often the leader looks for queued broadcasts (one indexed query): the wait an emergency may add."""
 SWEEP_S = 10
 """How often the leader sweeps for silent devices and missing reports."""
+TRANSCRIBE_S = 20
+"""How often the leader looks for recordings without a transcript (where the recognizer is installed)."""
 FEEDS_S = 15
 """How often the leader looks for CAP feeds due a poll (each feed has its own interval, 30 s at least)."""
 
@@ -134,6 +137,9 @@ class Worker:
                                max_instances=1, coalesce=True)
         self.scheduler.add_job(self._guarded, "interval", args=[self.poll_feeds], seconds=FEEDS_S, id="feeds",
                                max_instances=1, coalesce=True)
+        if self.config.speech.transcripts:
+            self.scheduler.add_job(self._guarded, "interval", args=[self.transcribe], seconds=TRANSCRIBE_S,
+                                   id="transcribe", max_instances=1, coalesce=True)
         self.scheduler.start()
         self._try_to_lead()
         self._lead_thread.start()
@@ -151,6 +157,10 @@ class Worker:
 
     def poll_feeds(self) -> None:
         poll_feeds(self.config, self.db)
+
+    def transcribe(self) -> None:
+        while self.leading.is_set() and transcribe_next(self.config, self.db):
+            pass
 
     def ingest(self, topic: str, payload: bytes, received_at: datetime | None = None) -> None:
         """Store one report; ``received_at`` is when the broker handed it over (for the clock check)."""

@@ -113,6 +113,31 @@ class Listener:
                 return str(cls._pipeline.transcribe(str(wav)).text)
 
 
+def transcribe_long(audio: bytes, window_s: int = 30) -> str:
+    """What the recognizer hears in a recording of any length (a live session, an upload): ``window_s`` at a
+    time, so a long one never loads whole into the recognizer."""
+    import io
+    import wave
+
+    with tempfile.TemporaryDirectory(prefix="transcribe-") as tmp:
+        source, wav = Path(tmp) / "in", Path(tmp) / "16k.wav"
+        source.write_bytes(audio)
+        done = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(source), "-ac", "1", "-ar", "16000",
+                               "-c:a", "pcm_s16le", str(wav)], capture_output=True, check=False)
+        if done.returncode != 0:
+            raise ListenerUnavailable(f"cannot decode the audio: {done.stderr.decode(errors='replace')[-200:]}")
+        parts = []
+        with wave.open(str(wav), "rb") as whole:
+            frames = whole.getframerate() * window_s
+            while block := whole.readframes(frames):
+                piece = io.BytesIO()
+                with wave.open(piece, "wb") as out:
+                    out.setparams(whole.getparams())
+                    out.writeframes(block)
+                parts.append(Listener.transcribe(piece.getvalue()).strip())
+    return " ".join(p for p in parts if p)
+
+
 def listen(audio: bytes, intended: str) -> Heard:
     """Transcribe ``audio`` and compare with the ``intended`` (normalized) text."""
     return compare(intended, Listener.transcribe(audio))

@@ -48,7 +48,7 @@ SCHEMAS: dict[str, J] = {
     "Error": obj(["error"], error=obj(["code", "message"], code=STR, message=STR, field=STR,
                                       details=array({"type": "object"}))),
     "Bulletin": obj(["id", "kind", "title", "state"], id=INT, kind={"enum": ["text", "recording"]}, title=STR,
-                    text=STR, language=STR, duration_s=N_NUM,
+                    text=STR, language=STR, duration_s=N_NUM, transcript=N_STR,
                     state={"enum": ["draft", "submitted", "approved", "rejected"]},
                     stage={"enum": ["draft", "submitted", "approved", "rejected", "scheduled", "aired"]},
                     area_id=N_INT,

@@ -117,6 +117,7 @@ def bulletin_json(bulletin: Bulletin) -> dict[str, Any]:
         "text": bulletin.text,
         "language": recording.language if recording else "vi",
         "duration_s": recording.duration_s if recording else None,
+        "transcript": recording.transcript if recording else None,
         "state": bulletin.state,
         "stage": bulletin.stage(),
         "area_id": bulletin.area_id,

@@ -16,7 +16,14 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from broadcaster.assets import AssetStore
-from broadcaster.config import LiveSettings, MqttSettings, ServerConfig, SigningSettings, WebSettings
+from broadcaster.config import (
+    LiveSettings,
+    MqttSettings,
+    ServerConfig,
+    SigningSettings,
+    SpeechSettings,
+    WebSettings,
+)
 from broadcaster.database import Database
 from broadcaster.db import Area
 from broadcaster.delivery.worker import Worker
@@ -184,6 +191,7 @@ def make_env(database: Database, broker: Mosquitto, tmp_path: Path) -> Env:
         web=WebSettings(),
         signing=SigningSettings(key_file=str(tmp_path / "signing.key")),
         live=LiveSettings(port=free_port()),
+        speech=SpeechSettings(transcripts=False),  # the recognizer is heavy: tests of transcripts turn it on
     )
     token = new_token()
     with database.session() as session:

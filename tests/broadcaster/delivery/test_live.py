@@ -219,3 +219,21 @@ def test_a_stop_ends_it_everywhere_and_who_may_speak(env: Env, voice: Path) -> N
     again = Speaking(body["ws_url"], body["ticket"])
     with pytest.raises(Exception, match="refused the microphone"):
         again.open()
+
+
+def test_a_desk_microphone_speaks_through_the_command(env: Env, site: str, voice: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from broadcaster.cli import main
+
+    env.start_worker()
+    env.start_agent("loa-01")
+    ready(env, "loa-01")
+    assert main(["live", "speak", "--api", f"{site}/api/v1", "--token", "wrong", "--input", str(voice)]) == 1
+    assert "refused the session (401)" in capsys.readouterr().err
+    code = main(["live", "speak", "--api", f"{site}/api/v1", "--token", env.token, "--targets", "loa-01",
+                 "--priority", "priority", "--title", "Trưởng thôn nói", "--input", str(voice)])
+    assert code == 0
+    assert "ended: stopped" in capsys.readouterr().err
+    broadcast_id = env.client.get("/api/v1/broadcasts", headers=env.auth).get_json()[0]["id"]
+    wait_until(lambda: states(env, broadcast_id)["loa-01"] == "played", 30)
+    assert likeness(live_file(env, "loa-01", broadcast_id), voice)[0] > 0.8
