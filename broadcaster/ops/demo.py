@@ -206,6 +206,8 @@ def prepare(data_dir: Path, port: int, agents: int, one_port: bool = False) -> d
                  "password_file": str(secret_dir / "mqtt-broadcaster"), "topic_root": DEFAULT_ROOT,
                  "device_host": "127.0.0.1", "device_port": mqtt_port},
         "web": {"host": "127.0.0.1", "port": port, "secret_key_file": str(secret_dir / "web-secret-key")},
+        # Live microphones: next to the web port (the page finds it on the host it was loaded from).
+        "live": {"host": "127.0.0.1", "port": port + 1 if port_free(port + 1) else free_port()},
     }))
     db = Database(f"sqlite:///{data_dir / 'broadcaster.db'}")
     db.create_all()
@@ -356,6 +358,7 @@ Commune radio demo is running ({agents} simulated receivers).
   Password:  {creds['password']}
   Officers:  {', '.join(f"{name} ({'/'.join(DEMO_OFFICERS[name])})" for name in DEMO_OFFICERS)}; their
              passwords and the API token are in {data_dir / 'credentials.json'}
+  Live:      {url}/live (speak into this computer's microphone; chutich or vanhanh may)
   Playback:  {data_dir / 'agents'}/<device>/played/*.wav
   Broker:    receivers on 127.0.0.1:{plan['mqtt_port']}; one more: broadcaster devices add loa-new
              --config {plan['server_toml']} (README)

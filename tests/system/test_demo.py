@@ -74,6 +74,19 @@ def test_demo_runs_the_whole_system_and_stops_cleanly(tmp_path: Path, broker: st
         for device_id in ("loa-01", "loa-02"):
             wavs = list((data_dir / "agents" / device_id / "played").glob("*.wav"))
             assert len(wavs) == 1 and wavs[0].stat().st_size > 50_000
+        # Speaking live to the demo's receivers (the desk microphone's command, with a recorded voice).
+        voice = tmp_path / "voice.wav"
+        subprocess.run(["espeak-ng", "-v", "vi", "-w", str(voice), "Bà con chú ý, chủ tịch xã nói trực tiếp."],
+                       check=True)
+        spoken = subprocess.run([sys.executable, "-m", "broadcaster.cli", "live", "speak", "--api", api, "--token",
+                                 creds["token"], "--input", str(voice)], capture_output=True, text=True, timeout=120)
+        assert spoken.returncode == 0, spoken.stderr
+        live = requests.get(f"{api}/broadcasts", headers=auth, timeout=5).json()[0]["id"]
+        wait_until(lambda: {d["state"] for d in requests.get(f"{api}/live/{live}", headers=auth, timeout=5)
+                            .json()["devices"]} == {"played"}, timeout=60)
+        for device_id in ("loa-01", "loa-02"):
+            heard = list((data_dir / "agents" / device_id / "played").glob(f"*-b{live}-live.wav"))
+            assert len(heard) == 1 and heard[0].stat().st_size > 50_000, "every receiver played the voice"
         # The web page a person would open answers too.
         assert "Đăng nhập" in requests.get(creds["url"] + "/login", timeout=5).text
     finally:

@@ -66,6 +66,8 @@ EN: dict[str, str] = {
     "Độ to micrô": "Microphone level",
     "đang phát trực tiếp": "live now",
     "Tốc độ đọc": "Reading speed",
+    "Phát trực tiếp do %(speaker)s nói": "Spoken live by %(speaker)s",
+    "Máy nghe được:": "The recognizer heard:",
     "Giọng đọc của địa bàn": "Voices of the areas",
     "Bản tin không chọn giọng được đọc bằng giọng của xã; xã không chọn thì theo địa bàn trên, rồi theo máy chủ.":
         "A bulletin that chose no voice is read by its commune's voice; a commune that chose none follows the area "
