@@ -21,6 +21,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
+from sqlalchemy.exc import SQLAlchemyError
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
@@ -155,6 +156,7 @@ class LiveServer:
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
+        self._timers: list[threading.Timer] = []
         self.port = config.live.port
         """The port it listens on (the configured one, or the one the system gave for port 0)."""
 
@@ -167,6 +169,9 @@ class LiveServer:
             logger.error("the live endpoint did not start")
 
     def stop(self) -> None:
+        for timer in self._timers:
+            timer.cancel()  # the next leader clears what this one left
+        self._timers.clear()
         loop, server = self._loop, self._server
         if loop is not None and server is not None:
             loop.call_soon_threadsafe(server.close)
@@ -295,6 +300,7 @@ class LiveServer:
                              daemon=True).start()
         timer = threading.Timer(CLEAR_AFTER_S, self._clear, args=(list(relay.groups),))
         timer.daemon = True
+        self._timers = [t for t in self._timers if t.is_alive()] + [timer]
         timer.start()
 
     def keep(self, broadcast_id: int, recording: bytes) -> None:
@@ -317,9 +323,13 @@ class LiveServer:
 
     def _clear(self, groups: list[str]) -> None:
         """Clear a finished session's retained stop, unless a newer session holds the group's topic now."""
-        with self.db.session() as session:
-            busy = {g for (text,) in session.query(LiveSession.groups)
-                    .filter(LiveSession.state.in_(("ready", "live", "stopping"))) for g in json.loads(text)}
+        try:
+            with self.db.session() as session:
+                busy = {g for (text,) in session.query(LiveSession.groups)
+                        .filter(LiveSession.state.in_(("ready", "live", "stopping"))) for g in json.loads(text)}
+        except SQLAlchemyError as exc:  # a timer's thread must not die on it
+            logger.warning("the live topics of %s stay as they are: %s", groups, exc.__class__.__name__)
+            return
         for group in groups:
             if group not in busy:
                 self.publisher.link.publish(self.publisher.topics.live(group), b"", qos=1, retain=True)

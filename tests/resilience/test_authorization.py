@@ -46,6 +46,7 @@ MATRIX: list[tuple[str, str, frozenset[str], Any, bool]] = [
     ("get", "/areas", EVERYONE, None, True),
     ("post", "/areas", ADMIN, {"name": "Thôn Mới {n}", "kind": "village", "parent_id": "{commune}"}, False),
     ("put", "/areas/{village}/airtime", ADMIN, {"allowed_from": "00:00", "allowed_to": "24:00"}, True),
+    ("put", "/areas/{village}/voice", ADMIN, {"voice": "vi-nu"}, True),
     ("get", "/audit", ADMIN, None, False),
     ("post", "/broadcasts", SCHEDULE, {"bulletin_id": "{approved}", "targets": ["loa-01"]}, True),
     ("get", "/broadcasts", EVERYONE, None, True),
@@ -85,6 +86,9 @@ MATRIX: list[tuple[str, str, frozenset[str], Any, bool]] = [
     ("get", "/groups", EVERYONE, None, True),
     ("post", "/groups", OPERATE, {"name": "Chợ {n}", "devices": ["loa-01"]}, True),
     ("put", "/groups/{group}", OPERATE, {"name": "Trường {n}", "devices": ["loa-01"]}, True),
+    ("post", "/live", COMMAND, {"targets": ["loa-01"], "priority": "emergency"}, True),  # approvers, operators
+    ("get", "/live/{live}", EVERYONE, None, True),
+    ("post", "/live/{live}/stop", COMMAND, None, True),
     ("get", "/lexicon", EVERYONE, None, False),
     ("post", "/lexicon", WRITE, {"word": "HTX{n}", "reading": "hợp tác xã"}, False),
     ("delete", "/lexicon/{entry}", WRITE, None, False),  # one dictionary per server (docs/reliability.md)
@@ -154,6 +158,8 @@ class Commune:
             assert response.status_code in (200, 201), response.get_json()
             return response.get_json()["id"]
 
+        live = post("/live", {"targets": ["loa-02"], "priority": "emergency"}, operator)["live"]["broadcast_id"]
+        post(f"/live/{live}/stop", {}, operator)  # ended before its microphone came: loa-02 is free again
         aired = alert(f"A-{n}", "kttv@nchmf.gov.vn")
         held = alert(f"H-{n}", f"giu-{n}@kttv.gov.vn")
         mine = post("/tokens", {"name": f"thử {n}"}, self.auth[(role, "A")])["id"]
@@ -166,7 +172,7 @@ class Commune:
         return {"draft": draft, "submitted": submitted, "approved": approved, "broadcast": broadcast,
                 "group": group, "entry": entry, "token": mine, "alarm": alarm_id, "user": user,
                 "commune": self.commune, "village": self.village, "n": n, "alert": aired, "held": held,
-                "issuer": issuer, "feed": feed, "geocode": geocode}
+                "issuer": issuer, "feed": feed, "geocode": geocode, "live": live}
 
 
 def fill(value: Any, things: dict[str, object]) -> Any:
@@ -204,7 +210,7 @@ def test_the_matrix_names_every_operation(env: Env) -> None:
               .replace("loa-01", "{device_id}").replace("{approved}", "{bulletin_id}")
               .replace("{submitted}", "{bulletin_id}").replace("{draft}", "{bulletin_id}")
               .replace("{alert}", "{alert_id}").replace("{held}", "{alert_id}").replace("{issuer}", "{issuer_id}")
-              .replace("{feed}", "{feed_id}").replace("{geocode}", "{geocode_id}"))
+              .replace("{feed}", "{feed_id}").replace("{geocode}", "{geocode_id}").replace("{live}", "{broadcast_id}"))
              for m, p, *_ in MATRIX}
     missing = listed - named - {("get", p) for p in PUBLIC | set(LEFT_OUT)}
     assert not missing, f"operations without a row in the matrix: {sorted(missing)}"

@@ -45,6 +45,7 @@ def test_officers_get_503_never_500_and_no_report_is_lost(outage: tuple[Env, Cut
     env.start_worker()
     env.start_agent("loa-01")
     assert login(env) == "/"
+    env.prerender("Phát trong lúc máy chủ dữ liệu gián đoạn.")
     play_at = datetime.now(UTC) + timedelta(seconds=10)
     broadcast = env.broadcast("Phát trong lúc máy chủ dữ liệu gián đoạn.", targets=["loa-01"],
                               play_at=play_at.isoformat())

@@ -154,6 +154,7 @@ def test_agent_killed_mid_playback_reports_it_and_never_replays_it(env: Env, tal
 def test_broker_down_across_the_scheduled_time_the_item_still_plays_on_time(env: Env, tally: Tally) -> None:
     env.start_worker()
     agent = env.start_agent("loa-01")
+    env.prerender("Loa phát đúng giờ dù mất mạng.")
     play_at = datetime.now(UTC) + timedelta(seconds=8)
     broadcast = env.broadcast("Loa phát đúng giờ dù mất mạng.", targets=["loa-01"], play_at=play_at.isoformat())
     wait_until(lambda: env.device_states(broadcast["id"]) == {"loa-01": "delivered"}, timeout=60)
@@ -227,6 +228,7 @@ def test_agent_process_stops_cleanly_on_sigterm_and_says_offline(env: Env) -> No
 def test_agent_killed_while_waiting_for_its_time_plays_once_on_time(env: Env, tally: Tally) -> None:
     env.start_worker()
     agent = env.spawn_agent("loa-01")
+    env.prerender(TEXT)
     play_at = datetime.now(UTC) + timedelta(seconds=12)
     broadcast = env.broadcast(TEXT, targets=["loa-01"], play_at=play_at.isoformat())
     wait_until(lambda: env.device_states(broadcast["id"]) == {"loa-01": "delivered"}, timeout=60)

@@ -75,7 +75,8 @@ def test_passwords_tokens_and_device_secrets_are_stored_hashed(env: Env) -> None
 
 def ui_posts(env: Env) -> list[str]:
     """Every page address that takes a POST, with ids of things that exist."""
-    ids = {"bulletin_id": "1", "broadcast_id": "1", "alarm_id": "1", "entry_id": "1", "device_id": "loa-01"}
+    ids = {"bulletin_id": "1", "broadcast_id": "1", "alarm_id": "1", "entry_id": "1", "device_id": "loa-01",
+           "alert_id": "1"}
     urls = []
     for rule in env.app.url_map.iter_rules():
         if rule.endpoint.startswith("ui.") and "POST" in (rule.methods or ()):

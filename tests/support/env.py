@@ -139,6 +139,14 @@ class Env:
         played = (self.root / "agents" / device_id / "played").glob("*.wav")
         return sorted(p for p in played if not p.name.endswith(".partial.wav"))
 
+    def prerender(self, text: str) -> None:
+        """Render ``text`` now, as the officer's preview does: the worker then finds it in the render cache, so a
+        broadcast scheduled a few seconds ahead is delivered ahead however busy the machine is."""
+        from broadcaster.speech.render import Speech
+
+        with self.db.session() as session:
+            Speech(self.config.speech, AssetStore(self.config.asset_dir)).render(session, text)
+
     def broadcast(self, text: str = "Thông báo thử.", **fields: object) -> dict[str, object]:
         """Create, approve and broadcast a bulletin through the API; returns the broadcast JSON."""
         response = self.client.post("/api/v1/bulletins", json={"title": "Thử", "text": text}, headers=self.auth)

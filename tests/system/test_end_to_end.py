@@ -70,7 +70,8 @@ def test_agent_offline_at_send_time_gets_the_retained_schedule_later(env: Env) -
 def test_scheduled_broadcast_waits_for_play_at(env: Env) -> None:
     env.start_worker()
     env.start_agent("loa-02")
-    play_at = datetime.now(UTC) + timedelta(seconds=12)
+    env.prerender(SHORT)
+    play_at = datetime.now(UTC) + timedelta(seconds=8)
     broadcast = env.broadcast(SHORT, targets=["loa-02"], play_at=play_at.astimezone().isoformat())
     # Delivered ahead of its time (on a loaded machine rendering may eat the margin: then it is checked below).
     def reached() -> str | None:

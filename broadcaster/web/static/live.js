@@ -18,7 +18,7 @@
   const clusters = document.getElementById("live-clusters");
   const errorBox = document.getElementById("live-error");
   let socket = null, stream = null, context = null, encoder = null, broadcastId = null;
-  let clock = null, poll = null, startedAt = 0, frame = new Float32Array(FRAME), filled = 0, number = 0;
+  let clock = null, poll = null, startedAt = 0, number = 0;
 
   function say(text, isError) {
     if (isError) {
@@ -65,26 +65,14 @@
     } catch (error) { /* the next second tries again */ }
   }
 
-  function take(samples) {
-    let peak = 0;
-    for (let i = 0; i < samples.length; i++) peak = Math.max(peak, Math.abs(samples[i]));
-    meter.value = Math.max(peak, meter.value * 0.9);
-    let offset = 0;
-    while (offset < samples.length) {
-      const count = Math.min(FRAME - filled, samples.length - offset);
-      frame.set(samples.subarray(offset, offset + count), filled);
-      filled += count;
-      offset += count;
-      if (filled === FRAME && encoder && encoder.state === "configured") {
-        const data = new AudioData({ format: "f32-planar", sampleRate: RATE, numberOfFrames: FRAME,
-                                     numberOfChannels: 1, timestamp: number * FRAME_US, data: frame });
-        encoder.encode(data);
-        data.close();
-        number += 1;
-        frame = new Float32Array(FRAME);
-        filled = 0;
-      }
-    }
+  function take(message) {
+    meter.value = Math.max(message.peak, meter.value * 0.8);
+    if (!encoder || encoder.state !== "configured") return;
+    const data = new AudioData({ format: "f32-planar", sampleRate: RATE, numberOfFrames: FRAME,
+                                 numberOfChannels: 1, timestamp: number * FRAME_US, data: message.samples });
+    encoder.encode(data);
+    data.close();
+    number += 1;
   }
 
   function send(chunk) {
@@ -149,7 +137,6 @@
     panel.hidden = false;
     say(t("live_connecting"));
     number = 0;
-    filled = 0;
     socket = new WebSocket(body.ws_url + "?ticket=" + encodeURIComponent(body.ticket));
     socket.binaryType = "arraybuffer";
     socket.addEventListener("message", async event => {

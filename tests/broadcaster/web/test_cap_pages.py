@@ -29,6 +29,16 @@ def text_of(html: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
+def alerts(env: Env) -> int:
+    with env.db.session() as session:
+        return session.query(CapAlert).count()
+
+
+def only_alert(env: Env) -> int:
+    with env.db.session() as session:
+        return session.query(CapAlert).one().id
+
+
 def test_a_real_alert_uploaded_says_what_aired_where_and_what_matched_nothing(
         env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
     build_fleet(env)
@@ -45,12 +55,12 @@ def test_a_real_alert_uploaded_says_what_aired_where_and_what_matched_nothing(
 
     status, html = upload(env, "smhi.xml", read("smhi-sweden-alpine-weather.xml"))
     assert status == 422 and "Tệp chứa nhiều cảnh báo" in text_of(html)
-    before = env.db.sessions().query(CapAlert).count()
+    before = alerts(env)
     status, html = upload(env, "vn.xml", alert_xml("P-1", info_xml(areas="<area><areaDesc>Thôn Xa, Xã Lạ"
                                                                      "</areaDesc></area>")))
     assert status == 422 and "Không có cụm loa nào của bạn trong vùng cảnh báo" in text_of(html)
     assert "Thôn Xa" in text_of(html), "what matched nothing is shown"
-    assert env.db.sessions().query(CapAlert).count() == before
+    assert alerts(env) == before
 
 
 def test_a_held_alert_is_released_from_its_page_with_the_officers_text(env: Env) -> None:
@@ -61,7 +71,7 @@ def test_a_held_alert_is_released_from_its_page_with_the_officers_text(env: Env)
     english = info_xml(language="en-US", event="Flood", headline="Flood warning", description="Rivers rising.")
     status, html = upload(env, "flood.xml", alert_xml("H-1", english))
     assert status == 200 and "cần cán bộ soạn bản tin" in text_of(html)
-    alert_id = env.db.sessions().query(CapAlert).one().id
+    alert_id = only_alert(env)
     page = env.client.get(f"/cap/alerts/{alert_id}").get_data(as_text=True)
     assert "Rivers rising" in page and 'name="text"' in page
     response = env.client.post(f"/cap/alerts/{alert_id}/release", data={
@@ -152,7 +162,7 @@ def test_the_cap_pages_read_at_a_phones_width(env: Env, site: str, phone_browser
         phone.click("#cap-button")
         phone.wait_for_selector("#cap-outcome")
         assert "Đã phát" in phone.inner_text("#cap-outcome")
-        for path in ("/emergency/cap", "/admin/cap", f"/cap/alerts/{env.db.sessions().query(CapAlert).one().id}"):
+        for path in ("/emergency/cap", "/admin/cap", f"/cap/alerts/{only_alert(env)}"):
             if path != "/emergency/cap":
                 phone.goto(site + path)
             wide = phone.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
