@@ -33,9 +33,7 @@ class Codes:
     def read(self, s: str) -> str:
         d = self.dialect
         s = re.sub(r"(/\d{4}/[A-ZĐ][A-Za-zĐđ&]*) ?- (?=[A-ZĐ])", r"\1-", s)  # "04/2021/TT- TTCP"
-        s = re.sub(r"(?i:\b(số|sô)\s+)?\b(\d+)/(\d{4})/([A-ZĐ][\w&-]*)",
-                   lambda m: f"{m[1] if m[1] and m[1].lower() == 'số' else 'số'} {read_number(int(m[2]), d)} năm "
-                   f"{read_number(int(m[3]), d)} {m[4]}", s)
+        s = re.sub(r"(?i:\b(số|sô)\s+)?\b(\d+)/(\d{4})/([A-ZĐ][\w&-]*)", self._numbered, s)
         s = re.sub(r"\b(\d+)[-/]([A-ZĐ][A-Za-zĐđ&]*(?:[/-][A-ZĐ][A-Za-zĐđ&]*)+\d{0,2})\b",
                    lambda m: f"{read_number(int(m[1]), d)} {m[2]}", s)
         # One known part after the number: "số 12/KH", "Công văn 285/CCTTHC".
@@ -43,6 +41,8 @@ class Codes:
                    lambda m: f"{read_number(int(m[1]), d)} {m[2]}" if m[2] in self.parts else m[0], s)
         s = re.sub(r"\b(" + "|".join(LETTER_CODES) + r") ?(\d{1,2})\b",
                    lambda m: f"{LETTER_CODES[m[1]]} {read_number(int(m[2]), d)}", s)
+        # A kilometre named before its number: "km số 4", "Km 15" (not "15 km", read with the units).
+        s = re.sub(r"(?<![\d.,])(?<!\d )\b[Kk]m(?= (?:số )?\d)(?! \d+ ?\+)", "ki lô mét", s)
         # Road markers: "Km571+830" is kilometre 571 plus 830 metres.
         s = re.sub(r"\b[Kk]m ?(\d+) ?\+ ?(\d+)\b",
                    lambda m: f"ki lô mét {read_number(int(m[1]), d)} cộng {read_number(int(m[2]), d)}", s)
@@ -52,6 +52,15 @@ class Codes:
         # Letters and numbers in turn: a virus "H5N1", a rice variety "OM4900", a flight "VN36", "EV71".
         s = re.sub(r"\b([A-Z])/(?=[A-Z]{1,3}\d)", r"\1 ", s)  # "cúm A/H5N1": the slash is not read
         return re.sub(r"\b(?:[A-Z]{1,3}\d+){1,3}[A-Z]?\b(?![/-]\d)", self._letters_and_numbers, s)
+
+    def _numbered(self, m: re.Match[str]) -> str:
+        """"số 49/2024/NĐ-CP": "số" is said where it is written, or where no word names the document ("theo
+        49/2024/NĐ-CP"); "Nghị định 49/2024/NĐ-CP" is read as written, without it."""
+        said = m[1] if m[1] and m[1].lower() == "số" else "số"
+        if not m[1] and re.search(DOCUMENT_WORDS + r"\s$", m.string[max(0, m.start() - 20):m.start()]):
+            said = ""
+        head = f"{said} " if said else ""
+        return f"{head}{read_number(int(m[2]), self.dialect)} năm {read_number(int(m[3]), self.dialect)} {m[4]}"
 
     def _letters_and_numbers(self, m: re.Match[str]) -> str:
         if m[0] in self.parts:

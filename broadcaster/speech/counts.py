@@ -22,6 +22,8 @@ LIST_WORDS = (r"(?i:mũi|lớp|đợt|khoản|điều|thôn|tổ|xóm|khu|câu|b
 """Words after which "1,2" lists two of them (mũi 1, 2), not a decimal."""
 RANGE_HEADS = r"(?i:báo động|cấp|mức|cấp độ)"
 """Words repeated on both sides of a range: "báo động 2 - báo động 3" is "báo động hai đến báo động ba"."""
+NUMBER_WORD = r"(?:một|hai|ba|bốn|năm|sáu|bảy|tám|chín|mười)\b"
+"""A level already read by the codes: "BĐ2" is "báo động hai" by the time ranges are read."""
 SCORE_WORDS = r"(?i:tỷ số|tỉ số|thắng|thua|hòa|hoà)"
 """Words before which "4-0" is a score, said without "đến": bốn không."""
 NO_DOUBT = DATE_WORDS + r"\s$"
@@ -43,10 +45,18 @@ class Counts:
                    lambda m: m[0] if re.search(NO_DOUBT, s[:m.start()]) else self.ratio(m[1], m[2]), s)
         s = re.sub(r"(?<![\d/.,])(\d{1,3}(?:\.\d{3})*)/(\d{1,3}(?:\.\d{3})+)(?![\d/])",  # 762.320/800.719
                    lambda m: f"{m[1]} trên {m[2]}", s)
+        # Cases over deaths, as weekly reports write them: "số mắc 7.582/1" (no day has thousands).
+        s = re.sub(r"(?<![\d/.,])(\d{1,3}(?:\.\d{3})+)/(\d{1,3})(?![\d/]|[.,]\d)", lambda m: f"{m[1]} trên {m[2]}", s)
+        # A rate of words or per a number: "tỷ lệ chết/mắc", "số mắc/100.000 dân".
+        s = re.sub(r"(?i)\b(tỷ lệ|tỉ lệ) ([^\W\d_]+)/(?=[^\W\d_])", r"\1 \2 trên ", s)
+        s = re.sub(r"(?<=[^\W\d_A-ZĐ])\s?/\s?(?=\d)", " trên ", s)
         s = re.sub(r"(?<![\d/])(\d{1,2})/(\d{1,2})(?![\d/]|[.,]\d)", self._bare_slash, s)
         s = re.sub(r"\b(" + LIST_WORDS + r") (\d{1,2}(?:\s?,\s?\d{1,2})+)(?![\d.,]*\d)(?!\s?(?:[-–%]|ha\b|km\b|m\b))",
                    lambda m: m[1] + " " + ", ".join(read_number(int(n), d) for n in re.findall(r"\d+", m[2])), s)
-        s = re.sub(r"\b(" + RANGE_HEADS + r") (\S+) [-–] (?=" + RANGE_HEADS + r" )", r"\1 \2 đến ", s)
+        # "báo động 2 - báo động 3", "BĐ1-BĐ2" (read "báo động một-báo động hai" by then); not "cấp IV - cấp nguy
+        # hiểm", where the dash says what the level means.
+        s = re.sub(r"\b(" + RANGE_HEADS + r") ([^\s\-–]+) ?[-–] ?(?=" + RANGE_HEADS + r" (?:\d|[IVX]+\b|" + NUMBER_WORD
+                   + r"))", r"\1 \2 đến ", s)
         s = re.sub(r"(?i)\b(thứ \d) ?[-–] ?(?=thứ \d)", r"\1 đến ", s)  # "Thứ 2-Thứ 6"
         # Scores: "tỷ số 4-0", "thắng 2-1".
         s = re.sub(r"\b(" + SCORE_WORDS + r")( (?:cách biệt |chung cuộc )?)(\d{1,2}) ?[-–] ?(\d{1,2})\b(?![-–/.,]?\d)",

@@ -119,6 +119,9 @@ class Dates:
         s = re.sub(r"\b([01]?\d|2[0-3]):([0-5]\d):([0-5]\d)\b",
                    lambda m: f"{self._time(m)} {read_number(int(m[3]), self.dialect)} giây", s)
         s = re.sub(r"\b(\d{1,2}[hg:](?:\d{2})?)\s?[-–]\s?(?=\d{1,2}[hg:](?:\d{2})?(?!\w))", r"\1 đến ", s)
+        # The hour written once after a range: "khung giờ 11-14h" is "mười một đến mười bốn giờ".
+        s = re.sub(r"(?<![\d.,/:])([01]?\d|2[0-4])\s?[-–]\s?(?=(?:[01]?\d|2[0-4])[hg](?!\w))",
+                   lambda m: f"{read_number(int(m[1]), self.dialect)} đến ", s)
         s = re.sub(r"\b([01]?\d|2[0-3])[hg](?:([0-5]?\d)(?:p|'| ?phút\b)?)?(?![\w/])", self._time, s)
         s = re.sub(r"(?<![\d.,])(\d{1,3})h(?![\w/])", lambda m: f"{read_number(int(m[1]), self.dialect)} giờ", s)
         return re.sub(r"\b([01]?\d|2[0-3]):([0-5]\d)\b(?!:)", self._time, s)

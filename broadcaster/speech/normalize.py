@@ -24,7 +24,7 @@ from broadcaster.speech.codes import Codes
 from broadcaster.speech.counts import Counts
 from broadcaster.speech.dates import ROMAN, ROMAN_AFTER, UNIT_WORDS, Dates, valid_date
 from broadcaster.speech.numbers import DIALECTS as DIALECTS  # the settings name dialects by these keys
-from broadcaster.speech.numbers import NORTH, Dialect, parse_amount, read_amount, read_digits, read_number
+from broadcaster.speech.numbers import NORTH, Dialect, join_groups, parse_amount, read_amount, read_digits, read_number
 from broadcaster.speech.units import UNITS, read_units
 
 HOTLINE_WORDS = (r"(?i:đường dây nóng|hotline|gọi|gọi ngay|gọi điện|số điện thoại|điện thoại|sđt|tổng đài|"
@@ -114,7 +114,7 @@ class Normalizer:
         s = "".join(ch if ch.isprintable() or ch in "\n" else " " for ch in s)
         s = re.sub(r"[ \t\u00a0]+", " ", s)
         for step in (self._layout, self._commune_words, self._addresses, self._codes, self._abbreviations,
-                     self._phones, self._dates, self._times, self._counts, self._numbers_in_words,
+                     self._phones, join_groups, self._dates, self._times, self._counts, self._numbers_in_words,
                      self._words):
             s = step(s)
         s = re.sub(r"[\"“”«»()\[\]{}*_#|~^<>•]", " ", s)
@@ -133,7 +133,8 @@ class Normalizer:
         s = re.sub(r"(?:^\s*|(?<=[:;] ))([a-zđ])\)\s+", lambda m: self.letters.get(m[1], m[1]) + ", ", s, flags=re.M)
         s = re.sub(r"\s*\)\s*(?=/)", "", s)  # "1 gói (5ml)/lần": the rate is read whole
         s = re.sub(r"\((0\d{2,3})\)\s?(\d{3,4})[ .]?(\d{3,4})\b", lambda m: read_digits(m[0]), s)  # (0234) 3822 123
-        s = re.sub(r"\s*\(\s*([A-ZĐ][A-ZĐ&-]{1,9})\s*\)", SPELLED_OUT + r"\1" + SPELLED_OUT, s)
+        s = re.sub(r"\s*\(\s*([A-ZĐ][A-ZĐ&-]{1,9})\s*\)(\d?)",
+                   lambda m: SPELLED_OUT + m[1] + SPELLED_OUT + (" " + m[2] if m[2] else ""), s)  # "Báo động (BĐ)1"
         s = re.sub(r"\s*\(\s*", ", ", s)
         s = re.sub(r"\s*\)", ",", s)
         s = re.sub(r"(?i)\b(covid)\s?[-–]\s?(?=\d)", r"\1 ", s)
@@ -177,6 +178,9 @@ class Normalizer:
         known = self.context.get(abbreviation)
         reading = self.table.get(abbreviation) or (known[0].text if known else None)
         if reading and words.lower().endswith(reading.lower()):
+            return words
+        initials = "".join(w[0] for w in words.split()[-len(abbreviation):]).upper()
+        if len(abbreviation) >= 2 and initials == abbreviation:  # "Báo động (BĐ)1": the letters of the words
             return words
         return f"{words}, {abbreviation},"
 
@@ -231,8 +235,18 @@ class Normalizer:
         # An item of a list of points: "điểm b khoản 1" (Vietnamese names of the letters: d is "dê").
         s = re.sub(r"(?i)\b(điểm|tiết|mục) ([a-zđ])\b(?![.\w])",
                    lambda m: f"{m[1]} {self.letters.get(m[2], m[2])}", s)
+        s = re.sub(r"(?<![\w.])[A-Z]{5,14}(?!\w)", self._acronym_and_place, s)
         s = re.sub(r"(?<![\w.])[A-ZĐ]{2,6}(?!\w)", self._acronym, s)
         return s
+
+    def _acronym_and_place(self, m: re.Match[str]) -> str:
+        """An abbreviation glued to a place, as companies name their branches: "EVNHANOI" is EVN and Hà Nội."""
+        word = m[0]
+        for cut in range(2, len(word) - 2):
+            head, place = word[:cut], word[cut:].lower()
+            if head in self.table and place in self.address_words:
+                return f"{self.table[head]} {self.address_words[place]}"
+        return word
 
     def _initials(self, s: str) -> str:
         """A person named by initials: "bà M.T.H", "ông N.H.Q.", "chị T", "Anh T.", "ông Nguyễn Hữu T"."""

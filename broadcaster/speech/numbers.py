@@ -103,9 +103,23 @@ def read_amount(token: str, dialect: Dialect = NORTH) -> str:
     whole, frac = amount
     words = read_number(whole, dialect)
     if frac:
-        # "95,75" -> "... phẩy bảy mươi lăm"; leading zeros are read digit by digit: "0,05" -> "không năm".
+        # "95,75" -> "... phẩy bảy mươi lăm"; leading zeros are read digit by digit: "0,05" -> "không năm"; three
+        # digits with one leading zero are a number of hundreds: "1,088 triệu" -> "một phẩy không trăm tám mươi tám".
+        if re.fullmatch(r"0[1-9]\d", frac):
+            return words + " phẩy " + _below_thousand(int(frac), dialect, full=True)
         stripped = frac.lstrip("0")
         lead = " ".join(["không"] * (len(frac) - len(stripped)))
         tail = read_number(int(stripped), dialect) if stripped and len(stripped) <= 3 else read_digits(stripped)
         words += " phẩy " + " ".join(w for w in (lead, tail) if w)
     return words
+
+
+def join_groups(s: str) -> str:
+    """A space as thousands separator, "346 000 ha", "1 200 000 đồng", becomes the dot Vietnamese text uses
+    (phone numbers, which start with 0 or run in groups of four, are read before this)."""
+    def grouped(m: re.Match[str]) -> str:
+        if re.fullmatch(r"[1-9]00", m[1]) and m[2][1:4] != "000":
+            return m[0]  # "300 400kg/sào": two round numbers, a range missing its dash
+        return m[1] + m[2].replace(" ", ".")
+
+    return re.sub(r"(?<![\d.,])([1-9]\d{0,2})((?: \d{3})+)(?![\d]|[.,]\d)", grouped, s)

@@ -74,7 +74,8 @@ CASES = [
     ("giải quyết TTHC", "giải quyết thủ tục hành chính"),
     ("trường THCS", "trường trung học cơ sở"),
     # legal references, roman numerals, tech tokens
-    ("Nghị định 49/2024/NĐ-CP", "Nghị định số bốn mươi chín năm hai nghìn không trăm hai mươi tư nghị định chính phủ"),
+    ("Nghị định 49/2024/NĐ-CP", "Nghị định bốn mươi chín năm hai nghìn không trăm hai mươi tư nghị định chính phủ"),
+    ("theo 49/2024/NĐ-CP", "theo số bốn mươi chín năm hai nghìn không trăm hai mươi tư nghị định chính phủ"),
     ("Nghị quyết số 09-NQ/TU", "Nghị quyết số chín nghị quyết tỉnh ủy"),
     ("Khoản 2 Điều 5", "Khoản hai Điều năm"),
     ("Quý III", "Quý ba"),
@@ -110,6 +111,20 @@ CASES = [
     ("giống lúa OM 6932", "giống lúa ô em sáu nghìn chín trăm ba mươi hai"),
     ("truy cập baothanhhoa.vn", "truy cập báo thanh hóa chấm vê en"),
     ("lúc 3h30 phút", "lúc ba giờ ba mươi phút"),
+    # second round: hours written once after a range, spaces between thousands, a leading zero after the comma,
+    # alarm levels, kilometres named before their number, counts over deaths, slashes between words
+    ("khung giờ 11-14h và 18-23h", "khung giờ mười một đến mười bốn giờ và mười tám đến hai mươi ba giờ"),
+    ("khoảng 346 000 ha", "khoảng ba trăm bốn mươi sáu nghìn héc ta"),
+    ("1,088 triệu ha", "một phẩy không trăm tám mươi tám triệu héc ta"),
+    ("từ cấp IV - cấp nguy hiểm", "từ cấp bốn - cấp nguy hiểm"),
+    ("ở mức Báo động (BĐ)1", "ở mức Báo động một"),
+    ("lên mức BĐ1-BĐ2", "lên mức báo động một đến báo động hai"),
+    ("tại km số 4", "tại ki lô mét số bốn"),
+    ("số nhập viện là 7.582/1", "số nhập viện là bảy nghìn năm trăm tám mươi hai trên một"),
+    ("tỷ lệ chết/mắc", "tỷ lệ chết trên mắc"),
+    ("EVNHANOI khuyến nghị", "e vê en hà nội khuyến nghị"),
+    ("ông Nguyễn Sáng, HUV", "ông Nguyễn Sáng, huyện ủy viên"),
+    ("giống lúa BT7", "giống lúa bê tê bảy"),
 ]
 
 
