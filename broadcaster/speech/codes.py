@@ -49,6 +49,10 @@ class Codes:
         # Unit codes with a leading zero, said letter by letter and digit by digit: "C06", "PC04".
         s = re.sub(r"\b([A-Z]{1,3})(0\d{1,3})\b",
                    lambda m: f"{lists.spell(m[1], self.letters) or m[1]} {read_digits(m[2])}", s)
+        # A flight by its airline's letters: "chuyến bay VN36" is vê en ba mươi sáu (not Việt Nam).
+        s = re.sub(r"(?i:\b(chuyến bay|số hiệu|hiệu chuyến bay)) ([A-Z]{2}|[A-Z]\d)(\d{1,4})\b",
+                   lambda m: f"{m[1]} {' '.join(self.letters.get(c) or read_digits(c) for c in m[2])} "
+                   f"{read_number(int(m[3]), d)}", s)
         # Letters and numbers in turn: a virus "H5N1", a rice variety "OM4900", a flight "VN36", "EV71".
         s = re.sub(r"\b([A-Z])/(?=[A-Z]{1,3}\d)", r"\1 ", s)  # "cúm A/H5N1": the slash is not read
         return re.sub(r"\b(?:[A-Z]{1,3}\d+){1,3}[A-Z]?\b(?![/-]\d)", self._letters_and_numbers, s)
@@ -79,7 +83,12 @@ class Codes:
     def compound(self, m: re.Match[str]) -> str:
         """'KH-UBND' -> 'kế hoạch ủy ban nhân dân' when every part is a known abbreviation."""
         nearby = m.string[max(0, m.start() - 80):m.end() + 80].lower()
-        readings = [self._cued(p, nearby) or self.part(p) for p in re.split(r"[-/]", m[0])]
+        parts = re.split(r"[-/]", m[0])
+        readings = [self._cued(p, nearby) or self.part(p) for p in parts]
+        if not all(readings) and readings[0]:
+            # "QĐ-BNN-TY": the parts nobody listed are spelled, the known ones still read as words.
+            readings = [r or (lists.spell(p, self.letters) if re.fullmatch(r"[A-ZĐ]{1,4}", p) else None)
+                        for r, p in zip(readings, parts, strict=True)]
         return " ".join(r for r in readings if r) if all(readings) else m[0]
 
     def _cued(self, part: str, nearby: str) -> str | None:

@@ -7,14 +7,14 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from broadcaster.speech.dates import DATE_WORDS, Dates
+from broadcaster.speech.dates import DATE_WORDS, UNIT_WORDS, Dates, valid_date
 from broadcaster.speech.numbers import Dialect, read_digits, read_number
 
 COUNTED = (r"(?i:xã|phường|thị trấn|huyện|tỉnh|thành phố|thôn|bản|làng|ấp|xóm|tổ|khu|hộ|người|chỉ tiêu|tiêu chí|"
            r"nhiệm vụ|đơn vị|trường|lớp|học sinh|em|cơ sở|doanh nghiệp|địa phương|công trình|dự án|mẫu|ca|"
            r"trường hợp|phiếu|đại biểu|thành viên|xe|tàu|con|cây|tuyến|trạm|bệnh viện|sở|ngành|cơ quan|thủ tục|"
            r"hồ sơ|nội dung|mục tiêu|giải|huy chương|trận|phòng|căn|ngôi|cụm|điểm|câu|vòng|lượt|buổi|gói|"
-           r"chương trình|hạng mục|phần|đề án|huyện,|vụ|khu vực|thôn,|làng,|nhóm)")
+           r"chương trình|hạng mục|phần|đề án|huyện,|vụ|khu vực|thôn,|làng,|nhóm|số|diện tích|dân số|tổng)")
 """Nouns that make "5/5" before them a count out of a total, not the fifth of May."""
 QUANTITY = r"(?i:tỷ lệ|tỉ lệ|chiếm|đạt|được|khoảng|gần|hơn|hoàn thành|trong số|tổng số|còn|chỉ có)"
 LIST_WORDS = (r"(?i:mũi|lớp|đợt|khoản|điều|thôn|tổ|xóm|khu|câu|bước|tầng|phòng|tuần|quý|nhóm|loại|hạng|khối|"
@@ -51,6 +51,9 @@ class Counts:
         s = re.sub(r"(?i)\b(tỷ lệ|tỉ lệ) ([^\W\d_]+)/(?=[^\W\d_])", r"\1 \2 trên ", s)
         s = re.sub(r"(?<=[^\W\d_A-ZĐ])\s?/\s?(?=\d)", " trên ", s)
         s = re.sub(r"(?<![\d/])(\d{1,2})/(\d{1,2})(?![\d/]|[.,]\d)", self._bare_slash, s)
+        # Two numbers that cannot be a day and a month: "huyết áp 120/80" is một trăm hai mươi trên tám mươi.
+        s = re.sub(r"(?<![\d/.,])(\d{2,3})/(\d{2,3})(?![\d/]|[.,]\d)",
+                   lambda m: m[0] if valid_date(int(m[1]), int(m[2])) else self.ratio(m[1], m[2]), s)
         s = re.sub(r"\b(" + LIST_WORDS + r") (\d{1,2}(?:\s?,\s?\d{1,2})+)(?![\d.,]*\d)(?!\s?(?:[-–%]|ha\b|km\b|m\b))",
                    lambda m: m[1] + " " + ", ".join(read_number(int(n), d) for n in re.findall(r"\d+", m[2])), s)
         # "báo động 2 - báo động 3", "BĐ1-BĐ2" (read "báo động một-báo động hai" by then); not "cấp IV - cấp nguy
@@ -75,6 +78,10 @@ class Counts:
         # A range with a word between its ends: "từ 3 tháng - 18 tuổi".
         s = re.sub(r"(?<![\w.,])(\d[\d.,]*\s([^\W\d]+))\s[-–]\s(?=\d)",
                    lambda m: f"{m[1]} đến " if m[2].islower() else m[0], s)
+        # A range goes up: "đến 22-4 hoặc 30-4" is a day and a month (not before a unit: "giảm 10-5%").
+        s = re.sub(r"(?<![\w.,/-])(\d{1,2})-(\d{1,2})\b(?![.,/-]?\d)(?!\s?(?:%|" + UNIT_WORDS + r"\b))",
+                   lambda m: self.calendar.date_or_ratio(m[1], m[2]) if int(m[1]) > int(m[2]) > 0 and
+                   valid_date(int(m[1]), int(m[2])) else m[0], s)
         # Year ranges and number ranges, glued to their units too: 2021-2025, 5-7, 30-50mm.
         return re.sub(r"(?<![\w.,])(\d[\d.,]*)\s?[-–]\s?(\d[\d.,]*\d|\d)(?!\d)", r"\1 đến \2", s)
 

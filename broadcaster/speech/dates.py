@@ -17,7 +17,7 @@ def _roman(n: int) -> str:
 
 
 ROMAN = {_roman(n): n for n in range(1, 40)}
-ROMAN_AFTER = (r"(?i:quý|khóa|khoá|phần|chương|mục|đại hội|thế kỷ|thế kỉ|lần thứ|kỳ họp thứ|kỳ|tập|báo động|"
+ROMAN_AFTER = (r"(?i:quý|khóa|khoá|phần|chương|mục|đại hội|thế kỷ|thế kỉ|lần thứ|kỳ họp thứ|kỳ|tập|báo động|chỉ số|"
                r"cấp độ|cấp|giai đoạn|đợt|vùng|loại|hạng|nhóm|khu vực|phụ lục|bài|tiết|thứ)")
 
 MONTHS = {4: "tư"}

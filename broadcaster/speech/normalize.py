@@ -132,12 +132,13 @@ class Normalizer:
         # Points of a list, at a line's start or after a colon or semicolon: "a) ...; b) ...".
         s = re.sub(r"(?:^\s*|(?<=[:;] ))([a-zđ])\)\s+", lambda m: self.letters.get(m[1], m[1]) + ", ", s, flags=re.M)
         s = re.sub(r"\s*\)\s*(?=/)", "", s)  # "1 gói (5ml)/lần": the rate is read whole
-        s = re.sub(r"\((0\d{2,3})\)\s?(\d{3,4})[ .]?(\d{3,4})\b", lambda m: read_digits(m[0]), s)  # (0234) 3822 123
+        s = re.sub(r"\((0\d{2,3})\)\s?(\d[ .]?){6,7}\d\b", lambda m: read_digits(m[0]), s)  # (0234) 3822 123, 3.822.333
         s = re.sub(r"\s*\(\s*([A-ZĐ][A-ZĐ&-]{1,9})\s*\)(\d?)",
                    lambda m: SPELLED_OUT + m[1] + SPELLED_OUT + (" " + m[2] if m[2] else ""), s)  # "Báo động (BĐ)1"
         s = re.sub(r"\s*\(\s*", ", ", s)
         s = re.sub(r"\s*\)", ",", s)
         s = re.sub(r"(?i)\b(covid)\s?[-–]\s?(?=\d)", r"\1 ", s)
+        s = re.sub(r"\b([Ss])ô(?= \d)", r"\1ố", s)  # "Thông báo sô 1481": a typo of "số" before a number
         return re.sub(r"(?<=[^\W\d_]{3})-(?=\d)", " ", s)
 
     def _commune_words(self, s: str) -> str:
@@ -232,6 +233,10 @@ class Normalizer:
         if said is not None:
             s = said.sub(lambda m: self.said_as_words[m[1]], s)
         s = self._initials(s)
+        # Types and blood groups by their letters: "các tuýp O, A và Asia 1", "nhóm máu AB".
+        s = re.sub(r"(?i:\b(tuýp|típ|type|nhóm máu|chủng)) ((?:[A-Z]{1,2}(?:, | và | hoặc )?)+)(?!\w)",
+                   lambda m: m[1] + " " + re.sub(r"\b[A-Z]{1,2}\b", lambda n: lists.spell(n[0], self.letters) or n[0],
+                                                 m[2]), s)
         # An item of a list of points: "điểm b khoản 1" (Vietnamese names of the letters: d is "dê").
         s = re.sub(r"(?i)\b(điểm|tiết|mục) ([a-zđ])\b(?![.\w])",
                    lambda m: f"{m[1]} {self.letters.get(m[2], m[2])}", s)
@@ -257,7 +262,7 @@ class Normalizer:
                    lambda m: " ".join(name(ch) for ch in m.groups() if ch), s)
         s = re.sub(r"(?i:\b(" + TITLES + r")) ([A-ZĐ])(?:\.(?=\s[^\W\d_A-ZĐ]))?(?!\w|\.\w)",
                    lambda m: f"{m[1]} {name(m[2])}", s)
-        return re.sub(r"\b((?:[A-ZĐ][^\W\d_]+ ){1,3})([A-ZĐ])(?=[,;)])", lambda m: m[1] + name(m[2]), s)
+        return re.sub(r"\b((?:[A-ZĐ][^\W\d_]+ ){1,3})([A-ZĐ])\.?(?=[,;)])", lambda m: m[1] + name(m[2]), s)
 
     def _dotted_decimal(self, m: re.Match[str]) -> str:
         """"2.8" with no date word before it and no unit after it: read as a decimal (as "2.8 và 3.4 độ richter"),

@@ -9,6 +9,7 @@ from collections.abc import Callable
 UNITS = {
     "km2": "ki lô mét vuông", "km²": "ki lô mét vuông", "m2": "mét vuông", "m²": "mét vuông",
     "m3/s": "mét khối trên giây", "m³/s": "mét khối trên giây", "m/s": "mét trên giây",
+    "mm/h": "mi li mét trên giờ", "mmHg": "mi li mét thủy ngân",
     "m3": "mét khối", "m³": "mét khối", "km/h": "ki lô mét trên giờ", "km": "ki lô mét",
     "cm": "xen ti mét", "mm": "mi li mét", "m": "mét", "kg": "ki lô gam", "g": "gam", "ha": "héc ta",
     "tấn": "tấn", "lít": "lít", "l": "lít", "ml": "mi li lít", "°C": "độ xê", "độ C": "độ xê", "oC": "độ xê",
@@ -30,12 +31,13 @@ def read_units(s: str, number: Callable[[str], str]) -> str:
     s = re.sub(r"\s?(?:=>|->|⇒)\s?", " ", s)  # an arrow that leads to a conclusion is not read
     for symbol, words in SYMBOLS.items():
         s = s.replace(symbol, words)
-    s = re.sub(r"(?<=\d)\s?[x×]\s?(?=\d)", " nhân ", s)
+    s = re.sub(r"(?<=\d)((?:\s?(?:m|cm|mm|km))?)\s?[x×]\s?(?=\d)", r"\1 nhân ", s)  # "2,5m x 10m", "15 x 20cm"
     s = re.sub(r"(?<=\d)\s?>\s?(?=\d)", " lớn hơn ", s)  # between two numbers: a comparison
     s = re.sub(r"(?<=\d)\s?<\s?(?=\d)", " nhỏ hơn ", s)
     s = re.sub(r"(?<![\w\d])\s?>\s?(?=\d)", " trên ", s)  # "> 120 mm": more than, as bulletins say it
     s = re.sub(r"(?<![\w\d])\s?<\s?(?=\d)", " dưới ", s)
     s = re.sub(r"(?<!\w)~\s?(?=\d)", " khoảng ", s)
+    s = re.sub(r"(?<=\w) mmHg\b", " " + UNITS["mmHg"], s)  # after a pressure already read: "120/80 mmHg"
     s = re.sub(r"(\d[\d.,]*)\s?(?:(" + SCALE + r")\s)?(" + UNIT_RE + r")(?![\w²³])",
                lambda m: f"{number(m[1].rstrip('.,'))}{' ' + m[2] if m[2] else ''} {UNITS[m[3]]}", s)
     return re.sub(r"/\s?(" + UNIT_RE + r")(?![\w²³])", lambda m: " trên " + UNITS[m[1]], s)

@@ -125,6 +125,17 @@ CASES = [
     ("EVNHANOI khuyến nghị", "e vê en hà nội khuyến nghị"),
     ("ông Nguyễn Sáng, HUV", "ông Nguyễn Sáng, huyện ủy viên"),
     ("giống lúa BT7", "giống lúa bê tê bảy"),
+    ("các tuýp O, A", "các tuýp ô, a"),
+    ("Thông báo sô 1481/TB-UBND", "Thông báo số một nghìn bốn trăm tám mươi mốt thông báo ủy ban nhân dân"),
+    ("trên chuyến bay VN36", "trên chuyến bay vê en ba mươi sáu"),
+    ("đến 22-4 hoặc 30-4", "đến hai mươi hai tháng tư hoặc ba mươi tháng tư"),
+    ("huyết áp 120/80 mmHg", "huyết áp một trăm hai mươi trên tám mươi mi li mét thủy ngân"),
+    ("nhà 2,5m x 10m", "nhà hai phẩy năm mét nhân mười mét"),
+    ("1/2 số hộ", "một trên hai số hộ"),
+    ("liên hệ (0236) 3.822.333", "liên hệ không hai ba sáu ba tám hai hai ba ba ba"),
+    ("Công văn 56/UBND-KTN", "Công văn năm mươi sáu ủy ban nhân dân ca tê en"),
+    ("Trung tá Nguyễn Văn B., Trưởng Công an xã", "Trung tá Nguyễn Văn bê, Trưởng Công an xã"),
+    ("Sởi-Rubella (MR)", "Sởi- ru bê la, em e rờ,"),
 ]
 
 
