@@ -49,6 +49,8 @@ class Codes:
         # Unit codes with a leading zero, said letter by letter and digit by digit: "C06", "PC04".
         s = re.sub(r"\b([A-Z]{1,3})(0\d{1,3})\b",
                    lambda m: f"{lists.spell(m[1], self.letters) or m[1]} {read_digits(m[2])}", s)
+        # A number plate: "BKS 19C-113.48" is mười chín xê, then its serial digit by digit.
+        s = re.sub(r"\b(\d{2})([A-Z]{1,2})(\d?)-(\d{3}\.\d{2}|\d{4,5})\b", self._plate, s)
         # A flight by its airline's letters: "chuyến bay VN36" is vê en ba mươi sáu (not Việt Nam).
         s = re.sub(r"(?i:\b(chuyến bay|số hiệu|hiệu chuyến bay)) ([A-Z]{2}|[A-Z]\d)(\d{1,4})\b",
                    lambda m: f"{m[1]} {' '.join(self.letters.get(c) or read_digits(c) for c in m[2])} "
@@ -56,6 +58,10 @@ class Codes:
         # Letters and numbers in turn: a virus "H5N1", a rice variety "OM4900", a flight "VN36", "EV71".
         s = re.sub(r"\b([A-Z])/(?=[A-Z]{1,3}\d)", r"\1 ", s)  # "cúm A/H5N1": the slash is not read
         return re.sub(r"\b(?:[A-Z]{1,3}\d+){1,3}[A-Z]?\b(?![/-]\d)", self._letters_and_numbers, s)
+
+    def _plate(self, m: re.Match[str]) -> str:
+        series = " ".join(self.letters.get(c, c) for c in m[2]) + (" " + read_digits(m[3]) if m[3] else "")
+        return f"{read_number(int(m[1]), self.dialect)} {series}, {read_digits(m[4])}"
 
     def _numbered(self, m: re.Match[str]) -> str:
         """"số 49/2024/NĐ-CP": "số" is said where it is written, or where no word names the document ("theo
@@ -87,7 +93,7 @@ class Codes:
         readings = [self._cued(p, nearby) or self.part(p) for p in parts]
         if not all(readings) and readings[0]:
             # "QĐ-BNN-TY": the parts nobody listed are spelled, the known ones still read as words.
-            readings = [r or (lists.spell(p, self.letters) if re.fullmatch(r"[A-ZĐ]{1,4}", p) else None)
+            readings = [r or (lists.spell(p, self.letters) if re.fullmatch(r"[A-ZĐ]{1,6}", p) else None)
                         for r, p in zip(readings, parts, strict=True)]
         return " ".join(r for r in readings if r) if all(readings) else m[0]
 

@@ -122,6 +122,7 @@ class Dates:
         # The hour written once after a range: "khung giờ 11-14h" is "mười một đến mười bốn giờ".
         s = re.sub(r"(?<![\d.,/:])([01]?\d|2[0-4])\s?[-–]\s?(?=(?:[01]?\d|2[0-4])[hg](?!\w))",
                    lambda m: f"{read_number(int(m[1]), self.dialect)} đến ", s)
+        s = re.sub(r"\b([01]?\d|2[0-3]) giờ 00 phút\b", r"\1 giờ", s)  # "08 giờ 00 phút" is tám giờ
         s = re.sub(r"\b([01]?\d|2[0-3])[hg](?:([0-5]?\d)(?:p|'| ?phút\b)?)?(?![\w/])", self._time, s)
         s = re.sub(r"(?<![\d.,])(\d{1,3})h(?![\w/])", lambda m: f"{read_number(int(m[1]), self.dialect)} giờ", s)
         return re.sub(r"\b([01]?\d|2[0-3]):([0-5]\d)\b(?!:)", self._time, s)

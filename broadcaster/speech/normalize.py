@@ -139,6 +139,7 @@ class Normalizer:
         s = re.sub(r"\s*\)", ",", s)
         s = re.sub(r"(?i)\b(covid)\s?[-–]\s?(?=\d)", r"\1 ", s)
         s = re.sub(r"\b([Ss])ô(?= \d)", r"\1ố", s)  # "Thông báo sô 1481": a typo of "số" before a number
+        s = re.sub(r"(?i)\b(số) số(?= \d)", r"\1", s)  # "công văn số số 01/CV-BCĐ": written twice, said once
         return re.sub(r"(?<=[^\W\d_]{3})-(?=\d)", " ", s)
 
     def _commune_words(self, s: str) -> str:

@@ -38,6 +38,7 @@ def read_units(s: str, number: Callable[[str], str]) -> str:
     s = re.sub(r"(?<![\w\d])\s?<\s?(?=\d)", " dưới ", s)
     s = re.sub(r"(?<!\w)~\s?(?=\d)", " khoảng ", s)
     s = re.sub(r"(?<=\w) mmHg\b", " " + UNITS["mmHg"], s)  # after a pressure already read: "120/80 mmHg"
+    s = re.sub(r"%\s?/\s?(?=[^\W\d_])", "% trên ", s)  # "lãi suất 6,5%/năm"
     s = re.sub(r"(\d[\d.,]*)\s?(?:(" + SCALE + r")\s)?(" + UNIT_RE + r")(?![\w²³])",
                lambda m: f"{number(m[1].rstrip('.,'))}{' ' + m[2] if m[2] else ''} {UNITS[m[3]]}", s)
     return re.sub(r"/\s?(" + UNIT_RE + r")(?![\w²³])", lambda m: " trên " + UNITS[m[1]], s)

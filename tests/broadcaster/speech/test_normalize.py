@@ -136,6 +136,12 @@ CASES = [
     ("Công văn 56/UBND-KTN", "Công văn năm mươi sáu ủy ban nhân dân ca tê en"),
     ("Trung tá Nguyễn Văn B., Trưởng Công an xã", "Trung tá Nguyễn Văn bê, Trưởng Công an xã"),
     ("Sởi-Rubella (MR)", "Sởi- ru bê la, em e rờ,"),
+    ("xe ô tô BKS 19C-113.48", "xe ô tô biển kiểm soát mười chín xê, một một ba bốn tám"),
+    ("Kết luận 126-KL/TW", "Kết luận một trăm hai mươi sáu kết luận trung ương"),
+    ("lãi suất 6,5%/năm", "lãi suất sáu phẩy năm phần trăm trên năm"),
+    ("công văn số số 01/CV-BCĐ", "công văn số một công văn ban chỉ đạo"),
+    ("Buổi sáng: 08 giờ 00 phút", "Buổi sáng: tám giờ"),
+    ("bón 4-5 kg DAP", "bón bốn đến năm ki lô gam đê a pê"),
 ]
 
 
