@@ -73,7 +73,8 @@ class Dates:
                    lambda m: f"{m[1]} {date(m[2], m[3])} đến {date(m[4], m[5])}" if valid_date(int(m[2]), int(m[3]))
                    and valid_date(int(m[4]), int(m[5])) else m[0], s)
         # A range of days in one month: "15-20/4" -> "15 đến 20/4".
-        s = re.sub(r"\b(\d{1,2})\s?[-–]\s?(\d{1,2})/(\d{1,2})\b", r"\1 đến \2/\3", s)
+        s = re.sub(r"\b(\d{1,2})\s?[-–]\s?(\d{1,2})/(\d{1,2})\b",
+                   lambda m: f"{day(int(m[1]), d) if valid_date(int(m[1]), int(m[3])) else m[1]} đến {m[2]}/{m[3]}", s)
         # Days of one month, the month written once: "từ ngày 17 - 19.9", "ngày 6 và 7-11", "từ 4 đến 7-11".
         s = re.sub(r"\b(" + DATE_WORDS + r"|từ) (\d{1,2})\s?(và|đến|[-–])\s?(\d{1,2})[.-](\d{1,2})\b(?![.,-]?\d)",
                    self._days_of_a_month, s)

@@ -252,6 +252,11 @@ class Normalizer:
             head, place = word[:cut], word[cut:].lower()
             if head in self.table and place in self.address_words:
                 return f"{self.table[head]} {self.address_words[place]}"
+        for cut in range(2, len(word) - 1):  # "EVNHCMC": a known head, then letters spelled
+            head, rest = word[:cut], word[cut:]
+            if head in self.table and len(rest) <= 4 and (spelled := lists.spell(rest, self.letters)):
+                self._mark("acronym", word, (f"{self.table[head]} {spelled}",))
+                return f"{self.table[head]} {self.table.get(rest) or spelled}"
         return word
 
     def _initials(self, s: str) -> str:

@@ -135,7 +135,7 @@ CASES = [
     ("liên hệ (0236) 3.822.333", "liên hệ không hai ba sáu ba tám hai hai ba ba ba"),
     ("Công văn 56/UBND-KTN", "Công văn năm mươi sáu ủy ban nhân dân ca tê en"),
     ("Trung tá Nguyễn Văn B., Trưởng Công an xã", "Trung tá Nguyễn Văn bê, Trưởng Công an xã"),
-    ("Sởi-Rubella (MR)", "Sởi- ru bê la, em e rờ,"),
+    ("Sởi-Rubella (MR)", "Sởi- ru bê la, em rờ,"),
     ("xe ô tô BKS 19C-113.48", "xe ô tô biển kiểm soát mười chín xê, một một ba bốn tám"),
     ("Kết luận 126-KL/TW", "Kết luận một trăm hai mươi sáu kết luận trung ương"),
     ("lãi suất 6,5%/năm", "lãi suất sáu phẩy năm phần trăm trên năm"),

@@ -44,35 +44,52 @@ KINDS = {
     "a range of percent": r"\d+(?:,\d+)? ?[-–] ?\d+(?:,\d+)? ?%",
     "a dotted date within a line": r"(?i)\b(?:ngày|sáng|chiều|từ|đến) \d{1,2}\.\d{1,2}\b(?!\.\d|,\d| ?độ)",
     "a rice variety, a road or a road marker": r"\bOM ?\d|\bQL ?\d|\bKm ?\d",
+    # Kinds of the second round (December 2026).
+    "a space between groups of thousands": r"(?<![\d.,])[1-9]\d{0,2} \d{3}\b(?! ?\d)",
+    "a number plate": r"\b\d{2}[A-Z]{1,2}\d?-(?:\d{3}\.\d{2}|\d{4,5})\b",
+    "an abbreviation glued to a place": r"\bEVN[A-Z]{3,}",
+    "a document code after the word that names it":
+        r"(?i)\b(?:nghị định|thông tư|nghị quyết|quyết định|luật) \d+/\d{4}/",
+    "a count over a count, a word over a word":
+        r"\b\d{1,3}(?:\.\d{3})+/\d{1,3}\b(?![\d.])|(?i:tỷ lệ|tỉ lệ) [^\W\d_]+/[^\W\d_]",
+    "an alarm level in brackets, a range or a dash of levels": r"\(BĐ\)\d|BĐ\d ?[-–] ?BĐ|cấp [IVX]+ - cấp",
+    "a title of an officer": r"\b(?:HUV|BT|PCT|CT\.|TS\.|ThS|PGS|BS)(?=[\s,.])",
 }
 FLOORS = {
-    "a slash before a counted noun is a ratio": 0.8,
-    "a newspaper date with a hyphen or a dot": 0.93,
-    "a month and a year": 0.93,
-    "a range glued to its unit": 0.95,
-    "a Roman numeral after its word": 0.9,
+    "a slash before a counted noun is a ratio": 0.95,
+    "a newspaper date with a hyphen or a dot": 0.95,
+    "a month and a year": 0.95,
+    "a range glued to its unit": 0.97,
+    "a Roman numeral after its word": 0.95,
     "an abbreviation with a period": 0.95,
-    "letters and a number in one code": 0.85,
+    "letters and a number in one code": 0.95,
     "an acronym read by its letters": 0.95,
-    "a foreign word or a brand": 0.85,
-    "a document code": 0.95,
-    "a unit or a symbol": 0.93,
-    "a hotline or a service number": 0.93,
+    "a foreign word or a brand": 0.92,
+    "a document code": 0.97,
+    "a unit or a symbol": 0.97,
+    "a hotline or a service number": 0.95,
     "a slash between acronyms is not read": 0.9,
-    "a rate after a quantity": 0.9,
-    "a unit after a scale word": 0.9,
-    "a range of months or a bare month of a year": 0.8,
-    "a number of a year": 0.75,
-    "a web or e-mail address": 0.7,
-    "a person named by initials": 0.85,
-    "two dates or a range of dates": 0.85,
+    "a rate after a quantity": 0.95,
+    "a unit after a scale word": 0.95,
+    "a range of months or a bare month of a year": 0.95,
+    "a number of a year": 0.95,
+    "a web or e-mail address": 0.74,
+    "a person named by initials": 0.95,
+    "two dates or a range of dates": 0.95,
     "a score or a list of numbers": 0.65,
-    "a range of hours": 0.45,
-    "a phone number": 0.9,
-    "a point of a list": 0.9,
-    "a range of percent": 0.85,
-    "a dotted date within a line": 0.9,
-    "a rice variety, a road or a road marker": 0.75,
+    "a range of hours": 0.95,
+    "a phone number": 0.95,
+    "a point of a list": 0.93,
+    "a range of percent": 0.95,
+    "a dotted date within a line": 0.95,
+    "a rice variety, a road or a road marker": 0.95,
+    "a space between groups of thousands": 0.95,
+    "a number plate": 0.95,
+    "an abbreviation glued to a place": 0.95,
+    "a document code after the word that names it": 0.95,
+    "a count over a count, a word over a word": 0.95,
+    "an alarm level in brackets, a range or a dash of levels": 0.95,
+    "a title of an officer": 0.75,
 }
 """The share of each kind of sentence read right (spelling variants such as "mồng"/"mùng" allowed)."""
 
@@ -100,7 +117,7 @@ def test_the_corpus_is_real_sentences_from_named_sources() -> None:
             assert not re.search(r"\d", expected), f"{path.name}: a digit in the reading of {text[:60]!r}"
 
 
-@pytest.mark.parametrize(("lenient", "floor"), [(False, 0.89), (True, 0.95)], ids=["exact", "variants"])
+@pytest.mark.parametrize(("lenient", "floor"), [(False, 0.92), (True, 0.98)], ids=["exact", "variants"])
 def test_most_real_sentences_are_read_right(lenient: bool, floor: float) -> None:
     wrong = [(t, e) for _, t, e in CASES if not read_right(t, e, lenient)]
     share = 1 - len(wrong) / len(CASES)
@@ -108,9 +125,10 @@ def test_most_real_sentences_are_read_right(lenient: bool, floor: float) -> None
                                                                           for t, _ in wrong[:5])
 
 
-@pytest.mark.parametrize(("lenient", "floor"), [(False, 0.87), (True, 0.90)], ids=["exact", "variants"])
+@pytest.mark.parametrize(("lenient", "floor"), [(False, 0.96), (True, 0.99)], ids=["exact", "variants"])
 def test_held_out_sentences_are_read_right(lenient: bool, floor: float) -> None:
-    """Sentences kept out of the rules' design (real_sentences_heldout.tsv): what the rules generalize to."""
+    """The first held-out set (real_sentences_heldout.tsv), kept out of the first round's design; the second round
+    read it, so it is design data now and its floor only guards what was reached."""
     cases = load_heldout()
     wrong = [(t, e) for _, t, e in cases if not read_right(t, e, lenient)]
     share = 1 - len(wrong) / len(cases)
