@@ -80,10 +80,21 @@ class Counts:
                    lambda m: f"{m[1]} đến " if m[2].islower() else m[0], s)
         # A range goes up: "đến 22-4 hoặc 30-4" is a day and a month (not before a unit: "giảm 10-5%").
         s = re.sub(r"(?<![\w.,/-])(\d{1,2})-(\d{1,2})\b(?![.,/-]?\d)(?!\s?(?:%|" + UNIT_WORDS + r"\b))",
-                   lambda m: self.calendar.date_or_ratio(m[1], m[2]) if int(m[1]) > int(m[2]) > 0 and
-                   valid_date(int(m[1]), int(m[2])) else m[0], s)
+                   self._downward, s)
         # Year ranges and number ranges, glued to their units too: 2021-2025, 5-7, 30-50mm.
         return re.sub(r"(?<![\w.,])(\d[\d.,]*)\s?[-–]\s?(\d[\d.,]*\d|\d)(?!\d)", r"\1 đến \2", s)
+
+    def _downward(self, m: re.Match[str]) -> str:
+        """"22-4" goes down, so it is no range but a day and a month; marked, as a range it would be read
+        "hai mươi hai đến bốn"."""
+        first, second = int(m[1]), int(m[2])
+        if not (first > second > 0 and valid_date(first, second)):
+            return m[0]
+        reading = self.calendar.date_or_ratio(m[1], m[2])
+        if not re.search(NO_DOUBT, m.string[:m.start()]):
+            self.mark("date_or_range", m[0], (reading, f"{read_number(first, self.dialect)} đến "
+                                                        f"{read_number(second, self.dialect)}"))
+        return reading
 
     def ratio(self, a: str, b: str) -> str:
         return f"{read_number(int(a), self.dialect)} trên {read_number(int(b), self.dialect)}"

@@ -114,7 +114,7 @@ class Normalizer:
         s = "".join(ch if ch.isprintable() or ch in "\n" else " " for ch in s)
         s = re.sub(r"[ \t\u00a0]+", " ", s)
         for step in (self._layout, self._commune_words, self._addresses, self._codes, self._abbreviations,
-                     self._phones, join_groups, self._dates, self._times, self._counts, self._numbers_in_words,
+                     self._phones, self._groups, self._dates, self._times, self._counts, self._numbers_in_words,
                      self._words):
             s = step(s)
         s = re.sub(r"[\"“”«»()\[\]{}*_#|~^<>•]", " ", s)
@@ -203,6 +203,9 @@ class Normalizer:
         numbers = r"((?:\d{8}|\d{3,5})(?:\s?(?:,|/|hoặc|và)\s?\d{3,5})*)\b(?![.,]\d)"  # "gọi 113 hoặc 114", 19909995
         return re.sub(r"\b(" + HOTLINE_WORDS + r")([:\s\"“”']+(?:[^\W\d]+\s+){0,2}?)" + numbers,
                       lambda m: m[1] + m[2] + re.sub(r"\d+", lambda n: read_digits(n[0]), m[3]), s)
+
+    def _groups(self, s: str) -> str:
+        return join_groups(s, self._mark)
 
     def _counts(self, s: str) -> str:
         return self.counts.read(s)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 DIGITS = ["không", "một", "hai", "ba", "bốn", "năm", "sáu", "bảy", "tám", "chín"]
@@ -114,12 +115,17 @@ def read_amount(token: str, dialect: Dialect = NORTH) -> str:
     return words
 
 
-def join_groups(s: str) -> str:
+def join_groups(s: str, mark: Callable[[str, str, tuple[str, ...]], None] | None = None) -> str:
     """A space as thousands separator, "346 000 ha", "1 200 000 đồng", becomes the dot Vietnamese text uses
-    (phone numbers, which start with 0 or run in groups of four, are read before this)."""
+    (phone numbers, which start with 0 or run in groups of four, are read before this). ``mark`` is told where
+    the groups could also be two numbers ("150 200")."""
     def grouped(m: re.Match[str]) -> str:
         if re.fullmatch(r"[1-9]00", m[1]) and m[2][1:4] != "000":
             return m[0]  # "300 400kg/sào": two round numbers, a range missing its dash
-        return m[1] + m[2].replace(" ", ".")
+        joined = m[1] + m[2].replace(" ", ".")
+        if mark and not re.fullmatch(r"(?: 000)+", m[2]):
+            numbers = m[0].split()
+            mark("number_or_numbers", m[0], (read_amount(joined), ", ".join(read_amount(n) for n in numbers)))
+        return joined
 
     return re.sub(r"(?<![\d.,])([1-9]\d{0,2})((?: \d{3})+)(?![\d]|[.,]\d)", grouped, s)

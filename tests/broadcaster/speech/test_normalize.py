@@ -228,3 +228,14 @@ def test_ours_is_clearly_ahead_of_other_normalizers(other: str) -> None:
     ours, _ = score(Normalizer(), cases, lenient=True)
     theirs, _ = score(competitors()[other], cases, lenient=True)
     assert ours >= theirs + 0.10
+
+
+def test_the_second_rounds_guesses_are_marked() -> None:
+    text = "thực hiện đến 22-4 hoặc 30-4; khoảng 346 500 ha; 400 000 ha"
+    marks = {m.kind: m for m in reversed(Normalizer().marks(text))}  # the first mark of each kind
+    assert marks["date_or_range"].readings == ("hai mươi hai tháng tư", "hai mươi hai đến bốn")
+    assert marks["number_or_numbers"].text == "346 500"
+    assert marks["number_or_numbers"].readings[1] == "ba trăm bốn mươi sáu, năm trăm"
+    assert [m.text for m in Normalizer().marks("400 000 ha")] == []  # whole thousands are one number
+    assert [m.text for m in Normalizer().marks("EVNHCMC")] == ["EVNHCMC"]
+
