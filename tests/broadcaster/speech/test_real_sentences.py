@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from bench.normalize_score import canonical, load_heldout, load_real
+from bench.normalize_score import canonical, load_heldout, load_heldout2, load_real
 from broadcaster.speech.normalize import Normalizer
 
 KINDS = {
@@ -133,6 +133,18 @@ def test_held_out_sentences_are_read_right(lenient: bool, floor: float) -> None:
     wrong = [(t, e) for _, t, e in cases if not read_right(t, e, lenient)]
     share = 1 - len(wrong) / len(cases)
     assert share >= floor, f"{share:.1%} of held-out sentences right; first wrong: " + "; ".join(
+        f"{t} -> {NORMALIZER(t)}" for t, _ in wrong[:5])
+
+
+@pytest.mark.parametrize(("lenient", "floor"), [(False, 0.83), (True, 0.84)], ids=["exact", "variants"])
+def test_second_held_out_sentences_are_read_right(lenient: bool, floor: float) -> None:
+    """The second held-out set (real_sentences_heldout2.tsv), copied before the second round's rules and measured
+    only before them (81.6% exactly) and after them (84.8%): a floor a little under the figure after."""
+    cases = load_heldout2()
+    assert len(cases) >= 150
+    wrong = [(t, e) for _, t, e in cases if not read_right(t, e, lenient)]
+    share = 1 - len(wrong) / len(cases)
+    assert share >= floor, f"{share:.1%} of the second held-out sentences right; first wrong: " + "; ".join(
         f"{t} -> {NORMALIZER(t)}" for t, _ in wrong[:5])
 
 
