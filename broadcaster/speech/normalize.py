@@ -55,12 +55,17 @@ def _alternatives(words: tuple[str, ...], before: str, after: str, flags: int = 
                       + after, flags)
 
 
+MARK_KINDS = ("date_or_ratio", "date_or_range", "decimal_or_date", "month_or_number", "number_or_numbers",
+              "acronym", "unknown_word")
+
+
 @dataclass(frozen=True)
 class Mark:
     """A reading the normalizer could not settle: what was written and its likely readings, the one it chose
-    first. ``kind``: ``date_or_ratio`` ("3/12"), ``acronym`` (letters it spelled), ``unknown_word`` (a word in
-    Latin letters that is not Vietnamese and not in the foreign-word list). Saving a choice into the commune
-    dictionary settles it."""
+    first. ``kind``: one of MARK_KINDS: ``date_or_ratio`` ("3/12"), ``date_or_range`` ("22-4"),
+    ``decimal_or_date`` ("2.8"), ``month_or_number`` ("12/2015"), ``number_or_numbers`` ("346 500"),
+    ``acronym`` (letters it spelled), ``unknown_word`` (a word in Latin letters that is not Vietnamese and not in
+    the foreign-word list). Saving a choice into the commune dictionary settles it."""
 
     kind: str
     text: str

@@ -8,6 +8,7 @@ from typing import Any
 from broadcaster import __version__
 from broadcaster.domain.cap.policy import CERTAINTIES, PRIORITY_CHOICES, SEVERITIES, URGENCIES
 from broadcaster.domain.emergency import MAX_REPEATS, templates
+from broadcaster.speech.normalize import MARK_KINDS
 
 J = dict[str, Any]
 
@@ -136,7 +137,7 @@ SCHEMAS: dict[str, J] = {
     "CapMapping": obj(["rules"], rules=array(ref("CapRule")), default=array(ref("CapRule"))),
     "Geocode": obj(["id", "value_name", "value", "area_id"], id=INT, value_name=STR, value=STR, area_id=INT),
     "Mark": obj(["kind", "text", "readings"],
-                kind={"type": "string", "enum": ["date_or_ratio", "acronym", "unknown_word"]}, text=STR,
+                kind={"type": "string", "enum": list(MARK_KINDS)}, text=STR,
                 readings=array(STR)),
 }
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from edge_agent.protocol.fields import Message, ProtocolError, load_object
+from edge_agent.protocol.live import LiveStart, LiveStop
 from edge_agent.protocol.messages import Alert, Command, Manifest, Schedule
 from edge_agent.protocol.reports import ChunkRequest, Delivery, Heartbeat, Playback, Refused, Status
 
 _TYPES: dict[str, type[Message]] = {
     cls.TYPE: cls
-    for cls in (Schedule, Manifest, Alert, Status, Heartbeat, Delivery, Playback, ChunkRequest, Refused, Command)
+    for cls in (Schedule, Manifest, Alert, Status, Heartbeat, Delivery, Playback, ChunkRequest, Refused, Command,
+                LiveStart, LiveStop)
 }
 
 

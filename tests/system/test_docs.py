@@ -20,7 +20,7 @@ def test_every_json_example_in_the_protocol_document_decodes() -> None:
         kinds.add(json.loads(block)["type"])
         assert message.to_dict()["type"] == json.loads(block)["type"]
     assert kinds == {"schedule", "manifest", "alert", "status", "heartbeat", "delivery", "playback", "chunk_request",
-                     "refused", "command"}
+                     "refused", "command", "live_start", "live_stop"}
 
 
 def test_the_receiver_guide_documents_every_agent_setting() -> None:

@@ -239,3 +239,14 @@ def test_the_second_rounds_guesses_are_marked() -> None:
     assert [m.text for m in Normalizer().marks("400 000 ha")] == []  # whole thousands are one number
     assert [m.text for m in Normalizer().marks("EVNHCMC")] == ["EVNHCMC"]
 
+
+
+def test_every_kind_of_mark_the_normalizer_makes_is_one_it_declares() -> None:
+    from pathlib import Path
+
+    from broadcaster.speech import normalize
+
+    made = set()
+    for path in Path(normalize.__file__).parent.glob("*.py"):
+        made |= set(re.findall(r'"([a-z]+_or_[a-z]+)"', path.read_text(encoding="utf-8")))
+    assert made <= set(normalize.MARK_KINDS), "the API's document lists MARK_KINDS"
