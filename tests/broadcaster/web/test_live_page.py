@@ -4,6 +4,7 @@ receiver wrote is the voice that was spoken."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import time
@@ -75,6 +76,9 @@ def test_a_leader_speaks_from_a_phone_and_the_loudspeaker_plays_the_voice(env: E
     expect(phone.locator("#live-playing")).to_contain_text("1 trên 1 cụm loa đang phát", timeout=15_000)
     assert phone.locator("#live-level").evaluate("m => m.value") > 0.01, "the level meter shows the voice"
     time.sleep(6)
+    folder = Path(os.environ.get("LOAXA_SCREENSHOTS") or microphone.parent / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    phone.screenshot(path=str(folder / "live-phone.png"), full_page=True)
     phone.click("#live-stop")
     expect(phone.locator("#live-state")).to_contain_text("Đã dừng phát trực tiếp", timeout=30_000)
     broadcast_id = env.client.get("/api/v1/broadcasts", headers=env.auth).get_json()[0]["id"]
