@@ -237,3 +237,14 @@ def test_a_desk_microphone_speaks_through_the_command(env: Env, site: str, voice
     broadcast_id = env.client.get("/api/v1/broadcasts", headers=env.auth).get_json()[0]["id"]
     wait_until(lambda: states(env, broadcast_id)["loa-01"] == "played", 30)
     assert likeness(live_file(env, "loa-01", broadcast_id), voice)[0] > 0.8
+
+
+def test_a_fleet_of_simulated_receivers_hears_the_whole_session() -> None:
+    """bench/live.py's run, small: the web and worker as processes, 20 simulated receivers checking every
+    signature and holding the frames in the receiver's own jitter buffer, and one real receiver."""
+    from bench import live as live_bench
+
+    result = live_bench.run(receivers=20, seconds=8)
+    assert result["refused"] == 0
+    assert result["speech_s"] >= 7.5
+    assert result["frames_missing_per_receiver"] <= 0.05 * result["speech_s"] * 50, "each heard the whole of it"
