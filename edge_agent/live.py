@@ -184,6 +184,8 @@ class LiveListener:
         if session is not None:
             logger.info("live broadcast %d ends", stop.broadcast_id)
             session.stopped.set()
+            if session.buffer.first is None:
+                self.finish(session)  # none of it came here: nothing to play out (the server counts it missed)
 
     def on_audio(self, topic: str, payload: bytes) -> None:
         """A signed audio packet (on the network thread: quick)."""

@@ -303,18 +303,16 @@ class LiveServer:
         self._timers = [t for t in self._timers if t.is_alive()] + [timer]
         timer.start()
 
-    def keep(self, broadcast_id: int, recording: bytes) -> None:
+    def keep(self, broadcast_id: int, ogg: bytes) -> None:
         """The recording kept as the session's bulletin, and rendered as it would air again (loudness and all)."""
         try:
-            source = self.uploads.put(recording)
+            source = self.uploads.put(ogg)
             with self.db.session() as session:
                 live = session.get(LiveSession, broadcast_id)
                 assert live is not None
                 seconds = live.frames * FRAME_MS / 1000
-                rules.keep_recording(session, live, source, seconds, None)
-                bulletin = session.get(Broadcast, broadcast_id).bulletin  # type: ignore[union-attr]
-                assert bulletin.recording is not None
-                asset = self.speech.render_recording(session, bulletin.recording, self.uploads,
+                recording = rules.keep_recording(session, live, source, seconds)
+                asset = self.speech.render_recording(session, recording, self.uploads,
                                                      max(seconds + 60, self.config.speech.max_recording_s))
                 live.asset_id = asset.id
             logger.info("live broadcast %d kept: %.0f s, asset %s", broadcast_id, seconds, asset.id[:12])

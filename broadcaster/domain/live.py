@@ -157,19 +157,19 @@ def _end(session: Session, live: LiveSession, now: datetime, error: str | None) 
                 delivery.state, delivery.error, delivery.updated_at = "missed", NO_REPORT, now
 
 
-def keep_recording(session: Session, live: LiveSession, source_sha256: str, duration_s: float,
-                   asset_id: str | None) -> None:
-    """The session's recording (as the microphone sent it, and loudness-normalized as it would air) becomes its
-    bulletin's: an approver may let it air again."""
+def keep_recording(session: Session, live: LiveSession, source_sha256: str, duration_s: float) -> Recording:
+    """The session's recording (as the microphone sent it) becomes its bulletin's: an approver may let it air
+    again. The caller renders it as it would air and names that asset on ``live``."""
     broadcast = session.get(Broadcast, live.broadcast_id)
     assert broadcast is not None
     bulletin = broadcast.bulletin
-    session.add(Recording(bulletin_id=bulletin.id, language="vi", source_sha256=source_sha256,
-                          filename=f"{live.session}.ogg", duration_s=round(duration_s, 2)))
-    live.asset_id = asset_id
+    recording = Recording(bulletin_id=bulletin.id, language="vi", source_sha256=source_sha256,
+                          filename=f"{live.session}.ogg", duration_s=round(duration_s, 2))
+    session.add(recording)
     bulletin.state, bulletin.approved_by, bulletin.approved_at = "submitted", None, None
     bulletin.review_comment = RECORDED
     session.flush()
+    return recording
 
 
 RECORDED = "Bản ghi buổi phát trực tiếp: cần duyệt trước khi phát lại."

@@ -99,18 +99,24 @@ class Listener:
         if problem:
             raise ListenerUnavailable(problem)
         with tempfile.TemporaryDirectory(prefix="listen-") as tmp:
-            source, wav = Path(tmp) / "in", Path(tmp) / "16k.wav"
-            source.write_bytes(audio)
-            done = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(source), "-ac", "1", "-ar", "16000",
-                                   "-c:a", "pcm_s16le", str(wav)], capture_output=True, check=False)
-            if done.returncode != 0:
-                raise ListenerUnavailable(f"cannot decode the audio: {done.stderr.decode(errors='replace')[-200:]}")
+            wav = _as_16k_wav(audio, Path(tmp))
             with cls._lock:
                 if cls._pipeline is None:
                     import vietasr
 
                     cls._pipeline = vietasr.Pipeline.new().add("vietasr").build()
                 return str(cls._pipeline.transcribe(str(wav)).text)
+
+
+def _as_16k_wav(audio: bytes, folder: Path) -> Path:
+    """Encoded audio (any format ffmpeg reads) as the mono 16 kHz WAV the recognizer takes, in ``folder``."""
+    source, wav = folder / "in", folder / "16k.wav"
+    source.write_bytes(audio)
+    done = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(source), "-ac", "1", "-ar", "16000",
+                           "-c:a", "pcm_s16le", str(wav)], capture_output=True, check=False)
+    if done.returncode != 0:
+        raise ListenerUnavailable(f"cannot decode the audio: {done.stderr.decode(errors='replace')[-200:]}")
+    return wav
 
 
 def transcribe_long(audio: bytes, window_s: int = 30) -> str:
@@ -120,12 +126,7 @@ def transcribe_long(audio: bytes, window_s: int = 30) -> str:
     import wave
 
     with tempfile.TemporaryDirectory(prefix="transcribe-") as tmp:
-        source, wav = Path(tmp) / "in", Path(tmp) / "16k.wav"
-        source.write_bytes(audio)
-        done = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(source), "-ac", "1", "-ar", "16000",
-                               "-c:a", "pcm_s16le", str(wav)], capture_output=True, check=False)
-        if done.returncode != 0:
-            raise ListenerUnavailable(f"cannot decode the audio: {done.stderr.decode(errors='replace')[-200:]}")
+        wav = _as_16k_wav(audio, Path(tmp))
         parts = []
         with wave.open(str(wav), "rb") as whole:
             frames = whole.getframerate() * window_s

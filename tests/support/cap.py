@@ -6,15 +6,10 @@ name only is written here, judged by reading each document (which of its geocode
 from __future__ import annotations
 
 import csv
-import hashlib
 import re
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 from broadcaster.db import Area
 from broadcaster.ops.bootstrap import ensure_airtime, ensure_area, ensure_device
@@ -171,47 +166,3 @@ def alert_xml(identifier: str, *infos: str, status: str = "Actual", kind: str = 
             f"<identifier>{identifier}</identifier><sender>{sender}</sender><sent>{sent}</sent>"
             f"<status>{status}</status><msgType>{kind}</msgType><scope>{scope}</scope>{refs}"
             + "".join(infos or (info_xml(),)) + "</alert>").encode()
-
-
-class Site:
-    """Files by path (with query), each with an ETag; what was asked and answered is kept."""
-
-    def __init__(self) -> None:
-        self.files: dict[str, bytes] = {}
-        self.answers: list[tuple[str, int]] = []
-        site = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # the name http.server calls
-                body = site.files.get(self.path)
-                if body is None:
-                    self._answer(404, b"not here", {})
-                    return
-                etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
-                if self.headers.get("If-None-Match") == etag:
-                    self._answer(304, b"", {"ETag": etag})
-                    return
-                self._answer(200, body, {"ETag": etag, "Last-Modified": formatdate(usegmt=True),
-                                         "Content-Type": "application/xml"})
-
-            def _answer(self, status: int, body: bytes, headers: dict[str, str]) -> None:
-                site.answers.append((self.path, status))
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)

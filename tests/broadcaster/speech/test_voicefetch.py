@@ -6,11 +6,9 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import threading
 import zipfile
 from collections.abc import Iterator
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -19,6 +17,7 @@ from broadcaster.cli import main
 from broadcaster.speech import voicefetch
 from broadcaster.speech.voicefetch import FetchError, fetch, verify
 from broadcaster.speech.voices import make_engine
+from tests.support.sites import Site
 from tests.support.voices import voices, write_voice
 
 
@@ -33,34 +32,16 @@ def voice_zip(tmp_path: Path, extra: dict[str, bytes] | None = None) -> bytes:
     return buffer.getvalue()
 
 
-class Site:
-    def __init__(self) -> None:
-        self.files: dict[str, bytes] = {}
-        self.requests: list[str] = []
-        site = self
+class Release(Site):
+    """GitHub, as far as a release's zip and the document publishing its checksum go."""
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                site.requests.append(self.path)
-                body = site.files.get(self.path)
-                if body is None:
-                    self.send_error(404)
-                    return
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    @property
+    def requests(self) -> list[str]:
+        return [path for path, _ in self.answers]
 
     def source(self, **changes: object) -> voicefetch.Source:
         real = voicefetch.SOURCES["viettts"]
-        return replace(real, url=f"{self.base}/download/{real.asset}", digest_api=f"{self.base}/release",
+        return replace(real, url=f"{self.url}/download/{real.asset}", digest_api=f"{self.url}/release",
                        **changes)  # type: ignore[arg-type]
 
     def publish(self, data: bytes, digest: str | None = None) -> None:
@@ -72,15 +53,14 @@ class Site:
 
 
 @pytest.fixture
-def site() -> Iterator[Site]:
-    s = Site()
+def site() -> Iterator[Release]:
+    s = Release()
     yield s
-    s.server.shutdown()
-    s.server.server_close()
+    s.stop()
 
 
 def test_fetch_verifies_against_the_published_checksum_and_installs_a_working_voice(
-        tmp_path: Path, site: Site) -> None:
+        tmp_path: Path, site: Release) -> None:
     site.publish(voice_zip(tmp_path))
     dest = fetch("viettts", tmp_path / "voices" / "viettts", source=site.source(), progress=None)
     assert sorted(p.name for p in dest.iterdir()) == sorted([*voicefetch.SOURCES["viettts"].files, "SHA256SUMS",
@@ -91,14 +71,14 @@ def test_fetch_verifies_against_the_published_checksum_and_installs_a_working_vo
     assert verify(dest) == ["lexicon.txt"]
 
 
-def test_a_download_that_does_not_match_its_checksum_installs_nothing(tmp_path: Path, site: Site) -> None:
+def test_a_download_that_does_not_match_its_checksum_installs_nothing(tmp_path: Path, site: Release) -> None:
     site.publish(voice_zip(tmp_path), digest="0" * 64)
     with pytest.raises(FetchError, match="checksum mismatch"):
         fetch("viettts", tmp_path / "voices" / "viettts", source=site.source(), progress=None)
     assert list((tmp_path / "voices").iterdir()) == []
 
 
-def test_a_given_checksum_wins_over_the_published_one(tmp_path: Path, site: Site) -> None:
+def test_a_given_checksum_wins_over_the_published_one(tmp_path: Path, site: Release) -> None:
     data = voice_zip(tmp_path)
     site.publish(data, digest="0" * 64)
     dest = fetch("viettts", tmp_path / "v", sha256=hashlib.sha256(data).hexdigest(), source=site.source(),
@@ -106,7 +86,7 @@ def test_a_given_checksum_wins_over_the_published_one(tmp_path: Path, site: Site
     assert verify(dest) == []
 
 
-def test_without_any_checksum_nothing_is_downloaded(tmp_path: Path, site: Site) -> None:
+def test_without_any_checksum_nothing_is_downloaded(tmp_path: Path, site: Release) -> None:
     site.files["/release"] = b'{"assets": []}'
     with pytest.raises(FetchError, match=r"no published SHA-256.*--sha256"):
         fetch("viettts", tmp_path / "v", source=site.source(), progress=None)
@@ -114,7 +94,7 @@ def test_without_any_checksum_nothing_is_downloaded(tmp_path: Path, site: Site) 
 
 
 @pytest.mark.parametrize(("prefix", "reason"), [("", "not a usable vietTTS voice"), ("../", "archive lacks")])
-def test_an_archive_with_files_that_are_not_a_voice_is_refused(tmp_path: Path, site: Site, prefix: str,
+def test_an_archive_with_files_that_are_not_a_voice_is_refused(tmp_path: Path, site: Release, prefix: str,
                                                                reason: str) -> None:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as zf:

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +21,7 @@ from broadcaster.speech.render import Speech
 from broadcaster.speech.voicefetch import FetchError, PiperSource, fetch_piper, verify
 from broadcaster.speech.voices import all_voices, make_engine, write_installed
 from tests.broadcaster.speech.test_piper import tiny_piper_model
+from tests.support.sites import Site
 
 SENTENCE = "Bà con thôn Đông chú ý, chiều nay có mưa to và gió mạnh."
 
@@ -93,31 +92,13 @@ def test_a_voice_installed_in_the_voices_folder_is_found_and_auto_reads_with_it(
         "a northern woman's voice that is gone is replaced by espeak-ng's northern woman"
 
 
-class Hub:
-    """A web server laid out like Hugging Face: files under /<repo>/resolve/<revision>/, and the repository's
-    tree with each file's git object id (and, for large files, the SHA-256 of the stored object)."""
+class Hub(Site):
+    """A web server laid out like Hugging Face: files under /resolve/<revision>/, and the repository's tree with
+    each file's git object id (and, for large files, the SHA-256 of the stored object)."""
 
     def __init__(self, folder: Path) -> None:
-        self.files: dict[str, bytes] = {}
-        hub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                body = hub.files.get(self.path)
-                if body is None:
-                    self.send_error(404)
-                    return
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        super().__init__()
+        self.base = self.url
         self.source = PiperSource("vi_VN-tiny", "vi/vi_VN/tiny/x_low", "Thử (Piper)", "north", "female")
         folder.mkdir(parents=True, exist_ok=True)
         tiny_piper_model(folder)
@@ -146,8 +127,7 @@ class Hub:
 def hub(tmp_path: Path) -> Iterator[Hub]:
     h = Hub(tmp_path / "published")
     yield h
-    h.server.shutdown()
-    h.server.server_close()
+    h.stop()
 
 
 def test_a_piper_voice_is_fetched_checked_and_then_reads_bulletins(tmp_path: Path, hub: Hub) -> None:

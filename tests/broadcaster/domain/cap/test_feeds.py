@@ -12,8 +12,9 @@ import pytest
 
 from broadcaster.db import CapAlert, CapFeedEntry
 from broadcaster.delivery.feeds import poll_feeds
-from tests.support.cap import ROWS, Site, build_fleet, later, path, read
+from tests.support.cap import ROWS, build_fleet, later, path, read
 from tests.support.env import Env
+from tests.support.sites import Site
 
 
 @pytest.fixture

@@ -16,8 +16,9 @@ import pytest
 from broadcaster.db import Area, Broadcast, Bulletin, CapAlert
 from broadcaster.ops.bootstrap import ensure_airtime
 from broadcaster.web import common
-from tests.support.cap import Site, alert_xml, info_xml, read
+from tests.support.cap import alert_xml, info_xml, read
 from tests.support.env import Env
+from tests.support.sites import Site
 
 
 def post(env: Env, data: bytes, auth: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
