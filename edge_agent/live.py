@@ -213,10 +213,10 @@ class LiveListener:
         session.buffer.add(packet, arrived)
 
     def current(self) -> Session | None:
-        """The session this device should be playing now, if any."""
+        """The session on air for this device now (begun, not yet played out), with or without its audio yet."""
         with self._lock:
             for session in self.sessions.values():
-                if not session.done and session.buffer.first is not None:
+                if not session.done:
                     return session
             return None
 

@@ -219,8 +219,13 @@ class Player:
     def _play_due(self) -> None:
         session = self.live.current() if self.live is not None else None
         if session is not None and self._due_above(PRIORITY_RANK[session.start.priority]) is None:
-            self._play_live(session)
-            return
+            if session.buffer.first is not None:
+                self._play_live(session)
+            elif time.monotonic() - session.heard_at > self.config.live.silence_s:
+                assert self.live is not None
+                self.live.finish(session)
+                self.reporter.live(session.broadcast_id, "missed", error="none of the live audio came here")
+            return  # its audio is on its way: nothing less urgent starts (or resumes) meanwhile
         for local in self.store.playable():
             if self.stopping.is_set():
                 return

@@ -142,3 +142,31 @@ def test_bad_relays_are_refused(env: Env) -> None:
         response = env.client.post("/api/v1/broadcasts", headers=env.auth,
                                    json={"bulletin_id": bulletin_id, "targets": ["all"], "relay": relay})
         assert response.status_code == 422 and response.get_json()["error"]["code"] == "invalid_relay", relay
+
+
+def test_a_live_session_pauses_a_relay_which_then_takes_up_its_window(env: Env, station: str,
+                                                                      tmp_path: Path) -> None:
+    from broadcaster.ops.microphone import Speaking, encoded
+
+    voice = tmp_path / "voice.wav"
+    subprocess.run(["espeak-ng", "-v", "vi", "-w", str(voice), "Bà con chú ý, chủ tịch xã nói trực tiếp."],
+                   check=True)
+    env.start_worker()
+    agent = env.start_agent("loa-01")
+    wait_until(lambda: agent.groups and agent.link.ready.is_set(), 30)
+    relay = env.broadcast("Tiếp sóng đài tỉnh.", targets=["loa-01"],
+                          relay={"url": f"{station}/live.mp3", "window_s": 20})
+    wait_until(lambda: env.device_states(relay["id"]) == {"loa-01": "playing"}, timeout=60)
+    time.sleep(3)
+    body = env.client.post("/api/v1/live", json={"targets": ["loa-01"], "priority": "priority"},
+                           headers=env.auth).get_json()
+    speaking = Speaking(body["ws_url"], body["ticket"])
+    speaking.open()
+    speaking.send(encoded(str(voice)))
+    live_id = body["live"]["broadcast_id"]
+    wait_until(lambda: env.device_states(live_id) == {"loa-01": "played"}, timeout=30)
+    assert env.device_states(relay["id"]) == {"loa-01": "playing"}, "the relay is paused, not cut off"
+    wait_until(lambda: env.device_states(relay["id"]) == {"loa-01": "played"}, timeout=40)
+    names = [f.name.split("-", 1)[1] for f in env.played_files("loa-01")]
+    assert names == [f"b{relay['id']}-relay.wav", f"b{live_id}-live.wav", f"b{relay['id']}-relay.wav"], \
+        "the station, the leader's voice, the station again"
