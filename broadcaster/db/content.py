@@ -41,6 +41,9 @@ class Bulletin(Base):
     """The voice chosen for it (None: its commune's)."""
     speed: Mapped[float | None] = mapped_column(Float)
     """How fast it is read, times the voice's own (None: 1)."""
+    request: Mapped[str | None] = mapped_column(Text)
+    """What the writer asked for, as JSON (priority, play_at, targets, repeat): the broadcast it becomes on
+    approval unless the leader changes it. None: nothing asked (send now to all)."""
     recording: Mapped[Recording | None] = relationship()
     broadcasts: Mapped[list[Broadcast]] = relationship(viewonly=True, order_by="Broadcast.id")
 

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    false,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -29,6 +30,8 @@ class Area(Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"))
     voice: Mapped[str | None] = mapped_column(String(63))
     """The voice its bulletins are read with (None: the nearest area above that chose one, else the server's)."""
+    public: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """Whether what aired here is on a public page and feed for people who missed it (an admin opts in)."""
 
 
 class DeviceGroup(Base):
