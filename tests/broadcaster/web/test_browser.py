@@ -6,57 +6,17 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from broadcaster.ops.bootstrap import ensure_airtime, ensure_area, ensure_device
+from tests.support.browser import log_in, log_out, screenshot
 from tests.support.env import Env
 
 pytestmark = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    binary = shutil.which("chromium")
-    assert binary, "scripts/test installs Debian's chromium"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=binary,
-                                             args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"])
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(chromium: Browser) -> Iterator[Page]:
-    context = chromium.new_context(locale="vi-VN", viewport={"width": 1280, "height": 1000}, accept_downloads=True)
-    context.set_default_timeout(30_000)
-    yield context.new_page()
-    context.close()
-
-
-def screenshot(page: Page, name: str, tmp_path: Path) -> None:
-    folder = Path(os.environ.get("LOAXA_SCREENSHOTS") or tmp_path / "screenshots")
-    folder.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
-
-
-def log_in(page: Page, site: str, username: str, password: str) -> None:
-    page.goto(site + "/login")
-    page.fill("#username", username)
-    page.fill("#password", password)
-    page.click("button[type=submit]")
-    expect(page.locator("header nav")).to_contain_text(username)
-
-
-def log_out(page: Page) -> None:
-    page.click("header form button")
-    expect(page.locator("#username")).to_be_visible()
 
 
 def test_an_admin_sends_an_announcement_and_sees_it_played(env: Env, site: str, page: Page, tmp_path: Path) -> None:
@@ -97,27 +57,21 @@ def test_an_officer_listens_before_sending(env: Env, site: str, page: Page, tmp_
     screenshot(page, "front-page", tmp_path)
 
 
-def test_an_unsure_reading_is_settled_in_one_tap_on_a_phone(env: Env, site: str, chromium: Browser) -> None:
+def test_an_unsure_reading_is_settled_in_one_tap_on_a_phone(env: Env, site: str, phone: Page) -> None:
     """Typed on a phone: the page says where the machine is unsure ("3/12"), offers the readings, and one tap
     saves the right one in the commune's dictionary; the reading shown follows at once, nothing typed is lost."""
-    context = chromium.new_context(locale="vi-VN", viewport={"width": 390, "height": 844}, has_touch=True,
-                                   is_mobile=True)
-    phone = context.new_page()
-    try:
-        log_in(phone, site, "admin", "correct horse battery")
-        phone.fill("#text", "Kết quả 3/12 của thôn rất tốt.")  # nothing around "3/12" says what it is
-        marks = phone.locator("#reading-marks li")
-        expect(marks.first).to_contain_text("3/12")
-        phone.locator("#reading-marks button", has_text="ba trên mười hai").tap()
-        expect(phone.locator("#reading-marks")).to_contain_text("Đã lưu vào từ điển của xã")
-        expect(phone.locator("#live-reading")).to_contain_text("Kết quả ba trên mười hai của thôn")
-        assert phone.input_value("#text") == "Kết quả 3/12 của thôn rất tốt."
-        with env.db.session() as session:
-            from broadcaster.db import LexiconEntry
+    log_in(phone, site, "admin", "correct horse battery")
+    phone.fill("#text", "Kết quả 3/12 của thôn rất tốt.")  # nothing around "3/12" says what it is
+    marks = phone.locator("#reading-marks li")
+    expect(marks.first).to_contain_text("3/12")
+    phone.locator("#reading-marks button", has_text="ba trên mười hai").tap()
+    expect(phone.locator("#reading-marks")).to_contain_text("Đã lưu vào từ điển của xã")
+    expect(phone.locator("#live-reading")).to_contain_text("Kết quả ba trên mười hai của thôn")
+    assert phone.input_value("#text") == "Kết quả 3/12 của thôn rất tốt."
+    with env.db.session() as session:
+        from broadcaster.db import LexiconEntry
 
-            assert [(e.word, e.reading) for e in session.query(LexiconEntry)] == [("3/12", "ba trên mười hai")]
-    finally:
-        context.close()
+        assert [(e.word, e.reading) for e in session.query(LexiconEntry)] == [("3/12", "ba trên mười hai")]
 
 
 def test_write_approve_schedule_and_watch_the_dashboard_update_live(env: Env, site: str, chromium: Browser,

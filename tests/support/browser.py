@@ -1,0 +1,63 @@
+"""Officers in a real browser: Playwright driving Debian's headless Chromium (no browser download), at a
+desktop size and at a phone's (390x844, touch), in the Vietnamese locale. Screenshots go to
+$LOAXA_SCREENSHOTS (docs/ui/ refreshes docs/ui.md's)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+DESKTOP = {"width": 1280, "height": 1000}
+PHONE = {"width": 390, "height": 844}
+NARROW = {"width": 360, "height": 740}
+"""The narrowest phone a page must fit without scrolling sideways."""
+
+
+@contextmanager
+def launch(*args: str) -> Iterator[Browser]:
+    binary = shutil.which("chromium")
+    assert binary, "scripts/test installs Debian's chromium"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=binary, args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", *args])
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@contextmanager
+def open_page(browser: Browser, size: dict[str, int] = DESKTOP) -> Iterator[Page]:
+    """A fresh context (no cookies) at this size; a phone-sized one has touch, as a phone does."""
+    phone = size["width"] < 600
+    context = browser.new_context(locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh", viewport=size,
+                                  accept_downloads=True, has_touch=phone, is_mobile=phone)
+    context.set_default_timeout(30_000)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def screenshot(page: Page, name: str, tmp_path: Path) -> None:
+    folder = Path(os.environ.get("LOAXA_SCREENSHOTS") or tmp_path / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+
+def log_in(page: Page, site: str, username: str, password: str) -> None:
+    page.goto(site + "/login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    expect(page.locator("header nav")).to_contain_text(username)
+
+
+def log_out(page: Page) -> None:
+    page.click("header form button")
+    expect(page.locator("#username")).to_be_visible()
