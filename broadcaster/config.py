@@ -84,6 +84,9 @@ class SpeechSettings:
     """Band-limit broadcasts to 250 Hz - 6 kHz for horn loudspeakers."""
     max_recording_s: int = 1800
     """Longest uploaded recording accepted (seconds)."""
+    max_spoken_s: int = 300
+    """Longest text an officer may write, as time to read it aloud (seconds, at our voices' 140 words a minute
+    and the bulletin's speed): longer texts are refused with the estimate, to be split into several."""
     transcripts: bool = True
     """Write down what is said in each recording (uploaded, or kept from a live session) with the offline
     recognizer, where the ``asr`` extra is installed (about 2 s of one core for 10 s of speech)."""

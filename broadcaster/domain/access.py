@@ -18,7 +18,7 @@ from broadcaster.domain.areas import below
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     "view": frozenset(ROLES),
-    "write": frozenset({"admin", "editor"}),  # bulletins, recordings, the dictionary
+    "write": frozenset({"admin", "editor", "approver"}),  # bulletins, recordings, the dictionary
     "approve": frozenset({"admin", "approver"}),  # approve or reject bulletins
     "schedule": frozenset({"admin", "editor", "approver"}),  # broadcast approved bulletins
     "stop": frozenset({"admin", "approver", "operator"}),

@@ -222,10 +222,10 @@ def parse_repeat(value: Any, now: datetime, timezone: str = DEFAULT_TZ) -> Repea
         data.setdefault("start", now.astimezone(ZoneInfo(zone)).date().isoformat())
     try:
         repeat = Repeat.from_dict(data)
-    except ProtocolError as exc:
-        raise Refusal("invalid_repeat", f"'repeat.{exc}", field="repeat") from None
+    except ProtocolError as exc:  # "times: ...": the field goes with it, so a page can say which part is wrong
+        raise Refusal("invalid_repeat", f"'repeat.{exc}", field=f"repeat.{str(exc).split(':')[0]}") from None
     if repeat.ends_before(now):
-        raise Refusal("invalid_repeat", "'repeat.until' is in the past: it would never play", field="repeat")
+        raise Refusal("invalid_repeat", "'repeat.until' is in the past: it would never play", field="repeat.until")
     if not repeat.occurrences(now, now + timedelta(days=366)):
         raise Refusal("invalid_repeat", "'repeat' gives no time to play in the coming year", field="repeat")
     return repeat

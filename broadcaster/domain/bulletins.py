@@ -17,6 +17,7 @@ from broadcaster.db import (
     utcnow,
 )
 from broadcaster.domain.access import audit, home_area, require, scope_of
+from broadcaster.domain.airtime import spoken_s
 from broadcaster.domain.errors import Refusal, text_field
 from broadcaster.domain.fleet import owned_area
 from broadcaster.domain.lifecycle import BULLETIN_STATES
@@ -29,23 +30,33 @@ MAX_TITLE = 200
 MAX_TEXT = 20_000
 
 
-def _spoken_text(data: dict[str, Any]) -> str:
+def spoken_text(data: dict[str, Any], max_spoken_s: float | None = None, speed: float | None = None) -> str:
+    """The text to read, refused when it has nothing to say or (with ``max_spoken_s``) takes longer than that to
+    read aloud: a 37-minute reading scheduled without a word is worse than a refusal that says to split it."""
     text = text_field(data, "text", MAX_TEXT)
     if not any(ch.isalnum() for ch in text):
         raise Refusal("nothing_to_say", "'text' has no letters or digits to read aloud", field="text")
+    if max_spoken_s is not None:
+        seconds = spoken_s(text, speed)
+        if seconds > max_spoken_s:
+            raise Refusal("too_long_to_read", f"'text' takes about {seconds / 60:.0f} min to read; the most is "
+                          f"{max_spoken_s / 60:g} min: split it into several bulletins", field="text",
+                          details=[{"spoken_s": round(seconds), "max_spoken_s": max_spoken_s}])
     return text
 
 
-def create_bulletin(session: Session, user: User, data: dict[str, Any], voices: Collection[str] = ()) -> Bulletin:
+def create_bulletin(session: Session, user: User, data: dict[str, Any], voices: Collection[str] = (),
+                    max_spoken_s: float | None = None) -> Bulletin:
     """A draft (or, with ``"submit": true``, submitted for approval at once), optionally with its ``voice`` (one
-    of ``voices``) and reading ``speed``."""
+    of ``voices``) and reading ``speed``; with ``max_spoken_s``, no longer than that to read aloud."""
     require(user, "write")
     title = text_field(data, "title", MAX_TITLE)
-    text = _spoken_text(data)
+    speed = speed_field(data)
+    text = spoken_text(data, max_spoken_s, speed)
     now = utcnow()
     bulletin = Bulletin(title=title, text=text, state="draft", created_by=user.id, created_at=now,
                         area_id=owned_area(session, user, data.get("area_id")), voice=voice_field(data, voices),
-                        speed=speed_field(data))
+                        speed=speed)
     if data.get("submit") is True:
         bulletin.state, bulletin.submitted_at = "submitted", now
     session.add(bulletin)
@@ -78,7 +89,7 @@ def list_bulletins(session: Session, user: User, state: str | None = None, limit
 
 
 def update_bulletin(session: Session, user: User, bulletin_id: int, data: dict[str, Any],
-                    voices: Collection[str] = ()) -> Bulletin:
+                    voices: Collection[str] = (), max_spoken_s: float | None = None) -> Bulletin:
     """Change the title, text, voice or speed. Approved content that changes goes back for approval: only what
     an approver read (and heard) airs."""
     require(user, "write")
@@ -91,7 +102,7 @@ def update_bulletin(session: Session, user: User, bulletin_id: int, data: dict[s
         if bulletin.recording is not None:
             raise Refusal("not_text", "a recording's audio cannot be edited as text; upload a new one",
                           field="text")
-        bulletin.text = _spoken_text(data)
+        bulletin.text = spoken_text(data, max_spoken_s, speed_field(data) if "speed" in data else bulletin.speed)
         changed.append("text")
     reading = [name for name in ("voice", "speed") if name in data]
     if reading and bulletin.recording is not None:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from broadcaster.config import ServerConfig
 from broadcaster.database import Database
-from broadcaster.db import Asset, User, utcnow
+from broadcaster.db import Asset, Bulletin, User, utcnow
 from broadcaster.domain import errors
 from broadcaster.speech.audio import AudioError
 
@@ -110,6 +110,31 @@ def preview(user: User, text: str, audio_url: str, voice: str | None = None, spe
             raise errors.Refusal("cannot_render", f"the text cannot be read aloud: {exc}", field="text") from None
     return {**result.as_json(), "marks": reading(text)["marks"],
             "audio_url": audio_url.replace("ASSET", result.asset.id)}
+
+
+def listen(user: User, bulletin: Bulletin, audio_url: str) -> dict[str, Any]:
+    """What will air for a bulletin, as ``preview`` says it: its text with its own voice and speed, or its
+    recording as it will be played (chime and loudness included)."""
+    from broadcaster.assets import AssetStore
+    from broadcaster.domain.voices import reading_of
+    from broadcaster.speech.render import Speech
+
+    if bulletin.recording is None:
+        voice, speed = reading_of(db(), bulletin)
+        return preview(user, bulletin.text, audio_url, voice, speed)
+    state = current_app.extensions["broadcaster"]
+    cfg = config()
+    with _RENDER_LOCK:
+        if "speech" not in state:
+            state["speech"] = Speech(cfg.speech, AssetStore(cfg.asset_dir))
+        try:
+            asset = state["speech"].render_recording(db(), bulletin.recording, AssetStore(cfg.upload_dir, suffix=""),
+                                                     cfg.speech.max_recording_s)
+        except AudioError as exc:
+            raise errors.Refusal("cannot_render", f"the recording cannot be played: {exc}") from None
+    return {"sentences": [], "asset_id": asset.id, "duration_s": round(asset.duration_s, 2), "natural_voice": True,
+            "voice_label": bulletin.recording.language, "voice_problem": None, "listening": None,
+            "listening_problem": None, "marks": [], "audio_url": audio_url.replace("ASSET", asset.id)}
 
 
 def asset_response(asset_id: str) -> Response:

@@ -42,8 +42,15 @@ def js_text() -> dict[str, str]:
         "will_air": gettext("Bản đọc sẽ phát (%(seconds)s giây)"),
         "read_by": gettext("đọc bằng giọng %(voice)s"),
         "voice_fallback": gettext(" (giọng đã chọn không dùng được trên máy chủ, nên dùng giọng này)"),
-        "understood": gettext("Máy nghe hiểu %(percent)s số từ."),
-        "marked": gettext(" Những từ máy chưa nghe rõ được tô màu bên dưới."),
+        "robotic_voice": gettext("Đây là giọng máy (espeak-ng): người nghe khó hiểu. Để có giọng đọc tự nhiên, "
+                                 "người quản trị máy chủ chạy lệnh: broadcaster voices fetch piper vais1000"),
+        "heard_well": gettext("Máy nghe thử hiểu rõ bản đọc."),
+        "listen_again": gettext("Máy nghe thử chưa rõ vài chỗ (tô màu bên dưới: %(words)s). Hãy nghe lại những "
+                                "chỗ đó; nếu đọc sai, sửa chữ viết hoặc thêm vào từ điển của xã."),
+        "reads_in": gettext("Đọc mất khoảng %(length)s."),
+        "too_long": gettext("Đọc mất khoảng %(length)s: dài quá %(most)s phút. Hãy chia thành vài bản tin."),
+        "minutes_seconds": gettext("%(minutes)s phút %(seconds)s giây"),
+        "seconds": gettext("%(seconds)s giây"),
         "not_checked": gettext("Chưa kiểm tra nghe: %(problem)s"),
         "server_lost": gettext("Mất kết nối tới máy chủ; hãy thử lại."),
         "checking": gettext("Đang kiểm tra…"), "not_allowed": gettext("Không được phát: %(line)s"),

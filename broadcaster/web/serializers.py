@@ -124,6 +124,7 @@ def bulletin_json(bulletin: Bulletin) -> dict[str, Any]:
         "review_comment": bulletin.review_comment,
         "voice": bulletin.voice,
         "speed": bulletin.speed or 1.0,
+        "request": json.loads(bulletin.request) if bulletin.request else None,
         "created_by": bulletin.created_by,
         "created_at": format_time(bulletin.created_at),
         "submitted_at": format_time(bulletin.submitted_at),

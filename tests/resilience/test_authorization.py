@@ -20,7 +20,7 @@ pytestmark = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 
 ROLES = ("admin", "editor", "approver", "operator")
 EVERYONE = frozenset(ROLES)
-WRITE = frozenset({"admin", "editor"})
+WRITE = frozenset({"admin", "editor", "approver"})  # a commune chairman writes too (issue 18)
 APPROVE = frozenset({"admin", "approver"})
 SCHEDULE = frozenset({"admin", "editor", "approver"})
 COMMAND = frozenset({"admin", "approver", "operator"})  # stop a broadcast, send an emergency

@@ -75,17 +75,33 @@ REFUSALS = {
     "cannot_render": _l("Không tạo được âm thanh cho nội dung này."),
     "unknown_voice": _l("Giọng đọc này không có trên máy chủ; hãy chọn giọng khác."),
     "invalid_speed": _l("Tốc độ đọc phải từ 0,7 đến 1,5 lần."),
+    "too_long_to_read": _l("Bản tin đọc mất khoảng %(minutes)s phút, dài hơn mức cho phép %(most)s phút. Hãy chia "
+                           "thành vài bản tin ngắn hơn."),
+    "forbidden": _l("Tài khoản của bạn không được làm việc này. Hãy nhờ lãnh đạo xã hoặc người quản trị."),
+    "out_of_scope": _l("Có cụm loa hoặc địa bàn ngoài phạm vi của bạn."),
+    "invalid_repeat": _l("Lịch lặp lại không có lần phát nào trong năm tới; hãy xem lại ngày và giờ."),
 }
+
+
+REPEAT_PROBLEMS = {
+    "repeat.weekdays": _l("Hãy chọn ít nhất một ngày trong tuần để phát lặp lại."),
+    "repeat.times": _l("Hãy ghi giờ phát dạng giờ:phút, 24 giờ, cách nhau bằng dấu phẩy (ví dụ 06:30, 17:00)."),
+    "repeat.start": _l("Ngày bắt đầu không đúng; hãy chọn một ngày."),
+    "repeat.until": _l("Ngày kết thúc phải sau ngày bắt đầu và chưa qua."),
+    "repeat.skip": _l("Có ngày nghỉ phát không đúng; hãy chọn lại các ngày nghỉ."),
+    "play_at": _l("Lịch lặp lại hằng tuần không có “phát lúc”: hãy bỏ trống ô đó hoặc bỏ chọn lặp lại."),
+    "repeat_count": _l("Số lần phát lại phải là một số từ 1 đến 10."),
+    "repeat_every_min": _l("Khoảng cách giữa hai lần phát phải là một số từ 1 đến 120 phút."),
+}
+"""Which part of a weekly rule is wrong, by the refusal's field: four different mistakes, four answers."""
 
 
 PAGE_REFUSALS = {
     **REFUSALS,
     "not_approved": _l("Bản tin chưa được duyệt."),
     "outside_airtime": _l("Ngoài khung giờ cho phép phát:"),
-    "out_of_scope": _l("Có cụm loa hoặc địa bàn ngoài phạm vi của bạn."),
     "own_bulletin": _l("Bạn không thể tự duyệt bản tin của mình; cần một người duyệt khác."),
     "bad_state": _l("Bản tin không ở trạng thái cho phép việc này."),
-    "invalid_repeat": _l("Lịch lặp lại không hợp lệ."),
     "unknown_template": _l("Mẫu thông báo không có."),
     "invalid_items": _l("Hãy chọn ít nhất một bản tin đã duyệt cho chương trình."),
     "invalid_relay": _l("Địa chỉ tiếp sóng phải bắt đầu bằng http:// hoặc https://, trong 1 đến 1440 phút."),
@@ -103,6 +119,12 @@ RULE_WORDS = {"hours": _l("giờ cho phép"), "session_length": _l("tối đa ph
 
 def refusal_text(exc: errors.Refusal, table: Mapping[str, object] = PAGE_REFUSALS) -> str:
     """A refusal in Vietnamese, with every air-time breach spelled out."""
+    if exc.code == "invalid_repeat" and exc.field in REPEAT_PROBLEMS:
+        return str(REPEAT_PROBLEMS[exc.field])
+    if exc.code == "too_long_to_read" and exc.details:
+        detail = exc.details[0]
+        return str(REFUSALS["too_long_to_read"]) % {"minutes": max(1, round(detail["spoken_s"] / 60)),
+                                                    "most": f"{detail['max_spoken_s'] / 60:g}"}
     text = str(table.get(exc.code, exc.message))
     for breach in exc.details or []:
         if "rule" in breach and "device" in breach:  # other details (a CAP alert's areas) have their own page
@@ -125,6 +147,8 @@ class Refused:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, traceback: object) -> bool:
+        if isinstance(exc, Denied):  # said on the same page, what was typed kept: never a bare 403
+            exc = errors.Refusal(exc.code, exc.message, status=403)
         if not isinstance(exc, errors.Refusal):
             return False
         db().rollback()

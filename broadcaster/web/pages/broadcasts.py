@@ -23,6 +23,7 @@ from broadcaster.web.pages.base import (
     login_required,
     whole,
 )
+from broadcaster.web.pages.when import when_text
 
 
 @bp.get("/broadcasts/<int:broadcast_id>")
@@ -34,7 +35,9 @@ def broadcast(user: User, broadcast_id: int) -> str:
         abort(404)
     names = {d.id: d for d in db().query(Device)}
     check = db().get(ListeningCheck, item.asset_id) if item.asset_id else None
-    return render_template("broadcast.html", user=user, broadcast=item, devices=names, listening=check)
+    repeat = item.repeat()
+    when = when_text(item.play_at, repeat.to_dict() if repeat else None)
+    return render_template("broadcast.html", user=user, broadcast=item, devices=names, listening=check, when=when)
 
 
 @bp.post("/broadcasts/<int:broadcast_id>/stop")

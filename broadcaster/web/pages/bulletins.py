@@ -10,11 +10,12 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
-from broadcaster.db import User, parse_id
+from broadcaster.db import User
 from broadcaster.domain import broadcasts as broadcast_rules
 from broadcaster.domain import bulletins as bulletin_rules
-from broadcaster.domain import errors, fleet
+from broadcaster.domain import errors, fleet, requested
 from broadcaster.domain import voices as voice_rules
+from broadcaster.web import common
 from broadcaster.web.common import config, db
 from broadcaster.web.pages.base import (
     BULLETIN_LABELS,
@@ -25,31 +26,14 @@ from broadcaster.web.pages.base import (
     bp,
     breach_text,
     check_csrf,
-    local_input,
     login_required,
     zone,
 )
+from broadcaster.web.pages.when import request_text, when_from_form, when_to_form
 
 
 def schedule_request(bulletin_id: int) -> dict[str, Any]:
-    form = request.form
-    targets = form.getlist("targets") or ["all"]
-    data: dict[str, Any] = {"bulletin_id": bulletin_id, "targets": targets,
-                            "priority": form.get("priority", "normal")}
-    if form.get("recurring"):
-        days = [d for d in map(parse_id, form.getlist("weekdays")) if d is not None]
-        times = [t.strip() for t in form.get("times", "").replace(",", " ").split() if t.strip()]
-        data["repeat"] = {"weekdays": days, "times": times,
-                          "skip": [d.strip() for d in form.get("skip", "").replace(",", " ").split() if d.strip()]}
-        for name in ("start", "until"):
-            if form.get(name):
-                data["repeat"][name] = form[name]
-    else:
-        data["play_at"] = local_input(form.get("play_at", ""))
-    if form.get("stream_url"):
-        minutes = form.get("window_min", "")
-        data["relay"] = {"url": form["stream_url"].strip(), "window_s": (parse_id(minutes) or 0) * 60}
-    return data
+    return {"bulletin_id": bulletin_id, **when_from_form(request.form)}
 
 
 @bp.get("/bulletins")
@@ -93,6 +77,8 @@ def upload_recording(user: User) -> str | Response | tuple[str, int]:
 @bp.route("/bulletins/<int:bulletin_id>", methods=["GET", "POST"])
 @login_required
 def bulletin_page(user: User, bulletin_id: int) -> str | Response | tuple[str, int]:
+    """One bulletin: its text and how it will sound; the leader's review with what the writer asked for (to keep
+    or change) and one step to approve and air it; editing; scheduling an approved one."""
     try:
         item = bulletin_rules.visible_bulletin(db(), user, bulletin_id)
     except errors.Refusal:
@@ -100,36 +86,66 @@ def bulletin_page(user: User, bulletin_id: int) -> str | Response | tuple[str, i
     error = None
     if request.method == "POST":
         check_csrf()
-        action = request.form.get("action")
-        with Refused() as refused:
-            if action == "submit":
-                bulletin_rules.submit_bulletin(db(), user, bulletin_id)
-            elif action == "approve":
-                bulletin_rules.approve_bulletin(db(), user, bulletin_id, request.form.get("comment"))
-            elif action == "reject":
-                bulletin_rules.reject_bulletin(db(), user, bulletin_id, request.form.get("comment"))
-            elif action == "edit":
-                bulletin_rules.update_bulletin(db(), user, bulletin_id, {"title": request.form.get("title"),
-                                                                  "text": request.form.get("text")})
-            elif action == "schedule":
-                broadcast = broadcast_rules.create_broadcast(db(), user, schedule_request(bulletin_id),
-                                                             config().grace_s, config().timezone)
-                return redirect(url_for("ui.broadcast", broadcast_id=broadcast.id))
-            else:
-                abort(400)
-        if not refused.message:
-            return redirect(url_for("ui.bulletin_page", bulletin_id=bulletin_id))
-        error = refused.message
+        outcome = _act(user, bulletin_id, request.form.get("action"))
+        if not isinstance(outcome, str):
+            return outcome
+        error = outcome
         item = bulletin_rules.visible_bulletin(db(), user, bulletin_id)
     voice, speed = voice_rules.reading_of(db(), item)
     voice = voice or config().speech.default_voice()
     settings = config().speech.catalog().get(voice)
-    page = render_template("bulletin.html", user=user, bulletin=item, error=error, form=request.form,
+    devices, areas, groups = fleet.visible_devices(db(), user), areas_in_scope(user), fleet.list_groups(db(), user)
+    names = {**{d.id: d.name for d in devices}, **{f"area:{a.id}": a.name for a in areas},
+             **{f"group:{g.id}": g.name for g in groups}}
+    asked = requested.requested(item)
+    page = render_template("bulletin.html", user=user, bulletin=item, error=error,
+                           form=request.form if error else when_to_form(asked),
+                           asked=request_text(asked, names) if asked else None,
                            voice_label=settings.label if settings and settings.label else voice,
+                           natural=bool(settings and settings.natural),
                            speed=SPEED_LABELS.get(f"{speed:g}", f"{speed:g}"),
-                           devices=fleet.visible_devices(db(), user), areas=areas_in_scope(user),
-                           groups=fleet.list_groups(db(), user))
+                           devices=devices, areas=areas, groups=groups)
     return (page, 422) if error else page
+
+
+def _act(user: User, bulletin_id: int, action: str | None) -> Response | str:
+    """Do what the bulletin page's form asked: the page to go to, or why it was refused (in Vietnamese)."""
+    cfg, form = config(), request.form
+    with Refused() as refused:
+        if action == "submit":
+            bulletin_rules.submit_bulletin(db(), user, bulletin_id)
+        elif action == "approve":  # as the form now says: what the writer asked, or the leader's change
+            _, broadcast = requested.approve_and_schedule(db(), user, bulletin_id, form.get("comment"),
+                                                          when_from_form(form), cfg.grace_s, cfg.timezone)
+            if broadcast is not None:
+                return redirect(url_for("ui.broadcast", broadcast_id=broadcast.id))
+        elif action == "approve_only":
+            bulletin_rules.approve_bulletin(db(), user, bulletin_id, form.get("comment"))
+        elif action == "reject":
+            bulletin_rules.reject_bulletin(db(), user, bulletin_id, form.get("comment"))
+        elif action == "edit":
+            bulletin_rules.update_bulletin(db(), user, bulletin_id, {"title": form.get("title"),
+                                                                     "text": form.get("text")},
+                                           max_spoken_s=cfg.speech.max_spoken_s)
+        elif action == "schedule":
+            broadcast = broadcast_rules.create_broadcast(db(), user, schedule_request(bulletin_id), cfg.grace_s,
+                                                         cfg.timezone)
+            return redirect(url_for("ui.broadcast", broadcast_id=broadcast.id))
+        else:
+            abort(400)
+    return refused.message or redirect(url_for("ui.bulletin_page", bulletin_id=bulletin_id))
+
+
+@bp.post("/bulletins/<int:bulletin_id>/listen")
+@login_required
+def bulletin_listen(user: User, bulletin_id: int) -> Response | tuple[Response, int]:
+    """The review page's player: the very audio that will air for this bulletin, its reading and the listening
+    check (JSON, as the write form's "Nghe thử")."""
+    check_csrf()
+    with Refused() as refused:
+        item = bulletin_rules.visible_bulletin(db(), user, bulletin_id)
+        return jsonify(common.listen(user, item, url_for("ui.audio", asset_id="ASSET")))
+    return refused.json_error()
 
 
 @bp.post("/bulletins/<int:bulletin_id>/check")

@@ -3,30 +3,32 @@
 from __future__ import annotations
 
 import contextlib
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
+from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from broadcaster.db import LexiconEntry, User
 from broadcaster.domain import broadcasts as broadcast_rules
 from broadcaster.domain import bulletins as bulletin_rules
-from broadcaster.domain import errors, fleet
+from broadcaster.domain import errors, fleet, requested
 from broadcaster.domain import voices as voice_rules
+from broadcaster.domain.airtime import WORDS_PER_MINUTE
 from broadcaster.web import common
 from broadcaster.web.common import config, db
 from broadcaster.web.pages.base import (
     REFUSALS,
     SPEED_LABELS,
     Refused,
+    areas_in_scope,
     bp,
     check_csrf,
     login_required,
 )
+from broadcaster.web.pages.when import when_from_form
 
 
 @bp.get("/")
@@ -41,9 +43,12 @@ def _index_page(user: User, form: Any = None, error: str | None = None) -> str:
     broadcasts = broadcast_rules.list_broadcasts(db(), user, limit=20)
     voices = common.voices(user)
     default = next((v for v in voices["voices"] if v["name"] == voices["default"]), None)
-    return render_template("index.html", user=user, devices=devices, broadcasts=broadcasts, form=form or {},
-                           error=error, voices=voices, default_voice=default, speeds=SPEED_LABELS,
-                           fetch_command=FETCH_COMMAND)
+    most = config().speech.max_spoken_s
+    return render_template("index.html", user=user, devices=devices, broadcasts=broadcasts,
+                           form=form or MultiDict(), error=error, voices=voices, default_voice=default,
+                           speeds=SPEED_LABELS, fetch_command=FETCH_COMMAND, areas=areas_in_scope(user),
+                           groups=fleet.list_groups(db(), user), words_per_minute=WORDS_PER_MINUTE,
+                           max_spoken_s=most, most_minutes=f"{most / 60:g}")
 
 
 FETCH_COMMAND = "broadcaster voices fetch piper vais1000"
@@ -61,40 +66,26 @@ def _reading(form: Any) -> dict[str, Any]:
 @bp.post("/send")
 @login_required
 def send(user: User) -> str | Response | tuple[str, int]:
-    """An admin types, approves and sends in one step; anyone else who writes sends it for approval."""
+    """An admin types, approves and sends in one step; anyone else who writes sends it for approval, with the
+    time, priority and clusters they chose kept for the leader. A refusal keeps everything typed."""
     check_csrf()
     form = request.form
-    if not user.is_admin:
-        with Refused(REFUSALS) as refused:
-            bulletin = bulletin_rules.create_bulletin(
-                db(), user, {"title": form.get("title"), "text": form.get("text"), "submit": True, **_reading(form)},
-                config().speech.catalog())
-        if refused.message:
-            return _index_page(user, form, refused.message), 422
-        flash(gettext("Đã gửi bản tin để lãnh đạo duyệt."))
-        return redirect(url_for("ui.bulletin_page", bulletin_id=bulletin.id))
+    cfg = config()
+    broadcast = None
     with Refused(REFUSALS) as refused:
-        play_at = None
-        if form.get("play_at"):
-            try:
-                local = datetime.fromisoformat(form["play_at"]).replace(tzinfo=ZoneInfo(config().timezone))
-            except ValueError:
-                raise errors.Refusal("invalid_time", "play_at is not a date and time", field="play_at") from None
-            play_at = local.isoformat()
-        targets = form.getlist("targets") or ["all"]
-        bulletin = bulletin_rules.create_bulletin(
-            db(), user, {"title": form.get("title"), "text": form.get("text"), **_reading(form)},
-            config().speech.catalog())
-        bulletin_rules.approve_bulletin(db(), user, bulletin.id)
-        broadcast = broadcast_rules.create_broadcast(
-            db(), user,
-            {"bulletin_id": bulletin.id, "targets": targets, "priority": form.get("priority", "normal"),
-             "play_at": play_at},
-            config().grace_s, config().timezone,
-        )
+        data = {"title": form.get("title"), "text": form.get("text"), "submit": not user.is_admin,
+                "request": when_from_form(form), **_reading(form)}
+        bulletin = requested.write_bulletin(db(), user, data, cfg.speech.catalog(), cfg.timezone,
+                                            cfg.speech.max_spoken_s)
+        if user.is_admin:
+            _, broadcast = requested.approve_and_schedule(db(), user, bulletin.id, None, None, cfg.grace_s,
+                                                          cfg.timezone)
     if refused.message:
         return _index_page(user, form, refused.message), 422
-    return redirect(url_for("ui.broadcast", broadcast_id=broadcast.id))
+    if broadcast is not None:
+        return redirect(url_for("ui.broadcast", broadcast_id=broadcast.id))
+    flash(gettext("Đã gửi bản tin để lãnh đạo duyệt."))
+    return redirect(url_for("ui.bulletin_page", bulletin_id=bulletin.id))
 
 
 @bp.post("/preview")
@@ -103,8 +94,9 @@ def preview(user: User) -> Response | tuple[Response, int]:
     """Nghe thử: the reading, the audio and the listening check for the text in the form (JSON for the page)."""
     check_csrf()
     with Refused(REFUSALS) as refused:
-        text = errors.text_field({"text": request.form.get("text")}, "text", bulletin_rules.MAX_TEXT)
         reading = _reading(request.form)
+        text = bulletin_rules.spoken_text({"text": request.form.get("text")}, config().speech.max_spoken_s,
+                                          reading["speed"] if isinstance(reading["speed"], float) else None)
         voice = voice_rules.voice_field(reading, config().speech.catalog())
         return jsonify(common.preview(user, text, url_for("ui.audio", asset_id="ASSET"), voice,
                                       voice_rules.speed_field(reading)))

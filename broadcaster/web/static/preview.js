@@ -1,10 +1,12 @@
-// "Nghe thử": render the typed text as it will air, play it, and show what the listening check understood.
+// "Nghe thử": render the typed text as it will air, play it, and show what the listening check understood, as
+// advice. The review page's "Nghe bản sẽ phát" uses the same code with a form that holds no text: the server reads
+// the bulletin's own text, voice and speed. The write form also says how long the text takes to read, as one types.
 (function () {
   "use strict";
   const t = window.loaxaText;
   const button = document.getElementById("preview-button");
   if (!button) return;
-  const form = document.getElementById("send-form");
+  const form = button.form;
   const box = document.getElementById("preview");
   const status = document.getElementById("preview-status");
   const audio = document.getElementById("preview-audio");
@@ -75,6 +77,21 @@
   // The reading follows the typing (text only, no audio): numbers, dates and abbreviations as they will be read.
   const live = document.getElementById("live-reading");
   const textField = form.elements["text"];
+  const estimate = document.getElementById("spoken-estimate");
+  if (estimate && textField) {
+    const perMinute = Number(estimate.dataset.wpm), most = Number(estimate.dataset.most);
+    const say = () => {
+      const seconds = Math.round(words(textField.value).length / perMinute * 60 /
+                                 Number(form.elements["speed"] ? form.elements["speed"].value || 1 : 1));
+      const minutes = Math.floor(seconds / 60), rest = seconds % 60;
+      const length = minutes ? t("minutes_seconds", {minutes, seconds: rest}) : t("seconds", {seconds});
+      estimate.textContent = seconds > most ? t("too_long", {length, most: most / 60}) : t("reads_in", {length});
+      estimate.className = seconds > most ? "error" : "";
+    };
+    textField.addEventListener("input", say);
+    if (form.elements["speed"]) form.elements["speed"].addEventListener("change", say);
+    if (textField.value) say();
+  }
   let timer = null;
   if (live && textField) {
     textField.addEventListener("input", () => {
@@ -102,7 +119,7 @@
   button.addEventListener("click", async () => {
     const data = new FormData();
     data.append("csrf_token", form.elements["csrf_token"].value);
-    data.append("text", form.elements["text"].value);
+    if (form.elements["text"]) data.append("text", form.elements["text"].value);
     for (const name of ["voice", "speed"]) {
       if (form.elements[name]) data.append(name, form.elements[name].value);
     }
@@ -123,14 +140,21 @@
         t("read_by", {voice: body.voice_label}) +
         (body.voice_problem ? t("voice_fallback", {voice: body.voice_label}) : "") + ":";
       audio.src = body.audio_url;
-      const missed = new Set(body.listening ? body.listening.missed : []);
-      if (body.listening) {
+      // The listening check is advice: with the robotic voice it only says so (it would mark nearly every word);
+      // with a natural one it names the few words to listen to again.
+      let missed = new Set();
+      listening.className = "note";
+      if (!body.natural_voice) {
+        listening.textContent = t("robotic_voice");
+      } else if (body.listening) {
+        missed = new Set(body.listening.missed);
         const percent = Math.round(body.listening.understood * 100);
-        listening.textContent = t("understood", {percent: percent + "%"}) + (missed.size ? t("marked") : "");
-        listening.className = percent >= 80 ? "state played" : "state failed";
-      } else {
+        listening.textContent = percent >= 80 && !missed.size ? t("heard_well")
+          : t("listen_again", {words: [...missed].slice(0, 8).join(", ")});
+      } else if (body.listening_problem) {
         listening.textContent = t("not_checked", {problem: body.listening_problem});
-        listening.className = "";
+      } else {
+        listening.textContent = "";
       }
       showReading(body.sentences, missed);
       showMarks(body.marks);

@@ -7,6 +7,54 @@ extracted messages.pot (see babel.cfg). A test fails when a page's text has no E
 from __future__ import annotations
 
 EN: dict[str, str] = {
+    # The write form keeps every choice; the leader's review (issue 18).
+    "%(minutes)s phút %(seconds)s giây": "%(minutes)s min %(seconds)s s",
+    "%(seconds)s giây": "%(seconds)s s",
+    "%(priority)s · phát %(when)s · tới %(where)s": "%(priority)s · airs %(when)s · to %(where)s",
+    "Bản tin do bạn viết: một lãnh đạo khác sẽ nghe và duyệt.":
+        "You wrote this bulletin: another leader will listen to it and approve it.",
+    "Bản tin đọc mất khoảng %(minutes)s phút, dài hơn mức cho phép %(most)s phút. Hãy chia thành vài bản tin ngắn "
+    "hơn.": "The bulletin takes about %(minutes)s min to read, longer than the %(most)s min allowed. Split it into "
+            "several shorter bulletins.",
+    "Chỉ duyệt (lên lịch sau)": "Approve only (schedule later)",
+    "Có ngày nghỉ phát không đúng; hãy chọn lại các ngày nghỉ.": "A date to skip is not a date; choose them again.",
+    "Hãy chọn ít nhất một ngày trong tuần để phát lặp lại.": "Choose at least one day of the week to repeat on.",
+    "Hãy ghi giờ phát dạng giờ:phút, 24 giờ, cách nhau bằng dấu phẩy (ví dụ 06:30, 17:00).":
+        "Write the times as hours:minutes, 24-hour, separated by commas (e.g. 06:30, 17:00).",
+    "Lãnh đạo xã nghe, duyệt rồi phát theo thời gian và cụm loa bạn chọn (lãnh đạo có thể sửa).":
+        "The commune leader listens, approves, and it airs at the time and on the clusters you chose (the leader "
+        "may change them).",
+    "Lịch lặp lại không có lần phát nào trong năm tới; hãy xem lại ngày và giờ.":
+        "This weekly schedule never plays in the coming year; check its dates and times.",
+    "Máy nghe thử chưa rõ vài chỗ (tô màu bên dưới: %(words)s). Hãy nghe lại những chỗ đó; nếu đọc sai, sửa chữ "
+    "viết hoặc thêm vào từ điển của xã.":
+        "The listening machine was unsure of a few places (marked below: %(words)s). Listen to them again; if "
+        "they are read wrong, change the text or add the word to the commune's dictionary.",
+    "Máy nghe thử hiểu rõ bản đọc.": "The listening machine understood the reading clearly.",
+    "Nghe bản sẽ phát": "Hear what will air",
+    "Ngày bắt đầu không đúng; hãy chọn một ngày.": "The start date is not a date; choose one.",
+    "Ngày kết thúc phải sau ngày bắt đầu và chưa qua.": "The end date must come after the start date and not be past.",
+    "Người viết đề nghị:": "The writer asks for:",
+    "Thời gian, mức ưu tiên và nơi phát (sửa nếu cần)": "Time, priority and where it airs (change if needed)",
+    "Tài khoản của bạn không được làm việc này. Hãy nhờ lãnh đạo xã hoặc người quản trị.":
+        "Your account may not do this. Ask the commune leader or the administrator.",
+    "Tài khoản vận hành không viết thông báo. Khi cần báo gấp, dùng nút KHẨN CẤP hoặc Phát trực tiếp.":
+        "Operator accounts do not write announcements. For something urgent, use EMERGENCY or Live.",
+    "hằng tuần %(days)s lúc %(times)s": "every week on %(days)s at %(times)s",
+    "lúc %(time)s ngày %(day)s": "at %(time)s on %(day)s",
+    "mọi cụm loa": "every cluster",
+    "phát": "airs",
+    "trừ %(days)s": "except %(days)s",
+    "từ %(day)s": "from %(day)s",
+    "đến %(day)s": "until %(day)s",
+    "Đây là giọng máy (espeak-ng): người nghe khó hiểu. Để có giọng đọc tự nhiên, người quản trị máy chủ chạy "
+    "lệnh: broadcaster voices fetch piper vais1000":
+        "This is the robotic voice (espeak-ng), which listeners find hard to understand. For a natural voice, the "
+        "server's administrator runs: broadcaster voices fetch piper vais1000",
+    "Đọc mất khoảng %(length)s.": "Takes about %(length)s to read.",
+    "Đọc mất khoảng %(length)s: dài quá %(most)s phút. Hãy chia thành vài bản tin.":
+        "Takes about %(length)s to read: longer than %(most)s min. Split it into several bulletins.",
+    "Đọc tối đa %(minutes)s phút.": "At most %(minutes)s min of reading.",
     "Máy chưa chắc cách đọc “%(text)s”. Chọn cách đúng để lưu vào từ điển của xã:":
         "The machine is not sure how to read “%(text)s”. Choose the right reading to save it in the commune's "
         "dictionary:",

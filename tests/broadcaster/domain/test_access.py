@@ -43,7 +43,10 @@ def test_each_role_does_its_own_part_of_the_work(env: Env) -> None:
     assert call(env, "GET", f"/bulletins/{bulletin}", editor)[1]["state"] == "submitted"
     status, body = call(env, "POST", f"/bulletins/{bulletin}/approve", editor)
     assert status == 403 and body["error"]["code"] == "forbidden", "a writer cannot approve"
-    assert call(env, "POST", "/bulletins", leader, {"title": "x", "text": "y"})[0] == 403, "a leader does not write"
+    status, own = call(env, "POST", "/bulletins", leader, {"title": "Lời chủ tịch", "text": "Họp dân tối nay."})
+    assert status == 201, "a commune chairman writes too"
+    status, body = call(env, "POST", f"/bulletins/{own['id']}/approve", leader)
+    assert status == 403 and body["error"]["code"] == "own_bulletin", "...but another leader approves it"
     assert call(env, "POST", "/bulletins", operator, {"title": "x", "text": "y"})[0] == 403
     status, body = call(env, "POST", f"/bulletins/{bulletin}/approve", leader)
     assert status == 200 and body["state"] == "approved" and body["approved_by"] is not None

@@ -49,8 +49,13 @@ def test_an_officer_listens_before_sending(env: Env, site: str, page: Page, tmp_
         "ủy ban nhân dân xã họp dân lúc mười chín giờ ba mươi phút")
     page.wait_for_function("document.getElementById('preview-audio').duration > 1", timeout=20_000)
     listening = page.inner_text("#preview-listening")
-    if Listener.problem() is None:
-        assert re.match(r"Máy nghe hiểu \d+% số từ", listening)
+    voices = env.client.get("/api/v1/voices", headers=env.auth).get_json()
+    if not voices["natural_available"]:
+        # The robotic voice: the check would mark nearly every word; the officer is told what helps instead.
+        assert "giọng máy" in listening and "broadcaster voices fetch piper vais1000" in listening
+        assert page.locator("#preview-reading mark").count() == 0
+    elif Listener.problem() is None:
+        assert re.match(r"Máy nghe thử (hiểu rõ|chưa rõ vài chỗ)", listening)
     else:
         assert "Chưa kiểm tra nghe" in listening
     assert page.input_value("#text") == "UBND xã họp dân lúc 19h30."
@@ -93,12 +98,12 @@ def test_write_approve_schedule_and_watch_the_dashboard_update_live(env: Env, si
     bulletin_url = page.url
     log_out(page)
 
-    # The commune leader approves it.
+    # The commune leader approves it, to be scheduled later.
     log_in(page, site, "chu-tich", "chu-tich password 123")
     page.click("text=Chờ duyệt")
     page.click("#bulletins a:text('Tiêm phòng')")
     screenshot(page, "review", tmp_path)
-    page.click("#approve-button")
+    page.click("#approve-only-button")
     expect(page.locator("#bulletin-state")).to_have_text("đã duyệt")
     log_out(page)
 
