@@ -17,6 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from broadcaster.db.base import Base, UTCDateTime, utcnow
+from broadcaster.domain.lifecycle import FINAL_DELIVERY_STATES
 from edge_agent.protocol import Repeat
 
 if TYPE_CHECKING:
@@ -69,6 +70,23 @@ class Broadcast(Base):
     recurrence: Mapped[Recurrence | None] = relationship(uselist=False)
     plays: Mapped[list[OccurrencePlay]] = relationship(
         order_by="(OccurrencePlay.occurrence.desc(), OccurrencePlay.device_id)", viewonly=True)
+
+    def progress(self, now: datetime | None = None) -> str:
+        """Its state as an officer follows it: "scheduled" (waiting for its time, or weekly), "playing"
+        somewhere, "played" (every cluster has finished, at least one played it), "failed" (every cluster finished
+        and none played it), else its own state (queued, sent, stopped, live...)."""
+        if self.state not in ("queued", "sent"):
+            return self.state
+        if self.recurrence is not None:
+            return "scheduled"
+        states = [d.state for d in self.deliveries]
+        if states and all(s in FINAL_DELIVERY_STATES for s in states):
+            return "played" if "played" in states else "failed"
+        if "playing" in states:
+            return "playing"
+        if self.play_at is not None and self.play_at > (now or utcnow()):
+            return "scheduled"
+        return self.state
 
     def repeat(self) -> Repeat | None:
         """The recurrence rule of a recurring broadcast, as sent to devices."""

@@ -244,6 +244,7 @@ class Ingest:
         row.state, row.error, row.updated_at = state, error, utcnow()
         row.started_at = started_at or row.started_at
         row.finished_at = finished_at or row.finished_at
+        _now_playing(device, broadcast_id, state)
         if state in ("failed", "missed"):
             raise_alarm(session, device.id, "playback", f"broadcast {broadcast_id} '{row.broadcast.bulletin.title}' "
                                                         f"{state}: {error or 'no reason given'}", ref=str(broadcast_id))
@@ -267,6 +268,7 @@ class Ingest:
         row.state, row.error, row.updated_at = playback.state, playback.error, utcnow()
         row.started_at = playback.started_at or row.started_at
         row.finished_at = playback.finished_at or row.finished_at
+        _now_playing(device, playback.broadcast_id, playback.state)
 
     def _on_request(self, session: Session, device: Device, request: ChunkRequest) -> None:
         asset = session.get(Asset, request.asset)
@@ -286,3 +288,12 @@ class Ingest:
         logger.info("device %s asked again for %s: publishing the manifest and %d chunk(s)", device.id,
                     asset.id[:12], len(chunks))
         self.publisher.publish_asset(asset.id, asset.duration_s, chunks)
+
+
+def _now_playing(device: Device, broadcast_id: int, state: str) -> None:
+    """What the device plays, from the playback report itself (the dashboard showed it a heartbeat late, and a
+    10 s emergency between two heartbeats never): playing now, or no longer once this one ended."""
+    if state == "playing":
+        device.now_playing = broadcast_id
+    elif device.now_playing == broadcast_id and state in FINAL_DELIVERY_STATES:
+        device.now_playing = None

@@ -12,14 +12,16 @@ from sqlalchemy import and_, func
 from sqlalchemy.orm import Session
 
 from broadcaster.database import DB_DOWN
-from broadcaster.db import Alarm, Broadcast, Bulletin, Delivery, Device, DeviceHealth, User, utcnow
+from broadcaster.db import Alarm, Broadcast, Bulletin, Delivery, Device, DeviceHealth, DeviceSetting, User, utcnow
 from broadcaster.domain.access import audit, require, scope_of
+from broadcaster.domain.broadcasts import visible_broadcast
 from broadcaster.domain.errors import Refusal
 from broadcaster.domain.fleet import visible_devices
 from edge_agent.protocol.fields import format_time
 
-TICK_S = 2.0
-"""How often the stream looks for changes."""
+TICK_S = 0.5
+"""How often the stream looks for changes: a report on screen within a second of reaching the server
+(bench/progress.py measures it)."""
 STREAM_S = 300.0
 """How long one stream lasts; the browser reconnects at once (EventSource), so no thread is held forever."""
 
@@ -30,6 +32,7 @@ def device_rows(session: Session, user: User) -> list[dict[str, Any]]:
     devices = visible_devices(session, user)
     ids = [d.id for d in devices]
     health = {h.device_id: h for h in session.query(DeviceHealth).filter(DeviceHealth.device_id.in_(ids))}
+    wanted = {s.device_id: s for s in session.query(DeviceSetting).filter(DeviceSetting.device_id.in_(ids))}
     alarms: dict[str, int] = {}
     failing: set[str] = set()
     for device_id, kind in session.query(Alarm.device_id, Alarm.kind).filter(
@@ -54,9 +57,15 @@ def device_rows(session: Session, user: User) -> list[dict[str, Any]]:
     rows = []
     for device in devices:
         reported = json.loads(health[device.id].reported) if device.id in health else {}
+        setting = wanted.get(device.id)
+        # What the operator set shows at once; "pending" until the receiver reports it has it.
+        enabled = setting.enabled if setting is not None else reported.get("enabled") is not False
+        volume = setting.volume if setting is not None and setting.volume is not None else device.volume
+        pending = setting is not None and (setting.enabled != (reported.get("enabled") is not False)
+                                           or (setting.volume is not None and setting.volume != device.volume))
         if not device.online:
             state = "offline"
-        elif reported.get("enabled") is False:
+        elif not enabled:
             state = "off"
         elif device.now_playing:
             state = "playing"
@@ -66,7 +75,7 @@ def device_rows(session: Session, user: User) -> list[dict[str, Any]]:
             state = "online"
         rows.append({
             "id": device.id, "name": device.name, "village": device.village.name if device.village else None,
-            "state": state, "last_seen": format_time(device.last_seen), "volume": device.volume,
+            "state": state, "last_seen": format_time(device.last_seen), "volume": volume, "pending": pending,
             "amplifier": reported.get("amplifier"), "cpu_temp_c": reported.get("cpu_temp_c"),
             "link_quality": reported.get("link_quality"),
             "now_playing": {"id": device.now_playing, "title": titles.get(device.now_playing or 0)}
@@ -109,10 +118,40 @@ def stream(open_session: Callable[[], Session], user_id: int, tick_s: float | No
            duration_s: float | None = None) -> Iterator[str]:
     """Server-Sent Events: ``device`` (a row that changed), ``alarms`` (the open alarms, when they change).
     The first tick sends everything."""
+    def snapshot(session: Session, user: User) -> Iterator[tuple[str, str, Any]]:
+        for row in device_rows(session, user):
+            yield "device", row["id"], row
+        yield "alarms", "", alarm_rows(session, user)
+
+    return changes(open_session, user_id, snapshot, tick_s, duration_s)
+
+
+def broadcast_stream(open_session: Callable[[], Session], user_id: int, broadcast_id: int,
+                     tick_s: float | None = None, duration_s: float | None = None) -> Iterator[str]:
+    """Server-Sent Events for one broadcast's page: ``delivery`` (a cluster's row that changed: state, the
+    device's start and end, error) and ``broadcast`` (its own state). Nothing for a broadcast outside the
+    user's areas."""
+    def snapshot(session: Session, user: User) -> Iterator[tuple[str, str, Any]]:
+        try:
+            item = visible_broadcast(session, user, broadcast_id)
+        except Refusal:
+            return
+        yield "broadcast", "", {"id": item.id, "state": item.progress()}
+        for d in item.deliveries:
+            yield "delivery", d.device_id, {"device_id": d.device_id, "state": d.state, "error": d.error,
+                                            "started_at": format_time(d.started_at),
+                                            "finished_at": format_time(d.finished_at)}
+
+    return changes(open_session, user_id, snapshot, tick_s, duration_s)
+
+
+def changes(open_session: Callable[[], Session], user_id: int,
+            snapshot: Callable[[Session, User], Iterator[tuple[str, str, Any]]], tick_s: float | None = None,
+            duration_s: float | None = None) -> Iterator[str]:
+    """What ``snapshot`` says each tick, as Server-Sent Events, each (event, key) only when it changed."""
     tick_s = TICK_S if tick_s is None else tick_s
     deadline = time.monotonic() + (STREAM_S if duration_s is None else duration_s)
-    sent_rows: dict[str, str] = {}
-    sent_alarms = ""
+    sent: dict[tuple[str, str], str] = {}
     yield f"retry: {int(tick_s * 1000)}\n\n"
     while time.monotonic() < deadline:
         session = open_session()
@@ -120,15 +159,11 @@ def stream(open_session: Callable[[], Session], user_id: int, tick_s: float | No
             user = session.get(User, user_id)
             if user is None:
                 return
-            for row in device_rows(session, user):
-                text = json.dumps(row, ensure_ascii=False)
-                if sent_rows.get(row["id"]) != text:
-                    sent_rows[row["id"]] = text
-                    yield f"event: device\ndata: {text}\n\n"
-            alarms = json.dumps(alarm_rows(session, user), ensure_ascii=False)
-            if alarms != sent_alarms:
-                sent_alarms = alarms
-                yield f"event: alarms\ndata: {alarms}\n\n"
+            for event, key, value in snapshot(session, user):
+                text = json.dumps(value, ensure_ascii=False)
+                if sent.get((event, key)) != text:
+                    sent[(event, key)] = text
+                    yield f"event: {event}\ndata: {text}\n\n"
         except DB_DOWN:
             # The database is away: keep the stream open and look again next tick; nothing is lost.
             yield ": database unavailable\n\n"

@@ -230,6 +230,8 @@ OPERATIONS: list[tuple[str, str, str, J | None, int, J | None]] = [
      obj(device=STR, lat=N_NUM, lon=N_NUM)),
     ("get", "/dashboard", "Every cluster's live row", None, 200, array(ref("DashboardRow"))),
     ("get", "/events", "Server-Sent Events: device, alarms", None, 200, None),
+    ("get", "/broadcasts/{broadcast_id}/events", "Server-Sent Events: broadcast (its state), delivery (a "
+     "cluster's row) as they change", None, 200, None),
     ("get", "/alarms", "Alarms not yet acknowledged (?all=1 for all)", None, 200, array(ref("Alarm"))),
     ("post", "/alarms/{alarm_id}/ack", "Acknowledge an alarm", None, 200, obj(id=INT, acked_at=N_TIME)),
     ("get", "/reports/airtime", "Planned against played (?from=&to=&area_id=&limit=&format=csv)", None, 200,
@@ -379,7 +381,8 @@ LINKS: dict[tuple[str, str], J] = {
                                             user_id="$response.body#/id")},
 }
 
-KINDS = {"/assets/{asset_id}": "audio/ogg", "/events": "text/event-stream"}
+KINDS = {"/assets/{asset_id}": "audio/ogg", "/events": "text/event-stream",
+         "/broadcasts/{broadcast_id}/events": "text/event-stream"}
 OTHER_SUCCESS: dict[tuple[str, str], J] = {
     ("post", "/cap"): answer(200, ref("CapResult"), "recorded without airing, held, or already received: 'reason' "
                                                    "says why"),

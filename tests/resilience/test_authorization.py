@@ -109,6 +109,7 @@ MATRIX: list[tuple[str, str, frozenset[str], Any, bool]] = [
 ]
 PUBLIC = {"/health", "/openapi.json"}
 LEFT_OUT = {"/events": "a stream held open for minutes (test_dashboard checks its scope)",
+            "/broadcasts/{broadcast_id}/events": "a stream held open for minutes (test_dashboard checks its scope)",
             "/assets/{asset_id}": "content-addressed: the SHA-256 of the audio is the key"}
 counter = itertools.count(1)
 

@@ -31,10 +31,20 @@ def events() -> Response:
     return event_stream(g.user.id)
 
 
-def event_stream(user_id: int) -> Response:
-    database = current_app.extensions["broadcaster"]["db"]
-    return Response(dashboard.stream(database.sessions, user_id), mimetype="text/event-stream",
-                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+@bp.get("/broadcasts/<int:broadcast_id>/events")
+@authenticated
+def broadcast_events(broadcast_id: int) -> Response:
+    """Server-Sent Events: ``broadcast`` (its state) and ``delivery`` (a cluster's row) as they change."""
+    return event_stream(g.user.id, broadcast_id)
+
+
+def event_stream(user_id: int, broadcast_id: int | None = None) -> Response:
+    """The dashboard's live events, or (with ``broadcast_id``) one broadcast's progress."""
+    sessions = current_app.extensions["broadcaster"]["db"].sessions
+    events = (dashboard.stream(sessions, user_id) if broadcast_id is None
+              else dashboard.broadcast_stream(sessions, user_id, broadcast_id))
+    return Response(events, mimetype="text/event-stream", headers={"Cache-Control": "no-cache",
+                                                                   "X-Accel-Buffering": "no"})
 
 
 @bp.get("/alarms")

@@ -27,7 +27,7 @@ STATE_LABELS = {
     "pending": _l("đang chờ"), "delivered": _l("đã nhận"), "playing": _l("đang phát"), "played": _l("đã phát"),
     "failed": _l("lỗi"), "missed": _l("lỡ giờ"), "queued": _l("đang xử lý"), "sent": _l("đã gửi"),
     "interrupted": _l("bị ngắt"), "cancelled": _l("đã hủy"), "stopping": _l("đang dừng"), "stopped": _l("đã dừng"),
-    "ended": _l("đã kết thúc"), "live": _l("đang phát trực tiếp"),
+    "ended": _l("đã kết thúc"), "live": _l("đang phát trực tiếp"), "scheduled": _l("đã lên lịch"),
 }
 
 

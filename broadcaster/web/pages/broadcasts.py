@@ -37,7 +37,17 @@ def broadcast(user: User, broadcast_id: int) -> str:
     check = db().get(ListeningCheck, item.asset_id) if item.asset_id else None
     repeat = item.repeat()
     when = when_text(item.play_at, repeat.to_dict() if repeat else None)
-    return render_template("broadcast.html", user=user, broadcast=item, devices=names, listening=check, when=when)
+    return render_template("broadcast.html", user=user, broadcast=item, devices=names, listening=check, when=when,
+                           zone=config().timezone)
+
+
+@bp.get("/broadcasts/<int:broadcast_id>/events")
+@login_required
+def broadcast_events(user: User, broadcast_id: int) -> Response:
+    """The broadcast page's live progress (Server-Sent Events), instead of reloading the page."""
+    from broadcaster.web.api import event_stream
+
+    return event_stream(user.id, broadcast_id)
 
 
 @bp.post("/broadcasts/<int:broadcast_id>/stop")
@@ -91,7 +101,7 @@ def emergency_page(user: User) -> str | Response | tuple[str, int]:
         with Refused() as refused:
             sent = emergency.send_emergency(db(), user, data, config().grace_s, config().timezone)
         if not refused.message:
-            flash(gettext("Đã phát khẩn cấp: %(n)s lượt.", n=len(sent.broadcasts)))
+            flash(gettext("Đã phát khẩn cấp: %(n)s lượt.", n=len(sent.broadcasts)), "success")
             return redirect(url_for("ui.broadcast", broadcast_id=sent.broadcasts[0].id))
         error = refused.message
     page = render_template("emergency.html", user=user, templates=emergency.templates(), areas=areas_in_scope(user),

@@ -7,9 +7,10 @@ from datetime import datetime
 
 from flask import Response as FlaskResponse
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from werkzeug.wrappers import Response
 
-from broadcaster.db import AuditEntry, User
+from broadcaster.db import AuditEntry, Device, User
 from broadcaster.domain import dashboard, fleet, reports
 from broadcaster.domain.access import can
 from broadcaster.web.common import config, db
@@ -39,13 +40,16 @@ def page_events(user: User) -> Response:
     return event_stream(user.id)
 
 
-def dashboard_action(act: Callable[[], object]) -> Response:
-    """A button on the dashboard: do it (a refusal is shown as a message) and show the dashboard again."""
+def dashboard_action(act: Callable[[], object], done: str | None = None) -> Response:
+    """A button on the dashboard: do it, say it was done (``done``) or why not, and show the dashboard again,
+    where the row already shows what was set (marked until the cluster confirms it)."""
     check_csrf()
     with Refused({}) as refused:
         act()
     if refused.message:
-        flash(refused.message)
+        flash(refused.message, "error")
+    elif done:
+        flash(done, "success")
     return redirect(url_for("ui.dashboard_page"))
 
 
@@ -58,13 +62,24 @@ def page_ack(user: User, alarm_id: int) -> Response:
 @bp.post("/devices/<device_id>/volume")
 @login_required
 def page_volume(user: User, device_id: str) -> Response:
-    return dashboard_action(lambda: fleet.set_volume(db(), user, device_id, request.form.get("volume", type=int)))
+    volume = request.form.get("volume", type=int)
+    return dashboard_action(lambda: fleet.set_volume(db(), user, device_id, volume),
+                            gettext("Đã đặt âm lượng %(volume)s%% cho %(device)s; đang chờ loa xác nhận.",
+                                    volume=volume, device=_name(device_id)))
 
 
 @bp.post("/devices/<device_id>/power")
 @login_required
 def page_power(user: User, device_id: str) -> Response:
-    return dashboard_action(lambda: fleet.set_power(db(), user, device_id, request.form.get("on") == "1"))
+    on = request.form.get("on") == "1"
+    done = (gettext("Đã bật lại %(device)s; đang chờ loa xác nhận.", device=_name(device_id)) if on else
+            gettext("Đã tắt %(device)s: chỉ còn phát khẩn cấp; đang chờ loa xác nhận.", device=_name(device_id)))
+    return dashboard_action(lambda: fleet.set_power(db(), user, device_id, on), done)
+
+
+def _name(device_id: str) -> str:
+    device = db().get(Device, device_id)
+    return device.name if device is not None else device_id
 
 
 REPORT_ROWS_SHOWN = 1000

@@ -13,6 +13,14 @@
 
   function cell(row, field) { return row.querySelector(`[data-field="${field}"]`); }
 
+  // dd/mm/yyyy HH:MM:SS in the server's zone, as the other pages write times.
+  function localTime(iso) {
+    const parts = Object.fromEntries(new Intl.DateTimeFormat("en-GB", {
+      timeZone: script.dataset.zone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit",
+      minute: "2-digit", second: "2-digit", hourCycle: "h23"}).formatToParts(new Date(iso)).map(p => [p.type, p.value]));
+    return `${parts.hour}:${parts.minute}:${parts.second} ${parts.day}/${parts.month}/${parts.year}`;
+  }
+
   function showDevice(data) {
     const row = document.querySelector(`#dashboard tr[data-device="${CSS.escape(data.id)}"]`);
     if (!row) return;
@@ -20,8 +28,15 @@
     badge.className = "state " + data.state;
     badge.textContent = STATES[data.state] || data.state;
     cell(row, "state").replaceChildren(badge);
-    cell(row, "last_seen").textContent = data.last_seen
-      ? new Date(data.last_seen).toLocaleString("vi-VN", {timeZone: script.dataset.zone}) : "—";
+    if (data.pending) {  // what the operator set, until the cluster reports it has it
+      const wait = document.createElement("small");
+      wait.className = "pending-note";
+      wait.textContent = " " + t("pending");
+      cell(row, "state").append(wait);
+    }
+    const volume = row.querySelector("input[name=volume]");
+    if (volume && document.activeElement !== volume && data.volume != null) volume.value = data.volume;
+    cell(row, "last_seen").textContent = data.last_seen ? localTime(data.last_seen) : "—";
     cell(row, "playing").textContent = data.now_playing ? "▶ " + (data.now_playing.title || "#" + data.now_playing.id)
       : (data.last_played ? "✓ " + data.last_played.title : "—");
     cell(row, "amplifier").textContent = {on: t("on"), off: t("off")}[data.amplifier] || "—";

@@ -55,6 +55,18 @@ EN: dict[str, str] = {
     "Đọc mất khoảng %(length)s: dài quá %(most)s phút. Hãy chia thành vài bản tin.":
         "Takes about %(length)s to read: longer than %(most)s min. Split it into several bulletins.",
     "Đọc tối đa %(minutes)s phút.": "At most %(minutes)s min of reading.",
+    "(chờ loa xác nhận)": "(waiting for the cluster to confirm)",
+    "Các lượt phát khác của bản tin này:": "This bulletin's other broadcasts:",
+    "Khoảng cách giữa hai lần phát phải là một số từ 1 đến 120 phút.":
+        "The time between two plays must be a number from 1 to 120 minutes.",
+    "Lịch lặp lại hằng tuần không có “phát lúc”: hãy bỏ trống ô đó hoặc bỏ chọn lặp lại.":
+        "A weekly schedule has no single time: leave that field empty or untick the weekly repeat.",
+    "Số lần phát lại phải là một số từ 1 đến 10.": "The number of plays must be a number from 1 to 10.",
+    "Đã bật lại %(device)s; đang chờ loa xác nhận.": "Switched %(device)s back on; waiting for it to confirm.",
+    "Đã tắt %(device)s: chỉ còn phát khẩn cấp; đang chờ loa xác nhận.":
+        "Switched %(device)s off: only emergencies will play; waiting for it to confirm.",
+    "Đã đặt âm lượng %(volume)s%% cho %(device)s; đang chờ loa xác nhận.":
+        "Set the volume of %(device)s to %(volume)s%%; waiting for it to confirm.",
     "Máy chưa chắc cách đọc “%(text)s”. Chọn cách đúng để lưu vào từ điển của xã:":
         "The machine is not sure how to read “%(text)s”. Choose the right reading to save it in the commune's "
         "dictionary:",

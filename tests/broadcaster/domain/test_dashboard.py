@@ -9,6 +9,7 @@ import threading
 import pytest
 
 from broadcaster.domain import dashboard
+from broadcaster.domain.lifecycle import DELIVERY_RANK
 from tests.support.env import Env, wait_until
 
 
@@ -53,6 +54,74 @@ def test_the_stream_shows_a_cluster_start_and_stop_playing_without_a_reload(env:
     playing = next(row for kind, row in events_of("".join(collected))
                    if kind == "device" and row["state"] == "playing")  # type: ignore[index]
     assert playing["now_playing"]["title"] == "Thử"  # type: ignore[index]
+
+
+def collect(env: Env, url: str, auth: dict[str, str], done: object) -> tuple[threading.Thread, list[str]]:
+    """Read a Server-Sent Events stream in a thread until ``done(text so far)`` says enough."""
+    collected: list[str] = []
+
+    def listen() -> None:
+        response = env.client.get(url, headers=auth, buffered=False)
+        assert response.mimetype == "text/event-stream"
+        for chunk in response.response:  # type: ignore[attr-defined]
+            collected.append(chunk.decode() if isinstance(chunk, bytes) else chunk)
+            if done("".join(collected)):  # type: ignore[operator]
+                break
+        response.close()
+
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
+    wait_until(lambda: collected, timeout=10)
+    return listener, collected
+
+
+def test_a_short_broadcast_shows_as_playing_between_two_heartbeats(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Heartbeats a minute apart: what the cluster plays reaches the screen from its playback reports."""
+    env.start_worker()
+    env.start_agent("loa-01", heartbeat_s=60.0)
+    wait_until(lambda: env.client.get("/api/v1/dashboard", headers=env.auth).get_json()[0]["state"] == "online",
+               timeout=20)
+    monkeypatch.setattr(dashboard, "STREAM_S", 40.0)
+
+    def played(text: str) -> bool:
+        rows = [row for kind, row in events_of(text) if kind == "device"]
+        return any(r["state"] == "playing" for r in rows) and rows[-1]["state"] == "online"  # type: ignore[index]
+
+    listener, collected = collect(env, "/api/v1/events", env.auth, played)
+    broadcast = env.broadcast("Khẩn cấp: nước lũ đang lên.", targets=["loa-01"])
+    wait_until(lambda: env.device_states(broadcast["id"]) == {"loa-01": "played"}, timeout=60)
+    listener.join(timeout=20)
+    states = [row["state"] for kind, row in events_of("".join(collected)) if kind == "device"]  # type: ignore[index]
+    assert "playing" in states and states[-1] == "online", states
+
+
+def test_a_broadcast_page_follows_each_cluster_through_its_own_stream(env: Env,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    env.start_worker()
+    env.start_agent("loa-01")
+    monkeypatch.setattr(dashboard, "STREAM_S", 40.0)
+    broadcast = env.broadcast("Thông báo họp dân.", targets=["loa-01"], play_at=None)
+
+    def finished(text: str) -> bool:
+        return any(kind == "delivery" and row["state"] == "played" for kind, row in events_of(text))  # type: ignore[index]
+
+    listener, collected = collect(env, f"/api/v1/broadcasts/{broadcast['id']}/events", env.auth, finished)
+    listener.join(timeout=60)
+    rows = [row for kind, row in events_of("".join(collected)) if kind == "delivery"]
+    states = [r["state"] for r in rows]  # type: ignore[index]
+    assert states[-1] == "played" and rows[-1]["started_at"] and rows[-1]["finished_at"], rows  # type: ignore[index]
+    ranks = [DELIVERY_RANK[state] for state in states]
+    assert ranks == sorted(ranks), f"only forward: {states}"
+    # Someone of another commune hears nothing about it.
+    from broadcaster.ops.bootstrap import ensure_area
+
+    with env.db.session() as session:
+        ensure_area(session, "Xã Bên", "commune")
+    other = env.user("b-van-hanh", ("operator",), areas=("Xã Bên",))
+    monkeypatch.setattr(dashboard, "STREAM_S", 1.0)
+    listener, collected = collect(env, f"/api/v1/broadcasts/{broadcast['id']}/events", other, lambda text: False)
+    listener.join(timeout=10)
+    assert events_of("".join(collected)) == []
 
 
 def test_silence_raises_an_alarm_that_clears_when_the_cluster_speaks_and_operators_acknowledge(env: Env) -> None:
