@@ -9,6 +9,7 @@ from broadcaster.web.pages import (  # noqa: F401
     cap,
     live,
     operations,
+    public,
     session,
     writing,
 )
