@@ -55,7 +55,13 @@ def test_one_off_and_weekly_with_a_skip_date_and_an_overlap_listed_once_per_item
         "weekdays": [1, 2, 3, 4, 5, 6, 7], "times": ["08:00"], "start": today.isoformat(),
         "skip": [skipped.isoformat()]})
 
+    relay_at = datetime.combine(tomorrow, time(10, 0), VN)
+    schedule(env, "Tiếp sóng đài tỉnh", ["loa-03"], play_at=relay_at.isoformat(),
+             relay={"url": "https://dai.example/live", "window_s": 900})
+
     result = week(env)
+    [relay] = on(result, tomorrow, "Tiếp sóng đài tỉnh")
+    assert relay.kind == "relay" and relay.start == relay_at and relay.end == relay_at + timedelta(minutes=15)
     assert [d.day for d in result.days] == [today + timedelta(days=n) for n in range(7)]
     [meeting] = on(result, tomorrow, "Họp dân thôn")
     assert meeting.kind == "one-off" and meeting.state == "scheduled"
