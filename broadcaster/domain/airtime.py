@@ -136,7 +136,9 @@ def planned(session: Session, device_ids: list[str], now: datetime, since: datet
     return {device: _sessions(items) for device, items in result.items()}
 
 
-def _plays(broadcast: Broadcast, since: datetime, now: datetime) -> list[Planned]:
+def length_of(broadcast: Broadcast) -> timedelta:
+    """How long one play of a broadcast takes: its audio's length once rendered (else the estimate from its
+    text), a relay's window, a live session's maximum until it has ended and then as long as it lasted."""
     asset_s = broadcast.asset.duration_s if broadcast.asset is not None else None
     length = timedelta(seconds=asset_s or estimate_s(broadcast.bulletin))
     if broadcast.relay is not None:
@@ -145,6 +147,11 @@ def _plays(broadcast: Broadcast, since: datetime, now: datetime) -> list[Planned
     if live is not None:  # spoken live: as long as it may last, then as long as it lasted
         lasted = live.ended_at - live.started_at if live.ended_at and live.started_at else None
         length = lasted if lasted is not None else timedelta(seconds=live.max_s)
+    return length
+
+
+def _plays(broadcast: Broadcast, since: datetime, now: datetime) -> list[Planned]:
+    length = length_of(broadcast)
     rule = broadcast.repeat()
     times = rule.occurrences(since, now + HORIZON) if rule else [broadcast.play_at or broadcast.created_at]
     return [Planned(broadcast.id, broadcast.bulletin.title, broadcast.priority, start, start + length,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from broadcaster import __version__
+from broadcaster.domain.calendar import STATES as CALENDAR_STATES
 from broadcaster.domain.cap.policy import CERTAINTIES, PRIORITY_CHOICES, SEVERITIES, URGENCIES
 from broadcaster.domain.emergency import MAX_REPEATS, templates
 from broadcaster.speech.normalize import MARK_KINDS
@@ -97,6 +98,17 @@ SCHEMAS: dict[str, J] = {
                 roles=array({"enum": ["admin", "editor", "approver", "operator"]}), areas=array(INT), locked=BOOL,
                 created_at=TIME),
     "Token": obj(["id", "name"], id=INT, name=STR, created_at=TIME, last_used_at=N_TIME, token=STR),
+    "CalendarItem": obj(["broadcast_id", "title", "kind", "start", "end", "state", "clusters", "overlaps"],
+                        broadcast_id=INT, title=STR,
+                        kind={"enum": ["one-off", "weekly", "relay", "emergency", "live"]},
+                        priority={"enum": ["normal", "priority", "emergency"]}, start=TIME, end=TIME,
+                        state={"enum": list(CALENDAR_STATES)}, programme_id=N_INT,
+                        clusters=array(obj(["device_id", "name"], device_id=STR, name=STR)),
+                        overlaps=array(obj(["broadcast_id", "title", "start", "end", "clusters"], broadcast_id=INT,
+                                           title=STR, start=TIME, end=TIME, clusters=array(STR)))),
+    "CalendarDay": obj(["date", "items", "airtime"], date={"type": "string", "format": "date"},
+                       items=array(ref("CalendarItem")),
+                       airtime=array(obj(["from", "to", "areas"], **{"from": STR, "to": STR, "areas": array(STR)}))),
     "ReportRow": obj(["planned", "device_id", "state"], planned=STR, device_id=STR, device=STR, village=STR,
                      broadcast_id=INT, title=STR, priority=STR, state=STR, started_at=STR, finished_at=STR,
                      minutes=NUM, error=STR),
@@ -237,6 +249,10 @@ OPERATIONS: list[tuple[str, str, str, J | None, int, J | None]] = [
     ("get", "/reports/airtime", "Planned against played (?from=&to=&area_id=&limit=&format=csv)", None, 200,
      obj(period={"type": "object", "properties": {"from": STR, "to": STR}}, villages=array({"type": "object"}),
          total=INT, rows=array(ref("ReportRow")))),
+    ("get", "/calendar", "What will air and what aired, day by day (?from=&to=&area=&device=; default this week)",
+     None, 200, obj(["from", "to", "days"], **{"from": {"type": "string", "format": "date"},
+                                               "to": {"type": "string", "format": "date"},
+                                               "days": array(ref("CalendarDay"))})),
     ("get", "/playback", "The playback log (?q=&device=&state=&from=&to=)", None, 200, array(ref("ReportRow"))),
     ("get", "/emergency/templates", "Ready emergency messages", None, 200, {"type": "object"}),
     ("post", "/emergency", "Send an emergency now, over the air-time rules",
@@ -388,6 +404,13 @@ OTHER_SUCCESS: dict[tuple[str, str], J] = {
                                                    "says why"),
 }
 QUERIES: dict[tuple[str, str], list[J]] = {
+    ("get", "/calendar"): [
+        {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}},
+        {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}},
+        {"name": "area", "in": "query", "description": "an area id: its clusters and those below it",
+         "schema": {"type": "integer", "minimum": 1}},
+        {"name": "device", "in": "query", "description": "one cluster's device id", "schema": STR},
+    ],
     ("get", "/cap/alerts"): [
         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}}],
     ("get", "/broadcasts"): [

@@ -60,6 +60,7 @@ MATRIX: list[tuple[str, str, frozenset[str], Any, bool]] = [
     ("post", "/bulletins/{submitted}/approve", APPROVE, None, True),
     ("post", "/bulletins/{submitted}/reject", APPROVE, {"comment": "Viết lại."}, True),
     ("post", "/bulletins/{draft}/submit", WRITE, None, True),
+    ("get", "/calendar", EVERYONE, None, True),
     ("post", "/cap", COMMAND, CAP, False),
     ("get", "/cap/alerts", EVERYONE, None, True),
     ("get", "/cap/alerts/{alert}", EVERYONE, None, True),

@@ -1,7 +1,17 @@
 """JSON API under /api/v1, one module per subject (base.py: the blueprint, errors, authentication, bodies).
 Importing this package adds every operation to ``bp``."""
 
-from broadcaster.web.api import accounts, broadcasts, bulletins, cap, fleet, live, operations, speech  # noqa: F401
+from broadcaster.web.api import (  # noqa: F401
+    accounts,
+    broadcasts,
+    bulletins,
+    calendar,
+    cap,
+    fleet,
+    live,
+    operations,
+    speech,
+)
 from broadcaster.web.api.base import bp, error, http_error
 from broadcaster.web.api.operations import event_stream
 

@@ -1,7 +1,18 @@
 """The officers' pages, one module per subject (base.py: the blueprint, labels, refusals, login). Importing this
 package adds every page to ``bp`` (the blueprint named ``ui``)."""
 
-from broadcaster.web.pages import admin, broadcasts, bulletins, cap, live, operations, session, writing  # noqa: F401
+from broadcaster.web.pages import (  # noqa: F401
+    admin,
+    broadcasts,
+    bulletins,
+    calendar,
+    cap,
+    live,
+    operations,
+    public,
+    session,
+    writing,
+)
 from broadcaster.web.pages.base import bp
 
 __all__ = ["bp"]

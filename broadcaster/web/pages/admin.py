@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 
 from broadcaster.db import ROLES, User, parse_id, utcnow
 from broadcaster.domain import accounts, fleet
+from broadcaster.domain import public as public_rules
 from broadcaster.domain import voices as voice_rules
 from broadcaster.domain.access import can
 from broadcaster.speech.voices import voice_report
@@ -80,6 +81,8 @@ def areas_page(user: User) -> str | Response | tuple[str, int]:
         elif form.get("action") == "voice":
             voice_rules.set_area_voice(db(), user, ident(form.get("area_id")), {"voice": form.get("voice")},
                                        config().speech.catalog())
+        elif form.get("action") == "public":
+            public_rules.set_public(db(), user, ident(form.get("area_id")), form.get("public") == "1")
         elif form.get("action") == "airtime":
             limits = {name: parse_id(form.get(name, "")) for name in ("max_session_min", "max_sessions_per_day")}
             fleet.set_airtime_rule(db(), user, ident(form.get("area_id")), {
@@ -90,4 +93,5 @@ def areas_page(user: User) -> str | Response | tuple[str, int]:
     return admin_page(user, "areas.html", act, areas=lambda: fleet.areas_json(db(), user),
                       voices=lambda: voice_report(config().speech.catalog()),
                       kinds=fleet.AREA_KINDS, groups=lambda: fleet.list_groups(db(), user),
-                      devices=lambda: fleet.visible_devices(db(), user))
+                      devices=lambda: fleet.visible_devices(db(), user),
+                      public=lambda: public_rules.public_ids(db()))

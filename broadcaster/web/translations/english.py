@@ -573,6 +573,44 @@ EN: dict[str, str] = {
     "Đọc nội dung tiếng Việt của cảnh báo.": "Reads the alert's Vietnamese text.",
     "để trống: giữ nguyên": "empty: keep them",
     "— bỏ dòng này —": "— drop this row —",
+    # The calendar
+    "Lịch phát": "Calendar",
+    "Ngày": "Day",
+    "Tuần": "Week",
+    "Xem theo": "View by",
+    "Tất cả địa bàn của tôi": "All my areas",
+    "Tất cả cụm loa": "All clusters",
+    "‹ Trước": "‹ Earlier",
+    "Hôm nay": "Today",
+    "Sau ›": "Later ›",
+    "Ngày không hợp lệ; đang hiện tuần này.": "Not a valid date; showing this week.",
+    "Giờ được phát: %(hours)s": "Allowed on air: %(hours)s",
+    "Không có lượt phát nào.": "Nothing airs.",
+    "Trùng giờ với “%(title)s” (%(start)s–%(end)s) trên %(clusters)s":
+        "Overlaps “%(title)s” (%(start)s–%(end)s) on %(clusters)s",
+    "%(n)s giây": "%(n)s s",
+    "%(n)s phút": "%(n)s min",
+    "chưa có báo cáo": "no report yet",
+    "một lần": "once",
+    "hằng tuần": "weekly",
+    "tiếp sóng": "relay",
+    "khẩn cấp": "emergency",
+    # The public page of a commune
+    "Trang công khai của xã": "The commune's public page",
+    "Khi bật, ai cũng xem và nghe lại được những gì đã phát trên loa của xã (không cần đăng nhập), và nhận tin "
+    "qua RSS.": "When on, anyone can read and listen again to what the commune's loudspeakers aired (no login), "
+                "and follow it by RSS.",
+    "Trang công khai": "Public page",
+    "Công khai": "Public",
+    "Đài truyền thanh %(name)s": "%(name)s radio",
+    "Những gì đã phát trên loa của %(name)s.": "What the loudspeakers of %(name)s aired.",
+    "Những gì đã phát trên loa của xã, mới nhất trước: nghe lại nếu bạn đã lỡ.":
+        "What the commune's loudspeakers aired, newest first: listen again if you missed it.",
+    "Nhận tin (RSS, podcast)": "Follow (RSS, podcast)",
+    "Chưa có gì được phát.": "Nothing has aired yet.",
+    "‹ Mới hơn": "‹ Newer",
+    "Cũ hơn ›": "Older ›",
+    "Trang %(n)s / %(total)s": "Page %(n)s of %(total)s",
 }
 
 

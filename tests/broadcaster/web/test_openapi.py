@@ -58,7 +58,7 @@ def test_answers_match_the_documented_schemas(env: Env) -> None:
     check("GET", f"/broadcasts/{broadcast['id']}", "/broadcasts/{broadcast_id}")
     check("GET", "/broadcasts", "/broadcasts")
     for path in ("/devices", "/dashboard", "/alarms", "/areas", "/me", "/tokens", "/users", "/audit", "/lexicon",
-                 "/reports/airtime", "/playback", "/emergency/templates", "/health"):
+                 "/calendar", "/reports/airtime", "/playback", "/emergency/templates", "/health"):
         check("GET", path, path)
     check("POST", "/tokens", "/tokens", {"name": "máy tính"})
     check("PUT", "/devices/loa-01/volume", "/devices/{device_id}/volume", {"volume": 40})
