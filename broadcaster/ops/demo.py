@@ -214,6 +214,8 @@ def prepare(data_dir: Path, port: int, agents: int, one_port: bool = False) -> d
     with db.session() as session:
         ensure_user(session, "admin", secrets_["admin_password"], secrets_["token"])
         commune = ensure_area(session, COMMUNE, "commune")
+        commune.public = True  # the demo shows the citizens' page (/p/<id>); a real commune opts in on Địa bàn
+        commune_id = commune.id
         if session.get(AirtimeRule, commune.id) is None:
             # The demo should answer at any hour it is tried; a real commune keeps 05:30-21:30 (or its own).
             ensure_airtime(session, commune, "00:00", "24:00")
@@ -248,7 +250,7 @@ def prepare(data_dir: Path, port: int, agents: int, one_port: bool = False) -> d
     write_secret(data_dir / "credentials.json", json.dumps(credentials, indent=2, ensure_ascii=False))
     return {"data_dir": data_dir, "mqtt_port": mqtt_port, "mqtt_server_port": server_port,
             "server_toml": server_toml, "agents": agent_configs, "credentials": credentials,
-            "server_password": secrets_["mqtt"][SERVER_USER]}
+            "server_password": secrets_["mqtt"][SERVER_USER], "commune_id": commune_id}
 
 
 def use_mosquitto(kind: str) -> bool:
@@ -359,6 +361,8 @@ Commune radio demo is running ({agents} simulated receivers).
   Officers:  {', '.join(f"{name} ({'/'.join(DEMO_OFFICERS[name])})" for name in DEMO_OFFICERS)}; their
              passwords and the API token are in {data_dir / 'credentials.json'}
   Live:      {url}/live (speak into this computer's microphone; chutich or vanhanh may)
+  Calendar:  {url}/calendar (what will air, this week)
+  Public:    {url}/p/{plan['commune_id']} (what aired, for people who missed it; no login; RSS feed)
   Playback:  {data_dir / 'agents'}/<device>/played/*.wav
   Broker:    receivers on 127.0.0.1:{plan['mqtt_port']}; one more: broadcaster devices add loa-new
              --config {plan['server_toml']} (README)

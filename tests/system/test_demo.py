@@ -89,6 +89,10 @@ def test_demo_runs_the_whole_system_and_stops_cleanly(tmp_path: Path, broker: st
             assert len(heard) == 1 and heard[0].stat().st_size > 50_000, "every receiver played the voice"
         # The web page a person would open answers too.
         assert "Đăng nhập" in requests.get(creds["url"] + "/login", timeout=5).text
+        # And the commune's public page the banner names, with what just aired, for anyone without an account.
+        public = re.search(r"Public: +(\S+)", banner)
+        assert public, banner
+        assert "Ủy ban nhân dân xã thông báo lịch họp dân." in requests.get(public.group(1), timeout=5).text
     finally:
         demo.send_signal(signal.SIGTERM)
         try:
