@@ -208,7 +208,7 @@ def check(session: Session, devices: list[Device], priority: str, play_at: datet
             if (local_start.time() < rule.allowed_from or local_end.time() > rule.allowed_to
                     or local_end.date() != local_start.date()):
                 breaches.append({**base, "rule": "hours", "limit": rule.hours(),
-                                 "value": f"{local_start:%H:%M}-{local_end:%H:%M} {local_start:%d/%m}"})
+                                 "value": f"{local_start:%H:%M}-{_minute_up(local_end):%H:%M} {local_start:%d/%m}"})
                 break  # one line per device is enough to act on
         if rule.max_sessions_per_day is not None:
             per_day: dict[date, int] = defaultdict(int)
@@ -264,6 +264,12 @@ def describe(breach: dict[str, Any]) -> str:
     if breach["rule"] == "session_length":
         return f"{where} allows {breach['limit']} min per broadcast; this is about {breach['value']} min"
     return f"{where} allows {breach['limit']} broadcasts a day; {breach['day']} would have {breach['value']}"
+
+
+def _minute_up(moment: datetime) -> datetime:
+    """The minute a play has ended by: a 20 s reading at 03:00 is "03:00-03:01", not "03:00-03:00"."""
+    whole = moment.replace(second=0, microsecond=0)
+    return whole if whole == moment else whole + timedelta(minutes=1)
 
 
 def _iso(value: datetime) -> str:

@@ -126,9 +126,8 @@ def refusal_text(exc: errors.Refusal, table: Mapping[str, object] = PAGE_REFUSAL
         return str(REFUSALS["too_long_to_read"]) % {"minutes": max(1, round(detail["spoken_s"] / 60)),
                                                     "most": f"{detail['max_spoken_s'] / 60:g}"}
     text = str(table.get(exc.code, exc.message))
-    for breach in exc.details or []:
-        if "rule" in breach and "device" in breach:  # other details (a CAP alert's areas) have their own page
-            text += " " + breach_text(breach) + "."
+    for line in breach_lines(exc.details or []):
+        text += " " + line + "."
     return text
 
 
@@ -163,9 +162,17 @@ class Refused:
         return error(self.exc.code, self.message, self.exc.status)
 
 
-def breach_text(breach: dict[str, Any]) -> str:
-    return gettext("%(device)s: %(rule)s %(limit)s, lượt này %(value)s", device=breach["device"],
-                   rule=RULE_WORDS.get(breach["rule"], breach["rule"]), limit=breach["limit"], value=breach["value"])
+def breach_lines(breaches: list[dict[str, Any]]) -> list[str]:
+    """Air-time breaches in words, one line per rule broken the same way with the clusters that break it (not
+    the same sentence once per cluster). Other details (a CAP alert's areas) have their own page."""
+    grouped: dict[tuple[str, str, str], list[str]] = {}
+    for breach in breaches:
+        if "rule" in breach and "device" in breach:
+            key = (str(breach["rule"]), str(breach["limit"]), str(breach["value"]))
+            grouped.setdefault(key, []).append(str(breach["device"]))
+    return [gettext("%(device)s: %(rule)s %(limit)s, lượt này %(value)s", device=", ".join(devices),
+                    rule=RULE_WORDS.get(rule, rule), limit=limit, value=value)
+            for (rule, limit, value), devices in grouped.items()]
 
 
 @bp.errorhandler(Denied)

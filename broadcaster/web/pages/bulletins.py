@@ -24,7 +24,7 @@ from broadcaster.web.pages.base import (
     Refused,
     areas_in_scope,
     bp,
-    breach_text,
+    breach_lines,
     check_csrf,
     login_required,
     zone,
@@ -157,9 +157,17 @@ def bulletin_check(user: User, bulletin_id: int) -> Response | tuple[Response, i
         plan = broadcast_rules.plan_broadcast(db(), user, schedule_request(bulletin_id), config().timezone)
     if refused.exc is not None:
         return jsonify(ok=False, message=refused.message), refused.exc.status
-    lines = [breach_text(b) for b in plan.breaches]
-    overlaps = [gettext("%(device)s: trùng với #%(id)s “%(title)s” (%(when)s)", device=o["device_id"],
-                        id=o["broadcast_id"], title=o["title"],
-                        when=f"{datetime.fromisoformat(o['start']).astimezone(zone()):%H:%M %d/%m}")
-                for o in plan.overlaps]
+    lines = breach_lines(plan.breaches)
+    names = {d.id: d.name for d in fleet.visible_devices(db(), user)}
+    clusters: dict[int, list[str]] = {}
+    for overlap in plan.overlaps:  # once per broadcast it overlaps, with the clusters it shares, by name
+        shared = clusters.setdefault(overlap["broadcast_id"], [])
+        name = names.get(overlap["device_id"], overlap["device_id"])
+        if name not in shared:
+            shared.append(name)
+    first = {o["broadcast_id"]: o for o in reversed(plan.overlaps)}
+    overlaps = [gettext("%(device)s: trùng với #%(id)s “%(title)s” (%(when)s)", device=", ".join(devices), id=bid,
+                        title=first[bid]["title"],
+                        when=f"{datetime.fromisoformat(first[bid]['start']).astimezone(zone()):%H:%M %d/%m}")
+                for bid, devices in clusters.items()]
     return jsonify(ok=not plan.breaches, breaches=lines, overlaps=overlaps, devices=len(plan.devices))

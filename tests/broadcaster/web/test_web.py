@@ -236,3 +236,28 @@ def test_numbers_typed_wrong_in_forms_are_refused_not_crashed_on(env: Env) -> No
     page = env.client.get("/admin/users").get_data(as_text=True)
     answer = env.client.post("/admin/users", data={"csrf_token": csrf(page), "action": "unlock", "user_id": "x"})
     assert answer.status_code == 422
+
+
+def test_an_airtime_refusal_is_said_once_per_rule_with_the_clusters_by_name_and_keeps_the_form(env: Env) -> None:
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from broadcaster.db import Area
+    from broadcaster.ops.bootstrap import ensure_airtime
+
+    with env.db.session() as session:
+        ensure_airtime(session, session.query(Area).filter_by(name="Xã Thử").one(), "05:30", "21:30")
+    login(env)
+    bulletin = env.client.post("/api/v1/bulletins", headers=env.auth, json={"title": "Họp", "text": "Họp dân."})
+    bulletin_id = bulletin.get_json()["id"]
+    env.client.post(f"/api/v1/bulletins/{bulletin_id}/approve", headers=env.auth, json={"schedule": False})
+    night = (datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")) + timedelta(days=1)).replace(hour=3, minute=0)
+    page = env.client.get(f"/bulletins/{bulletin_id}").get_data(as_text=True)
+    answer = env.client.post(f"/bulletins/{bulletin_id}", data={
+        "csrf_token": csrf(page), "action": "schedule", "targets": ["loa-01", "loa-02"], "priority": "normal",
+        "play_at": night.strftime("%Y-%m-%dT%H:%M")})
+    text = answer.get_data(as_text=True)
+    assert answer.status_code == 422
+    assert text.count("lượt này") == 1, "one line for the rule both clusters break"
+    assert "Cụm loa 1, Cụm loa 2: giờ cho phép 05:30-21:30, lượt này 03:00-03:01" in text
+    assert 'value="loa-02" checked' in text and night.strftime("%Y-%m-%dT03:00") in text, "the form is kept"
