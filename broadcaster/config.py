@@ -125,6 +125,17 @@ class LiveSettings:
 
 
 @dataclass
+class MetricsSettings:
+    token_file: str = ""
+    """File with the bearer token Prometheus sends to the web process's /metrics. Empty: /metrics answers only
+    requests from this machine that no proxy forwarded (no X-Forwarded-For)."""
+    worker_host: str = "127.0.0.1"
+    """Address each worker serves its own metrics on (ingest, dispatch, render, broker link)."""
+    worker_port: int = 0
+    """TCP port of worker 1's metrics; worker N (``--name N``) uses worker_port + N - 1. 0: no worker metrics."""
+
+
+@dataclass
 class ServerConfig:
     data_dir: str = "/var/lib/broadcaster"
     """Folder for the audio store (and the SQLite database when database_url is empty)."""
@@ -147,6 +158,7 @@ class ServerConfig:
     speech: SpeechSettings = field(default_factory=SpeechSettings)
     signing: SigningSettings = field(default_factory=SigningSettings)
     live: LiveSettings = field(default_factory=LiveSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
 
     @property
     def db_url(self) -> str:

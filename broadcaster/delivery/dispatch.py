@@ -16,6 +16,7 @@ from broadcaster.db import Broadcast, DeviceSetting, ScheduleRefresh, utcnow
 from broadcaster.delivery.publisher import Publisher, ask_refresh
 from broadcaster.domain.lifecycle import FINAL_DELIVERY_STATES
 from broadcaster.domain.voices import reading_of
+from broadcaster.ops import metrics
 from broadcaster.speech.audio import AudioError
 from broadcaster.speech.render import Speech
 from edge_agent.protocol.fields import PRIORITY_RANK
@@ -109,6 +110,7 @@ class Dispatcher:
                     delivery.state, delivery.error, delivery.updated_at = "failed", error, utcnow()
                 return
             recording = broadcast.bulletin.recording
+            rendering = time.monotonic()
             try:
                 if recording is not None:
                     asset = self.speech.render_recording(session, recording, self.uploads,
@@ -122,18 +124,23 @@ class Dispatcher:
                 for delivery in broadcast.deliveries:
                     delivery.state, delivery.error, delivery.updated_at = "failed", str(exc), utcnow()
                 return
+            metrics.RENDER.observe(time.monotonic() - rendering)
             broadcast.asset_id = asset.id
             devices = [d.device_id for d in broadcast.deliveries]
-            alerted = (self.publisher.alert(session, broadcast, asset, devices) if broadcast.priority == "emergency"
-                       else set())
+            with metrics.PUBLISH.labels("alert").time():
+                alerted = (self.publisher.alert(session, broadcast, asset, devices)
+                           if broadcast.priority == "emergency" else set())
             if asset.published_at is None:
-                self.publisher.publish_asset(asset.id, asset.duration_s)
+                with metrics.PUBLISH.labels("asset").time():
+                    self.publisher.publish_asset(asset.id, asset.duration_s)
                 asset.published_at = utcnow()
             broadcast.state, broadcast.sent_at = "sent", utcnow()
+            metrics.DISPATCH.labels(broadcast.priority).observe((broadcast.sent_at - broadcast.created_at)
+                                                                .total_seconds())
             if alerted:
                 # Their schedules follow in the next rounds (committed with the send, so a leader that
                 # takes over publishes them), leaving the broker and the receivers to the alert first.
                 ask_refresh(session, sorted(alerted))
-        with self.db.session() as session:
+        with self.db.session() as session, metrics.PUBLISH.labels("schedules").time():
             self.publisher.publish_schedules(session, [d for d in devices if d not in alerted])
         logger.info("broadcast %d sent to %d device(s)", broadcast_id, len(devices))

@@ -21,6 +21,7 @@ from broadcaster.db import Asset, Delivery, Device, DeviceHealth, OccurrencePlay
 from broadcaster.delivery.publisher import Publisher, ask_refresh
 from broadcaster.domain.alarms import clear_alarms, raise_alarm
 from broadcaster.domain.lifecycle import DELIVERY_RANK, FINAL_DELIVERY_STATES, moves_forward
+from broadcaster.ops import metrics
 from edge_agent.link import Ack
 from edge_agent.protocol import ChunkRequest, Heartbeat, Playback, ProtocolError, Refused, Status, Topics
 from edge_agent.protocol import Delivery as DeliveryReport
@@ -48,6 +49,7 @@ class Ingest:
         self.config, self.db, self.publisher, self._stop = config, db, publisher, stop
         self.topics = Topics(config.mqtt.topic_root)
         self.inbox: queue.Queue[Inbound] = queue.Queue()
+        metrics.INGEST_QUEUE.set_function(self.inbox.qsize)
         """Reports handed over by the broker but not yet stored. Each is acknowledged to the broker only once
         stored, so whatever is here when the process dies comes again on the next connection."""
         self._republished: dict[tuple[str, int], float] = {}
@@ -111,6 +113,14 @@ class Ingest:
         return False
 
     def store(self, batch: list[Inbound]) -> None:
+        self._store_batch(batch)
+        stored = utcnow()
+        for topic, _, received_at, _ in batch:
+            report = self.topics.report_of(topic)
+            metrics.REPORTS.labels(report[1] if report else "unknown").inc()
+            metrics.INGEST_WAIT.observe((stored - received_at).total_seconds())
+
+    def _store_batch(self, batch: list[Inbound]) -> None:
         self._refresh.clear()
         with self.db.session() as session, session.no_autoflush:
             # No flush before each read: the batch's changes go out together at the commit (a device's row

@@ -37,6 +37,7 @@ from broadcaster.delivery.live import LiveServer
 from broadcaster.delivery.publisher import Publisher
 from broadcaster.delivery.sweep import sweep as sweep_once
 from broadcaster.delivery.transcribe import transcribe_next
+from broadcaster.ops import metrics
 from edge_agent.link import Link
 from edge_agent.protocol import Topics
 
@@ -73,6 +74,7 @@ class Worker:
         """``name`` tells apart the workers of one deployment (their MQTT client ids); one worker needs none."""
         self.config = config
         self.db = db
+        self.name = name
         self.client_id = f"{config.mqtt.client_id}-{name}" if name else config.mqtt.client_id
         self.topics = Topics(config.mqtt.topic_root)
         self._stop = threading.Event()
@@ -141,10 +143,23 @@ class Worker:
             self.scheduler.add_job(self._guarded, "interval", args=[self.transcribe], seconds=TRANSCRIBE_S,
                                    id="transcribe", max_instances=1, coalesce=True)
         self.scheduler.start()
+        self._serve_metrics()
         self._try_to_lead()
         self._lead_thread.start()
         logger.info("worker started as %s; broker %s:%d; %s", self.client_id, self.config.mqtt.host,
                     self.config.mqtt.port, "leading" if self.leading.is_set() else "standing by")
+
+    def _serve_metrics(self) -> None:
+        """This worker's own metrics, for Prometheus (``[metrics] worker_port``; worker N at port + N - 1)."""
+        settings = self.config.metrics
+        if not settings.worker_port:
+            return
+        port = settings.worker_port + (int(self.name) - 1 if self.name and self.name.isdigit() else 0)
+        try:
+            metrics.serve_worker(settings.worker_host, port, {"leader": lambda: self.link,
+                                                             "reports": lambda: self.reports}, self.leading)
+        except OSError as exc:
+            logger.error("worker metrics not served on %s:%d: %s", settings.worker_host, port, exc)
 
     # the parts' work, run by the scheduler on the leader (and by tests) ----------------------------------
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, func
@@ -26,20 +27,64 @@ STREAM_S = 300.0
 """How long one stream lasts; the browser reconnects at once (EventSource), so no thread is held forever."""
 
 
+DEVICE_STATES_ALL = ("online", "offline", "playing", "failed", "off")
+"""A cluster's state on the dashboard and in the metrics."""
+
+
+@dataclass
+class _Facts:
+    """What a cluster's state is worked out from, for many clusters in a few queries."""
+
+    reported: dict[str, dict[str, Any]]
+    wanted: dict[str, DeviceSetting]
+    alarms: dict[str, int]
+    failing: set[str]
+
+    @classmethod
+    def load(cls, session: Session, ids: list[str] | None) -> _Facts:
+        """For the clusters ``ids`` (None: every cluster)."""
+        def only(query: Any, column: Any) -> Any:
+            return query if ids is None else query.filter(column.in_(ids))
+
+        reported = {h.device_id: json.loads(h.reported)
+                    for h in only(session.query(DeviceHealth), DeviceHealth.device_id)}
+        wanted = {s.device_id: s for s in only(session.query(DeviceSetting), DeviceSetting.device_id)}
+        alarms: dict[str, int] = {}
+        failing: set[str] = set()
+        for device_id, kind in only(session.query(Alarm.device_id, Alarm.kind), Alarm.device_id).filter(
+                Alarm.cleared_at.is_(None), Alarm.acked_at.is_(None)):
+            alarms[device_id] = alarms.get(device_id, 0) + 1
+            if kind == "playback":
+                failing.add(device_id)
+        return cls(reported, wanted, alarms, failing)
+
+    def enabled(self, device: Device) -> bool:
+        """Switched on: what the operator set (shown at once), else what the cluster reports."""
+        setting = self.wanted.get(device.id)
+        return setting.enabled if setting is not None else self.reported.get(device.id, {}).get("enabled") is not False
+
+    def state(self, device: Device) -> str:
+        if not device.online:
+            return "offline"
+        if not self.enabled(device):
+            return "off"
+        if device.now_playing:
+            return "playing"
+        return "failed" if device.id in self.failing else "online"
+
+
+def fleet_states(session: Session) -> dict[str, str]:
+    """Every cluster's state (the metrics' view of the whole fleet)."""
+    facts = _Facts.load(session, None)
+    return {device.id: facts.state(device) for device in session.query(Device)}
+
+
 def device_rows(session: Session, user: User) -> list[dict[str, Any]]:
     """One row per cluster in the user's areas: state (playing, online, offline, failed), when last heard,
     volume, amplifier, temperature, link quality, what it plays, its open alarms."""
     devices = visible_devices(session, user)
     ids = [d.id for d in devices]
-    health = {h.device_id: h for h in session.query(DeviceHealth).filter(DeviceHealth.device_id.in_(ids))}
-    wanted = {s.device_id: s for s in session.query(DeviceSetting).filter(DeviceSetting.device_id.in_(ids))}
-    alarms: dict[str, int] = {}
-    failing: set[str] = set()
-    for device_id, kind in session.query(Alarm.device_id, Alarm.kind).filter(
-            Alarm.device_id.in_(ids), Alarm.cleared_at.is_(None), Alarm.acked_at.is_(None)):
-        alarms[device_id] = alarms.get(device_id, 0) + 1
-        if kind == "playback":
-            failing.add(device_id)
+    facts = _Facts.load(session, ids)
     last_played: dict[str, tuple[str, Any]] = {}
     # Each cluster's newest play, found by the database (not by reading every play of every cluster).
     newest = (session.query(Delivery.device_id, func.max(Delivery.finished_at).label("at"))
@@ -56,23 +101,13 @@ def device_rows(session: Session, user: User) -> list[dict[str, Any]]:
     titles = {b.id: b.bulletin.title for b in session.query(Broadcast).filter(Broadcast.id.in_(playing_ids))}
     rows = []
     for device in devices:
-        reported = json.loads(health[device.id].reported) if device.id in health else {}
-        setting = wanted.get(device.id)
+        reported = facts.reported.get(device.id, {})
+        setting = facts.wanted.get(device.id)
         # What the operator set shows at once; "pending" until the receiver reports it has it.
-        enabled = setting.enabled if setting is not None else reported.get("enabled") is not False
         volume = setting.volume if setting is not None and setting.volume is not None else device.volume
         pending = setting is not None and (setting.enabled != (reported.get("enabled") is not False)
                                            or (setting.volume is not None and setting.volume != device.volume))
-        if not device.online:
-            state = "offline"
-        elif not enabled:
-            state = "off"
-        elif device.now_playing:
-            state = "playing"
-        elif device.id in failing:
-            state = "failed"
-        else:
-            state = "online"
+        state = facts.state(device)
         rows.append({
             "id": device.id, "name": device.name, "village": device.village.name if device.village else None,
             "state": state, "last_seen": format_time(device.last_seen), "volume": volume, "pending": pending,
@@ -80,7 +115,7 @@ def device_rows(session: Session, user: User) -> list[dict[str, Any]]:
             "link_quality": reported.get("link_quality"),
             "now_playing": {"id": device.now_playing, "title": titles.get(device.now_playing or 0)}
             if device.now_playing else None,
-            "alarms": alarms.get(device.id, 0),
+            "alarms": facts.alarms.get(device.id, 0),
             "last_played": {"title": last_played[device.id][0], "finished_at": format_time(last_played[device.id][1])}
             if device.id in last_played else None,
             "lat": device.lat, "lon": device.lon,

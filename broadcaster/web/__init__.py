@@ -8,8 +8,8 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, g, request, send_file
-from werkzeug.exceptions import HTTPException, NotFound
+from flask import Flask, Response, current_app, g, request, send_file
+from werkzeug.exceptions import Forbidden, HTTPException, NotFound
 from werkzeug.routing import IntegerConverter
 
 from broadcaster.config import ServerConfig
@@ -84,7 +84,32 @@ def create_app(config: ServerConfig, db: Database | None = None, test_config: di
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     app.add_url_rule("/a/<asset_id>", "receiver_audio", receiver_audio)
+    app.add_url_rule("/metrics", "metrics", metrics)
     return app
+
+
+def metrics() -> Response:
+    """The fleet for Prometheus (docs/operations.md): with ``[metrics] token_file``, for the bearer of that token;
+    without it, only for a request from this machine that no proxy forwarded."""
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+    from broadcaster.ops.metrics import fleet_registry
+    from broadcaster.web.common import config
+    from edge_agent.settings import read_secret
+
+    settings = config().metrics
+    token = read_secret(None, settings.token_file) if settings.token_file else None
+    sent = request.headers.get("Authorization", "")
+    if token is not None:
+        allowed = secrets.compare_digest(sent.encode(), f"Bearer {token}".encode())
+    else:
+        allowed = request.remote_addr in ("127.0.0.1", "::1") and "X-Forwarded-For" not in request.headers
+    if not allowed:
+        raise Forbidden("metrics: send the token of [metrics] token_file")
+    if "metrics" not in current_app.extensions["broadcaster"]:
+        current_app.extensions["broadcaster"]["metrics"] = fleet_registry(
+            current_app.extensions["broadcaster"]["db"].sessions)
+    return Response(generate_latest(current_app.extensions["broadcaster"]["metrics"]), mimetype=CONTENT_TYPE_LATEST)
 
 
 def receiver_audio(asset_id: str) -> Response:
