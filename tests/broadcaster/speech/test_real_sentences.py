@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from bench.normalize_score import canonical, load_heldout, load_heldout2, load_real
+from bench.normalize_score import load_heldout, load_heldout2, load_real, matches
 from broadcaster.speech.normalize import Normalizer
 
 KINDS = {
@@ -94,12 +94,13 @@ FLOORS = {
 """The share of each kind of sentence read right (spelling variants such as "mồng"/"mùng" allowed)."""
 
 CASES = load_real(heldout=False)
-"""Every real sentence but the second held-out set, which has a floor of its own."""
+"""Every real sentence but the second and third held-out sets (the second has a floor of its own; the third is
+only measured, by bench/normalize_score.py --corpus heldout3)."""
 NORMALIZER = Normalizer()
 
 
 def read_right(text: str, expected: str, lenient: bool = True) -> bool:
-    return canonical(NORMALIZER(text), lenient) == canonical(expected, lenient)
+    return matches(NORMALIZER(text), expected, lenient)
 
 
 def test_the_corpus_is_real_sentences_from_named_sources() -> None:
