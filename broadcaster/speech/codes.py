@@ -39,6 +39,8 @@ class Codes:
         # One known part after the number: "số 12/KH", "Công văn 285/CCTTHC".
         s = re.sub(r"(?<![\w/.,])(\d+)/([A-ZĐ][A-Za-zĐđ&]+)\b(?![/-])",
                    lambda m: f"{read_number(int(m[1]), d)} {m[2]}" if m[2] in self.parts else m[0], s)
+        # A body of the National Assembly and its term standing alone: "UBTVQH13" (read like "QH13" below).
+        s = re.sub(r"(?<![-/])\b([A-ZĐ]{1,6}QH)(\d{1,2})\b", lambda m: self.part(m[0]) or m[0], s)
         s = re.sub(r"\b(" + "|".join(LETTER_CODES) + r") ?(\d{1,2})\b",
                    lambda m: f"{LETTER_CODES[m[1]]} {read_number(int(m[2]), d)}", s)
         # A kilometre named before its number: "km số 4", "Km 15" (not "15 km", read with the units).
@@ -67,10 +69,12 @@ class Codes:
         """"số 49/2024/NĐ-CP": "số" is said where it is written, or where no word names the document ("theo
         49/2024/NĐ-CP"); "Nghị định 49/2024/NĐ-CP" is read as written, without it."""
         said = m[1] if m[1] and m[1].lower() == "số" else "số"
-        if not m[1] and re.search(DOCUMENT_WORDS + r"\s$", m.string[max(0, m.start() - 20):m.start()]):
-            said = ""
+        before = m.string[max(0, m.start() - 20):m.start()]
+        if not m[1] and (re.search(DOCUMENT_WORDS + r"\s$", before) or re.search(r"(?i)\bsố\s?:\s*$", before)):
+            said = ""  # "Số: 59/2022/NĐ-CP", "liên tịch số: 183/2010/...": "số" is written already, said once
         head = f"{said} " if said else ""
-        return f"{head}{read_number(int(m[2]), self.dialect)} năm {read_number(int(m[3]), self.dialect)} {m[4]}"
+        code = self.part(m[4]) if re.fullmatch(r"[A-ZĐ]+\d{1,2}", m[4]) else None  # "UBTVQH13": with its term
+        return f"{head}{read_number(int(m[2]), self.dialect)} năm {read_number(int(m[3]), self.dialect)} {code or m[4]}"
 
     def _letters_and_numbers(self, m: re.Match[str]) -> str:
         if m[0] in self.parts:

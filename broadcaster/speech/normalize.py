@@ -32,7 +32,9 @@ HOTLINE_WORDS = (r"(?i:đường dây nóng|hotline|gọi|gọi ngay|gọi đi�
 PER = "\ue001"
 """A slash read "trên" (per): marked before the numbers around it are read (private use: never in real text)."""
 SPELLED_OUT = "\ue000"
-"""Marks an abbreviation in brackets right after the words it stands for (private use: never in real text)."""
+"""Opens an abbreviation in brackets right after the words it stands for (private use: never in real text)."""
+SPELLED_OUT_END = "\ue002"
+"""Closes it: a mark of its own, so the end of one bracket is never taken for the start of the next."""
 TITLES = r"(?:ông|bà|anh|chị|cháu|em|cô|chú|bé|cụ)"
 """Before a single capital, the initial of a person's name: "bà K" is "bà ca"."""
 
@@ -139,10 +141,14 @@ class Normalizer:
         s = re.sub(r"\s*\)\s*(?=/)", "", s)  # "1 gói (5ml)/lần": the rate is read whole
         s = re.sub(r"\((0\d{2,3})\)\s?(\d[ .]?){6,7}\d\b", lambda m: read_digits(m[0]), s)  # (0234) 3822 123, 3.822.333
         s = re.sub(r"\s*\(\s*([A-ZĐ][A-ZĐ&-]{1,9})\s*\)(\d?)",
-                   lambda m: SPELLED_OUT + m[1] + SPELLED_OUT + (" " + m[2] if m[2] else ""), s)  # "Báo động (BĐ)1"
+                   lambda m: SPELLED_OUT + m[1] + SPELLED_OUT_END + (" " + m[2] if m[2] else ""), s)  # "Báo động (BĐ)1"
         s = re.sub(r"\s*\(\s*", ", ", s)
         s = re.sub(r"\s*\)", ",", s)
         s = re.sub(r"(?i)\b(covid)\s?[-–]\s?(?=\d)", r"\1 ", s)
+        # Levels of wind written with a slash are a range: "gió cấp 9/10" is cấp chín đến mười, not a date.
+        s = re.sub(r"(?i)\b(cấp) (\d{1,2}) ?/ ?(\d{1,2})\b(?![/.,]\d)", r"\1 \2 đến \3", s)
+        # An hour glued to its date by a slash, as hydrology bulletins write it: "lúc 7h/21/7" is bảy giờ ngày 21/7.
+        s = re.sub(r"\b(\d{1,2}h(?:\d{2})?)/(?=\d{1,2}/\d{1,2}\b)", r"\1 ngày ", s)
         s = re.sub(r"\b([Ss])ô(?= \d)", r"\1ố", s)  # "Thông báo sô 1481": a typo of "số" before a number
         s = re.sub(r"(?i)\b(số) số(?= \d)", r"\1", s)  # "công văn số số 01/CV-BCĐ": written twice, said once
         return re.sub(r"(?<=[^\W\d_]{3})-(?=\d)", " ", s)
@@ -164,9 +170,10 @@ class Normalizer:
         return self.codes.read(s)
 
     def _abbreviations(self, s: str) -> str:
-        s = re.sub(r"((?:[^\W\d_]+ ){0,8}[^\W\d_]+)" + SPELLED_OUT + r"([^" + SPELLED_OUT + r"]+)" + SPELLED_OUT,
-                   self._spelled_out, s)
-        s = re.sub(SPELLED_OUT + r"([^" + SPELLED_OUT + r"]+)" + SPELLED_OUT, r", \1,", s)  # no words before
+        s = re.sub(r"((?:[^\W\d_]+,? ){0,8}[^\W\d_]+)" + SPELLED_OUT + r"([^" + SPELLED_OUT_END + r"]+)"
+                   + SPELLED_OUT_END, self._spelled_out, s)
+        s = re.sub(SPELLED_OUT + r"([^" + SPELLED_OUT_END + r"]+)" + SPELLED_OUT_END, r", \1,", s)  # no words before
+        s = re.sub(r"(?<![\w.])([A-ZĐ]{2,5})\.([A-ZĐ]{2,8})\b", self._two_abbreviations, s)
         if self._dotted_re is not None:  # "TP.", "Q.": glued to the name that follows too ("TP.Đông Hà", "Q.1")
             s = self._dotted_re.sub(self._dotted, s)
         context = _words_re(tuple(self.context))
@@ -184,12 +191,20 @@ class Normalizer:
         words, abbreviation = m[1], m[2]
         known = self.context.get(abbreviation)
         reading = self.table.get(abbreviation) or (known[0].text if known else None)
-        if reading and words.lower().endswith(reading.lower()):
+        plain = " ".join(words.replace(",", " ").split()).lower()  # "phòng, chống cháy nổ (PCCN)": commas aside
+        if reading and plain.endswith(" ".join(reading.lower().split())):
             return words
-        initials = "".join(w[0] for w in words.split()[-len(abbreviation):]).upper()
+        initials = "".join(w[0] for w in plain.split()[-len(abbreviation):]).upper()
         if len(abbreviation) >= 2 and initials == abbreviation:  # "Báo động (BĐ)1": the letters of the words
             return words
         return f"{words}, {abbreviation},"
+
+    def _two_abbreviations(self, m: re.Match[str]) -> str:
+        """Two abbreviations joined by a period, "UB.MTTQ": each read as itself (unless the whole is listed, as
+        "TP.HCM" is)."""
+        if m[0] in self.table or m[1] not in self.table or m[2] not in self.table:
+            return m[0]
+        return f"{self.table[m[1]]} {self.table[m[2]]}"
 
     def _dotted(self, m: re.Match[str]) -> str:
         after = m.string[m.end():].lstrip()
@@ -249,6 +264,9 @@ class Normalizer:
         # An item of a list of points: "điểm b khoản 1" (Vietnamese names of the letters: d is "dê").
         s = re.sub(r"(?i)\b(điểm|tiết|mục) ([a-zđ])\b(?![.\w])",
                    lambda m: f"{m[1]} {self.letters.get(m[2], m[2])}", s)
+        # A lone capital closing a clause after an ordinary word names something by its letter: "tại ngân hàng V."
+        # (Roman numerals after the words that take them were read before; a lone I or X is left alone).
+        s = re.sub(r"(?<=[a-zà-ỹđ] )([A-HJ-WYZĐ])(?=[.,;:!?](?:\s|$)|$)", lambda m: self.letters.get(m[1], m[1]), s)
         s = re.sub(r"(?<![\w.])[A-Z]{5,14}(?!\w)", self._acronym_and_place, s)
         s = re.sub(r"(?<![\w.])[A-ZĐ]{2,6}(?!\w)", self._acronym, s)
         return s

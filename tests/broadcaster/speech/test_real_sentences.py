@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from bench.normalize_score import canonical, load_heldout, load_heldout2, load_real
+from bench.normalize_score import load_heldout, load_heldout2, load_heldout3, load_real, matches
 from broadcaster.speech.normalize import Normalizer
 
 KINDS = {
@@ -94,12 +94,13 @@ FLOORS = {
 """The share of each kind of sentence read right (spelling variants such as "mồng"/"mùng" allowed)."""
 
 CASES = load_real(heldout=False)
-"""Every real sentence but the second held-out set, which has a floor of its own."""
+"""Every real sentence but the third held-out set, which is only measured (bench/normalize_score.py --corpus
+heldout3); the second held-out set was read by the third round and is design data now."""
 NORMALIZER = Normalizer()
 
 
 def read_right(text: str, expected: str, lenient: bool = True) -> bool:
-    return canonical(NORMALIZER(text), lenient) == canonical(expected, lenient)
+    return matches(NORMALIZER(text), expected, lenient)
 
 
 def test_the_corpus_is_real_sentences_from_named_sources() -> None:
@@ -117,7 +118,7 @@ def test_the_corpus_is_real_sentences_from_named_sources() -> None:
             assert not re.search(r"\d", expected), f"{path.name}: a digit in the reading of {text[:60]!r}"
 
 
-@pytest.mark.parametrize(("lenient", "floor"), [(False, 0.92), (True, 0.98)], ids=["exact", "variants"])
+@pytest.mark.parametrize(("lenient", "floor"), [(False, 0.99), (True, 0.99)], ids=["exact", "variants"])
 def test_most_real_sentences_are_read_right(lenient: bool, floor: float) -> None:
     wrong = [(t, e) for _, t, e in CASES if not read_right(t, e, lenient)]
     share = 1 - len(wrong) / len(CASES)
@@ -125,7 +126,7 @@ def test_most_real_sentences_are_read_right(lenient: bool, floor: float) -> None
                                                                           for t, _ in wrong[:5])
 
 
-@pytest.mark.parametrize(("lenient", "floor"), [(False, 0.96), (True, 0.99)], ids=["exact", "variants"])
+@pytest.mark.parametrize(("lenient", "floor"), [(False, 0.98), (True, 0.99)], ids=["exact", "variants"])
 def test_held_out_sentences_are_read_right(lenient: bool, floor: float) -> None:
     """The first held-out set (real_sentences_heldout.tsv), kept out of the first round's design; the second round
     read it, so it is design data now and its floor only guards what was reached."""
@@ -136,10 +137,11 @@ def test_held_out_sentences_are_read_right(lenient: bool, floor: float) -> None:
         f"{t} -> {NORMALIZER(t)}" for t, _ in wrong[:5])
 
 
-@pytest.mark.parametrize(("lenient", "floor"), [(False, 0.83), (True, 0.84)], ids=["exact", "variants"])
+@pytest.mark.parametrize(("lenient", "floor"), [(False, 0.97), (True, 0.97)], ids=["exact", "variants"])
 def test_second_held_out_sentences_are_read_right(lenient: bool, floor: float) -> None:
     """The second held-out set (real_sentences_heldout2.tsv), copied before the second round's rules and measured
-    only before them (81.6% exactly) and after them (84.8%): a floor a little under the figure after."""
+    only before them (81.6% exactly) and after them (84.8%); the third round read its failures (it is design data
+    now: 98.1% after that round), so its floor guards what that round reached."""
     cases = load_heldout2()
     assert len(cases) >= 150
     wrong = [(t, e) for _, t, e in cases if not read_right(t, e, lenient)]
@@ -161,3 +163,14 @@ def test_each_kind_of_hard_sentence_is_read_right(kind: str) -> None:
 def test_no_digit_is_left_in_any_real_sentence() -> None:
     leftovers = [(t, out) for _, t, _ in CASES if re.search(r"\d", out := NORMALIZER(t))]
     assert leftovers == []
+
+
+@pytest.mark.parametrize(("lenient", "floor"), [(False, 0.89), (True, 0.90)], ids=["exact", "variants"])
+def test_third_held_out_sentences_are_not_read_worse(lenient: bool, floor: float) -> None:
+    """The third held-out set (real_sentences_heldout3.tsv), copied before the third round's rules and measured only
+    before them (90.1% exactly, 91.4% allowing variants) and after them (90.8%, 91.4%). Kept out of every design:
+    this floor only says a change read it worse, and names no sentence (read them with the bench, not to fix them)."""
+    cases = load_heldout3()
+    assert len(cases) >= 150
+    right = sum(read_right(t, e, lenient) for _, t, e in cases)
+    assert right / len(cases) >= floor, f"{right}/{len(cases)} of the third held-out sentences right"
