@@ -59,9 +59,9 @@ def programme_page(user: User) -> str | Response | tuple[str, int]:
         items = [{"bulletin_id": b} for b in map(parse_id, form.getlist("items")) if b is not None]
         data: dict[str, Any] = {"title": form.get("title"), "items": items,
                                 "targets": form.getlist("targets") or ["all"],
-                                "priority": form.get("priority", "normal"),
-                                "play_at": local_input(form.get("play_at", ""))}
+                                "priority": form.get("priority", "normal")}
         with Refused() as refused:
+            data["play_at"] = local_input(form.get("play_at", ""))
             _, broadcasts = broadcast_rules.create_programme(db(), user, data, config().grace_s, config().timezone)
         if not refused.message:
             return redirect(url_for("ui.broadcast", broadcast_id=broadcasts[0].id))
@@ -69,7 +69,7 @@ def programme_page(user: User) -> str | Response | tuple[str, int]:
     approved = bulletin_rules.list_bulletins(db(), user, "approved")
     page = render_template("programme.html", user=user, bulletins=approved, devices=fleet.visible_devices(db(), user),
                            areas=areas_in_scope(user), groups=fleet.list_groups(db(), user), error=error,
-                           slots=range(6))
+                           slots=range(6), form=request.form)
     return (page, 422) if error else page
 
 

@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 from broadcaster.db import User, parse_id
 from broadcaster.domain import broadcasts as broadcast_rules
 from broadcaster.domain import bulletins as bulletin_rules
-from broadcaster.domain import errors, fleet
+from broadcaster.domain import errors, fleet, when
 from broadcaster.domain import voices as voice_rules
 from broadcaster.web.common import config, db
 from broadcaster.web.pages.base import (
@@ -26,8 +26,8 @@ from broadcaster.web.pages.base import (
     breach_text,
     check_csrf,
     local_input,
+    local_time,
     login_required,
-    zone,
 )
 
 
@@ -38,12 +38,13 @@ def schedule_request(bulletin_id: int) -> dict[str, Any]:
                             "priority": form.get("priority", "normal")}
     if form.get("recurring"):
         days = [d for d in map(parse_id, form.getlist("weekdays")) if d is not None]
-        times = [t.strip() for t in form.get("times", "").replace(",", " ").split() if t.strip()]
+        times = [when.time_text(t, "times") for t in form.get("times", "").replace(",", " ").split() if t.strip()]
         data["repeat"] = {"weekdays": days, "times": times,
-                          "skip": [d.strip() for d in form.get("skip", "").replace(",", " ").split() if d.strip()]}
+                          "skip": [when.date_iso(d, "skip") for d in form.get("skip", "").replace(",", " ").split()
+                                   if d.strip()]}
         for name in ("start", "until"):
             if form.get(name):
-                data["repeat"][name] = form[name]
+                data["repeat"][name] = when.date_iso(form[name], name)
     else:
         data["play_at"] = local_input(form.get("play_at", ""))
     if form.get("stream_url"):
@@ -144,6 +145,6 @@ def bulletin_check(user: User, bulletin_id: int) -> Response | tuple[Response, i
     lines = [breach_text(b) for b in plan.breaches]
     overlaps = [gettext("%(device)s: trùng với #%(id)s “%(title)s” (%(when)s)", device=o["device_id"],
                         id=o["broadcast_id"], title=o["title"],
-                        when=f"{datetime.fromisoformat(o['start']).astimezone(zone()):%H:%M %d/%m}")
+                        when=local_time(datetime.fromisoformat(o["start"])))
                 for o in plan.overlaps]
     return jsonify(ok=not plan.breaches, breaches=lines, overlaps=overlaps, devices=len(plan.devices))

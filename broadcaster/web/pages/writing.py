@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext
@@ -25,6 +23,7 @@ from broadcaster.web.pages.base import (
     Refused,
     bp,
     check_csrf,
+    local_input,
     login_required,
 )
 
@@ -74,13 +73,7 @@ def send(user: User) -> str | Response | tuple[str, int]:
         flash(gettext("Đã gửi bản tin để lãnh đạo duyệt."))
         return redirect(url_for("ui.bulletin_page", bulletin_id=bulletin.id))
     with Refused(REFUSALS) as refused:
-        play_at = None
-        if form.get("play_at"):
-            try:
-                local = datetime.fromisoformat(form["play_at"]).replace(tzinfo=ZoneInfo(config().timezone))
-            except ValueError:
-                raise errors.Refusal("invalid_time", "play_at is not a date and time", field="play_at") from None
-            play_at = local.isoformat()
+        play_at = local_input(form.get("play_at"))
         targets = form.getlist("targets") or ["all"]
         bulletin = bulletin_rules.create_bulletin(
             db(), user, {"title": form.get("title"), "text": form.get("text"), **_reading(form)},

@@ -20,13 +20,12 @@
     badge.className = "state " + data.state;
     badge.textContent = STATES[data.state] || data.state;
     cell(row, "state").replaceChildren(badge);
-    cell(row, "last_seen").textContent = data.last_seen
-      ? new Date(data.last_seen).toLocaleString("vi-VN", {timeZone: script.dataset.zone}) : "—";
+    cell(row, "last_seen").textContent = window.loaxaMoment(data.last_seen, script.dataset.zone);
     cell(row, "playing").textContent = data.now_playing ? "▶ " + (data.now_playing.title || "#" + data.now_playing.id)
       : (data.last_played ? "✓ " + data.last_played.title : "—");
     cell(row, "amplifier").textContent = {on: t("on"), off: t("off")}[data.amplifier] || "—";
-    cell(row, "cpu_temp_c").textContent = data.cpu_temp_c == null ? "—" : data.cpu_temp_c + " °C";
-    cell(row, "link_quality").textContent = data.link_quality == null ? "—" : data.link_quality + "%";
+    cell(row, "cpu_temp_c").textContent = data.cpu_temp_c == null ? "—" : window.loaxaNumber(data.cpu_temp_c, 1) + " °C";
+    cell(row, "link_quality").textContent = data.link_quality == null ? "—" : window.loaxaNumber(data.link_quality, 0) + "%";
     cell(row, "alarms").textContent = data.alarms || "";
     row.dataset.state = data.state;
     positions[data.id] = data;
@@ -44,7 +43,10 @@
     for (const alarm of alarms) {
       const item = document.createElement("li");
       item.dataset.alarm = alarm.id;
-      item.textContent = `${alarm.device}: ${alarm.message}${alarm.cleared_at ? " " + t("cleared") : ""} `;
+      // ``said``: the alarm in the page's language, as the server wrote it for this page (escaped HTML).
+      const words = document.createElement("span");
+      if (alarm.said != null) words.innerHTML = alarm.said; else words.textContent = alarm.message;
+      item.append(`${alarm.device}: `, words, `${alarm.cleared_at ? " " + t("cleared") : ""} `);
       if (csrf && document.body.dataset.canOperate !== "no") {
         const form = document.createElement("form");
         form.method = "post";
