@@ -161,7 +161,7 @@ def test_sending_back_without_a_reason_asks_for_one(env: Env, site: str, phone: 
     expect(phone.locator("#error")).to_have_text("Hãy ghi lý do trả lại để người viết biết cần sửa gì.")
 
 
-def test_areas_are_named_once(env: Env, site: str, page: Page) -> None:
+def test_areas_are_named_once_and_their_hours_typed_as_officers_write_them(env: Env, site: str, page: Page) -> None:
     with env.db.session() as session:
         ensure_area(session, "Xã Hòa Bình", "commune")
         ensure_area(session, "Đông", "commune")
@@ -169,6 +169,12 @@ def test_areas_are_named_once(env: Env, site: str, page: Page) -> None:
     page.goto(f"{site}/admin/areas")
     text = page.locator("main").inner_text()
     assert "Xã Hòa Bình" in text and "Xã Xã" not in text and "Xã Đông" in text
+    row = page.locator("tr[data-area]", has_text="Xã Hòa Bình").first
+    row.locator("input[name=allowed_from]").fill("6h30")
+    row.locator("input[name=allowed_to]").fill("21:00")
+    row.locator("button[value=airtime]").click()
+    expect(page.locator("tr[data-area]", has_text="Xã Hòa Bình").first.locator("input[name=allowed_from]")
+           ).to_have_value("06:30")
 
 
 def test_the_csv_is_for_people_by_default_and_for_machines_on_request(env: Env) -> None:
