@@ -18,7 +18,7 @@ from broadcaster.db import Alarm, AuditEntry, Delivery, utcnow
 from broadcaster.ops.bootstrap import ensure_area
 from tests.support.browser import log_in
 from tests.support.env import Env, wait_until
-from tests.support.web import login
+from tests.support.web import csrf, login
 
 pytestmark = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 
@@ -222,3 +222,26 @@ def test_the_audit_log_is_filtered_by_user_action_and_dates(env: Env, site: str,
     page.click("#audit-filter button[type=submit]")
     expect(page.locator("p.error")).to_contain_text("ngày/tháng/năm")
     expect(page.locator("#from")).to_have_value("31/02/2026")
+
+
+def test_a_weekly_schedule_takes_its_dates_day_first(env: Env) -> None:
+    bulletin_id = approved_bulletin(env)
+    login(env)
+    html = env.client.get(f"/bulletins/{bulletin_id}").get_data(as_text=True)
+    next_year = datetime.now(HANOI).year + 1
+    answer = env.client.post(f"/bulletins/{bulletin_id}", data={
+        "csrf_token": csrf(html), "action": "schedule", "recurring": "1", "weekdays": ["1", "3"],
+        "times": "6h30, 17:00", "start": f"1/1/{next_year}", "until": f"31/03/{next_year}",
+        "skip": f"2/1/{next_year}, 09/02/{next_year}", "targets": ["loa-01"]})
+    assert answer.status_code == 302, answer.get_data(as_text=True)
+    broadcast_id = answer.headers["Location"].rsplit("/", 1)[1]
+    repeat = env.status(broadcast_id)["repeat"]
+    assert isinstance(repeat, dict)
+    assert repeat["times"] == ["06:30", "17:00"] and repeat["start"] == f"{next_year}-01-01"
+    assert repeat["until"] == f"{next_year}-03-31"
+    assert repeat["skip"] == [f"{next_year}-01-02", f"{next_year}-02-09"]
+    wrong = env.client.post(f"/bulletins/{bulletin_id}", data={
+        "csrf_token": csrf(html), "action": "schedule", "recurring": "1", "weekdays": ["1"], "times": "06:30",
+        "skip": f"12/31/{next_year}", "targets": ["loa-01"]})
+    page = wrong.get_data(as_text=True)
+    assert wrong.status_code == 422 and "ngày/tháng/năm" in page and f'value="12/31/{next_year}"' in page
