@@ -7,8 +7,8 @@ import csv
 import heapq
 import io
 import itertools
-from dataclasses import asdict, dataclass
-from datetime import date, datetime, time, timedelta
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,6 +19,7 @@ from broadcaster.db import Area, Broadcast, Bulletin, Delivery, Device, Occurren
 from broadcaster.domain.access import require, scope_of
 from broadcaster.domain.areas import below
 from broadcaster.domain.errors import Refusal
+from broadcaster.domain.when import parse_date
 
 MAX_DAYS = 366
 MAX_ROWS = 100_000
@@ -40,15 +41,23 @@ class Row:
     minutes: float
     """Minutes actually played (from the receiver's own start and end)."""
     error: str
+    moments: tuple[datetime | None, datetime | None, datetime | None] = field(default=(None, None, None),
+                                                                             repr=False)
+    """Planned, started and finished as UTC datetimes (for the CSVs; not in ``as_json``)."""
+
+    def as_json(self) -> dict[str, Any]:
+        """The row as the API shows it: local times as text."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "moments"}
 
 
 def period(start: Any, end: Any, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    """Local dates ``from``..``to`` (both included) as a UTC half-open interval."""
+    """Local dates ``from``..``to`` (both included; dd/mm/yyyy or ISO) as a UTC half-open interval."""
     try:
-        first = date.fromisoformat(start) if start else datetime.now(zone).date() - timedelta(days=6)
-        last = date.fromisoformat(end) if end else first + timedelta(days=6)
-    except (TypeError, ValueError):
-        raise Refusal("invalid_period", "'from' and 'to' must be dates YYYY-MM-DD", field="from") from None
+        first = parse_date(start, "from") or datetime.now(zone).date() - timedelta(days=6)
+        last = parse_date(end, "to") or first + timedelta(days=6)
+    except Refusal as exc:
+        raise Refusal("invalid_period", "'from' and 'to' must be dates dd/mm/yyyy (or YYYY-MM-DD)",
+                      field=exc.field) from None
     if last < first or (last - first).days >= MAX_DAYS:
         raise Refusal("invalid_period", f"'to' must be on or after 'from', at most {MAX_DAYS} days", field="to")
     return (datetime.combine(first, time(0), zone), datetime.combine(last + timedelta(days=1), time(0), zone))
@@ -105,7 +114,8 @@ def playback_log(session: Session, user: User, start: datetime, end: datetime, z
         minutes = round((finished - started).total_seconds() / 60, 2) if started and finished else 0.0
         rows.append(Row(when.astimezone(zone).strftime("%Y-%m-%d %H:%M"), device, name,
                         villages.get(village_id or 0, ""), broadcast_id, title, priority, state_,
-                        _local(started, zone), _local(finished, zone), minutes, error or ""))
+                        _local(started, zone), _local(finished, zone), minutes, error or "",
+                        (_utc(when), _utc(started), _utc(finished))))
     # The summary: counted by the database over every matching row.
     by_village: dict[str, dict[str, Any]] = {}
     total = 0
@@ -161,17 +171,34 @@ CSV_HEADER = ["planned", "device_id", "device", "village", "broadcast_id", "titl
               "started_at", "finished_at", "minutes", "error"]
 
 
-def to_csv(rows: list[Row]) -> str:
-    """CSV with a BOM, so spreadsheet programs on Windows open the Vietnamese text correctly."""
+def iso_cells(row: Row) -> dict[str, Any]:
+    """A row for machines: the field names, times in ISO 8601 UTC."""
+    values = row.as_json()
+    for name, moment in zip(("planned", "started_at", "finished_at"), row.moments, strict=True):
+        values[name] = moment.isoformat() if moment else ""
+    return values
+
+
+def to_csv(rows: list[Row], header: list[str] | None = None, cells: Any = iso_cells) -> str:
+    """CSV with a BOM, so spreadsheet programs on Windows open the Vietnamese text correctly. By default for
+    machines (``CSV_HEADER``, ISO UTC times); ``header`` and ``cells`` (a row to the values in
+    ``CSV_HEADER``'s order, by its names) give people's version."""
     out = io.StringIO()
     out.write("\ufeff")
-    writer = csv.DictWriter(out, CSV_HEADER)
-    writer.writeheader()
+    writer = csv.writer(out)
+    writer.writerow(header or CSV_HEADER)
     for row in rows:
-        values = asdict(row)
+        values = cells(row)
         # A cell starting with = + - @ would be run as a formula by a spreadsheet: quote it as text.
-        writer.writerow({k: f"'{v}" if isinstance(v, str) and v[:1] in "=+-@" else v for k, v in values.items()})
+        writer.writerow([f"'{v}" if isinstance(v, str) and v and v[0] in "=+-@" else v
+                         for v in (values[name] for name in CSV_HEADER)])
     return out.getvalue()
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _local(value: datetime | None, zone: ZoneInfo) -> str:

@@ -71,5 +71,11 @@ def js_text() -> dict[str, str]:
         "live_ended": gettext("Đã dừng phát trực tiếp."),
         "live_lost": gettext("Mất kết nối tới máy chủ: buổi phát đã dừng."),
         "live_playing": gettext("%(n)s trên %(total)s cụm loa đang phát"),
+        "fill_this": gettext("Hãy điền mục này."), "choose_one": gettext("Hãy chọn một mục trong danh sách."),
+        "check_this": gettext("Hãy đánh dấu ô này nếu muốn tiếp tục."), "choose_file": gettext("Hãy chọn một tệp."),
+        "a_number": gettext("Hãy nhập một số."), "at_least": gettext("Giá trị phải từ %(min)s trở lên."),
+        "at_most": gettext("Giá trị tối đa là %(max)s."), "whole_number": gettext("Hãy nhập số nguyên."),
+        "too_short": gettext("Hãy nhập ít nhất %(n)s ký tự."), "too_long_field": gettext("Tối đa %(n)s ký tự."),
+        "wrong_format": gettext("Chưa đúng dạng: %(format)s."),
         **{f"state_{state}": str(label) for state, label in STATE_LABELS.items()},
     }

@@ -3,7 +3,6 @@ playback log, the audit log."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -80,7 +79,7 @@ def airtime_report() -> Response:
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
     report, span = _report(min(max(request.args.get("limit", 1000, type=int) or 1000, 1), reports.MAX_ROWS))
     return jsonify(period={"from": f"{span[0]:%Y-%m-%d}", "to": f"{span[1] - timedelta(days=1):%Y-%m-%d}"},
-                   villages=report.villages, total=report.total, rows=[asdict(r) for r in report.rows])
+                   villages=report.villages, total=report.total, rows=[r.as_json() for r in report.rows])
 
 
 @bp.get("/playback")
@@ -90,7 +89,7 @@ def playback_log() -> Response:
     ``area_id``; at most ``limit`` rows (default 200), newest first."""
     report, _ = _report(min(request.args.get("limit", 200, type=int) or 200, 5000), newest_first=True,
                         summarize=False)
-    return jsonify([asdict(r) for r in report.rows])
+    return jsonify([r.as_json() for r in report.rows])
 
 
 @bp.get("/audit")

@@ -9,7 +9,7 @@ from flask import abort, redirect, render_template, request
 from werkzeug.wrappers import Response
 
 from broadcaster.db import ROLES, User, parse_id, utcnow
-from broadcaster.domain import accounts, fleet
+from broadcaster.domain import accounts, errors, fleet, when
 from broadcaster.domain import public as public_rules
 from broadcaster.domain import voices as voice_rules
 from broadcaster.domain.access import can
@@ -23,6 +23,15 @@ from broadcaster.web.pages.base import (
     ident,
     login_required,
 )
+
+
+def clock(typed: str | None) -> str | None:
+    """A time of day as officers type it (6:30, 6h30, 06:30) as the rules take it (06:30); anything else as
+    typed, for the rules to refuse in their words."""
+    try:
+        return when.time_text(typed) if typed != "24:00" else typed
+    except errors.Refusal:
+        return typed
 
 
 def admin_page(user: User, template: str, act: Callable[[Any], object], refusals: Mapping[str, object] | None = None,
@@ -86,7 +95,8 @@ def areas_page(user: User) -> str | Response | tuple[str, int]:
         elif form.get("action") == "airtime":
             limits = {name: parse_id(form.get(name, "")) for name in ("max_session_min", "max_sessions_per_day")}
             fleet.set_airtime_rule(db(), user, ident(form.get("area_id")), {
-                "allowed_from": form.get("allowed_from"), "allowed_to": form.get("allowed_to"), **limits})
+                "allowed_from": clock(form.get("allowed_from")), "allowed_to": clock(form.get("allowed_to")),
+                **limits})
         else:
             abort(400)
 

@@ -16,8 +16,9 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from broadcaster.db import Area, User, parse_id
-from broadcaster.domain import errors
+from broadcaster.domain import errors, when
 from broadcaster.domain.access import Denied, can, scope_of
+from broadcaster.web import conventions
 from broadcaster.web.common import config, db
 
 bp = Blueprint("ui", __name__)
@@ -52,6 +53,10 @@ ROLE_LABELS = {"admin": _l("quản trị"), "editor": _l("biên tập"), "approv
 AREA_LABELS = {"province": _l("Tỉnh"), "district": _l("Huyện"), "commune": _l("Xã"), "village": _l("Thôn")}
 
 
+AREA_KIND_WORDS = {"province": "Tỉnh", "district": "Huyện", "commune": "Xã", "village": "Thôn"}
+"""The kind as a Vietnamese name already begins with it (also on an English page: "Xã Hòa Bình" is a name)."""
+
+
 WEEKDAYS = [(1, _l("T2")), (2, _l("T3")), (3, _l("T4")), (4, _l("T5")), (5, _l("T6")), (6, _l("T7")), (7, _l("CN"))]
 
 
@@ -67,7 +72,8 @@ REFUSALS = {
     "invalid_text": _l("Nội dung có ký tự không hợp lệ."),
     "nothing_to_say": _l("Nội dung không có chữ nào để đọc."),
     "play_at_in_past": _l("Thời gian phát đã qua; hãy chọn thời điểm sắp tới hoặc để trống để phát ngay."),
-    "invalid_time": _l("Thời gian phát không hợp lệ."),
+    "invalid_time": _l("Thời gian phát chưa đúng dạng: hãy gõ ngày/tháng/năm giờ:phút theo 24 giờ, ví dụ "
+                       "02/12/2026 21:43, hoặc để trống để phát ngay."),
     "unknown_target": _l("Có cụm loa không tồn tại."),
     "invalid_targets": _l("Hãy chọn cụm loa."),
     "no_devices": _l("Chưa có cụm loa nào."),
@@ -117,15 +123,19 @@ RULE_WORDS = {"hours": _l("giờ cho phép"), "session_length": _l("tối đa ph
               "sessions_per_day": _l("tối đa số lần phát mỗi ngày")}
 
 
-def refusal_text(exc: errors.Refusal, table: Mapping[str, object] = PAGE_REFUSALS) -> str:
-    """A refusal in Vietnamese, with every air-time breach spelled out."""
-    if exc.code == "invalid_repeat" and exc.field in REPEAT_PROBLEMS:
-        return str(REPEAT_PROBLEMS[exc.field])
+def refusal_text(exc: errors.Refusal, table: Mapping[Any, object] = PAGE_REFUSALS) -> str:
+    """A refusal in the page's language, with every air-time breach spelled out: the page's words for its code
+    and field, else the common ones (``wording.REFUSAL_WORDS``); never the rules' English on a Vietnamese page."""
+    from broadcaster.web.conventions import english
+    from broadcaster.web.pages.wording import GENERIC_REFUSAL, refusal_words
+
     if exc.code == "too_long_to_read" and exc.details:
         detail = exc.details[0]
         return str(REFUSALS["too_long_to_read"]) % {"minutes": max(1, round(detail["spoken_s"] / 60)),
                                                     "most": f"{detail['max_spoken_s'] / 60:g}"}
-    text = str(table.get(exc.code, exc.message))
+    if exc.code == "invalid_repeat" and exc.field in REPEAT_PROBLEMS:
+        return str(REPEAT_PROBLEMS[exc.field])
+    text = refusal_words(exc.code, exc.field, table) or (exc.message if english() else str(GENERIC_REFUSAL))
     for line in breach_lines(exc.details or []):
         text += " " + line + "."
     return text
@@ -137,7 +147,7 @@ class Refused:
     ``table``, air-time breaches spelled out; else the rule's own message); ``refused.exc`` is the refusal.
     Without a refusal both stay None."""
 
-    def __init__(self, table: Mapping[str, object] = PAGE_REFUSALS) -> None:
+    def __init__(self, table: Mapping[Any, object] = PAGE_REFUSALS) -> None:
         self.table = table
         self.exc: errors.Refusal | None = None
         self.message: str | None = None
@@ -182,9 +192,44 @@ def denied(exc: Denied) -> tuple[str, int]:
 
 @bp.app_template_filter("local")
 def local_time(value: datetime | None) -> str:
-    if value is None:
-        return "—"
-    return value.astimezone(ZoneInfo(config().timezone)).strftime("%H:%M:%S %d/%m/%Y")
+    """A moment as every page writes it: 02/12/2026 21:43 (24 hours) in the officer's time zone."""
+    return conventions.moment(value, zone())
+
+
+@bp.app_template_filter("typed")
+def typed_time(value: datetime | str | None) -> str:
+    """A moment as a date-and-time field holds it (what was typed is kept as it was)."""
+    if isinstance(value, str) or value is None:
+        return value or ""
+    return conventions.typed(value, zone())
+
+
+@bp.app_template_filter("number")
+def number_filter(value: float | int | None, digits: int = 2) -> str:
+    return conventions.number(value, digits)
+
+
+@bp.app_template_filter("percent")
+def percent_filter(value: float | None, digits: int = 0) -> str:
+    return conventions.percent(value, digits)
+
+
+@bp.app_template_filter("day")
+def day_filter(value: Any) -> str:
+    return conventions.day(value)
+
+
+@bp.app_template_filter("area")
+def area_label(area: Any) -> str:
+    """An area with its kind, once: "Thôn 3" for a village named "3", but "Xã Hòa Bình" (not "Xã Xã Hòa Bình")
+    for a commune named "Xã Hòa Bình"."""
+    kind = area["kind"] if isinstance(area, Mapping) else area.kind
+    name = area["name"] if isinstance(area, Mapping) else area.name
+    label = str(AREA_LABELS.get(kind, ""))
+    words = {label.casefold(), str(AREA_KIND_WORDS.get(kind, "")).casefold()} - {""}
+    if not label or any(name.casefold().startswith(w + " ") for w in words):
+        return str(name)
+    return f"{label} {name}"
 
 
 @bp.app_context_processor
@@ -196,9 +241,13 @@ def template_globals() -> dict[str, Any]:
 
 @bp.app_context_processor
 def page_globals() -> dict[str, Any]:
+    from broadcaster.web.pages import wording
+
     return {"BULLETIN_LABELS": BULLETIN_LABELS, "STAGE_LABELS": STAGE_LABELS, "can": can, "WEEKDAYS": WEEKDAYS,
             "DEVICE_STATES": DEVICE_STATES, "timedelta_day": timedelta(days=1), "ROLE_LABELS": ROLE_LABELS,
-            "AREA_LABELS": AREA_LABELS}
+            "AREA_LABELS": AREA_LABELS, "said": wording.said, "audit_action": wording.audit_action,
+            "audit_target": wording.audit_target, "audit_detail": wording.audit_detail,
+            "TYPED_MOMENT": conventions.TYPED_MOMENT}
 
 
 def login_required(view):
@@ -236,14 +285,10 @@ def zone() -> ZoneInfo:
     return ZoneInfo(config().timezone)
 
 
-def local_input(value: str) -> str | None:
-    """A datetime-local field (the officer's local time) as ISO 8601 with the zone; None when empty."""
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value).replace(tzinfo=zone()).isoformat()
-    except ValueError:
-        raise errors.Refusal("invalid_time", "not a date and time", field="play_at") from None
+def local_input(value: str | None, field: str = "play_at") -> str | None:
+    """A date-and-time field (dd/mm/yyyy HH:MM, or ISO, in the officer's time zone) as ISO 8601 with its
+    offset, how the rules take times; None when empty. Refused (``invalid_time``) when it is not one."""
+    return when.local_iso(value, zone(), field)
 
 
 def areas_in_scope(user: User) -> list[Area]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_babel import gettext
 from werkzeug.wrappers import Response
 
@@ -23,7 +23,8 @@ from broadcaster.web.pages.base import (
     login_required,
     whole,
 )
-from broadcaster.web.pages.when import when_text
+from broadcaster.web.pages.scheduling import when_text
+from broadcaster.web.pages.wording import said_events
 
 
 @bp.get("/broadcasts/<int:broadcast_id>")
@@ -47,7 +48,9 @@ def broadcast_events(user: User, broadcast_id: int) -> Response:
     """The broadcast page's live progress (Server-Sent Events), instead of reloading the page."""
     from broadcaster.web.api import event_stream
 
-    return event_stream(user.id, broadcast_id)
+    answer = event_stream(user.id, broadcast_id)
+    answer.response = stream_with_context(said_events(answer.response))
+    return answer
 
 
 @bp.post("/broadcasts/<int:broadcast_id>/stop")
@@ -72,9 +75,9 @@ def programme_page(user: User) -> str | Response | tuple[str, int]:
         items = [{"bulletin_id": b} for b in map(parse_id, form.getlist("items")) if b is not None]
         data: dict[str, Any] = {"title": form.get("title"), "items": items,
                                 "targets": form.getlist("targets") or ["all"],
-                                "priority": form.get("priority", "normal"),
-                                "play_at": local_input(form.get("play_at", ""))}
+                                "priority": form.get("priority", "normal")}
         with Refused() as refused:
+            data["play_at"] = local_input(form.get("play_at", ""))
             _, broadcasts = broadcast_rules.create_programme(db(), user, data, config().grace_s, config().timezone)
         if not refused.message:
             return redirect(url_for("ui.broadcast", broadcast_id=broadcasts[0].id))
@@ -82,7 +85,7 @@ def programme_page(user: User) -> str | Response | tuple[str, int]:
     approved = bulletin_rules.list_bulletins(db(), user, "approved")
     page = render_template("programme.html", user=user, bulletins=approved, devices=fleet.visible_devices(db(), user),
                            areas=areas_in_scope(user), groups=fleet.list_groups(db(), user), error=error,
-                           slots=range(6))
+                           slots=range(6), form=request.form)
     return (page, 422) if error else page
 
 

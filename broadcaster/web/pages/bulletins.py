@@ -26,10 +26,10 @@ from broadcaster.web.pages.base import (
     bp,
     breach_lines,
     check_csrf,
+    local_time,
     login_required,
-    zone,
 )
-from broadcaster.web.pages.when import request_text, when_from_form, when_to_form
+from broadcaster.web.pages.scheduling import request_text, when_from_form, when_to_form
 
 
 def schedule_request(bulletin_id: int) -> dict[str, Any]:
@@ -168,6 +168,6 @@ def bulletin_check(user: User, bulletin_id: int) -> Response | tuple[Response, i
     first = {o["broadcast_id"]: o for o in reversed(plan.overlaps)}
     overlaps = [gettext("%(device)s: trùng với #%(id)s “%(title)s” (%(when)s)", device=", ".join(devices), id=bid,
                         title=first[bid]["title"],
-                        when=f"{datetime.fromisoformat(first[bid]['start']).astimezone(zone()):%H:%M %d/%m}")
+                        when=local_time(datetime.fromisoformat(first[bid]["start"])))
                 for bid, devices in clusters.items()]
     return jsonify(ok=not plan.breaches, breaches=lines, overlaps=overlaps, devices=len(plan.devices))

@@ -3,25 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, time, timedelta
+from typing import Any
 
 from flask import Response as FlaskResponse
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
 from broadcaster.db import AuditEntry, Device, User
-from broadcaster.domain import dashboard, fleet, reports
+from broadcaster.domain import dashboard, errors, fleet, reports
 from broadcaster.domain.access import can
+from broadcaster.domain.when import parse_date
 from broadcaster.web.common import config, db
+from broadcaster.web.conventions import moment, number
 from broadcaster.web.pages.base import (
+    PRIORITY_LABELS,
+    STATE_LABELS,
     Refused,
     areas_in_scope,
     bp,
     check_csrf,
     login_required,
+    refusal_text,
     zone,
 )
+from broadcaster.web.pages.wording import ACTION_LABELS, said_events, said_text
 
 
 @bp.get("/dashboard")
@@ -35,9 +43,12 @@ def dashboard_page(user: User) -> str:
 @bp.get("/events")
 @login_required
 def page_events(user: User) -> Response:
+    """The dashboard's event stream, each alarm with ``said``: its text in the page's language."""
     from broadcaster.web.api import event_stream
 
-    return event_stream(user.id)
+    answer = event_stream(user.id)
+    answer.response = stream_with_context(said_events(answer.response))
+    return answer
 
 
 def dashboard_action(act: Callable[[], object], done: str | None = None) -> Response:
@@ -102,18 +113,66 @@ def reports_page(user: User) -> str | tuple[str, int]:
                            error=None, areas=areas_in_scope(user), args=request.args, span=span)
 
 
+CSV_HEADER = [_l("Dự kiến"), _l("Mã cụm loa"), _l("Cụm loa"), _l("Thôn"), _l("Mã lượt phát"), _l("Bản tin"),
+              _l("Mức ưu tiên"), _l("Trạng thái"), _l("Bắt đầu (thiết bị)"), _l("Kết thúc"), _l("Số phút phát"),
+              _l("Ghi chú")]
+"""The report's CSV for people, in the order of ``reports.CSV_HEADER`` (the machines' names)."""
+
+
+def _csv_cells(row: reports.Row) -> dict[str, Any]:
+    """A report row as an officer reads it: local times dd/mm/yyyy HH:MM, labels, a decimal comma."""
+    planned, started, finished = (moment(m, zone(), "") for m in row.moments)
+    return {**row.as_json(), "planned": planned, "started_at": started, "finished_at": finished,
+            "priority": str(PRIORITY_LABELS.get(row.priority, row.priority)),
+            "state": str(STATE_LABELS.get(row.state, row.state)), "minutes": number(row.minutes),
+            "error": said_text(row.error) if said_text(row.error) is not None else row.error}
+
+
 @bp.get("/reports.csv")
 @login_required
 def reports_csv(user: User) -> Response:
+    """The report's rows for a spreadsheet: by default in the page's language (headers, states, local times
+    dd/mm/yyyy HH:MM, decimal comma); ``?format=iso`` as machines read them (field names, ISO 8601 UTC)."""
     found, span = report(user)
-    return FlaskResponse(reports.to_csv(found.rows), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="bao-cao-{span[0]:%Y%m%d}.csv"'})
+    if request.args.get("format") == "iso":
+        text, name = reports.to_csv(found.rows), f"bao-cao-{span[0]:%Y%m%d}-iso.csv"
+    else:
+        text = reports.to_csv(found.rows, [str(h) for h in CSV_HEADER], _csv_cells)
+        name = f"bao-cao-{span[0]:%Y%m%d}.csv"
+    return FlaskResponse(text, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+AUDIT_PAGE = 100
+"""Entries on one page of the audit log."""
 
 
 @bp.get("/audit")
 @login_required
-def audit_page(user: User) -> str:
+def audit_page(user: User) -> str | tuple[str, int]:
+    """Who did what, newest first, narrowed by user, action and local dates (dd/mm/yyyy), a page at a time."""
     if not can(user, "admin"):
         abort(403)
-    entries = db().query(AuditEntry).order_by(AuditEntry.id.desc()).limit(500).all()
-    return render_template("audit.html", user=user, entries=entries)
+    args = request.args
+    query = db().query(AuditEntry)
+    if args.get("user"):
+        query = query.filter(AuditEntry.username == args["user"].strip())
+    if args.get("action"):
+        query = query.filter(AuditEntry.action == args["action"])
+    error = None
+    try:
+        first, last = parse_date(args.get("from"), "from"), parse_date(args.get("to"), "to")
+    except errors.Refusal as exc:
+        first = last = None
+        error = refusal_text(exc)
+    if first:
+        query = query.filter(AuditEntry.at >= datetime.combine(first, time(0), zone()))
+    if last:
+        query = query.filter(AuditEntry.at < datetime.combine(last + timedelta(days=1), time(0), zone()))
+    page = max(args.get("page", 1, type=int) or 1, 1)
+    entries = query.order_by(AuditEntry.id.desc()).offset((page - 1) * AUDIT_PAGE).limit(AUDIT_PAGE + 1).all()
+    users = [name for (name,) in db().query(AuditEntry.username).distinct().order_by(AuditEntry.username)]
+    actions = sorted({a for (a,) in db().query(AuditEntry.action).distinct()} | set(ACTION_LABELS))
+    shown = render_template("audit.html", user=user, entries=entries[:AUDIT_PAGE], more=len(entries) > AUDIT_PAGE,
+                            page=page, args=args, users=users, actions=actions, error=error,
+                            filters={k: v for k, v in args.items() if k != "page"})
+    return (shown, 422) if error else shown

@@ -28,7 +28,7 @@ from broadcaster.web.pages.base import (
     check_csrf,
     login_required,
 )
-from broadcaster.web.pages.when import when_from_form
+from broadcaster.web.pages.scheduling import when_from_form
 
 
 @bp.get("/")

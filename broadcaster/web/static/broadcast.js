@@ -7,13 +7,6 @@
   const table = document.getElementById("deliveries");
   if (!table || !window.EventSource) return;
 
-  function localTime(iso) {
-    if (!iso) return "—";
-    const parts = Object.fromEntries(new Intl.DateTimeFormat("en-GB", {
-      timeZone: script.dataset.zone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit",
-      minute: "2-digit", second: "2-digit", hourCycle: "h23"}).formatToParts(new Date(iso)).map(p => [p.type, p.value]));
-    return `${parts.hour}:${parts.minute}:${parts.second} ${parts.day}/${parts.month}/${parts.year}`;
-  }
   function badge(element, state) {
     element.className = "state " + state;
     element.textContent = t("state_" + state);
@@ -25,9 +18,10 @@
     const row = table.querySelector(`tr[data-device="${CSS.escape(data.device_id)}"]`);
     if (!row) return;
     badge(row.querySelector("[data-field=state] span"), data.state);
-    row.querySelector("[data-field=started_at]").textContent = localTime(data.started_at);
-    row.querySelector("[data-field=finished_at]").textContent = localTime(data.finished_at);
-    row.querySelector("[data-field=error]").textContent = data.error || "";
+    row.querySelector("[data-field=started_at]").textContent = window.loaxaMoment(data.started_at, script.dataset.zone);
+    row.querySelector("[data-field=finished_at]").textContent = window.loaxaMoment(data.finished_at, script.dataset.zone);
+    // ``said``: the error in the page's language, as the server wrote it for this page (escaped HTML).
+    row.querySelector("[data-field=error]").innerHTML = data.said || "";
     row.dataset.state = data.state;
   });
   source.addEventListener("broadcast", event => {

@@ -13,14 +13,6 @@
 
   function cell(row, field) { return row.querySelector(`[data-field="${field}"]`); }
 
-  // dd/mm/yyyy HH:MM:SS in the server's zone, as the other pages write times.
-  function localTime(iso) {
-    const parts = Object.fromEntries(new Intl.DateTimeFormat("en-GB", {
-      timeZone: script.dataset.zone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit",
-      minute: "2-digit", second: "2-digit", hourCycle: "h23"}).formatToParts(new Date(iso)).map(p => [p.type, p.value]));
-    return `${parts.hour}:${parts.minute}:${parts.second} ${parts.day}/${parts.month}/${parts.year}`;
-  }
-
   function showDevice(data) {
     const row = document.querySelector(`#dashboard tr[data-device="${CSS.escape(data.id)}"]`);
     if (!row) return;
@@ -36,12 +28,12 @@
     }
     const volume = row.querySelector("input[name=volume]");
     if (volume && document.activeElement !== volume && data.volume != null) volume.value = data.volume;
-    cell(row, "last_seen").textContent = data.last_seen ? localTime(data.last_seen) : "—";
+    cell(row, "last_seen").textContent = window.loaxaMoment(data.last_seen, script.dataset.zone);
     cell(row, "playing").textContent = data.now_playing ? "▶ " + (data.now_playing.title || "#" + data.now_playing.id)
       : (data.last_played ? "✓ " + data.last_played.title : "—");
     cell(row, "amplifier").textContent = {on: t("on"), off: t("off")}[data.amplifier] || "—";
-    cell(row, "cpu_temp_c").textContent = data.cpu_temp_c == null ? "—" : data.cpu_temp_c + " °C";
-    cell(row, "link_quality").textContent = data.link_quality == null ? "—" : data.link_quality + "%";
+    cell(row, "cpu_temp_c").textContent = data.cpu_temp_c == null ? "—" : window.loaxaNumber(data.cpu_temp_c, 1) + " °C";
+    cell(row, "link_quality").textContent = data.link_quality == null ? "—" : window.loaxaNumber(data.link_quality, 0) + "%";
     cell(row, "alarms").textContent = data.alarms || "";
     row.dataset.state = data.state;
     positions[data.id] = data;
@@ -59,7 +51,10 @@
     for (const alarm of alarms) {
       const item = document.createElement("li");
       item.dataset.alarm = alarm.id;
-      item.textContent = `${alarm.device}: ${alarm.message}${alarm.cleared_at ? " " + t("cleared") : ""} `;
+      // ``said``: the alarm in the page's language, as the server wrote it for this page (escaped HTML).
+      const words = document.createElement("span");
+      if (alarm.said != null) words.innerHTML = alarm.said; else words.textContent = alarm.message;
+      item.append(`${alarm.device}: `, words, `${alarm.cleared_at ? " " + t("cleared") : ""} `);
       if (csrf && document.body.dataset.canOperate !== "no") {
         const form = document.createElement("form");
         form.method = "post";

@@ -167,7 +167,11 @@ def test_a_report_is_exported(env: Env, site: str, page: Page, tmp_path: Path) -
         page.click("#csv-link")
     text = Path(download.value.path()).read_text(encoding="utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert [(r["device_id"], r["state"]) for r in rows] == [("loa-02", "played")]
+    assert [(r["Mã cụm loa"], r["Trạng thái"]) for r in rows] == [("loa-02", "đã phát")], "for people by default"
+    with page.expect_download() as download:
+        page.click("#csv-iso-link")
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8-sig"))))
+    assert [(r["device_id"], r["state"]) for r in rows] == [("loa-02", "played")], "for machines on request"
 
 
 def test_a_user_of_commune_b_neither_sees_nor_acts_on_commune_a(env: Env, site: str, page: Page) -> None:

@@ -92,7 +92,9 @@ def test_every_page_opens_for_an_admin_and_the_audit_log_for_admins_only(env: En
         assert html.count("<main>") == 1 and html.count("</html>") == 1, path
     csv_answer = env.client.get("/reports.csv")
     assert csv_answer.mimetype == "text/csv"
-    assert csv_answer.get_data(as_text=True).lstrip("\ufeff").startswith("planned,device_id")
+    assert csv_answer.get_data(as_text=True).lstrip("\ufeff").startswith("Dự kiến,Mã cụm loa,Cụm loa")
+    iso = env.client.get("/reports.csv?format=iso")
+    assert iso.mimetype == "text/csv" and iso.get_data(as_text=True).lstrip("\ufeff").startswith("planned,device_id")
 
     env.user("bien-tap", ("editor",))
     env.client.post("/logout", data={"csrf_token": csrf(env.client.get("/").get_data(as_text=True))})

@@ -11,6 +11,7 @@ from flask_babel import gettext
 from werkzeug.datastructures import MultiDict
 
 from broadcaster.db import parse_id
+from broadcaster.domain import when
 from broadcaster.web.pages.base import PRIORITY_LABELS, WEEKDAYS, local_input, zone
 
 
@@ -20,12 +21,13 @@ def when_from_form(form: Any) -> dict[str, Any]:
     data: dict[str, Any] = {"targets": form.getlist("targets") or ["all"], "priority": form.get("priority", "normal")}
     if form.get("recurring"):
         days = [d for d in map(parse_id, form.getlist("weekdays")) if d is not None]
-        times = [t.strip() for t in form.get("times", "").replace(",", " ").split() if t.strip()]
-        data["repeat"] = {"weekdays": days, "times": times,
-                          "skip": [d.strip() for d in form.get("skip", "").replace(",", " ").split() if d.strip()]}
+        # Times and dates as officers type them (6h30, 06:30; 24/12/2026): the rules take HH:MM and ISO dates.
+        times = [when.time_text(t, "repeat.times") for t in form.get("times", "").replace(",", " ").split()]
+        skip = [when.date_iso(d, "repeat.skip") for d in form.get("skip", "").replace(",", " ").split()]
+        data["repeat"] = {"weekdays": days, "times": times, "skip": skip}
         for name in ("start", "until"):
             if form.get(name):
-                data["repeat"][name] = form[name]
+                data["repeat"][name] = when.date_iso(form[name], f"repeat.{name}")
     else:
         data["play_at"] = local_input(form.get("play_at", ""))
     if form.get("stream_url"):
@@ -34,25 +36,25 @@ def when_from_form(form: Any) -> dict[str, Any]:
     return data
 
 
-def when_to_form(when: dict[str, Any] | None) -> MultiDict[str, Any]:
+def when_to_form(asked: dict[str, Any] | None) -> MultiDict[str, Any]:
     """What a writer asked for (``bulletins.request``) as the schedule form's fields, to show and change it."""
     fields: MultiDict[str, Any] = MultiDict()
-    if not when:
+    if not asked:
         return fields
-    fields.add("priority", when.get("priority") or "normal")
-    for target in when.get("targets") or []:
+    fields.add("priority", asked.get("priority") or "normal")
+    for target in asked.get("targets") or []:
         fields.add("targets", target)
-    if when.get("play_at"):
-        fields.add("play_at", datetime.fromisoformat(when["play_at"]).astimezone(zone()).strftime("%Y-%m-%dT%H:%M"))
-    repeat = when.get("repeat")
+    if asked.get("play_at"):
+        fields.add("play_at", datetime.fromisoformat(asked["play_at"]).astimezone(zone()).strftime("%d/%m/%Y %H:%M"))
+    repeat = asked.get("repeat")
     if repeat:
         fields.add("recurring", "1")
         for day in repeat.get("weekdays", []):
             fields.add("weekdays", str(day))
         for name in ("start", "until"):
-            fields.add(name, repeat.get(name) or "")
+            fields.add(name, _day(repeat[name]) if repeat.get(name) else "")
         fields.add("times", ", ".join(repeat.get("times", [])))
-        fields.add("skip", ", ".join(repeat.get("skip", [])))
+        fields.add("skip", ", ".join(_day(d) for d in repeat.get("skip", [])))
     return fields
 
 
@@ -85,11 +87,11 @@ def when_text(play_at: datetime | str | None, repeat: dict[str, Any] | None) -> 
     return gettext("ngay")
 
 
-def request_text(when: dict[str, Any], names: dict[str, str]) -> str:
+def request_text(asked: dict[str, Any], names: dict[str, str]) -> str:
     """What a writer asked for, in one line: priority, when, where (by name, never by id)."""
-    targets = when.get("targets") or ["all"]
+    targets = asked.get("targets") or ["all"]
     where = (gettext("mọi cụm loa") if targets == ["all"]
              else ", ".join(names.get(t, t) for t in targets))
     return gettext("%(priority)s · phát %(when)s · tới %(where)s",
-                   priority=PRIORITY_LABELS.get(when.get("priority") or "normal", ""),
-                   when=when_text(when.get("play_at"), when.get("repeat")), where=where)
+                   priority=PRIORITY_LABELS.get(asked.get("priority") or "normal", ""),
+                   when=when_text(asked.get("play_at"), asked.get("repeat")), where=where)
