@@ -50,7 +50,7 @@ def test_a_time_typed_day_first_is_saved_as_that_local_time(env: Env, site: str,
     assert page.locator("input[type=datetime-local], input[type=date], input[type=time]").count() == 0
     page.fill("#play_at", f"{tomorrow.day}/{tomorrow.month}/{tomorrow.year} 9:05")  # d/m/yyyy H:MM
     page.click("#schedule-button")
-    expect(page.locator("body")).to_contain_text(f"{tomorrow:%d/%m/%Y} 09:05")
+    expect(page.locator("#when")).to_contain_text(f"09:05 ngày {tomorrow:%d/%m/%Y}")
     broadcast_id = int(page.url.rsplit("/", 1)[1])
     play_at = datetime.fromisoformat(str(env.status(broadcast_id)["play_at"]))
     assert play_at == datetime(tomorrow.year, tomorrow.month, tomorrow.day, 9, 5, tzinfo=HANOI), "Hanoi's 09:05"
