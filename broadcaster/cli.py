@@ -124,7 +124,7 @@ def cmd_users_add(args: argparse.Namespace) -> int:
     there is never a default password."""
     from broadcaster.database import Database
     from broadcaster.db import ROLES, Area, User
-    from broadcaster.ops.bootstrap import ensure_user, new_password
+    from broadcaster.ops.bootstrap import ensure_user, new_password, new_token
 
     config = _config(args.config)
     db = Database(config.db_url)
@@ -145,8 +145,12 @@ def cmd_users_add(args: argparse.Namespace) -> int:
                 return 1
             areas.append(area)
         password = new_password()
-        ensure_user(session, args.username, password, roles=roles, areas=tuple(areas))
+        # Another system has no pages to make a token on: it gets one here, shown once like the password.
+        token = new_token() if roles == ("integration",) else None
+        ensure_user(session, args.username, password, token, roles=roles, areas=tuple(areas))
     print(f"created {args.username} ({', '.join(roles)}); password, shown this once: {password}")
+    if token is not None:
+        print(f"read-only API token, shown this once: {token}")
     return 0
 
 

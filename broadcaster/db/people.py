@@ -14,7 +14,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from broadcaster.db.base import Base, UTCDateTime, utcnow
 
-ROLES = ("admin", "editor", "approver", "operator")
+ROLES = ("admin", "editor", "approver", "operator", "integration")
+"""``integration``: another system (the province's information-source system) reading through the API with a
+token; it may only read, and never logs in to the pages."""
 """admin: everything, users and the audit log; editor: writes bulletins and schedules approved ones;
 approver (the commune leader): approves or rejects; operator: devices, alarms, stops and emergencies."""
 

@@ -44,6 +44,11 @@ def can(user: User, permission: str) -> bool:
     return bool(user.role_names & PERMISSIONS[permission])
 
 
+def read_only(user: User) -> bool:
+    """An integration account (another system's token): it may read what its areas hold, and nothing more."""
+    return user.role_names == {"integration"}
+
+
 def require(user: User, permission: str) -> None:
     if not can(user, permission):
         roles = ", ".join(sorted(PERMISSIONS[permission]))

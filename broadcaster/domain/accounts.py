@@ -54,6 +54,10 @@ def login(session: Session, username: str, password: str) -> User:
                        user.failed_logins or MAX_FAILED_LOGINS)
         raise Refusal("bad_login", "wrong user name or password", status=401)
     user.failed_logins, user.locked_until = 0, None
+    if user.role_names == {"integration"}:  # another system: it reads with a token, never through the pages
+        audit(session, user, "login.failed", user.username, "integration account")
+        raise Refusal("integration_account", "an integration account reads the API with a token; it has no pages",
+                      status=403)
     audit(session, user, "login", user.username)
     logger.info("login: %s from %s", user.username, client_address.get())
     return user

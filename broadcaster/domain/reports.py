@@ -123,8 +123,8 @@ def playback_log(session: Session, user: User, start: datetime, end: datetime, z
         for village_id, planned_n, played_n, not_played_n, minutes in _per_village(session, query, table):
             total += planned_n
             village = villages.get(village_id or 0, "")
-            entry = by_village.setdefault(village, {"village": village, "planned": 0, "played": 0,
-                                                    "not_played": 0, "minutes": 0.0})
+            entry = by_village.setdefault(village, {"village": village, "village_id": village_id, "planned": 0,
+                                                    "played": 0, "not_played": 0, "minutes": 0.0})
             entry["planned"] += planned_n
             entry["played"] += int(played_n or 0)
             entry["not_played"] += int(not_played_n or 0)

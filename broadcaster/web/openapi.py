@@ -95,7 +95,8 @@ SCHEMAS: dict[str, J] = {
                 airtime=obj(allowed_from=STR, allowed_to=STR, max_session_min=N_INT, max_sessions_per_day=N_INT,
                             set_on_area=N_INT)),
     "User": obj(["id", "username", "roles"], id=INT, username=STR,
-                roles=array({"enum": ["admin", "editor", "approver", "operator"]}), areas=array(INT), locked=BOOL,
+                roles=array({"enum": ["admin", "editor", "approver", "operator", "integration"]}), areas=array(INT),
+                locked=BOOL,
                 created_at=TIME),
     "Token": obj(["id", "name"], id=INT, name=STR, created_at=TIME, last_used_at=N_TIME, token=STR),
     "CalendarItem": obj(["broadcast_id", "title", "kind", "start", "end", "state", "clusters", "overlaps"],
@@ -242,6 +243,16 @@ OPERATIONS: list[tuple[str, str, str, J | None, int, J | None]] = [
      obj(device=STR, lat=N_NUM, lon=N_NUM)),
     ("get", "/dashboard", "Every cluster's live row", None, 200, array(ref("DashboardRow"))),
     ("get", "/events", "Server-Sent Events: device, alarms", None, 200, None),
+    ("get", "/export/clusters", "Export: every cluster in your areas, its state and the areas above it by level",
+     None, 200, array(obj(["id", "name", "state", "areas"], id=STR, name=STR, state=STR, last_seen=N_TIME,
+                          lat=N_NUM, lon=N_NUM, areas={"type": "object", "additionalProperties": obj(
+                              ["id", "name"], id=INT, name=STR)}))),
+    ("get", "/export/statistics", "Export: planned, played, not played and minutes on air per area of ?level= "
+     "(province, district, commune, village) for ?from=&to= (local dates)", None, 200,
+     obj(["period", "areas"], period=obj(["from", "to"], **{"from": STR, "to": STR}),
+         areas=array(obj(["area_id", "name", "level", "clusters", "planned", "played", "not_played", "minutes"],
+                         area_id=INT, name=STR, level=STR, clusters=INT, planned=INT, played=INT, not_played=INT,
+                         minutes=NUM)))),
     ("get", "/broadcasts/{broadcast_id}/events", "Server-Sent Events: broadcast (its state), delivery (a "
      "cluster's row) as they change", None, 200, None),
     ("get", "/alarms", "Alarms not yet acknowledged (?all=1 for all)", None, 200, array(ref("Alarm"))),
@@ -410,6 +421,11 @@ QUERIES: dict[tuple[str, str], list[J]] = {
         {"name": "area", "in": "query", "description": "an area id: its clusters and those below it",
          "schema": {"type": "integer", "minimum": 1}},
         {"name": "device", "in": "query", "description": "one cluster's device id", "schema": STR},
+    ],
+    ("get", "/export/statistics"): [
+        {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}},
+        {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}},
+        {"name": "level", "in": "query", "schema": {"enum": ["province", "district", "commune", "village"]}},
     ],
     ("get", "/cap/alerts"): [
         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}}],

@@ -7,6 +7,7 @@ from broadcaster.web.api import (  # noqa: F401
     bulletins,
     calendar,
     cap,
+    export,
     fleet,
     live,
     operations,

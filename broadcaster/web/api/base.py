@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from broadcaster.db import LARGEST_ID, ApiToken, token_hash, utcnow
 from broadcaster.domain import errors
-from broadcaster.domain.access import Denied
+from broadcaster.domain.access import Denied, read_only
 from broadcaster.web.common import db
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -65,6 +65,8 @@ def authenticated(view):
         now = utcnow()
         if record.last_used_at is None or (now - record.last_used_at).total_seconds() > 300:
             record.last_used_at = now  # coarse: a write per token every few minutes, not per request
+        if request.method not in ("GET", "HEAD", "OPTIONS") and read_only(record.user):
+            return error("read_only", "an integration token can only read (GET)", 403)
         g.user = record.user
         return view(*args, **kwargs)
 

@@ -47,7 +47,7 @@ DEVICE_STATES = {"online": _l("trực tuyến"), "offline": _l("mất kết nố
 
 
 ROLE_LABELS = {"admin": _l("quản trị"), "editor": _l("biên tập"), "approver": _l("duyệt (lãnh đạo)"),
-               "operator": _l("vận hành")}
+               "operator": _l("vận hành"), "integration": _l("hệ thống khác (chỉ đọc qua API)")}
 
 
 AREA_LABELS = {"province": _l("Tỉnh"), "district": _l("Huyện"), "commune": _l("Xã"), "village": _l("Thôn")}

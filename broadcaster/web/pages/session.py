@@ -32,6 +32,8 @@ def login() -> str | Response | tuple[str, int]:
         except errors.Refusal as exc:
             db().commit()  # the failure counts towards the lockout and is audited
             message = (gettext("Sai tên đăng nhập hoặc mật khẩu.") if exc.code == "bad_login" else
+                       gettext("Tài khoản này dành cho hệ thống khác đọc dữ liệu qua API, không đăng nhập vào "
+                               "trang.") if exc.code == "integration_account" else
                        gettext("Tài khoản tạm khóa do nhập sai mật khẩu nhiều lần. Hãy thử lại sau 15 phút "
                                "hoặc nhờ quản trị viên mở khóa."))
             flash(message)

@@ -60,6 +60,8 @@ REFUSAL_WORDS: dict[Any, Any] = {
     "not_live": _l("Đây không phải buổi phát trực tiếp."),
     "invalid_state": _l("Trạng thái không hợp lệ."),
     "bad_login": _l("Sai tên đăng nhập hoặc mật khẩu."),
+    "integration_account": _l("Tài khoản này dành cho hệ thống khác đọc dữ liệu qua API, không đăng nhập vào "
+                              "trang."),
     "locked": _l("Tài khoản tạm khóa vì nhập sai mật khẩu nhiều lần; hãy thử lại sau hoặc nhờ quản trị mở khóa."),
     "throttled": _l("Quá nhiều lần đăng nhập sai từ địa chỉ này; hãy thử lại sau."),
 }
@@ -242,6 +244,7 @@ def _areas(text: str) -> str:
 AUDIT_DETAILS: list[tuple[str, re.Pattern[str], Callable[[re.Match[str]], str]]] = [
     (action, re.compile(pattern, re.S), words) for action, pattern, words in [
         ("login.failed", r"unknown user", lambda m: gettext("không có người dùng này")),
+        ("login.failed", r"integration account", lambda m: gettext("tài khoản của hệ thống khác (chỉ dùng API)")),
         ("login.lockout", r"locked for (?P<h>\d+):(?P<m>\d+):\d+",
          lambda m: gettext("khóa %(n)s phút", n=int(m["h"]) * 60 + int(m["m"]))),
         ("user.create", r"roles (?P<roles>.*); areas (?P<areas>.*)",

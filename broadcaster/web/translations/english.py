@@ -55,6 +55,10 @@ EN: dict[str, str] = {
     "Đọc mất khoảng %(length)s: dài quá %(most)s phút. Hãy chia thành vài bản tin.":
         "Takes about %(length)s to read: longer than %(most)s min. Split it into several bulletins.",
     "Đọc tối đa %(minutes)s phút.": "At most %(minutes)s min of reading.",
+    "Tài khoản này dành cho hệ thống khác đọc dữ liệu qua API, không đăng nhập vào trang.":
+        "This account is for another system reading through the API; it does not log in to the pages.",
+    "hệ thống khác (chỉ đọc qua API)": "another system (reads the API only)",
+    "tài khoản của hệ thống khác (chỉ dùng API)": "another system's account (API only)",
     "(chờ loa xác nhận)": "(waiting for the cluster to confirm)",
     "Các lượt phát khác của bản tin này:": "This bulletin's other broadcasts:",
     "Khoảng cách giữa hai lần phát phải là một số từ 1 đến 120 phút.":
