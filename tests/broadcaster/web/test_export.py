@@ -7,13 +7,14 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 from broadcaster.ops.bootstrap import ensure_area
 from tests.support.env import Env, wait_until
 from tests.support.web import csrf
 
 
-def integration_token(env: Env, tmp_path, area: str = "Xã Thử") -> str:  # type: ignore[no-untyped-def]
+def integration_token(env: Env, tmp_path: Path, area: str = "Xã Thử") -> str:
     """Made as an administrator would: ``broadcaster users add ... --role integration``."""
     config = tmp_path / "server.toml"
     config.write_text(f'database_url = "{env.db.engine.url.render_as_string(False)}"\n'
@@ -27,7 +28,7 @@ def integration_token(env: Env, tmp_path, area: str = "Xã Thử") -> str:  # ty
     return found.group(1)
 
 
-def test_another_system_reads_the_fleet_and_its_statistics_and_changes_nothing(env: Env, tmp_path) -> None:  # type: ignore[no-untyped-def]  # noqa: E501
+def test_another_system_reads_the_fleet_and_its_statistics_and_changes_nothing(env: Env, tmp_path: Path) -> None:
     env.start_worker()
     env.start_agent("loa-01")
     broadcast = env.broadcast("Thông báo lịch tiêm phòng.", targets=["loa-01"])
@@ -64,7 +65,7 @@ def test_another_system_reads_the_fleet_and_its_statistics_and_changes_nothing(e
         assert answer.status_code == 403 and answer.get_json()["error"]["code"] == "read_only", (path, answer.json)
 
 
-def test_an_integration_account_has_no_pages(env: Env, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_an_integration_account_has_no_pages(env: Env, tmp_path: Path) -> None:
     integration_token(env, tmp_path)
     with env.db.session() as session:
         from broadcaster.ops.bootstrap import ensure_user
