@@ -44,7 +44,7 @@ def stop(user: User, broadcast_id: int) -> Response:
     with Refused({}) as refused:
         broadcast_rules.stop_broadcast(db(), user, broadcast_id)
     if refused.message:
-        flash(refused.message)
+        flash(refused.message, "error")
     return redirect(url_for("ui.broadcast", broadcast_id=broadcast_id))
 
 
@@ -88,7 +88,7 @@ def emergency_page(user: User) -> str | Response | tuple[str, int]:
         with Refused() as refused:
             sent = emergency.send_emergency(db(), user, data, config().grace_s, config().timezone)
         if not refused.message:
-            flash(gettext("Đã phát khẩn cấp: %(n)s lượt.", n=len(sent.broadcasts)))
+            flash(gettext("Đã phát khẩn cấp: %(n)s lượt.", n=len(sent.broadcasts)), "success")
             return redirect(url_for("ui.broadcast", broadcast_id=sent.broadcasts[0].id))
         error = refused.message
     page = render_template("emergency.html", user=user, templates=emergency.templates(), areas=areas_in_scope(user),

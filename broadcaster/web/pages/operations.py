@@ -45,7 +45,7 @@ def dashboard_action(act: Callable[[], object]) -> Response:
     with Refused({}) as refused:
         act()
     if refused.message:
-        flash(refused.message)
+        flash(refused.message, "error")
     return redirect(url_for("ui.dashboard_page"))
 
 

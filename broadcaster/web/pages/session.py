@@ -34,7 +34,7 @@ def login() -> str | Response | tuple[str, int]:
             message = (gettext("Sai tên đăng nhập hoặc mật khẩu.") if exc.code == "bad_login" else
                        gettext("Tài khoản tạm khóa do nhập sai mật khẩu nhiều lần. Hãy thử lại sau 15 phút "
                                "hoặc nhờ quản trị viên mở khóa."))
-            flash(message)
+            flash(message, "error")
             return render_template("login.html"), exc.status
         language = session.get("lang")
         session.clear()
