@@ -3,5 +3,6 @@ package adds every page to ``bp`` (the blueprint named ``ui``)."""
 
 from broadcaster.web.pages import admin, broadcasts, bulletins, cap, live, operations, session, writing  # noqa: F401
 from broadcaster.web.pages.base import bp
+from broadcaster.web.pages.errors import error_page
 
-__all__ = ["bp"]
+__all__ = ["bp", "error_page"]
