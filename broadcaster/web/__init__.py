@@ -75,10 +75,11 @@ def create_app(config: ServerConfig, db: Database | None = None, test_config: di
 
     @app.errorhandler(HTTPException)
     def api_errors_as_json(exc: HTTPException) -> Any:
-        # Unknown URLs and wrong methods under /api/ answer in the API's error format, not HTML.
+        # Unknown URLs and wrong methods under /api/ answer in the API's error format; elsewhere a page of the
+        # site in the officer's language.
         if request.path.startswith("/api/"):
             return api.http_error(exc)
-        return exc
+        return pages.error_page(exc)
 
     app.url_map.converters["int"] = DatabaseId  # before the routes: every <int:...> in them is one
     app.register_blueprint(api.bp)

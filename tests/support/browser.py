@@ -9,6 +9,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
@@ -59,5 +60,23 @@ def log_in(page: Page, site: str, username: str, password: str) -> None:
 
 
 def log_out(page: Page) -> None:
+    if not page.locator("header form button").is_visible():  # on a phone it is behind the bottom bar's menu
+        page.click("#menu-button")
     page.click("header form button")
     expect(page.locator("#username")).to_be_visible()
+
+
+AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+"""WCAG 2.0 to 2.2, A and AA: wcag22aa brings target-size (24x24 CSS px, or that much room around)."""
+
+
+def axe(page: Page) -> list[dict[str, Any]]:
+    """The page's accessibility violations as axe-core (vendored, see its README) finds them: each with its
+    ``id``, ``impact`` (minor, moderate, serious, critical), ``help`` and the ``nodes`` that fail."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(content=AXE.read_text())
+    result = page.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})", AXE_TAGS)
+    violations: list[dict[str, Any]] = result["violations"]
+    return violations

@@ -14,5 +14,6 @@ from broadcaster.web.pages import (  # noqa: F401
     writing,
 )
 from broadcaster.web.pages.base import bp
+from broadcaster.web.pages.errors import error_page
 
-__all__ = ["bp"]
+__all__ = ["bp", "error_page"]

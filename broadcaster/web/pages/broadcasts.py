@@ -60,7 +60,7 @@ def stop(user: User, broadcast_id: int) -> Response:
     with Refused({}) as refused:
         broadcast_rules.stop_broadcast(db(), user, broadcast_id)
     if refused.message:
-        flash(refused.message)
+        flash(refused.message, "error")
     return redirect(url_for("ui.broadcast", broadcast_id=broadcast_id))
 
 

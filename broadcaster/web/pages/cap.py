@@ -131,9 +131,9 @@ def cap_release(user: User, alert_id: int) -> Response:
     with Refused(CAP_REFUSALS) as refused:
         _, sent, _ = release.release_alert(db(), user, alert_id, {"text": text} if text else {}, common.cap_settings())
     if refused.message:
-        flash(refused.message)
+        flash(refused.message, "error")
     else:
-        flash(gettext("Đã cho phát cảnh báo: %(n)s lượt.", n=sum(len(s.broadcasts) for s in sent)))
+        flash(gettext("Đã cho phát cảnh báo: %(n)s lượt.", n=sum(len(s.broadcasts) for s in sent)), "success")
     return redirect(url_for("ui.cap_alert", alert_id=alert_id))
 
 

@@ -36,7 +36,7 @@ def login() -> str | Response | tuple[str, int]:
                                "trang.") if exc.code == "integration_account" else
                        gettext("Tài khoản tạm khóa do nhập sai mật khẩu nhiều lần. Hãy thử lại sau 15 phút "
                                "hoặc nhờ quản trị viên mở khóa."))
-            flash(message)
+            flash(message, "error")
             return render_template("login.html"), exc.status
         language = session.get("lang")
         session.clear()

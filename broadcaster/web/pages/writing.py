@@ -84,7 +84,7 @@ def send(user: User) -> str | Response | tuple[str, int]:
         return _index_page(user, form, refused.message), 422
     if broadcast is not None:
         return redirect(url_for("ui.broadcast", broadcast_id=broadcast.id))
-    flash(gettext("Đã gửi bản tin để lãnh đạo duyệt."))
+    flash(gettext("Đã gửi bản tin để lãnh đạo duyệt."), "success")
     return redirect(url_for("ui.bulletin_page", bulletin_id=bulletin.id))
 
 
@@ -169,5 +169,5 @@ def lexicon_delete(user: User, entry_id: int) -> Response:
     with Refused(LEXICON_REFUSALS) as refused:
         bulletin_rules.delete_lexicon_entry(db(), user, entry_id)
     if refused.message:
-        flash(refused.message)
+        flash(refused.message, "error")
     return redirect(url_for("ui.lexicon_page"))

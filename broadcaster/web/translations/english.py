@@ -71,6 +71,24 @@ EN: dict[str, str] = {
         "Switched %(device)s off: only emergencies will play; waiting for it to confirm.",
     "Đã đặt âm lượng %(volume)s%% cho %(device)s; đang chờ loa xác nhận.":
         "Set the volume of %(device)s to %(volume)s%%; waiting for it to confirm.",
+    "Các mục": "Sections",
+    "Mục chính": "Main sections",
+    "Mục khác": "More",
+    "Yêu cầu không hợp lệ": "Bad request",
+    "Không tìm thấy trang": "Page not found",
+    "Không làm được việc này ở đây": "This cannot be done here",
+    "Tệp quá lớn": "File too large",
+    "Máy chủ gặp lỗi": "Server error",
+    "Máy chủ không hiểu yêu cầu này.": "The server did not understand this request.",
+    "Địa chỉ này không có, hoặc nằm ngoài địa bàn của bạn.":
+        "There is nothing at this address, or it is outside your areas.",
+    "Trang này không nhận cách gửi này; hãy quay lại và dùng nút trên trang.":
+        "This page does not take this kind of request; go back and use the page's buttons.",
+    "Tệp gửi lên lớn quá mức máy chủ nhận.": "The file sent is larger than the server accepts.",
+    "Đã ghi lại lỗi để người quản trị xem. Việc vừa làm chưa được lưu; xin thử lại sau ít phút.":
+        "The error was logged for the administrator. What you just did was not saved; please try again in a few "
+        "minutes.",
+    "Mã lỗi: %(code)s": "Error code: %(code)s",
     "Máy chưa chắc cách đọc “%(text)s”. Chọn cách đúng để lưu vào từ điển của xã:":
         "The machine is not sure how to read “%(text)s”. Choose the right reading to save it in the commune's "
         "dictionary:",

@@ -66,7 +66,7 @@ def test_a_leader_speaks_from_a_phone_and_the_loudspeaker_plays_the_voice(env: E
     phone.fill("#username", "chutich")
     phone.fill("#password", "chutich password 123")
     phone.click("button[type=submit]")
-    phone.click("text=Phát trực tiếp")
+    phone.click("nav.tabbar >> text=Phát trực tiếp")  # a phone's sections are in the bar at the bottom
     expect(phone.locator("h1")).to_have_text("Phát trực tiếp")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390, "no sideways scrolling on a phone"
     phone.check("input[name=targets][value=loa-01]")
