@@ -59,6 +59,15 @@ def log_in(page: Page, site: str, username: str, password: str) -> None:
     expect(page.locator("header nav")).to_contain_text(username)
 
 
+def go_to(page: Page, section: str) -> None:
+    """Open a section by its link in the header, as an officer would; on a phone the header's links are behind
+    the bottom bar's menu (Mục khác)."""
+    link = page.locator("header nav").get_by_role("link", name=section, exact=True)
+    if not link.is_visible():
+        page.click("#menu-button")
+    link.click()
+
+
 def log_out(page: Page) -> None:
     if not page.locator("header form button").is_visible():  # on a phone it is behind the bottom bar's menu
         page.click("#menu-button")

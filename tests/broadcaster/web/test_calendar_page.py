@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.support.browser import log_in, screenshot
+from tests.support.browser import go_to, log_in, screenshot
 from tests.support.env import Env
 
 pytestmark = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
@@ -50,7 +50,7 @@ def test_tomorrow_and_a_weekly_item_in_the_week_on_a_desktop_and_a_phone(env: En
 
     for device in (page, phone):
         log_in(device, site, "admin", "correct horse battery")
-        device.get_by_role("link", name="Lịch phát").click()
+        go_to(device, "Lịch phát")
         expect(device.locator("h1")).to_contain_text("Lịch phát")
         device.goto(f"{site}/calendar?date={tomorrow.isoformat()}")
         expect(device.locator("h1")).to_contain_text(f"{monday:%d/%m/%Y} – {week[-1]:%d/%m/%Y}")
