@@ -94,6 +94,9 @@ MATRIX: list[tuple[str, str, frozenset[str], Any, bool]] = [
     ("post", "/lexicon", WRITE, {"word": "HTX{n}", "reading": "hợp tác xã"}, False),
     ("delete", "/lexicon/{entry}", WRITE, None, False),  # one dictionary per server (docs/reliability.md)
     ("get", "/me", EVERYONE, None, False),
+    ("get", "/me/notifications", EVERYONE, None, False),
+    ("put", "/me/notifications", EVERYONE, {"email": "truc-ban-{n}@xa.example.vn", "severity": "critical"}, False),
+    ("post", "/me/notifications/test", EVERYONE, None, False),  # 422 without an address: still allowed
     ("post", "/normalize", EVERYONE, {"text": "UBND xã"}, False),
     ("get", "/playback", EVERYONE, None, True),
     ("post", "/preview", EVERYONE, {"text": "Xin chào."}, False),

@@ -9,6 +9,7 @@ from broadcaster.web.api import (  # noqa: F401
     cap,
     fleet,
     live,
+    notifications,
     operations,
     speech,
 )
