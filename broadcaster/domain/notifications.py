@@ -53,7 +53,8 @@ def _text(data: dict[str, Any], name: str, pattern: re.Pattern[str] | None, limi
     value = data.get(name)
     if value is None or value == "":
         return None
-    if not isinstance(value, str) or len(value) > limit or (pattern is not None and not pattern.match(value)):
+    if not isinstance(value, str) or len(value) > limit or (pattern is not None and not pattern.match(value)) \
+            or any(ord(c) < 32 or ord(c) == 127 for c in value):
         raise Refusal(code, message, field=name)
     return value
 

@@ -26,5 +26,8 @@ class SendError(Exception):
 
 
 class Transport(Protocol):
+    one_endpoint: bool
+    """Every message goes to the same service (Telegram): a "slow down" from it holds the whole channel."""
+
     def send(self, message: Outgoing) -> None:
         """Deliver ``message`` or raise ``SendError``; never wait longer than the channel's timeout."""

@@ -153,8 +153,8 @@ class Notifier:
             try:
                 transport.send(message)
             except SendError as exc:
-                self._failed(message.id, str(exc), exc.retry_after, channel)
-                if exc.retry_after:
+                self._failed(message.id, str(exc), exc.retry_after, channel if transport.one_endpoint else None)
+                if exc.retry_after and transport.one_endpoint:
                     break
                 continue
             except Exception as exc:  # a bug in a channel must not stop the others nor the worker
@@ -183,7 +183,9 @@ class Notifier:
                 return None
             return Outgoing(row.id, row.address, row.title, row.body, json.loads(row.data or "{}"))
 
-    def _failed(self, message_id: int, reason: str, retry_after: float | None, channel: str) -> None:
+    def _failed(self, message_id: int, reason: str, retry_after: float | None, pause: str | None) -> None:
+        """Count the failure, keep its reason, and set the next try (or give up); ``pause``: the channel
+        to hold until ``retry_after``."""
         now = utcnow()
         settings = self.config.notify
         with self.db.session() as session:
@@ -193,17 +195,17 @@ class Notifier:
             row.attempts += 1
             row.error = ((row.error + "\n") if row.error else "") + f"{now:%Y-%m-%d %H:%M:%S}Z {reason}"[:500]
             row.error = row.error[-4000:]
-            if retry_after:
-                self._paused_until[channel] = now + timedelta(seconds=retry_after)
+            if retry_after and pause:
+                self._paused_until[pause] = now + timedelta(seconds=retry_after)
             if row.attempts >= settings.max_attempts:
                 row.state = "failed"
                 logger.error("notification %d to user %d on %s given up after %d attempts: %s", row.id,
-                             row.user_id, channel, row.attempts, reason)
+                             row.user_id, row.channel, row.attempts, reason)
             else:
                 wait = max(retry_after or 0.0, settings.retry_s * 2 ** (row.attempts - 1))
                 row.state, row.next_at = "pending", now + timedelta(seconds=wait)
-                logger.warning("notification %d on %s failed (attempt %d, next in %.1f s): %s", row.id, channel,
-                               row.attempts, wait, reason)
+                logger.warning("notification %d on %s failed (attempt %d, next in %.1f s): %s", row.id,
+                               row.channel, row.attempts, wait, reason)
 
 
 def configured_channels(config: ServerConfig) -> list[str]:

@@ -14,6 +14,8 @@ from broadcaster.notify.base import Outgoing, SendError
 
 
 class Mail:
+    one_endpoint = False
+
     def __init__(self, settings: EmailSettings, password: str | None) -> None:
         self.settings = settings
         self._password = password

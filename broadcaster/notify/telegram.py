@@ -16,6 +16,8 @@ MAX_TEXT = 4096
 
 
 class Telegram:
+    one_endpoint = True
+
     def __init__(self, settings: TelegramSettings, token: str | None) -> None:
         self.settings = settings
         self._token = token or ""

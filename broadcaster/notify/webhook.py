@@ -25,6 +25,8 @@ def signature(secret: str, timestamp: int, body: bytes) -> str:
 
 
 class Webhook:
+    one_endpoint = False
+
     def __init__(self, settings: WebhookSettings, secret: str | None) -> None:
         self.settings = settings
         self._secret = secret or ""

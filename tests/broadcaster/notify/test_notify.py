@@ -232,3 +232,26 @@ def test_the_daily_summary_arrives_by_email(env: Env, channels: Channels) -> Non
     assert "Bản tin không phát được: 1." in body and "Lịch tiêm phòng: 1 cụm loa" in body
     assert "còn mở, chưa ai xác nhận: 2" in body, "silence and the failed broadcast"
     assert "Cụm loa 2" not in body
+
+
+def test_settings_are_checked_and_the_test_button_sends(env: Env, channels: Channels) -> None:
+    officer = env.user("moi", ("editor",), areas=("Thôn 1",))
+    put = env.client.put
+    for wrong, code in (({"email": "không phải thư"}, "invalid_email"),
+                        ({"webhook_url": "ftp://x.vn/h"}, "invalid_webhook"),
+                        ({"telegram_chat_id": "12ab"}, "invalid_chat_id"),
+                        ({"severity": "loud"}, "invalid_severity"),
+                        ({"quiet_from": "22:00"}, "invalid_quiet_hours"),
+                        ({"areas": [999999]}, "out_of_scope")):
+        answer = put("/api/v1/me/notifications", headers=officer, json=wrong)
+        assert answer.status_code == 422 and answer.get_json()["error"]["code"] == code, wrong
+    test = env.client.post("/api/v1/me/notifications/test", headers=officer)
+    assert test.status_code == 422 and test.get_json()["error"]["code"] == "no_address"
+    subscribe(env, officer, telegram_chat_id="-100200", quiet_from="22:00", quiet_to="05:30")
+    settings = env.client.get("/api/v1/me/notifications", headers=officer).get_json()
+    assert (settings["telegram_chat_id"], settings["quiet_from"], settings["quiet_to"]) == ("-100200", "22:00", "05:30")
+    assert settings["channels"] == ["email", "webhook", "telegram"]
+    env.start_worker()
+    assert env.client.post("/api/v1/me/notifications/test", headers=officer).get_json() == {"channels": ["telegram"]}
+    wait_until(lambda: texts(channels.bot, "-100200"), timeout=20)
+    assert "Tin nhắn thử" in texts(channels.bot, "-100200")[0]
