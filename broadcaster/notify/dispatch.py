@@ -16,9 +16,8 @@ from sqlalchemy.orm import Session
 
 from broadcaster.config import ServerConfig
 from broadcaster.database import Database
-from broadcaster.db import Alarm, Device, NotifyMessage, NotifySubscription, User, utcnow
+from broadcaster.db import Alarm, Area, Device, NotifyMessage, NotifySubscription, User, utcnow
 from broadcaster.domain.areas import parents
-from broadcaster.domain.notifications import SEVERITIES
 from broadcaster.notify import rules
 from broadcaster.notify.base import Outgoing, SendError, Transport
 from broadcaster.notify.mail import Mail
@@ -42,7 +41,9 @@ def transports(config: ServerConfig) -> dict[str, Transport]:
     n = config.notify
     if n.email.host:
         found["email"] = Mail(n.email, config.smtp_password())
-    found["webhook"] = Webhook(n.webhook, config.webhook_secret())
+    secret = config.webhook_secret()
+    if secret:
+        found["webhook"] = Webhook(n.webhook, secret)
     if config.telegram_token():
         found["telegram"] = Telegram(n.telegram, config.telegram_token())
     return found
@@ -82,40 +83,38 @@ class Notifier:
     def _alarms(self, session: Session, subscribers: list[tuple[NotifySubscription, User]], now: datetime) -> int:
         alarms = (session.query(Alarm).filter(Alarm.cleared_at.is_(None), Alarm.acked_at.is_(None),
                                               Alarm.raised_at >= now - WATCHED).order_by(Alarm.id).all())
-        if not alarms:
+        if not alarms or not subscribers:
             return 0
+        # Everything the loop needs, read once per tick (not once per alarm).
         parent_of = parents(session)
+        names = dict(session.query(Area.id, Area.name).all())
+        devices = {d.id: d for d in session.query(Device).filter(Device.id.in_({a.device_id for a in alarms}))}
         quiet_clock = now.astimezone(self.zone).time()
-        by_user = {u.id: s for s, u in subscribers}
-        written = 0
         every = self.config.notify.escalate_after_s
         sent = {(alarm_id, user_id, channel) for alarm_id, user_id, channel in session.query(
             NotifyMessage.alarm_id, NotifyMessage.user_id, NotifyMessage.channel)
             .filter(NotifyMessage.alarm_id.in_([a.id for a in alarms]))}
+        written = 0
         for alarm in alarms:
-            device = session.get(Device, alarm.device_id)
+            device = devices.get(alarm.device_id)
             if device is None:
                 continue
             severity = rules.severity_of(session, alarm)
-            place = rules.place_of(session, device, parent_of)
-            wanted: list[tuple[NotifySubscription, int]] = [
-                (s, 0) for s, u in subscribers
-                if SEVERITIES.index(severity) >= SEVERITIES.index(s.severity)
-                and rules.covers(u, s, place.chain)]
+            place = rules.place_of(device, parent_of, names)
             levels = int((now - alarm.raised_at).total_seconds() // every) if every > 0 else 0
-            for level in range(1, min(levels, len(place.chain)) + 1):
-                wanted += [(by_user[u.id], level) for u in rules.escalation_recipients(session, place.chain, level)
-                           if u.id in by_user]
-            for subscription, level in wanted:
+            for subscription, level in rules.recipients(subscribers, severity, place.chain, levels):
                 if severity != "critical" and rules.quiet_now(subscription, quiet_clock):
                     continue  # waits for the end of the quiet hours, if still open then
+                due = {channel: address for channel, address in rules.addresses(subscription).items()
+                       if channel in self.transports and (alarm.id, subscription.user_id, channel) not in sent}
+                if not due:
+                    continue
                 title, body, data = rules.alarm_message(alarm, severity, place, level, self.zone, every,
                                                         self.config.dashboard_url())
-                for channel, address in rules.addresses(subscription).items():
-                    if channel in self.transports and (alarm.id, subscription.user_id, channel) not in sent:
-                        sent.add((alarm.id, subscription.user_id, channel))
-                        written += queue(session, f"alarm:{alarm.id}", subscription.user_id, channel, address,
-                                         title, body, data, alarm_id=alarm.id, level=level)
+                for channel, address in due.items():
+                    sent.add((alarm.id, subscription.user_id, channel))
+                    written += queue(session, f"alarm:{alarm.id}", subscription.user_id, channel, address,
+                                     title, body, data, alarm_id=alarm.id, level=level)
         return written
 
     def _summaries(self, session: Session, subscribers: list[tuple[NotifySubscription, User]], now: datetime) -> int:
@@ -212,7 +211,8 @@ def configured_channels(config: ServerConfig) -> list[str]:
     """The channels this server sends by, from its settings alone (no secret read: for the web process)."""
     n = config.notify
     found = ["email"] if n.email.host else []
-    found.append("webhook")
+    if n.webhook.secret or n.webhook.secret_file:
+        found.append("webhook")
     if n.telegram.token or n.telegram.token_file:
         found.append("telegram")
     return found

@@ -17,8 +17,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from broadcaster.db import Alarm, Area, Broadcast, Device, NotifySubscription, User, parse_id
+from broadcaster.db import Alarm, Broadcast, Device, NotifySubscription, User, parse_id
 from broadcaster.domain.areas import ancestry
+from broadcaster.domain.notifications import SEVERITIES
 
 SEVERITY_WORDS = {"warning": "Cảnh báo", "critical": "NGHIÊM TRỌNG"}
 
@@ -81,15 +82,20 @@ def covers(user: User, subscription: NotifySubscription, chain: list[int]) -> bo
     return not chosen or bool(chosen & set(chain))
 
 
-def escalation_recipients(session: Session, chain: list[int], level: int) -> list[User]:
-    """The users one ``level`` up from the cluster's village; past the top of the tree, the admins who work
-    everywhere; nobody beyond that."""
-    if level < len(chain):
-        area = chain[level]
-        return [u for u in session.query(User) if any(a.area_id == area for a in u.areas)]
-    if level == len(chain):
-        return [u for u in session.query(User) if u.is_admin and not u.areas]
-    return []
+def recipients(subscribers: list[tuple[NotifySubscription, User]], severity: str, chain: list[int],
+               levels: int) -> list[tuple[NotifySubscription, int]]:
+    """Who is told of an alarm on a cluster whose village has ``chain`` (nearest first), and at which level:
+    the subscribers of its areas at or above their severity (level 0), then, for each of the ``levels`` the
+    alarm has waited unacknowledged, the users one more level up (past the top: the admins who work
+    everywhere), whatever their areas and severity; nobody beyond that."""
+    found = [(s, 0) for s, u in subscribers
+             if SEVERITIES.index(severity) >= SEVERITIES.index(s.severity) and covers(u, s, chain)]
+    for level in range(1, min(levels, len(chain)) + 1):
+        if level < len(chain):
+            found += [(s, level) for s, u in subscribers if any(a.area_id == chain[level] for a in u.areas)]
+        else:
+            found += [(s, level) for s, u in subscribers if u.is_admin and not u.areas]
+    return found
 
 
 @dataclass(frozen=True)
@@ -100,9 +106,8 @@ class Place:
     """The village, commune... names, nearest first."""
 
 
-def place_of(session: Session, device: Device, parent_of: dict[int, int | None]) -> Place:
+def place_of(device: Device, parent_of: dict[int, int | None], names: dict[int, str]) -> Place:
     chain = ancestry(device.village_id, parent_of)
-    names = {a.id: f"{a.name}" for a in session.query(Area).filter(Area.id.in_(chain))}
     return Place(device, chain, [names[a] for a in chain if a in names])
 
 
