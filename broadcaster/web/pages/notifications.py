@@ -3,6 +3,7 @@ and from which severity, their quiet hours, the daily summary, a test message, a
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import redirect, render_template, request, url_for
@@ -13,7 +14,7 @@ from broadcaster.db import User, parse_id
 from broadcaster.domain import notifications
 from broadcaster.notify.dispatch import configured_channels
 from broadcaster.web.common import config, db
-from broadcaster.web.pages.base import Refused, areas_in_scope, bp, check_csrf, login_required
+from broadcaster.web.pages.base import Refused, areas_in_scope, bp, check_csrf, local_time, login_required
 
 CHANNEL_LABELS = {"email": _l("Thư điện tử"), "webhook": _l("Webhook"), "telegram": _l("Telegram")}
 SEVERITY_LABELS = {"warning": _l("Mọi cảnh báo"), "critical": _l("Chỉ cảnh báo nghiêm trọng (khẩn cấp không phát "
@@ -52,6 +53,8 @@ def notifications_page(user: User) -> str | Response | tuple[str, int]:
     elif request.args.get("done") == "save":
         notice = _l("Đã lưu.")
     settings = notifications.settings_json(db(), user, channels)
+    for message in settings["recent"]:  # the officer's local time, as every page shows it
+        message["created_at"] = local_time(datetime.fromisoformat(message["created_at"].replace("Z", "+00:00")))
     page = render_template("notifications.html", user=user, error=error, notice=notice, settings=settings,
                            channels=channels, areas=areas_in_scope(user), CHANNEL_LABELS=CHANNEL_LABELS,
                            SEVERITY_LABELS=SEVERITY_LABELS, MESSAGE_STATES=MESSAGE_STATES)
