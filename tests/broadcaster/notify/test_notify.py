@@ -190,7 +190,7 @@ def test_a_failing_webhook_is_retried_and_its_failures_are_shown(env: Env, chann
     gone = env.user("gone", ("operator",), areas=("Thôn 2",))
     channels.hooks.statuses = [500, 503]
     subscribe(env, flaky, webhook_url=channels.hooks.url + "/flaky")
-    subscribe(env, gone, webhook_url=f"http://127.0.0.1:{free_port()}/nobody-listens")
+    subscribe(env, gone, webhook_url=f"http://127.0.0.1:{free_port()}/nobody-listens", telegram_chat_id="77")
     worker = env.start_worker()
     worker.sweep()
     wait_until(lambda: [m for m in mine(env, flaky) if m["state"] == "sent"], timeout=20)
@@ -199,7 +199,8 @@ def test_a_failing_webhook_is_retried_and_its_failures_are_shown(env: Env, chann
     assert row["attempts"] == 3 and "HTTP 500" in str(row["error"]) and "HTTP 503" in str(row["error"])
 
     wait_until(lambda: [m for m in mine(env, gone) if m["state"] == "failed"], timeout=20)
-    [lost] = mine(env, gone)
+    assert "Cụm loa 2" in texts(channels.bot, "77")[0], "a dead webhook holds up no other channel"
+    [lost] = [m for m in mine(env, gone) if m["channel"] == "webhook"]
     assert lost["attempts"] == 3 and str(lost["error"]).count("ConnectionRefusedError") == 3, lost
     page = login_as(env, "gone")  # the page shows it to the one it was for, without the URL's path (a secret?)
     [shown] = re.findall(r'<pre class="notify-error">(.*?)</pre>', page, re.S)
