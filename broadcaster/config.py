@@ -136,6 +136,72 @@ class MetricsSettings:
 
 
 @dataclass
+class EmailSettings:
+    host: str = ""
+    """SMTP server (empty: no e-mail). The connection is upgraded with STARTTLS before logging in."""
+    port: int = 587
+    """SMTP submission port."""
+    username: str = ""
+    """SMTP login (empty: no login)."""
+    password: str | None = None
+    """SMTP password (prefer password_file)."""
+    password_file: str | None = None
+    """File holding the SMTP password; relative names are looked up in $CREDENTIALS_DIRECTORY."""
+    sender: str = ""
+    """From address, e.g. "Loa xã <canhbao@loa.example.vn>"."""
+    starttls: bool = True
+    """Upgrade to TLS with STARTTLS (leave on: the password and the alarms cross the network)."""
+    ca_file: str | None = None
+    """CA certificate to check the SMTP server's certificate against (default: the system's)."""
+    timeout_s: float = 20.0
+    """Longest wait for the SMTP server."""
+
+
+@dataclass
+class WebhookSettings:
+    secret: str | None = None
+    """Key of the HMAC-SHA256 signature of each webhook (prefer secret_file)."""
+    secret_file: str | None = None
+    """File holding that key; relative names are looked up in $CREDENTIALS_DIRECTORY."""
+    timeout_s: float = 10.0
+    """Longest wait for a webhook's answer."""
+
+
+@dataclass
+class TelegramSettings:
+    api_url: str = "https://api.telegram.org"
+    """Telegram Bot API base URL (a local Bot API server, or a test's)."""
+    token: str | None = None
+    """The bot's token from @BotFather (prefer token_file; empty: no Telegram)."""
+    token_file: str | None = None
+    """File holding the bot's token; relative names are looked up in $CREDENTIALS_DIRECTORY."""
+    timeout_s: float = 10.0
+    """Longest wait for the Bot API."""
+
+
+@dataclass
+class NotifySettings:
+    enabled: bool = True
+    """Send alarms to the people subscribed (on /notifications) by the channels configured below."""
+    interval_s: float = 5.0
+    """How often the leading worker looks for alarms to send and sends what is due."""
+    escalate_after_s: int = 900
+    """An alarm nobody acknowledged in this long goes to the next level up (then again after as long)."""
+    summary_at: str = "06:00"
+    """Local time of the daily summary by e-mail (empty: none)."""
+    retry_s: float = 30.0
+    """First wait before a failed message is tried again; doubled after each failure."""
+    max_attempts: int = 6
+    """Attempts before a message is given up as failed (shown on /notifications)."""
+    dashboard_url: str = ""
+    """The dashboard as the officers reach it, linked from each message, e.g. https://loa.example.vn/dashboard
+    (empty: http://<web.host>:<web.port>/dashboard)."""
+    email: EmailSettings = field(default_factory=EmailSettings)
+    webhook: WebhookSettings = field(default_factory=WebhookSettings)
+    telegram: TelegramSettings = field(default_factory=TelegramSettings)
+
+
+@dataclass
 class ServerConfig:
     data_dir: str = "/var/lib/broadcaster"
     """Folder for the audio store (and the SQLite database when database_url is empty)."""
@@ -159,6 +225,7 @@ class ServerConfig:
     signing: SigningSettings = field(default_factory=SigningSettings)
     live: LiveSettings = field(default_factory=LiveSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    notify: NotifySettings = field(default_factory=NotifySettings)
 
     @property
     def db_url(self) -> str:
@@ -203,7 +270,28 @@ class ServerConfig:
                                    self.asset_url.endswith("/")):
             raise ConfigError("asset_url: must start with http:// or https:// and end with /, "
                               "e.g. https://loa.example.vn/a/")
+        if self.notify.summary_at and not _clock_time(self.notify.summary_at):
+            raise ConfigError("notify.summary_at: must be a local time HH:MM, e.g. 06:00")
+        if not self.notify.telegram.api_url.startswith(("http://", "https://")):
+            raise ConfigError("notify.telegram.api_url: must start with http:// or https://")
         return self
+
+    def dashboard_url(self) -> str:
+        return self.notify.dashboard_url or f"http://{self.web.host}:{self.web.port}/dashboard"
+
+    def smtp_password(self) -> str | None:
+        return read_secret(self.notify.email.password, self.notify.email.password_file)
+
+    def webhook_secret(self) -> str | None:
+        return read_secret(self.notify.webhook.secret, self.notify.webhook.secret_file)
+
+    def telegram_token(self) -> str | None:
+        return read_secret(self.notify.telegram.token, self.notify.telegram.token_file)
+
+
+def _clock_time(text: str) -> bool:
+    hours, _, minutes = text.partition(":")
+    return len(text) == 5 and hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60
 
 
 def load_config(path: Path | None) -> ServerConfig:

@@ -1,5 +1,5 @@
 """The database's tables: the single source of truth for bulletins, broadcasts, devices and what they reported,
-by subject (base: what every table shares; people; fleet; content; airing; cap). Connecting and sessions:
+by subject (base: what every table shares; people; fleet; content; airing; cap; notify). Connecting and sessions:
 database.py; the schema's history: migrations/."""
 
 from broadcaster.db.airing import (
@@ -37,6 +37,7 @@ from broadcaster.db.fleet import (
     DeviceSetting,
     RefusalRecord,
 )
+from broadcaster.db.notify import NotifyMessage, NotifySubscription
 from broadcaster.db.people import ROLES, ApiToken, AuditEntry, User, UserArea, UserRole
 
 __all__ = [
@@ -69,6 +70,8 @@ __all__ = [
     "LexiconEntry",
     "ListeningCheck",
     "LiveSession",
+    "NotifyMessage",
+    "NotifySubscription",
     "OccurrencePlay",
     "Programme",
     "Recording",

@@ -9,7 +9,8 @@ database is the source of truth; a worker keeps no state that a restart would lo
 
 This class only wires the parts together and holds the two MQTT links and the leadership: what is sent is
 ``publisher`` (signed publishing) and ``dispatch`` (queued broadcasts); what comes back is ``ingest``; the
-periodic look for silence and missing reports is ``sweep``; the CAP feeds are polled by ``feeds``.
+periodic look for silence and missing reports is ``sweep``; the CAP feeds are polled by ``feeds``;
+alarms reach people by ``broadcaster.notify``.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from broadcaster.delivery.live import LiveServer
 from broadcaster.delivery.publisher import Publisher
 from broadcaster.delivery.sweep import sweep as sweep_once
 from broadcaster.delivery.transcribe import transcribe_next
+from broadcaster.notify.dispatch import Notifier
 from broadcaster.ops import metrics
 from edge_agent.link import Link
 from edge_agent.protocol import Topics
@@ -86,6 +88,7 @@ class Worker:
         self.dispatcher = Dispatcher(config, db, self.publisher)
         self.ingester = Ingest(config, db, self.publisher, self._stop)
         self.live = LiveServer(config, db, self.publisher)
+        self.notifier = Notifier(config, db)
         self.reports = self._reports_link()
         self.scheduler = BackgroundScheduler(timezone="UTC")
         self._ingest_thread = threading.Thread(target=self.ingester.loop, name="ingest", daemon=True)
@@ -139,6 +142,14 @@ class Worker:
                                max_instances=1, coalesce=True)
         self.scheduler.add_job(self._guarded, "interval", args=[self.poll_feeds], seconds=FEEDS_S, id="feeds",
                                max_instances=1, coalesce=True)
+        if self.config.notify.enabled:
+            # One job writes down what is due, one per channel sends it: a channel that hangs holds up no other.
+            every = self.config.notify.interval_s
+            self.scheduler.add_job(self._guarded, "interval", args=[self.notify], seconds=every, id="notify",
+                                   max_instances=1, coalesce=True)
+            for channel in self.notifier.transports:
+                self.scheduler.add_job(self._guarded, "interval", args=[lambda c=channel: self.notify_by(c)],
+                                       seconds=every, id=f"notify-{channel}", max_instances=1, coalesce=True)
         if self.config.speech.transcripts:
             self.scheduler.add_job(self._guarded, "interval", args=[self.transcribe], seconds=TRANSCRIBE_S,
                                    id="transcribe", max_instances=1, coalesce=True)
@@ -172,6 +183,12 @@ class Worker:
 
     def poll_feeds(self) -> None:
         poll_feeds(self.config, self.db)
+
+    def notify(self) -> None:
+        self.notifier.plan()
+
+    def notify_by(self, channel: str) -> None:
+        self.notifier.send(channel)
 
     def transcribe(self) -> None:
         while self.leading.is_set() and transcribe_next(self.config, self.db):

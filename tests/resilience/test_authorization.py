@@ -99,6 +99,9 @@ MATRIX: list[tuple[str, str, frozenset[str], Any, bool]] = [
     ("post", "/lexicon", WRITE, {"word": "HTX{n}", "reading": "hợp tác xã"}, False),
     ("delete", "/lexicon/{entry}", WRITE, None, False),  # one dictionary per server (docs/reliability.md)
     ("get", "/me", EVERYONE, None, False),
+    ("get", "/me/notifications", EVERYONE, None, False),
+    ("put", "/me/notifications", PEOPLE, {"email": "truc-ban-{n}@xa.example.vn", "severity": "critical"}, False),
+    ("post", "/me/notifications/test", PEOPLE, None, False),  # 422 without an address: still allowed
     ("post", "/normalize", PEOPLE, {"text": "UBND xã"}, False),
     ("get", "/playback", EVERYONE, None, True),
     ("post", "/preview", PEOPLE, {"text": "Xin chào."}, False),

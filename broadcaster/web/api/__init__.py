@@ -10,6 +10,7 @@ from broadcaster.web.api import (  # noqa: F401
     export,
     fleet,
     live,
+    notifications,
     operations,
     speech,
 )

@@ -8,6 +8,7 @@ from broadcaster.web.pages import (  # noqa: F401
     calendar,
     cap,
     live,
+    notifications,
     operations,
     public,
     session,

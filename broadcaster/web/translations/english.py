@@ -824,6 +824,50 @@ EN: dict[str, str] = {
         'receiver)',
     'đổi mật khẩu': 'password changed',
     '← Mới hơn': '← Newer',
+    # Alarms that reach people: /notifications (issue 20).
+    "Báo những gì": "What to tell you about",
+    "Chưa có tin nào.": "Nothing sent yet.",
+    "Chỉ cảnh báo nghiêm trọng (khẩn cấp không phát được)": "Critical alarms only (an emergency that did not air)",
+    "Có địa bàn ngoài phạm vi của bạn.": "An area is outside your areas.",
+    "Giờ yên lặng (giờ địa phương)": "Quiet hours (local time)",
+    "Giờ yên lặng cần giờ bắt đầu và giờ kết thúc khác nhau, dạng giờ:phút.":
+        "Quiet hours need a start and a different end, as hours:minutes.",
+    "Gửi tin nhắn thử": "Send a test message",
+    "Hãy nhập và lưu địa chỉ cho ít nhất một kênh mà máy chủ này gửi được.":
+        "Enter and save an address for at least one channel this server sends by.",
+    "Khi có sự cố (cụm loa mất liên lạc, bản tin không phát được...), máy chủ báo cho bạn qua các kênh dưới đây, "
+    "kể cả khi bạn không xem màn hình. Cảnh báo không ai xác nhận sẽ được chuyển lên cấp trên.":
+        "When something goes wrong (a cluster goes silent, a bulletin does not air...), the server tells you by the "
+        "channels below, even when you are not looking at the screen. An alarm nobody acknowledges goes up a level.",
+    "Kênh": "Channel",
+    "Kênh nhận": "Channels",
+    "Máy chủ này chưa cấu hình kênh %(channel)s.": "This server has no %(channel)s configured.",
+    "Mã cuộc trò chuyện Telegram là một số (hoặc @tên kênh).": "A Telegram chat id is a number (or @channel name).",
+    "Mọi cảnh báo": "Every alarm",
+    "Mức cảnh báo": "Severity",
+    "Mức cảnh báo không hợp lệ.": "Not a severity.",
+    "Nhận bản tóm tắt hằng ngày qua thư điện tử": "Receive the daily summary by e-mail",
+    "Số lần thử": "Attempts",
+    "Telegram": "Telegram",
+    "Thông báo cho tôi": "My notifications",
+    "Telegram: mã cuộc trò chuyện (chat id)": "Telegram: chat id",
+    "Thư điện tử": "E-mail",
+    "Tin đã gửi gần đây": "Recently sent",
+    "Trong giờ yên lặng, cảnh báo thường chờ đến hết giờ; cảnh báo nghiêm trọng vẫn được gửi ngay.":
+        "In quiet hours an ordinary alarm waits until they end; a critical alarm is sent at once.",
+    "Webhook": "Webhook",
+    "Webhook (địa chỉ nhận JSON có chữ ký)": "Webhook (an address that receives signed JSON)",
+    "Webhook phải là một địa chỉ http:// hoặc https://.": "A webhook is an http:// or https:// address.",
+    "chuyển lên cấp %(level)s": "escalated %(level)s level(s) up",
+    "không gửi được": "not delivered",
+    "Đã lưu.": "Saved.",
+    "Đã xếp tin nhắn thử; máy chủ gửi trong vài giây. Xem kết quả ở bảng dưới.":
+        "Test message queued; the server sends it within seconds. See the result in the table below.",
+    "Đến": "To",
+    "Địa bàn (không chọn: mọi địa bàn của bạn)": "Areas (none chosen: all of yours)",
+    "Địa chỉ thư điện tử không hợp lệ.": "Not an e-mail address.",
+    "đang chờ gửi": "waiting to be sent",
+    "đang gửi": "sending",
 }
 
 

@@ -73,6 +73,7 @@ PAGES: dict[str, list[Visit]] = {
     "ui.audit_page": [("admin", lambda s: "/audit")],
     "ui.calendar_page": [("lanh-dao", lambda s: "/calendar"), ("van-hanh", lambda s: "/calendar?view=day")],
     "ui.public_page": [(None, lambda s: f"/p/{s['commune']}")],
+    "ui.notifications_page": [("van-hanh", lambda s: "/notifications")],
 }
 
 ERRORS: list[tuple[str, str, int, str]] = [
