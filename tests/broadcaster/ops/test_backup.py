@@ -89,16 +89,15 @@ def test_an_older_backup_restored_on_a_fresh_folder_carries_on_with_the_same_rec
         wait_until(lambda: set(restored.device_states(third["id"]).values()) == {"played"}, timeout=60)
         # loa-02 played the first broadcast after the backup: it tells the restored server again.
         wait_until(lambda: restored.device_states(first["id"]) == dict.fromkeys(PAIR, "played"), timeout=30)
+        for device_id in PAIR:
+            assert played(env, device_id) == sorted([first["id"], second["id"], third["id"]]), \
+                f"{device_id} played each broadcast once"
+        with restored_db.session() as session:
+            assert session.query(RefusalRecord).count() == 0, "no receiver refused the restored server's messages"
     finally:
         if restored.worker is not None:
             restored.worker.stop()
         restored_db.engine.dispose()
-
-    for device_id in PAIR:
-        assert played(env, device_id) == sorted([first["id"], second["id"], third["id"]]), \
-            f"{device_id} played each broadcast once"
-    with restored_db.session() as session:
-        assert session.query(RefusalRecord).count() == 0, "no receiver refused the restored server's messages"
     assert not [r for r in caplog.records if "refused" in r.getMessage()], "no receiver refused anything"
 
 
