@@ -90,7 +90,7 @@ def test_an_older_backup_restored_on_a_fresh_folder_carries_on_with_the_same_rec
         # loa-02 played the first broadcast after the backup: it tells the restored server again.
         wait_until(lambda: restored.device_states(first["id"]) == dict.fromkeys(PAIR, "played"), timeout=30)
         for device_id in PAIR:
-            assert played(env, device_id) == sorted([first["id"], second["id"], third["id"]]), \
+            assert played(env, device_id) == sorted(int(str(b["id"])) for b in (first, second, third)), \
                 f"{device_id} played each broadcast once"
         with restored_db.session() as session:
             assert session.query(RefusalRecord).count() == 0, "no receiver refused the restored server's messages"
@@ -121,7 +121,7 @@ def test_a_damaged_archive_or_a_folder_in_use_is_refused_and_nothing_is_written(
         for member in source:
             data = source.extractfile(member).read()  # type: ignore[union-attr]
             if member.name == "database/bulletins.jsonl":
-                data = data.replace("một".encode(), "hai".encode())
+                data = data.replace("một".encode(), b"hai")
             member.size = len(data)
             out.addfile(member, io.BytesIO(data))
     assert main(["restore", str(damaged), "--config", str(target)]) == 1
