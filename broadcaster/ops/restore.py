@@ -137,14 +137,18 @@ def _extract(tar: tarfile.TarFile, manifest: dict[str, Any], staging: Path, arch
 
 
 def _key(path: Path, config: ServerConfig) -> Signer | None:
-    """The archived signing key; refuses when the target already has another (receivers pin the archived one)."""
-    if not path.is_file():
-        return None
-    archived = Signer.from_text(path.read_text())
+    """The key whose sequence to move on: the archived one (refused when the target already has another, since
+    receivers pin the archived one), else the one configured here, if any."""
     try:
         present = config.signer() if config.signing.key_file else None
     except ConfigError:
         present = None
+    if not path.is_file():
+        return present
+    try:
+        archived = Signer.from_text(path.read_text())
+    except ValueError as exc:
+        raise BackupError(f"the backup's signing key cannot be read: {exc}") from None
     if present is not None and present.kid != archived.kid:
         raise BackupError(f"{config.signing.key_file} holds another signing key ({present.kid}) than the backup's "
                           f"({archived.kid}), which the receivers trust: move it away and restore again")

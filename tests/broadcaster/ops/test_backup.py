@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 
 from broadcaster.cli import main
-from broadcaster.config import ServerConfig
+from broadcaster.config import ServerConfig, SigningSettings
 from broadcaster.database import Database
 from broadcaster.db import RefusalRecord
+from edge_agent.protocol.signing import Signer
 from tests.support.env import Env, wait_until
 
 FIRST, SECOND, THIRD = "Thông báo một.", "Thông báo hai.", "Thông báo ba."
@@ -139,6 +140,15 @@ def test_a_damaged_archive_or_a_folder_in_use_is_refused_and_nothing_is_written(
             out.addfile(member, io.BytesIO(data))
     assert main(["restore", str(newer), "--config", str(target)]) == 1
     assert "newer than this code" in capsys.readouterr().err
+
+    # A machine whose signing key is another than the one the receivers trust.
+    other = tmp_path / "other.key"
+    Signer.generate().save(other)
+    elsewhere = replace(env.config, signing=SigningSettings(key_file=str(other)))
+    wrong_key = write_config(tmp_path / "wrong-key.toml", elsewhere, fresh, f"sqlite:///{fresh / 'broadcaster.db'}")
+    assert main(["restore", str(archive), "--config", str(wrong_key)]) == 1
+    assert "another signing key" in capsys.readouterr().err
+    assert not (fresh / "broadcaster.db").exists()
 
     # The running server's own folder and database: refused without --force.
     in_use = write_config(tmp_path / "in-use.toml", env.config, Path(env.config.data_dir), url_of(database))
