@@ -16,7 +16,7 @@ import pytest
 from broadcaster.cli import main
 from broadcaster.config import ServerConfig, SigningSettings
 from broadcaster.database import Database
-from broadcaster.db import RefusalRecord
+from broadcaster.db import Bulletin, RefusalRecord
 from edge_agent.protocol.signing import Signer
 from tests.support.env import Env, wait_until
 
@@ -155,6 +155,12 @@ def test_a_damaged_archive_or_a_folder_in_use_is_refused_and_nothing_is_written(
     assert main(["restore", str(archive), "--config", str(in_use)]) == 1
     assert "not empty" in capsys.readouterr().err
     assert main(["restore", str(archive), "--config", str(target)]) == 0, "a fresh folder takes it"
+    assert main(["restore", str(archive), "--config", str(target)]) == 1, "and then is in use"
+    assert main(["restore", str(archive), "--config", str(target), "--force"]) == 0, "unless told to replace it"
+    restored = Database(f"sqlite:///{fresh / 'broadcaster.db'}")
+    with restored.session() as session:
+        assert [b.title for b in session.query(Bulletin)] == ["Thử"], "the backup's rows, once"
+    restored.engine.dispose()
 
 
 def test_backups_on_a_timer_keep_the_newest(env: Env, database: Database, tmp_path: Path) -> None:
