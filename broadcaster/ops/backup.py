@@ -115,7 +115,7 @@ def create_backup(config: ServerConfig, out: Path, config_file: Path | None = No
             os.fsync(raw.fileno())
         os.replace(tmp, out)
         _fsync_dir(out.parent)
-        return Summary(out, revision, rows, len(parts), kid)
+        return Summary(out, revision, rows, sum(name.startswith(("assets/", "uploads/")) for name in parts), kid)
     finally:
         tmp.unlink(missing_ok=True)
         shutil.rmtree(staging, ignore_errors=True)
@@ -293,7 +293,8 @@ def run_backup(config: ServerConfig, config_file: Path | None, out: Path | None,
         return 1
     rows = sum(summary.rows.values())
     print(f"wrote {summary.path} (0600): {rows} rows of {len(summary.rows)} tables at schema {summary.revision}, "
-          f"{summary.files} files" + ("" if summary.kid else "; NO signing key (signing.key_file is not set)"))
+          f"{summary.files} audio files and uploads"
+          + ("" if summary.kid else "; NO signing key (signing.key_file is not set)"))
     if out_dir is not None and keep > 0:
         for old in prune(out_dir, keep):
             print(f"deleted {old} (keeping the {keep} newest)")

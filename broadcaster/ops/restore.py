@@ -286,7 +286,7 @@ def run_restore(config: ServerConfig, archive: Path, force: bool, seq_jump_days:
         print(f"broadcaster restore: failed: {exc}; restore again with --force once it is mended", file=sys.stderr)
         return 1
     print(f"restored {archive}: {sum(summary.rows.values())} rows (schema {summary.revision}, now upgraded to "
-          f"the newest), {summary.files} files into {config.data_dir}")
+          f"the newest), {summary.files} audio files and uploads into {config.data_dir}")
     if summary.kid:
         print(f"signing key {summary.kid}: sequence numbers continue from {summary.seq}, {seq_jump_days} days "
               "ahead of the clock, so receivers take the next schedules as new")
