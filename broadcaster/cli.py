@@ -332,6 +332,18 @@ def cmd_live_speak(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from broadcaster.ops.backup import run_backup
+
+    return run_backup(_config(args.config), args.config, args.out, args.out_dir, args.keep)
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from broadcaster.ops.restore import run_restore
+
+    return run_restore(_config(args.config), args.archive, args.force, args.seq_jump_days)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="broadcaster", description="Commune radio broadcast server.")
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -432,6 +444,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-minutes", type=int, default=15, help="it ends by itself after this long")
     p.add_argument("--input", default="default", help="ALSA microphone (default, hw:1...) or an audio file")
     p.set_defaults(func=cmd_live_speak)
+
+    p = sub.add_parser("backup", help="write one archive: database, audio, signing key and state, configuration")
+    p.add_argument("--out", type=Path, help="the archive to write")
+    p.add_argument("--out-dir", type=Path, help="or a folder: writes loaxa-backup-<UTC time>.tar there")
+    p.add_argument("--keep", type=int, default=0, help="with --out-dir: then delete all but the N newest archives")
+    p.add_argument("--config", type=Path, help="server TOML file (archived too)")
+    p.set_defaults(func=cmd_backup)
+    p = sub.add_parser("restore", help="restore a backup into an empty database and data folder (server stopped)")
+    p.add_argument("archive", type=Path, help="a file 'broadcaster backup' wrote")
+    p.add_argument("--force", action="store_true", help="replace the database and files already there")
+    p.add_argument("--seq-jump-days", type=int, default=30, help="sign this far ahead of the clock (default 30)")
+    p.add_argument("--config", type=Path, help="server TOML file of this machine")
+    p.set_defaults(func=cmd_restore)
 
     p = sub.add_parser("normalize", help="print text as it will be read aloud")
     p.add_argument("text", help="text, or - for standard input")

@@ -258,6 +258,8 @@ class Agent:
             local = self._add(entry)
             if local is not None:
                 self.fetcher.need(local.entry.asset)
+            elif entry.repeat is None:
+                self._report_again(entry.broadcast_id)
         for broadcast_id in schedule.cancelled:
             self._cancel(broadcast_id)
         self._expand()
@@ -305,6 +307,13 @@ class Agent:
         if changed:
             self.player.wake()
             self._send_heartbeat()
+
+    def _report_again(self, broadcast_id: int) -> None:
+        """The server lists a broadcast this device has finished: it lacks the report (lost with a database
+        restored from a backup older than it), so send it again. The server never moves a delivery back."""
+        for local in self.store.of_broadcast(broadcast_id):
+            if local.state in FINAL_STATES and local.occurrence is None:
+                self.reporter.again(local)
 
     def _cancel(self, broadcast_id: int) -> None:
         for local in self.store.of_broadcast(broadcast_id):

@@ -13,6 +13,7 @@ from pathlib import Path
 from edge_agent import __version__, health
 from edge_agent.outbox import Outbox
 from edge_agent.protocol import Delivery, Heartbeat, Playback, Refused, Topics
+from edge_agent.protocol.fields import PLAYBACK_STATES
 from edge_agent.store import LocalEntry, Store
 
 logger = logging.getLogger(__name__)
@@ -73,4 +74,12 @@ class Reporter:
         self.store.update(local, state=state, finished_at=finished, error=error)
         report = Playback(local.entry.broadcast_id, state, self.clock(), local.started_at, finished, error,
                           occurrence=local.occurrence)
+        self.outbox.put(self.topics.event(self.device_id, "playback"), report.to_dict())
+
+    def again(self, local: LocalEntry) -> None:
+        """Send once more how ``local`` ended, with the times recorded then (``historical``: not news)."""
+        if local.state not in PLAYBACK_STATES:
+            return
+        report = Playback(local.entry.broadcast_id, local.state, self.clock(), local.started_at, local.finished_at,
+                          local.error, historical=True)
         self.outbox.put(self.topics.event(self.device_id, "playback"), report.to_dict())

@@ -5,6 +5,7 @@ database.py; the schema's history: migrations/."""
 from broadcaster.db.airing import (
     Broadcast,
     Delivery,
+    IdFloor,
     LiveSession,
     OccurrencePlay,
     Programme,
@@ -67,6 +68,7 @@ __all__ = [
     "DeviceGroupMember",
     "DeviceHealth",
     "DeviceSetting",
+    "IdFloor",
     "LexiconEntry",
     "ListeningCheck",
     "LiveSession",

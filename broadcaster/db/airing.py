@@ -35,6 +35,16 @@ class SigningState(Base):
     last_seq: Mapped[int] = mapped_column(BigInteger)
 
 
+class IdFloor(Base):
+    """The lowest id the next row of a table may take: written by ``broadcaster restore`` on SQLite (PostgreSQL
+    moves its sequences instead), so that ids handed out after the backup, which receivers remember, are never
+    handed out again. Used once, then deleted."""
+
+    __tablename__ = "id_floors"
+    table: Mapped[str] = mapped_column(String(64), primary_key=True)
+    next_id: Mapped[int] = mapped_column(BigInteger)
+
+
 class ScheduleRefresh(Base):
     """A device whose schedule should be published again (a report finished one of its items): any worker
     that stores the report writes the row, and the leader, the only one that signs, publishes and deletes it."""

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from broadcaster.db import (
@@ -17,6 +17,7 @@ from broadcaster.db import (
     Bulletin,
     Delivery,
     Device,
+    IdFloor,
     Programme,
     Recurrence,
     Relay,
@@ -121,6 +122,17 @@ def _refuse_breaches(plan: BroadcastPlan) -> None:
                       field="play_at", details=plan.breaches)
 
 
+def _floor_id(session: Session) -> int | None:
+    """The id the first broadcast after a restore takes (``broadcaster restore`` leaves a floor on SQLite, past
+    every id issued since the backup: receivers ignore a broadcast id they already know); None otherwise."""
+    floor = session.get(IdFloor, "broadcasts")
+    if floor is None:
+        return None
+    session.delete(floor)
+    top = session.scalar(select(func.max(Broadcast.id))) or 0
+    return int(floor.next_id) if floor.next_id > top else None
+
+
 def _save_broadcast(session: Session, user: User, plan: BroadcastPlan, grace_s: int,
                     programme: Programme | None = None, now: datetime | None = None) -> Broadcast:
     bulletin, priority, play_at, devices, relay, repeat = (plan.bulletin, plan.priority, plan.play_at, plan.devices,
@@ -129,6 +141,8 @@ def _save_broadcast(session: Session, user: User, plan: BroadcastPlan, grace_s: 
     broadcast = Broadcast(bulletin_id=bulletin.id, priority=priority, play_at=play_at, grace_s=grace_s,
                           state="queued", created_by=user.id, created_at=now,
                           programme_id=programme.id if programme else None)
+    if (floor := _floor_id(session)) is not None:
+        broadcast.id = floor
     session.add(broadcast)
     session.flush()
     if relay is not None:

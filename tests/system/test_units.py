@@ -64,3 +64,18 @@ def test_the_broker_unit_runs_mosquitto_on_the_deployments_config() -> None:
     command = shlex.split(unit("broadcaster-broker.service")["ExecStart"][0])
     assert command[0] == "/usr/sbin/mosquitto" and command[1:] == ["-c", "/etc/mosquitto/loaxa.conf"]
     assert int(unit("broadcaster-broker.service")["LimitNOFILE"][0]) >= 10_000, "one descriptor per receiver"
+
+
+def test_the_nightly_backup_runs_a_backup_the_cli_accepts_and_keeps_some() -> None:
+    values = unit("broadcaster-backup.service")
+    command = shlex.split(values["ExecStart"][0])
+    assert command[0] == "/opt/loaxa/.venv/bin/broadcaster"
+    args = build_parser().parse_args(command[1:])
+    assert args.command == "backup" and str(args.config) == "/etc/broadcaster/server.toml"
+    assert args.out_dir is not None and args.keep > 0, "old backups are pruned"
+    assert str(args.out_dir) in values["ReadWritePaths"][0], "it may write where it puts the archives"
+    assert values["Type"] == ["oneshot"] and values["User"][0] != "root"
+    assert values["NoNewPrivileges"] == ["yes"] and values["ProtectSystem"] == ["strict"]
+    assert values["CapabilityBoundingSet"] == [""] and values["PrivateTmp"] == ["yes"]
+    timer = unit("broadcaster-backup.timer")
+    assert timer["Unit"] == ["broadcaster-backup.service"] and timer["OnCalendar"] and timer["Persistent"] == ["true"]
