@@ -50,6 +50,10 @@ class Row:
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "moments"}
 
 
+YEARS = (2000, 2999)
+"""The years a report may cover."""
+
+
 def period(start: Any, end: Any, zone: ZoneInfo) -> tuple[datetime, datetime]:
     """Local dates ``from``..``to`` (both included; dd/mm/yyyy or ISO) as a UTC half-open interval."""
     try:
@@ -58,6 +62,9 @@ def period(start: Any, end: Any, zone: ZoneInfo) -> tuple[datetime, datetime]:
     except Refusal as exc:
         raise Refusal("invalid_period", "'from' and 'to' must be dates dd/mm/yyyy (or YYYY-MM-DD)",
                       field=exc.field) from None
+    if not (YEARS[0] <= first.year and last.year <= YEARS[1]):  # year 1 or 9999 would overflow as UTC times
+        raise Refusal("invalid_period", f"'from' and 'to' must be dates in the years {YEARS[0]} to {YEARS[1]}",
+                      field="from" if first.year < YEARS[0] else "to")
     if last < first or (last - first).days >= MAX_DAYS:
         raise Refusal("invalid_period", f"'to' must be on or after 'from', at most {MAX_DAYS} days", field="to")
     return (datetime.combine(first, time(0), zone), datetime.combine(last + timedelta(days=1), time(0), zone))
