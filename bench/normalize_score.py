@@ -3,16 +3,17 @@
 (tests/data/real_sentences_*.tsv: news, weather and disaster bulletins, health campaigns, government portals,
 legal texts, agriculture notices). One of those files, tests/data/real_sentences_heldout.tsv, was copied before the
 rules of December 2026 were written and is kept to measure them, never to design them: ``--corpus heldout`` scores it
-alone, ``--corpus design`` the others (the ones to read failures from). tests/data/real_sentences_heldout2.tsv and
-tests/data/real_sentences_heldout3.tsv were each copied before a later round's rules and are scored apart
-(``--corpus heldout2``, ``--corpus heldout3``). The third round (December 2026) read the second held-out set's
-failures, so it is design data now (in ``--corpus design`` too); only the third is kept out of the design set.
+alone, ``--corpus design`` the others (the ones to read failures from). tests/data/real_sentences_heldout2.tsv,
+tests/data/real_sentences_heldout3.tsv and tests/data/real_sentences_heldout4.tsv were each copied before a later
+round's rules and are scored apart (``--corpus heldout2``, ``--corpus heldout3``, ``--corpus heldout4``). Each round
+read the failures of the sets before it: the third round (December 2026) read the second held-out set, the fourth read
+the third, so both are design data now (in ``--corpus design`` too); only the fourth is kept out of the design set.
 
 A sentence counts as right only when the whole output equals the expected reading, ignoring case, punctuation
 and spacing: one misread word makes the sentence wrong. An expected reading may list readings a listener hears as
 equally right, separated by ``|``; matching any of them counts.
-Run by hand:  .venv/bin/python bench/normalize_score.py [--corpus ours|real|design|heldout|heldout2|heldout3|both]
-[--show-failures]
+Run by hand:  .venv/bin/python bench/normalize_score.py
+[--corpus ours|real|design|heldout|heldout2|heldout3|heldout4|both] [--show-failures]
 [--others]
 ``--others`` also scores vinorm and vietnormalizer when they are installed (pip install vinorm vietnormalizer).
 """
@@ -34,7 +35,8 @@ REAL = sorted((ROOT / "tests" / "data").glob("real_sentences_*.tsv"))
 HELDOUT = ROOT / "tests" / "data" / "real_sentences_heldout.tsv"
 HELDOUT2 = ROOT / "tests" / "data" / "real_sentences_heldout2.tsv"
 HELDOUT3 = ROOT / "tests" / "data" / "real_sentences_heldout3.tsv"
-MEASURE_ONLY = (HELDOUT3,)
+HELDOUT4 = ROOT / "tests" / "data" / "real_sentences_heldout4.tsv"
+MEASURE_ONLY = (HELDOUT4,)
 """Held-out sets no rule is designed from: the design set leaves them out."""
 
 
@@ -65,6 +67,10 @@ def load_heldout2() -> list[tuple[str, str, str]]:
 
 def load_heldout3() -> list[tuple[str, str, str]]:
     return load_heldout(HELDOUT3)
+
+
+def load_heldout4() -> list[tuple[str, str, str]]:
+    return load_heldout(HELDOUT4)
 
 
 VARIANTS = {"mồng": "mùng", "kí": "ki", "ký": "ki", "lẻ": "linh", "ngàn": "nghìn", "bay": "bai", "xăng": "xen"}
@@ -128,7 +134,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--show-failures", action="store_true")
     parser.add_argument("--others", action="store_true", help="also score vinorm and vietnormalizer")
-    parser.add_argument("--corpus", choices=("ours", "real", "design", "heldout", "heldout2", "heldout3", "both"),
+    parser.add_argument("--corpus", choices=("ours", "real", "design", "heldout", "heldout2", "heldout3", "heldout4",
+                                                    "both"),
                         default="both")
     args = parser.parse_args()
     systems: dict[str, Callable[[str], str]] = {"ours": Normalizer()}
@@ -138,8 +145,10 @@ def main() -> None:
                "design": ("real sentences, design set", lambda: load_real(heldout=False)),
                "heldout": ("real sentences, first held-out set", load_heldout),
                "heldout2": ("real sentences, second held-out set", load_heldout2),
-               "heldout3": ("real sentences, third held-out set", load_heldout3)}
-    chosen = ("ours", "real", "design", "heldout", "heldout2", "heldout3") if args.corpus == "both" else (args.corpus,)
+               "heldout3": ("real sentences, third held-out set", load_heldout3),
+               "heldout4": ("real sentences, fourth held-out set", load_heldout4)}
+    chosen = (("ours", "real", "design", "heldout", "heldout2", "heldout3", "heldout4") if args.corpus == "both"
+              else (args.corpus,))
     for key in chosen:
         title, load = corpora[key]
         cases = load()

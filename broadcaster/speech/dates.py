@@ -91,6 +91,9 @@ class Dates:
                    lambda m: f"{m[1]} {day(int(m[2]), d)}" if 1 <= int(m[2]) <= 31 else m[0], s)
         # Dates with a year: 7-6-2023, 01/01/2025, 20.9.2024.
         s = re.sub(r"\b(\d{1,2})([/.-])(\d{1,2})\2(\d{4})\b", self._date_with_year, s)
+        # A year of two digits, as television captions and forms write it ("10/01/17"): a date where a day or a
+        # month has its leading zero or a date word stands before it, the year said as written.
+        s = re.sub(r"(?<![\d/.,])(\d{1,2})/(\d{1,2})/(\d{2})\b(?![/.,]?\d)", self._short_year, s)
         # Month and year: "tháng 9/2024", "tháng 7-2023", "tháng 10.2024".
         s = re.sub(r"(?i)\b(tháng) (\d{1,2})[/.-](\d{4})\b",
                    lambda m: f"{m[1]} {month(int(m[2]), d)} năm {read_number(int(m[3]), d)}", s)
@@ -161,6 +164,13 @@ class Dates:
         if not valid_date(d, mo):
             return m[0]
         return f"{day(d, self.dialect)} tháng {month(mo, self.dialect)} năm {read_number(y, self.dialect)}"
+
+    def _short_year(self, m: re.Match[str]) -> str:
+        d, mo = int(m[1]), int(m[2])
+        padded = m[1].startswith("0") or m[2].startswith("0")
+        if not valid_date(d, mo) or not (padded or re.search(DATE_WORDS + r"\s$", m.string[:m.start()])):
+            return m[0]
+        return f"{day(d, self.dialect)} tháng {month(mo, self.dialect)} năm {read_number(int(m[3]), self.dialect)}"
 
     def _days_of_a_month(self, m: re.Match[str]) -> str:
         first, last, month = int(m[2]), int(m[4]), int(m[5])

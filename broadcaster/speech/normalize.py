@@ -151,6 +151,15 @@ class Normalizer:
         s = re.sub(r"\b(\d{1,2}h(?:\d{2})?)/(?=\d{1,2}/\d{1,2}\b)", r"\1 ngày ", s)
         s = re.sub(r"\b([Ss])ô(?= \d)", r"\1ố", s)  # "Thông báo sô 1481": a typo of "số" before a number
         s = re.sub(r"(?i)\b(số) số(?= \d)", r"\1", s)  # "công văn số số 01/CV-BCĐ": written twice, said once
+        # A Vietnamese word glued to its number by a missed space: "chiếm hơn70%" (not codes: "QL1A", "Vip3").
+        s = re.sub(r"(?<![\w-])([^\W\d_]{2,})(?=\d)",
+                   lambda m: m[1] + " " if m[1].islower() and not m[1].isascii() else m[1], s)
+        # A heading numbered in Roman numerals at a line's start: "I. Bệnh đạo ôn..." is "Một. Bệnh đạo ôn".
+        s = re.sub(r"(?m)^(\s*)([IVX]{1,5})\.\s+(?=[^\W\d_])",
+                   lambda m: f"{m[1]}{read_number(ROMAN[m[2]], self.dialect)}. "
+                   if m[2] in ROMAN and m.string[m.end()].isupper() else m[0], s)
+        # A project named by its number with a leading zero, said as written: "Đề án 06" is đề án không sáu.
+        s = re.sub(r"(?i)\b(đề án) (0\d)\b(?![/.,-]?\d)", lambda m: f"{m[1]} {read_digits(m[2])}", s)
         return re.sub(r"(?<=[^\W\d_]{3})-(?=\d)", " ", s)
 
     def _commune_words(self, s: str) -> str:
@@ -292,8 +301,11 @@ class Normalizer:
 
         s = re.sub(r"(?<![\w.])([A-ZĐ])\.([A-ZĐ])(?:\.([A-ZĐ]))?(?:\.([A-ZĐ]))?\.?(?!\w)",
                    lambda m: " ".join(name(ch) for ch in m.groups() if ch), s)
-        s = re.sub(r"(?i:\b(" + TITLES + r")) ([A-ZĐ])(?:\.(?=\s[^\W\d_A-ZĐ]))?(?!\w|\.\w)",
+        s = re.sub(r"(?i:\b(" + TITLES + r")) ([A-ZĐ])(?:\.(?=\s[^\W\d_A-ZĐ]|,))?(?!\w|\.\w)",
                    lambda m: f"{m[1]} {name(m[2])}", s)
+        # A lone initial with its period, before a bracket (now a comma) or a lowercase word: "P. (18 tuổi)",
+        # "Lo sợ, P. lấy gần 30 cây vàng" (not I or X, which are Roman numerals).
+        s = re.sub(r"(?<![\w.])([A-HJ-WYZĐ])\.(?=,|\s[^\W\d_A-ZĐ])", lambda m: name(m[1]), s)
         return re.sub(r"\b((?:[A-ZĐ][^\W\d_]+ ){1,3})([A-ZĐ])\.?(?=[,;)])", lambda m: m[1] + name(m[2]), s)
 
     def _dotted_decimal(self, m: re.Match[str]) -> str:

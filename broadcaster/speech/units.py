@@ -16,7 +16,7 @@ UNITS = {
     "%": "phần trăm", "‰": "phần nghìn", "đ": "đồng", "VNĐ": "việt nam đồng", "VND": "việt nam đồng",
     "USD": "đô la mỹ", "kWh": "ki lô oát giờ", "MW": "mê ga oát", "kW": "ki lô oát", "kV": "ki lô vôn",
     "V": "vôn", "GB": "gi ga bai", "MB": "mê ga bai", "Mbps": "mê ga bít trên giây", "G": "gờ",
-    "hPa": "héc tô pát xcan", "mg": "mi li gam", "CV": "mã lực",
+    "hPa": "héc tô pát xcan", "mg": "mi li gam", "CV": "mã lực", "feet": "phít",
     "°N": "độ vĩ bắc", "°S": "độ vĩ nam", "°E": "độ kinh đông", "°W": "độ kinh tây", "°": "độ",
 }
 UNIT_RE = "|".join(re.escape(u) for u in sorted(UNITS, key=len, reverse=True))

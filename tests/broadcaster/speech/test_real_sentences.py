@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from bench.normalize_score import load_heldout, load_heldout2, load_heldout3, load_real, matches
+from bench.normalize_score import load_heldout, load_heldout2, load_heldout3, load_heldout4, load_real, matches
 from broadcaster.speech.normalize import Normalizer
 
 KINDS = {
@@ -94,8 +94,8 @@ FLOORS = {
 """The share of each kind of sentence read right (spelling variants such as "mồng"/"mùng" allowed)."""
 
 CASES = load_real(heldout=False)
-"""Every real sentence but the third held-out set, which is only measured (bench/normalize_score.py --corpus
-heldout3); the second held-out set was read by the third round and is design data now."""
+"""Every real sentence but the fourth held-out set, which is only measured (bench/normalize_score.py --corpus
+heldout4); the second and third held-out sets were read by the third and fourth rounds and are design data now."""
 NORMALIZER = Normalizer()
 
 
@@ -118,7 +118,7 @@ def test_the_corpus_is_real_sentences_from_named_sources() -> None:
             assert not re.search(r"\d", expected), f"{path.name}: a digit in the reading of {text[:60]!r}"
 
 
-@pytest.mark.parametrize(("lenient", "floor"), [(False, 0.99), (True, 0.99)], ids=["exact", "variants"])
+@pytest.mark.parametrize(("lenient", "floor"), [(False, 0.995), (True, 0.995)], ids=["exact", "variants"])
 def test_most_real_sentences_are_read_right(lenient: bool, floor: float) -> None:
     wrong = [(t, e) for _, t, e in CASES if not read_right(t, e, lenient)]
     share = 1 - len(wrong) / len(CASES)
@@ -126,7 +126,7 @@ def test_most_real_sentences_are_read_right(lenient: bool, floor: float) -> None
                                                                           for t, _ in wrong[:5])
 
 
-@pytest.mark.parametrize(("lenient", "floor"), [(False, 0.98), (True, 0.99)], ids=["exact", "variants"])
+@pytest.mark.parametrize(("lenient", "floor"), [(False, 0.99), (True, 0.99)], ids=["exact", "variants"])
 def test_held_out_sentences_are_read_right(lenient: bool, floor: float) -> None:
     """The first held-out set (real_sentences_heldout.tsv), kept out of the first round's design; the second round
     read it, so it is design data now and its floor only guards what was reached."""
@@ -137,11 +137,11 @@ def test_held_out_sentences_are_read_right(lenient: bool, floor: float) -> None:
         f"{t} -> {NORMALIZER(t)}" for t, _ in wrong[:5])
 
 
-@pytest.mark.parametrize(("lenient", "floor"), [(False, 0.97), (True, 0.97)], ids=["exact", "variants"])
+@pytest.mark.parametrize(("lenient", "floor"), [(False, 0.99), (True, 0.99)], ids=["exact", "variants"])
 def test_second_held_out_sentences_are_read_right(lenient: bool, floor: float) -> None:
     """The second held-out set (real_sentences_heldout2.tsv), copied before the second round's rules and measured
     only before them (81.6% exactly) and after them (84.8%); the third round read its failures (it is design data
-    now: 98.1% after that round), so its floor guards what that round reached."""
+    now: 98.1% after that round, 100% after the fourth), so its floor guards what was reached."""
     cases = load_heldout2()
     assert len(cases) >= 150
     wrong = [(t, e) for _, t, e in cases if not read_right(t, e, lenient)]
@@ -165,12 +165,23 @@ def test_no_digit_is_left_in_any_real_sentence() -> None:
     assert leftovers == []
 
 
-@pytest.mark.parametrize(("lenient", "floor"), [(False, 0.89), (True, 0.90)], ids=["exact", "variants"])
-def test_third_held_out_sentences_are_not_read_worse(lenient: bool, floor: float) -> None:
+@pytest.mark.parametrize(("lenient", "floor"), [(False, 0.99), (True, 0.99)], ids=["exact", "variants"])
+def test_third_held_out_sentences_are_read_right(lenient: bool, floor: float) -> None:
     """The third held-out set (real_sentences_heldout3.tsv), copied before the third round's rules and measured only
-    before them (90.1% exactly, 91.4% allowing variants) and after them (90.8%, 91.4%). Kept out of every design:
-    this floor only says a change read it worse, and names no sentence (read them with the bench, not to fix them)."""
+    before them (90.1% exactly, 91.4% allowing variants) and after them (90.8%, 91.4%); the fourth round read its
+    failures (it is design data now: 100% after that round), so its floor guards what that round reached."""
     cases = load_heldout3()
     assert len(cases) >= 150
     right = sum(read_right(t, e, lenient) for _, t, e in cases)
     assert right / len(cases) >= floor, f"{right}/{len(cases)} of the third held-out sentences right"
+
+
+@pytest.mark.parametrize(("lenient", "floor"), [(False, 0.91), (True, 0.91)], ids=["exact", "variants"])
+def test_fourth_held_out_sentences_are_not_read_worse(lenient: bool, floor: float) -> None:
+    """The fourth held-out set (real_sentences_heldout4.tsv), copied before the fourth round's rules and measured only
+    before them (91.2% exactly, 91.2% allowing variants) and after them (the same). Kept out of every design: this
+    floor only says a change read it worse, and names no sentence (read them with the bench, not to fix them)."""
+    cases = load_heldout4()
+    assert len(cases) >= 150
+    right = sum(read_right(t, e, lenient) for _, t, e in cases)
+    assert right / len(cases) >= floor, f"{right}/{len(cases)} of the fourth held-out sentences right"
