@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from broadcaster.ops.broker import free_port
+from tests.support.sites import LocalServer
 
 
 def self_signed(folder: Path) -> tuple[Path, Path]:
@@ -83,7 +84,7 @@ class Mailbox:
         self.controller.stop()
 
 
-class Receiver:
+class Receiver(LocalServer):
     """An HTTP server keeping every POST (path, headers, body); it answers the statuses in ``statuses`` in
     turn, then 200."""
 
@@ -113,15 +114,7 @@ class Receiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
+        self.serve(Handler)
 
 
 class TelegramBotApi(Receiver):

@@ -102,7 +102,6 @@ def bulletin_page(user: User, bulletin_id: int) -> str | Response | tuple[str, i
                            form=request.form if error else when_to_form(asked),
                            asked=request_text(asked, names) if asked else None,
                            voice_label=settings.label if settings and settings.label else voice,
-                           natural=bool(settings and settings.natural),
                            speed=SPEED_LABELS.get(f"{speed:g}", f"{speed:g}"),
                            devices=devices, areas=areas, groups=groups)
     return (page, 422) if error else page
