@@ -103,7 +103,8 @@ def load(cls: type[T], path: Path | None, env_prefix: str) -> T:
 
 
 def dump_toml(data: dict[str, Any]) -> str:
-    """Write a two-level dict of scalars as TOML (enough for the configs we generate)."""
+    """Write a dict of scalars, lists and tables (tables within tables too) as TOML (enough for the configs we
+    generate)."""
 
     def scalar(value: Any) -> str:
         if isinstance(value, bool):
@@ -115,12 +116,15 @@ def dump_toml(data: dict[str, Any]) -> str:
         text = str(value).replace("\\", "\\\\").replace('"', '\\"')
         return f'"{text}"'
 
-    lines = [f"{k} = {scalar(v)}" for k, v in data.items() if not isinstance(v, dict) and v is not None]
-    for section, table in data.items():
-        if isinstance(table, dict):
-            lines.append(f"\n[{section}]")
-            lines += [f"{k} = {scalar(v)}" for k, v in table.items() if v is not None]
-    return "\n".join(lines) + "\n"
+    def table(values: dict[str, Any], name: str) -> list[str]:
+        lines = [f"\n[{name}]"] if name else []
+        lines += [f"{k} = {scalar(v)}" for k, v in values.items() if not isinstance(v, dict) and v is not None]
+        for key, value in values.items():
+            if isinstance(value, dict):
+                lines += table(value, f"{name}.{key}" if name else key)
+        return lines
+
+    return "\n".join(table(data, "")) + "\n"
 
 
 def read_secret(value: str | None, file: str | None) -> str | None:

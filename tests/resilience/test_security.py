@@ -31,7 +31,7 @@ COMMON_PASSWORDS = ["admin", "123456", "password", "12345678", "admin123", "loax
 
 
 def test_no_default_credentials_anywhere(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    for example in (ROOT / "config").iterdir():
+    for example in (p for p in (ROOT / "config").rglob("*") if p.is_file()):
         text = example.read_text()
         assert not re.search(r'^\s*password\s*=\s*"[^"]+"', text, re.M), f"{example.name} holds a password"
     mosquitto = (ROOT / "config" / "mosquitto.example.conf").read_text()
