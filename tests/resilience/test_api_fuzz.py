@@ -123,7 +123,8 @@ def test_generated_requests_never_break_the_api(env: Env, tally: Tally, tmp_path
 
 
 def test_generated_sequences_of_linked_requests_never_break_the_api(env: Env, tally: Tally, tmp_path: Path) -> None:
-    schema = load_schema(env, tmp_path)
+    # Not the event streams: a sequence that reached one (POST /broadcasts links to its stream) would wait on it.
+    schema = load_schema(env, tmp_path).exclude(path=sorted(SKIPPED))
     spare, restore, auth = keep_our_token(env), restorer(env), env.auth
     statuses: Counter[int] = Counter()
     steps: Counter[str] = Counter()
