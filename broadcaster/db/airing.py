@@ -4,6 +4,7 @@ alerts, and the signing state the worker keeps."""
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -81,15 +82,16 @@ class Broadcast(Base):
     plays: Mapped[list[OccurrencePlay]] = relationship(
         order_by="(OccurrencePlay.occurrence.desc(), OccurrencePlay.device_id)", viewonly=True)
 
-    def progress(self, now: datetime | None = None) -> str:
+    def progress(self, now: datetime | None = None, states: Collection[str] | None = None) -> str:
         """Its state as an officer follows it: "scheduled" (waiting for its time, or weekly), "playing"
         somewhere, "played" (every cluster has finished, at least one played it), "failed" (every cluster finished
-        and none played it), else its own state (queued, sent, stopped, live...)."""
+        and none played it), else its own state (queued, sent, stopped, live...). ``states``: its deliveries'
+        states when already known (a list of broadcasts reads them in one query), else read here."""
         if self.state not in ("queued", "sent"):
             return self.state
         if self.recurrence is not None:
             return "scheduled"
-        states = [d.state for d in self.deliveries]
+        states = {d.state for d in self.deliveries} if states is None else states
         if states and all(s in FINAL_DELIVERY_STATES for s in states):
             return "played" if "played" in states else "failed"
         if "playing" in states:

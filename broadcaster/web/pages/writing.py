@@ -45,6 +45,7 @@ def _index_page(user: User, form: Any = None, error: str | None = None) -> str:
     default = next((v for v in voices["voices"] if v["name"] == voices["default"]), None)
     most = config().speech.max_spoken_s
     return render_template("index.html", user=user, devices=devices, broadcasts=broadcasts,
+                           progress=broadcast_rules.progress(db(), broadcasts),
                            form=form or MultiDict(), error=error, voices=voices, default_voice=default,
                            speeds=SPEED_LABELS, fetch_command=FETCH_COMMAND, areas=areas_in_scope(user),
                            groups=fleet.list_groups(db(), user), words_per_minute=WORDS_PER_MINUTE,

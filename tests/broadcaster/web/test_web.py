@@ -263,3 +263,24 @@ def test_an_airtime_refusal_is_said_once_per_rule_with_the_clusters_by_name_and_
     assert text.count("lượt này") == 1, "one line for the rule both clusters break"
     assert "Cụm loa 1, Cụm loa 2: giờ cho phép 05:30-21:30, lượt này 03:00-03:01" in text
     assert 'value="loa-02" checked' in text and night.strftime("%Y-%m-%dT03:00") in text, "the form is kept"
+
+
+def test_the_front_page_says_what_each_broadcast_has_become(env: Env) -> None:
+    """Scheduled for tomorrow, played everywhere, or failed everywhere: not "đã gửi" for all three."""
+    from datetime import UTC, datetime, timedelta
+
+    from broadcaster.db import Delivery
+
+    later = env.broadcast("Họp dân ngày mai.", targets=["loa-01"],
+                          play_at=(datetime.now(UTC) + timedelta(days=1)).isoformat())
+    played = env.broadcast("Đã phát xong.", targets=["loa-01", "loa-02"])
+    failed = env.broadcast("Không phát được.", targets=["loa-02"])
+    with env.db.session() as session:
+        for broadcast, state in ((later, "sent"), (played, "sent"), (failed, "sent")):
+            session.get(Broadcast, broadcast["id"]).state = state
+        for delivery in session.query(Delivery).filter(Delivery.broadcast_id.in_([played["id"], failed["id"]])):
+            delivery.state = "played" if delivery.broadcast_id == played["id"] else "failed"
+    login(env)
+    page = env.client.get("/").get_data(as_text=True)
+    rows = {int(m[0]): m[1] for m in re.findall(r'broadcasts/(\d+)">\d+</a>.*?<span class="state (\w+)"', page, re.S)}
+    assert rows == {later["id"]: "scheduled", played["id"]: "played", failed["id"]: "failed"}
