@@ -49,6 +49,8 @@ MAX_MESSAGE = 4096
 STOP_TTL = timedelta(days=30)
 CLEAR_AFTER_S = 600.0
 """A session's retained stop is cleared from its topics this long after it ended."""
+RETRY_BIND_S = 3.0
+"""How often a leader whose live port is taken tries it again."""
 
 
 class Relay:
@@ -157,12 +159,16 @@ class LiveServer:
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._timers: list[threading.Timer] = []
+        self._stopping = threading.Event()
+        self._state = threading.Lock()
+        """Guards ``_loop`` and ``_server`` between the listening thread and :meth:`stop`."""
         self.port = config.live.port
         """The port it listens on (the configured one, or the one the system gave for port 0)."""
 
     def start(self) -> None:
         self._end_orphans()
         self._ready.clear()
+        self._stopping.clear()
         self._thread = threading.Thread(target=self._run, name="live", daemon=True)
         self._thread.start()
         if not self._ready.wait(10):
@@ -172,27 +178,45 @@ class LiveServer:
         for timer in self._timers:
             timer.cancel()  # the next leader clears what this one left
         self._timers.clear()
-        loop, server = self._loop, self._server
-        if loop is not None and server is not None:
-            loop.call_soon_threadsafe(server.close)
+        self._stopping.set()
+        with self._state:
+            loop, server = self._loop, self._server
+            if loop is not None and server is not None and not loop.is_closed():
+                loop.call_soon_threadsafe(server.close)
         if self._thread is not None:
             self._thread.join(timeout=10)
         self._thread = None
 
     def _run(self) -> None:
-        self._loop = asyncio.new_event_loop()
-        try:
-            self._loop.run_until_complete(self._serve())
-        except OSError as exc:
-            logger.error("the live endpoint cannot listen on %s:%d: %s", self.config.live.host, self.port, exc)
-            self._ready.set()
-        finally:
-            self._loop.close()
+        """Listen until stopped. A port taken by someone else (a restart while the old socket lingers, another
+        program) is tried again every few seconds: microphones reconnect once it answers."""
+        said = False
+        while not self._stopping.is_set():
+            loop = asyncio.new_event_loop()
+            with self._state:
+                self._loop = loop
+            try:
+                loop.run_until_complete(self._serve())
+                return
+            except OSError as exc:
+                if not said:
+                    logger.error("the live endpoint cannot listen on %s:%d (%s); trying again every %g s",
+                                 self.config.live.host, self.port, exc, RETRY_BIND_S)
+                    said = True
+                self._ready.set()
+            finally:
+                with self._state:
+                    self._loop, self._server = None, None
+                loop.close()
+            self._stopping.wait(RETRY_BIND_S)
 
     async def _serve(self) -> None:
         async with serve(self._handle, self.config.live.host, self.port, max_size=MAX_MESSAGE,
                          ping_interval=10, ping_timeout=20) as server:
-            self._server = server
+            with self._state:
+                self._server = server
+            if self._stopping.is_set():
+                server.close()
             self.port = next(iter(server.sockets)).getsockname()[1]
             logger.info("live endpoint listening on %s:%d", self.config.live.host, self.port)
             self._ready.set()

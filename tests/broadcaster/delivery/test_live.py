@@ -5,6 +5,7 @@ a receiver whose link drops comes back into the stream; a stop ends it everywher
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import threading
 import time
@@ -248,3 +249,37 @@ def test_a_fleet_of_simulated_receivers_hears_the_whole_session() -> None:
     assert result["refused"] == 0
     assert result["speech_s"] >= 7.5
     assert result["frames_missing_per_receiver"] <= 0.05 * result["speech_s"] * 50, "each heard the whole of it"
+
+
+
+def squat(host: str, port: int) -> socket.socket:
+    """Another program listening on the live port."""
+    squatter = socket.socket()
+    squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    squatter.bind((host, port))
+    squatter.listen()
+    return squatter
+
+
+def test_a_taken_live_port_is_tried_again_and_stopping_never_fails(env: Env, voice: Path,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
+    """A leader whose live port is held by another program (a restart while the old socket lingers) says so and
+    keeps trying: once the port is free, a microphone speaks. Stepping down while the port is taken is clean."""
+    host, port = env.config.live.host, env.config.live.port
+    squatter = squat(host, port)
+    worker = env.start_worker()
+    env.start_agent("loa-01")
+    ready(env, "loa-01")
+    wait_until(lambda: "cannot listen" in caplog.text, 10)
+    status, body = go_live(env, targets=["loa-01"])
+    assert status == 201
+    squatter.close()
+    wait_until(lambda: worker.live._server is not None, 15)
+    speak(body, voice, limit_s=2)
+    wait_until(lambda: states(env, body["live"]["broadcast_id"])["loa-01"] == "played", 30)
+
+    worker.live.stop()  # a step down, then leading again while the port is taken
+    squatter = squat(host, port)
+    worker.live.start()
+    worker.live.stop()  # once raised "Event loop is closed" and left the worker half stopped
+    squatter.close()
