@@ -8,12 +8,14 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func
 from sqlalchemy.orm import Session
 
 from broadcaster.database import DB_DOWN
 from broadcaster.db import Alarm, Broadcast, Bulletin, Delivery, Device, DeviceHealth, DeviceSetting, User, utcnow
+from broadcaster.domain import rollup
 from broadcaster.domain.access import audit, require, scope_of
 from broadcaster.domain.broadcasts import visible_broadcast
 from broadcaster.domain.errors import Refusal
@@ -79,10 +81,10 @@ def fleet_states(session: Session) -> dict[str, str]:
     return {device.id: facts.state(device) for device in session.query(Device)}
 
 
-def device_rows(session: Session, user: User) -> list[dict[str, Any]]:
-    """One row per cluster in the user's areas: state (playing, online, offline, failed), when last heard,
-    volume, amplifier, temperature, link quality, what it plays, its open alarms."""
-    devices = visible_devices(session, user)
+def device_rows(session: Session, user: User, only: list[str] | None = None) -> list[dict[str, Any]]:
+    """One row per cluster in the user's areas (of ``only``, when given): state (playing, online, offline,
+    failed), when last heard, volume, amplifier, temperature, link quality, what it plays, its open alarms."""
+    devices = visible_devices(session, user, only)
     ids = [d.id for d in devices]
     facts = _Facts.load(session, ids)
     last_played: dict[str, tuple[str, Any]] = {}
@@ -149,13 +151,24 @@ def acknowledge(session: Session, user: User, alarm_id: int) -> Alarm:
     return alarm
 
 
-def stream(open_session: Callable[[], Session], user_id: int, tick_s: float | None = None,
-           duration_s: float | None = None) -> Iterator[str]:
-    """Server-Sent Events: ``device`` (a row that changed), ``alarms`` (the open alarms, when they change).
-    The first tick sends everything."""
+def stream(open_session: Callable[[], Session], user_id: int, zone: ZoneInfo, view: rollup.View | None = None,
+           tick_s: float | None = None, duration_s: float | None = None) -> Iterator[str]:
+    """Server-Sent Events for what one dashboard shows (``view``; the first page of the user's highest area
+    without one): ``device`` (a row on its page that changed), ``area`` (a child area's counts), ``totals``
+    (the area's) and ``alarms`` (the open alarms), each when it changes. The first tick sends everything."""
+    view = view or rollup.View()
+
     def snapshot(session: Session, user: User) -> Iterator[tuple[str, str, Any]]:
-        for row in device_rows(session, user):
+        try:
+            ids, _ = rollup.cluster_page(session, user, zone, view)
+            rolled = rollup.overview(session, user, zone, view.area)
+        except Refusal:
+            return
+        for row in device_rows(session, user, ids):
             yield "device", row["id"], row
+        for child in rolled["children"]:
+            yield "area", str(child["id"]), child
+        yield "totals", "", rolled["totals"]
         yield "alarms", "", alarm_rows(session, user)
 
     return changes(open_session, user_id, snapshot, tick_s, duration_s)

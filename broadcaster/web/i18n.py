@@ -36,6 +36,7 @@ def js_text() -> dict[str, str]:
         "online": gettext("trực tuyến"), "offline": gettext("mất kết nối"), "playing": gettext("đang phát"),
         "failed": gettext("lỗi"), "on": gettext("bật"), "off": gettext("tắt"), "switched_off": gettext("đã tắt"),
         "no_alarms": gettext("Không có cảnh báo."), "cleared": gettext("(đã hết)"), "ack": gettext("Đã biết"),
+        "emergency_reach": gettext("khẩn cấp gần nhất: %(played)s/%(sent)s cụm đã phát"),
         "live": gettext("trực tiếp"), "pending": gettext("(chờ loa xác nhận)"),
         "reconnecting": gettext("mất kết nối, đang thử lại…"),
         "missed_word": gettext("Máy chưa nghe rõ từ này"), "rendering": gettext("Đang tạo âm thanh…"),

@@ -10,6 +10,7 @@ from broadcaster.domain.calendar import STATES as CALENDAR_STATES
 from broadcaster.domain.cap.policy import CERTAINTIES, PRIORITY_CHOICES, SEVERITIES, URGENCIES
 from broadcaster.domain.emergency import MAX_REPEATS, templates
 from broadcaster.speech.normalize import MARK_KINDS
+from broadcaster.web.openapi_queries import QUERIES
 
 J = dict[str, Any]
 
@@ -84,6 +85,10 @@ SCHEMAS: dict[str, J] = {
     "Device": obj(["id", "name", "online"], id=STR, name=STR, village=N_STR, online=BOOL, last_seen=N_TIME,
                   volume=N_INT, now_playing=N_INT, version=N_STR, health=nullable({"type": "object"}),
                   clock_skew_s=N_NUM),
+    "AreaRef": obj(["id", "name", "kind"], id=INT, name=STR, kind=STR),
+    "AreaCounts": obj(["clusters"], **{k: INT for k in ("clusters", "online", "offline", "playing", "off", "failed",
+                                                         "failed_today", "alarms", "low_signal")},
+                      emergency_reach={"type": ["object", "null"]}),
     "DashboardRow": obj(["id", "state"], id=STR, name=STR, village=N_STR,
                         state={"enum": ["online", "offline", "playing", "failed", "off"]}, last_seen=N_TIME,
                         volume=N_INT, amplifier=N_STR, cpu_temp_c=N_NUM, link_quality=N_INT,
@@ -250,8 +255,13 @@ OPERATIONS: list[tuple[str, str, str, J | None, int, J | None]] = [
      body(obj(["on"], on=BOOL)), 200, obj(device=STR, on=BOOL, sent=BOOL)),
     ("put", "/devices/{device_id}/position", "Set where a cluster stands", body(obj(lat=N_NUM, lon=N_NUM)), 200,
      obj(device=STR, lat=N_NUM, lon=N_NUM)),
-    ("get", "/dashboard", "Every cluster's live row", None, 200, array(ref("DashboardRow"))),
-    ("get", "/events", "Server-Sent Events: device, alarms", None, 200, None),
+    ("get", "/dashboard", "The live rows of an area's clusters, filtered, searched, a page at a time "
+     "(X-Total-Count: how many match)", None, 200, array(ref("DashboardRow"))),
+    ("get", "/dashboard/areas", "An area rolled up: the way down to it, its totals, one row per child area", None,
+     200, obj(["path", "totals", "children"], area=nullable(ref("AreaRef")), path=array(ref("AreaRef")), roots=INT,
+              totals=ref("AreaCounts"), emergency=nullable(obj(id=INT, title=STR)),
+              children=array({"allOf": [ref("AreaRef"), ref("AreaCounts")]}))),
+    ("get", "/events", "Server-Sent Events for one dashboard view: device, area, totals, alarms", None, 200, None),
     ("get", "/export/clusters", "Export: every cluster in your areas, its state and the areas above it by level",
      None, 200, array(obj(["id", "name", "state", "areas"], id=STR, name=STR, state=STR, last_seen=N_TIME,
                           lat=N_NUM, lon=N_NUM, areas={"type": "object", "additionalProperties": obj(
@@ -430,27 +440,7 @@ OTHER_SUCCESS: dict[tuple[str, str], J] = {
     ("post", "/cap"): answer(200, ref("CapResult"), "recorded without airing, held, or already received: 'reason' "
                                                    "says why"),
 }
-QUERIES: dict[tuple[str, str], list[J]] = {
-    ("get", "/calendar"): [
-        {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}},
-        {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}},
-        {"name": "area", "in": "query", "description": "an area id: its clusters and those below it",
-         "schema": {"type": "integer", "minimum": 1}},
-        {"name": "device", "in": "query", "description": "one cluster's device id", "schema": STR},
-    ],
-    ("get", "/export/statistics"): [
-        {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}},
-        {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}},
-        {"name": "level", "in": "query", "schema": {"enum": ["province", "district", "commune", "village"]}},
-    ],
-    ("get", "/cap/alerts"): [
-        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}}],
-    ("get", "/broadcasts"): [
-        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
-        {"name": "before", "in": "query", "description": "the id of the last broadcast of the previous page",
-         "schema": {"type": "integer", "minimum": 1}},
-    ],
-}
+
 
 
 def document() -> J:

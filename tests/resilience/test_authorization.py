@@ -83,6 +83,7 @@ MATRIX: list[tuple[str, str, frozenset[str], Any, bool]] = [
     ("delete", "/cap/geocodes/{geocode}", ADMIN, None, True),
     ("put", "/areas/{village}/outline", ADMIN, {"geojson": SQUARE}, True),
     ("get", "/dashboard", EVERYONE, None, True),
+    ("get", "/dashboard/areas", EVERYONE, None, True),
     ("get", "/devices", EVERYONE, None, True),
     ("put", "/devices/loa-01/position", OPERATE, {"lat": 21.0, "lon": 105.8}, True),
     ("put", "/devices/loa-01/power", OPERATE, {"enabled": False}, True),

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from flask import Response, current_app, g, jsonify, request
 
 from broadcaster.db import AuditEntry
-from broadcaster.domain import dashboard, reports
+from broadcaster.domain import dashboard, reports, rollup
 from broadcaster.domain.access import require
 from broadcaster.web.api.base import authenticated, bp
 from broadcaster.web.common import config, db
@@ -19,15 +19,33 @@ from edge_agent.protocol.fields import format_time
 @bp.get("/dashboard")
 @authenticated
 def dashboard_rows() -> Response:
-    """Every cluster in your areas, one row each (what the live dashboard shows)."""
-    return jsonify(dashboard.device_rows(db(), g.user))
+    """The clusters of an area (``area``; default your highest) and every area below it, one row each, in id
+    order: ``state`` narrows them (offline, failed, alarms, low_signal, playing, off), ``q`` searches names
+    and ids, ``page`` and ``per_page`` (default 50, at most 1000) page them; ``X-Total-Count`` says how many
+    match."""
+    view = rollup.View.from_args(request.args)
+    ids, total = rollup.cluster_page(db(), g.user, _zone(), view)
+    answer = jsonify(dashboard.device_rows(db(), g.user, ids))
+    answer.headers["X-Total-Count"] = str(total)
+    return answer
+
+
+@bp.get("/dashboard/areas")
+@authenticated
+def dashboard_areas() -> Response:
+    """An area (``area``; default your highest) rolled up: the way down to it, its totals and one row per child
+    area (clusters, online, offline, playing, off, failed, failed_today, alarms, low_signal and the last
+    emergency's reach: played of sent). Counts are at most a few seconds old."""
+    return jsonify(rollup.overview(db(), g.user, _zone(), request.args.get("area", type=int)))
 
 
 @bp.get("/events")
 @authenticated
 def events() -> Response:
-    """Server-Sent Events: ``device`` when a cluster's row changes, ``alarms`` when the open alarms change."""
-    return event_stream(g.user.id)
+    """Server-Sent Events for what one dashboard shows (the same ``area``, ``state``, ``q``, ``page`` as
+    /dashboard): ``device`` when a cluster's row on that page changes, ``area`` when a child area's counts
+    change, ``totals``, and ``alarms`` when the open alarms change."""
+    return event_stream(g.user.id, view=rollup.View.from_args(request.args))
 
 
 @bp.get("/broadcasts/<int:broadcast_id>/events")
@@ -37,10 +55,14 @@ def broadcast_events(broadcast_id: int) -> Response:
     return event_stream(g.user.id, broadcast_id)
 
 
-def event_stream(user_id: int, broadcast_id: int | None = None) -> Response:
-    """The dashboard's live events, or (with ``broadcast_id``) one broadcast's progress."""
+def _zone() -> ZoneInfo:
+    return ZoneInfo(config().timezone)
+
+
+def event_stream(user_id: int, broadcast_id: int | None = None, view: rollup.View | None = None) -> Response:
+    """The dashboard's live events (for ``view``), or (with ``broadcast_id``) one broadcast's progress."""
     sessions = current_app.extensions["broadcaster"]["db"].sessions
-    events = (dashboard.stream(sessions, user_id) if broadcast_id is None
+    events = (dashboard.stream(sessions, user_id, _zone(), view) if broadcast_id is None
               else dashboard.broadcast_stream(sessions, user_id, broadcast_id))
     return Response(events, mimetype="text/event-stream", headers={"Cache-Control": "no-cache",
                                                                    "X-Accel-Buffering": "no"})
@@ -62,7 +84,7 @@ def acknowledge_alarm(alarm_id: int) -> Response:
 
 def _report(limit: int = reports.MAX_ROWS, newest_first: bool = False,
             summarize: bool = True) -> tuple[reports.Report, tuple[datetime, datetime]]:
-    return reports.from_query(db(), g.user, request.args, ZoneInfo(config().timezone), limit, newest_first,
+    return reports.from_query(db(), g.user, request.args, _zone(), limit, newest_first,
                               summarize)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -13,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
 from broadcaster.db import AuditEntry, Device, User
-from broadcaster.domain import dashboard, errors, fleet, reports
+from broadcaster.domain import dashboard, errors, fleet, reports, rollup
 from broadcaster.domain.access import can
 from broadcaster.domain.when import parse_date
 from broadcaster.web.common import config, db
@@ -35,18 +36,36 @@ from broadcaster.web.pages.wording import ACTION_LABELS, said_events, said_text
 @bp.get("/dashboard")
 @login_required
 def dashboard_page(user: User) -> str:
-    return render_template("dashboard.html", user=user, rows=dashboard.device_rows(db(), user),
+    """The fleet rolled up from the user's highest area down (one row per child area, a click drills down),
+    and the clusters of the area on screen: filtered, searched, a page at a time."""
+    view = rollup.View.from_args(request.args)
+    if view.state not in (None, *rollup.FILTERS):
+        view = replace(view, state=None)
+    try:
+        rolled = rollup.overview(db(), user, zone(), view.area)
+    except errors.Refusal:
+        abort(404)
+    ids, total = rollup.cluster_page(db(), user, zone(), view)
+    pages = max(1, -(-total // view.per_page))
+    return render_template("dashboard.html", user=user, rows=dashboard.device_rows(db(), user, ids),
+                           rolled=rolled, view=view, total=total, pages=pages, filters=DASHBOARD_FILTERS,
                            alarms=dashboard.alarm_rows(db(), user), tiles=config().web.map_tiles,
                            zone=config().timezone)
+
+
+DASHBOARD_FILTERS = {"offline": _l("Mất kết nối"), "failed": _l("Lỗi phát"), "alarms": _l("Có cảnh báo"),
+                     "low_signal": _l("Sóng yếu"), "playing": _l("Đang phát"), "off": _l("Đã tắt")}
+"""The dashboard's filters, as its links say them (the totals' key for the count beside each)."""
 
 
 @bp.get("/events")
 @login_required
 def page_events(user: User) -> Response:
-    """The dashboard's event stream, each alarm with ``said``: its text in the page's language."""
+    """The dashboard's event stream (for the area, filter, search and page it shows), each alarm with ``said``:
+    its text in the page's language."""
     from broadcaster.web.api import event_stream
 
-    answer = event_stream(user.id)
+    answer = event_stream(user.id, view=rollup.View.from_args(request.args))
     answer.response = stream_with_context(said_events(answer.response))
     return answer
 
@@ -61,7 +80,9 @@ def dashboard_action(act: Callable[[], object], done: str | None = None) -> Resp
         flash(refused.message, "error")
     elif done:
         flash(done, "success")
-    return redirect(url_for("ui.dashboard_page"))
+    back = request.form.get("back", "")
+    # Back to the same area, filter and page; only a dashboard address of this site, never one from elsewhere.
+    return redirect(back if back.startswith("/dashboard") and "//" not in back else url_for("ui.dashboard_page"))
 
 
 @bp.post("/alarms/<int:alarm_id>/ack")

@@ -7,6 +7,19 @@ extracted messages.pot (see babel.cfg). A test fails when a page's text has no E
 from __future__ import annotations
 
 EN: dict[str, str] = {
+    # The dashboard rolled up by area (issue 20).
+    "%(n)s cảnh báo": "%(n)s alarms", "%(n)s lỗi hôm nay": "%(n)s failed today",
+    "%(n)s mất kết nối": "%(n)s offline", "%(n)s trực tuyến": "%(n)s online", "%(n)s đang phát": "%(n)s playing",
+    "Có cảnh báo": "With alarms", "Cụm loa trong %(area)s": "Clusters in %(area)s", "Khu vực": "Areas",
+    "Khu vực này chưa có cụm loa.": "This area has no clusters yet.",
+    "Không có cụm loa nào khớp.": "No cluster matches.", "Khẩn cấp gần nhất": "Last emergency",
+    "Lọc cụm loa": "Filter clusters", "Lỗi hôm nay": "Failed today", "Lỗi phát": "Failed", "Mất kết nối": "Offline",
+    "Mọi cụm loa": "All clusters", "Mọi khu vực": "All areas", "Sóng yếu": "Weak signal", "Theo khu vực": "By area",
+    "Trang": "Pages", "Trang %(page)s/%(pages)s": "Page %(page)s of %(pages)s", "Trang sau": "Next page",
+    "Trang trước": "Previous page", "Trực tuyến": "Online", "Tìm": "Search",
+    "Tìm cụm loa (tên hoặc mã)": "Find a cluster (name or id)",
+    "khẩn cấp gần nhất: %(played)s/%(sent)s cụm đã phát": "last emergency: played by %(played)s of %(sent)s clusters",
+    "Đang phát": "Playing", "Đã tắt": "Switched off",
     # The write form keeps every choice; the leader's review (issue 18).
     "%(minutes)s phút %(seconds)s giây": "%(minutes)s min %(seconds)s s",
     "%(seconds)s giây": "%(seconds)s s",

@@ -56,7 +56,8 @@ Visit = tuple[str | None, Callable[[Seeded], str]]
 PAGES: dict[str, list[Visit]] = {
     "ui.login": [(None, lambda s: "/login")],
     "ui.index": [("bien-tap", lambda s: "/")],
-    "ui.dashboard_page": [("van-hanh", lambda s: "/dashboard")],
+    "ui.dashboard_page": [("van-hanh", lambda s: "/dashboard"),
+                          ("van-hanh", lambda s: "/dashboard?state=offline&q=loa")],
     "ui.bulletins": [("bien-tap", lambda s: "/bulletins"), ("lanh-dao", lambda s: "/bulletins?state=submitted")],
     "ui.bulletin_page": [("lanh-dao", lambda s: f"/bulletins/{s['submitted']}"),
                          ("bien-tap", lambda s: f"/bulletins/{s['approved']}")],
