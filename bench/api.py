@@ -1,11 +1,14 @@
 """The officers' API and pages under load, measured with wrk, on a commune-sized database: 1,000 receivers and
-100,000 rows of playback log (100 broadcasts to every receiver, spread over the last six days).
+100,000 rows of playback log (100 broadcasts to every receiver, spread over the last six days); or a province's
+(``--receivers 5000 --broadcasts 200``: 5,000 clusters in a tree of 10 districts, 100 communes and 500 villages,
+1,000,000 rows of playback log).
 
 ``broadcaster web`` runs as production runs it (waitress, its own process, MALLOC_ARENA_MAX=2); wrk holds
 ``--connections`` connections open for ``--seconds`` on each path and reports requests per second and the
 latency distribution. Pages use a logged-in session cookie; the API a bearer token.
 
     .venv/bin/python -m bench.api
+    .venv/bin/python -m bench.api --receivers 5000 --broadcasts 200
     .venv/bin/python -m bench.api --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
     (wrk comes from Debian: apt-get install wrk)
 """
@@ -33,6 +36,8 @@ from broadcaster.ops.bootstrap import ensure_user
 
 PATHS = [
     ("api", "/api/v1/dashboard"),
+    ("api", "/api/v1/dashboard?state=offline"),
+    ("api", "/api/v1/dashboard/areas"),
     ("api", "/api/v1/devices"),
     ("api", "/api/v1/broadcasts"),
     ("api", "/api/v1/broadcasts/{last}"),
@@ -104,7 +109,7 @@ def run(receivers: int, broadcasts: int, seconds: int, connections: int, databas
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
     with tempfile.TemporaryDirectory() as tmp:
-        stack = build(Path(tmp), receivers, database_url)
+        stack = build(Path(tmp), receivers, database_url, province=receivers > 1000)
         try:
             began = time.monotonic()
             last = fill(stack, broadcasts)

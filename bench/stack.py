@@ -18,8 +18,10 @@ from typing import Any
 import requests
 
 from broadcaster.database import Database
+from broadcaster.db import Area
 from broadcaster.ops.bootstrap import ensure_airtime, ensure_area, ensure_device, ensure_user, new_token
 from broadcaster.ops.broker import Mosquitto, free_port, wait_for_port
+from broadcaster.ops.province import seed_province
 from edge_agent.protocol.signing import Signer
 from edge_agent.settings import dump_toml, write_secret
 
@@ -93,9 +95,13 @@ class Stack:
         self.db.engine.dispose()
 
 
-def build(tmp: Path, receivers: int, database_url: str | None = None, prefix: str = "sim") -> Stack:
-    """Broker started, database made (a PostgreSQL one emptied first), accounts created; no process yet."""
-    devices = [f"{prefix}-{n:04d}" for n in range(receivers)]
+def build(tmp: Path, receivers: int, database_url: str | None = None, prefix: str = "sim",
+          province: bool = False) -> Stack:
+    """Broker started, database made (a PostgreSQL one emptied first), accounts created; no process yet. The
+    receivers are in one commune's ten villages, or (``province``) in a province's tree of districts, communes
+    and villages of ten clusters each (broadcaster/ops/province.py)."""
+    devices = ([f"{prefix}-{n + 1:05d}" for n in range(receivers)] if province
+               else [f"{prefix}-{n:04d}" for n in range(receivers)])
     users = {SERVER_USER: secrets.token_urlsafe(16), **{d: secrets.token_urlsafe(12) for d in devices}}
     broker = Mosquitto(tmp / "broker", users, ROOT, SERVER_USER)
     broker.start()
@@ -106,11 +112,16 @@ def build(tmp: Path, receivers: int, database_url: str | None = None, prefix: st
     token = new_token()
     with db.session() as session:
         ensure_user(session, "admin", secrets.token_urlsafe(16), token)
-        commune = ensure_area(session, "Xã Tải", "commune")
-        ensure_airtime(session, commune, "00:00", "24:00")  # benchmarks run at any hour
-        villages = [ensure_area(session, f"Thôn {n + 1}", "village", commune) for n in range(10)]
-        for n, device_id in enumerate(devices):
-            ensure_device(session, device_id, device_id, villages[n % len(villages)])
+        if province:
+            seed_province(session, receivers, prefix=prefix)
+            for top in session.query(Area).filter_by(parent_id=None):
+                ensure_airtime(session, top, "00:00", "24:00")  # benchmarks run at any hour
+        else:
+            commune = ensure_area(session, "Xã Tải", "commune")
+            ensure_airtime(session, commune, "00:00", "24:00")
+            villages = [ensure_area(session, f"Thôn {n + 1}", "village", commune) for n in range(10)]
+            for n, device_id in enumerate(devices):
+                ensure_device(session, device_id, device_id, villages[n % len(villages)])
     signer = Signer.generate()
     signer.save(tmp / "signing.key")
     return Stack(tmp, devices, users, broker, db, signer, token)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import (
     BigInteger,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -62,8 +63,8 @@ class Broadcast(Base):
     __tablename__ = "broadcasts"
     id: Mapped[int] = mapped_column(primary_key=True)
     bulletin_id: Mapped[int] = mapped_column(ForeignKey("bulletins.id"))
-    priority: Mapped[str] = mapped_column(String(20))
-    play_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    priority: Mapped[str] = mapped_column(String(20), index=True)
+    play_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     grace_s: Mapped[int] = mapped_column(Integer, default=300)
     state: Mapped[str] = mapped_column(String(20), default="queued")
     asset_id: Mapped[str | None] = mapped_column(ForeignKey("assets.id"))
@@ -182,6 +183,11 @@ class Delivery(Base):
     """One device's part of a broadcast, with the times the device reported."""
 
     __tablename__ = "deliveries"
+    __table_args__ = (
+        # A cluster's newest play (the dashboard's rows), and what failed since midnight (its roll-up).
+        Index("ix_deliveries_device_finished", "device_id", "state", "finished_at"),
+        Index("ix_deliveries_state_updated", "state", "updated_at"),
+    )
     broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id"), primary_key=True)
     device_id: Mapped[str] = mapped_column(ForeignKey("devices.id"), primary_key=True)
     state: Mapped[str] = mapped_column(String(20), default="pending")

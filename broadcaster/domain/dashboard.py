@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from broadcaster.database import DB_DOWN
@@ -88,17 +88,20 @@ def device_rows(session: Session, user: User, only: list[str] | None = None) -> 
     ids = [d.id for d in devices]
     facts = _Facts.load(session, ids)
     last_played: dict[str, tuple[str, Any]] = {}
-    # Each cluster's newest play, found by the database (not by reading every play of every cluster).
-    newest = (session.query(Delivery.device_id, func.max(Delivery.finished_at).label("at"))
-              .filter(Delivery.state == "played", Delivery.device_id.in_(ids))
-              .group_by(Delivery.device_id).subquery())
-    recent = (session.query(Delivery.device_id, Bulletin.title, Delivery.finished_at)
-              .join(newest, and_(Delivery.device_id == newest.c.device_id, Delivery.finished_at == newest.c.at))
+    # Each cluster's newest play: one look down its (cluster, state, time) index, then the play by its key;
+    # never a sort of every play of every cluster.
+    newest = (select(Delivery.broadcast_id)
+              .where(Delivery.device_id == Device.id, Delivery.state == "played", Delivery.finished_at.is_not(None))
+              .order_by(Delivery.finished_at.desc()).limit(1).correlate(Device).scalar_subquery())
+    keys = {(b, d) for d, b in session.query(Device.id, newest).filter(Device.id.in_(ids)) if b is not None}
+    # Both parts of the plays' key given (a superset of the pairs, kept to the pairs below).
+    recent = (session.query(Delivery.broadcast_id, Delivery.device_id, Bulletin.title, Delivery.finished_at)
               .join(Broadcast, Delivery.broadcast_id == Broadcast.id)
               .join(Bulletin, Broadcast.bulletin_id == Bulletin.id)
-              .filter(Delivery.state == "played"))
-    for device_id, title, finished in recent:
-        last_played[device_id] = (title, finished)
+              .filter(Delivery.broadcast_id.in_({b for b, _ in keys}), Delivery.device_id.in_(ids)))
+    for broadcast_id, device_id, title, finished in recent if keys else ():
+        if (broadcast_id, device_id) in keys:
+            last_played[device_id] = (title, finished)
     playing_ids = {d.now_playing for d in devices if d.now_playing}
     titles = {b.id: b.bulletin.title for b in session.query(Broadcast).filter(Broadcast.id.in_(playing_ids))}
     rows = []
