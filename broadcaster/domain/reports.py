@@ -75,7 +75,8 @@ class Report:
     rows: list[Row]
     """The first ``limit`` rows in order."""
     villages: list[dict[str, Any]]
-    """The summary per village, over every matching row (not only those in ``rows``)."""
+    """The summary per village (by id: villages of one name in two communes are two), over every matching row (not
+    only those in ``rows``)."""
     total: int
     """How many rows matched."""
     days: dict[date, dict[str, int]] = field(default_factory=dict)
@@ -126,7 +127,7 @@ def playback_log(session: Session, user: User, start: datetime, end: datetime, z
                         _local(started, zone), _local(finished, zone), minutes, error or "",
                         (_utc(when), _utc(started), _utc(finished))))
     # The summary: counted by the database over every matching row.
-    by_village: dict[str, dict[str, Any]] = {}
+    by_village: dict[int | None, dict[str, Any]] = {}
     days: dict[date, dict[str, int]] = {}
     total = 0
     for query, table, when_ in ((single, Delivery, planned), (repeated, OccurrencePlay, OccurrencePlay.occurrence)) \
@@ -139,13 +140,15 @@ def playback_log(session: Session, user: User, start: datetime, end: datetime, z
         for village_id, planned_n, played_n, not_played_n, minutes in _per_village(session, query, table):
             total += planned_n
             village = villages.get(village_id or 0, "")
-            entry = by_village.setdefault(village, {"village": village, "village_id": village_id, "planned": 0,
+            entry = by_village.setdefault(village_id, {"village": village, "village_id": village_id, "planned": 0,
                                                     "played": 0, "not_played": 0, "minutes": 0.0})
             entry["planned"] += planned_n
             entry["played"] += int(played_n or 0)
             entry["not_played"] += int(not_played_n or 0)
             entry["minutes"] = round(entry["minutes"] + float(minutes or 0), 2)
-    return Report(rows, sorted(by_village.values(), key=lambda e: e["village"]), total, dict(sorted(days.items())))
+    # Per village by id: every commune has its "Thôn 1", and they must not be added up as one.
+    return Report(rows, sorted(by_village.values(), key=lambda e: (e["village"], e["village_id"] or 0)), total,
+                  dict(sorted(days.items())))
 
 
 PLAYED = ("played", "interrupted")
@@ -169,19 +172,29 @@ def _per_quarter(session: Session, query: Any, table: type[Delivery] | type[Occu
             .group_by(quarter).all())
 
 
-def per_area(session: Session, villages: list[dict[str, Any]], level: str = "commune") -> list[dict[str, Any]]:
-    """A report's summary per village (``Report.villages``) added up per area of ``level`` above each village,
-    by name; villages with no such area above them are added up under ``area_id`` None."""
+def above(session: Session, village_ids: list[int | None], level: str = "commune") -> dict[int, tuple[int, str]]:
+    """For each village, the area of ``level`` above it: its id and name (a village with none above is left out)."""
     areas = {a.id: (a.name, a.kind, a.parent_id) for a in session.query(Area.id, Area.name, Area.kind, Area.parent_id)}
     parent_of = {area_id: area[2] for area_id, area in areas.items()}
+    found = {}
+    for village_id in village_ids:
+        chain = ancestry(village_id, parent_of)
+        area_id = next((a for a in chain if a in areas and areas[a][1] == level), None)
+        if village_id is not None and area_id is not None:
+            found[village_id] = (area_id, areas[area_id][0])
+    return found
+
+
+def per_area(villages: list[dict[str, Any]], places: dict[int, tuple[int, str]]) -> list[dict[str, Any]]:
+    """A report's summary per village (``Report.villages``) added up per area above each village (``places``, from
+    ``above``); villages with no such area above them are added up under ``area_id`` None."""
     totals: dict[int | None, dict[str, Any]] = {}
     for village in villages:
-        chain = ancestry(village.get("village_id"), parent_of)
-        area_id = next((a for a in chain if a in areas and areas[a][1] == level), None)
-        entry = totals.setdefault(area_id, {"area_id": area_id, "name": areas[area_id][0] if area_id else "",
+        area_id, name = places.get(village.get("village_id") or 0, (None, ""))
+        entry = totals.setdefault(area_id, {"area_id": area_id, "name": name,
                                             "planned": 0, "played": 0, "not_played": 0, "minutes": 0.0})
-        for name in ("planned", "played", "not_played"):
-            entry[name] += village[name]
+        for count in ("planned", "played", "not_played"):
+            entry[count] += village[count]
         entry["minutes"] = round(entry["minutes"] + village["minutes"], 2)
     return sorted(totals.values(), key=lambda e: (e["name"], e["area_id"] or 0))
 

@@ -166,12 +166,26 @@ def by_day(days: dict[date, dict[str, int]], span: tuple[datetime, datetime]) ->
     return chart
 
 
-def by_village(villages: list[dict[str, Any]]) -> Chart:
-    """Minutes on air per village (``Report.villages``), most first."""
-    ordered = sorted(villages, key=lambda v: (-v["minutes"], v["village"]))
-    table = [Bar(v["village"] or gettext("Không thuộc thôn nào"), v["minutes"], None,
+def village_names(villages: list[dict[str, Any]], places: dict[int, tuple[int, str]]) -> dict[int | None, str]:
+    """Each village's name as the page writes it: with its commune where another village has the same name
+    (every commune has its "Thôn 1")."""
+    seen: dict[str, int] = {}
+    for village in villages:
+        seen[village["village"]] = seen.get(village["village"], 0) + 1
+    names: dict[int | None, str] = {}
+    for village in villages:
+        name, village_id = village["village"] or gettext("Không thuộc thôn nào"), village.get("village_id")
+        commune = places.get(village_id or 0)
+        names[village_id] = f"{name} ({commune[1]})" if seen[village["village"]] > 1 and commune else name
+    return names
+
+
+def by_village(villages: list[dict[str, Any]], names: dict[int | None, str]) -> Chart:
+    """Minutes on air per village (``Report.villages``, named by ``village_names``), most first."""
+    ordered = sorted(villages, key=lambda v: (-v["minutes"], names[v.get("village_id")]))
+    table = [Bar(names[v.get("village_id")], v["minutes"], None,
                  gettext("%(minutes)s phút", minutes=number(v["minutes"], 1)),
-                 gettext("%(name)s: %(minutes)s phút", name=v["village"] or gettext("Không thuộc thôn nào"),
+                 gettext("%(name)s: %(minutes)s phút", name=names[v.get("village_id")],
                          minutes=number(v["minutes"], 1)))
              for v in ordered]
     chart = Chart("chart-villages", gettext("Số phút phát theo thôn"), table=table)
@@ -188,6 +202,6 @@ def by_village(villages: list[dict[str, Any]]) -> Chart:
 
 
 def of_report(communes: list[dict[str, Any]], days: dict[date, dict[str, int]], villages: list[dict[str, Any]],
-              span: tuple[datetime, datetime]) -> list[Chart]:
+              names: dict[int | None, str], span: tuple[datetime, datetime]) -> list[Chart]:
     """The report page's pictures, in the order it shows them."""
-    return [by_commune(communes), by_day(days, span), by_village(villages)]
+    return [by_commune(communes), by_day(days, span), by_village(villages, names)]

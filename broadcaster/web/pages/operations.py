@@ -110,10 +110,13 @@ def reports_page(user: User) -> str | tuple[str, int]:
         found, span = report(user, REPORT_ROWS_SHOWN, per_day=True)
     if refused.message:
         return render_template("reports.html", user=user, rows=[], villages=[], total=0, error=refused.message,
-                               areas=areas_in_scope(user), args=request.args, span=None, charts=[]), 422
-    pictures = charts.of_report(reports.per_area(db(), found.villages), found.days, found.villages, span)
+                               areas=areas_in_scope(user), args=request.args, span=None, charts=[], names={}), 422
+    places = reports.above(db(), [v["village_id"] for v in found.villages])
+    names = charts.village_names(found.villages, places)
+    pictures = charts.of_report(reports.per_area(found.villages, places), found.days, found.villages, names, span)
     return render_template("reports.html", user=user, rows=found.rows, villages=found.villages, total=found.total,
-                           error=None, areas=areas_in_scope(user), args=request.args, span=span, charts=pictures)
+                           error=None, areas=areas_in_scope(user), args=request.args, span=span, charts=pictures,
+                           names=names)
 
 
 CSV_HEADER = [_l("Dự kiến"), _l("Mã cụm loa"), _l("Cụm loa"), _l("Thôn"), _l("Mã lượt phát"), _l("Bản tin"),

@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from broadcaster.db import Broadcast, Bulletin, Delivery, Device, OccurrencePlay, Recurrence
-from broadcaster.ops.bootstrap import ensure_area
+from broadcaster.ops.bootstrap import ensure_area, ensure_device
 from broadcaster.web import charts
 from tests.broadcaster.web.test_phone import problems
 from tests.support.browser import DESKTOP, NARROW, log_in, open_page, screenshot
@@ -124,6 +124,24 @@ def test_the_pictures_show_planned_against_played_and_minutes(env: Env) -> None:
 
     # The figures as a table beside each picture too, in the page's language.
     assert "Xem số liệu" in html and "3 / 4" in html
+
+
+def test_villages_of_one_name_in_two_communes_are_two(env: Env) -> None:
+    """Every commune has its "Thôn 1": another commune's is counted for that commune and named with it."""
+    seed(env)
+    with env.db.session() as session:
+        other = ensure_area(session, "Xã Bên", "commune")
+        ensure_device(session, "loa-b1", "Cụm loa Bên", ensure_area(session, "Thôn 1", "village", other))
+        aired(session, local(2, 8), {"loa-b1": ("played", 5)})
+    login(env)
+    html = env.client.get(f"/reports?{PERIOD}").get_data(as_text=True)
+    found = pictures(html)
+    communes = bars(found["chart-communes"])
+    assert communes["Xã Bên"]["figure"] == "1 / 1" and communes["Xã Thử"]["figure"] == "4 / 6"
+    villages = bars(found["chart-villages"])
+    assert villages["Thôn 1 (Xã Bên)"]["figure"] == "5 phút"
+    assert villages["Thôn 1 (Xã Thử)"]["figure"] == "3,5 phút"
+    assert html.count("<td>Thôn 1 (Xã Bên)</td>") == 1, "the table by village names it so too"
 
 
 def test_area_names_are_escaped_in_the_pictures(env: Env) -> None:
