@@ -124,6 +124,11 @@ def test_the_pictures_show_planned_against_played_and_minutes(env: Env) -> None:
 
     # The figures as a table beside each picture too, in the page's language.
     assert "Xem số liệu" in html and "3 / 4" in html
+    env.client.get("/lang/en")  # an English reader: the same pictures in English, with a decimal point
+    english = pictures(env.client.get(f"/reports?{PERIOD}").get_data(as_text=True))
+    assert english["chart-days"].findtext(f"{SVG}title") == "Planned and played by day"
+    assert bars(english["chart-villages"])["Thôn 1"]["figure"] == "3.5 min"
+    assert bars(english["chart-communes"])["Xã Thử"]["title"] == "Xã Thử: 6 planned, 4 played"
 
 
 def test_villages_of_one_name_in_two_communes_are_two(env: Env) -> None:
