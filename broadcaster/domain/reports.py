@@ -9,16 +9,16 @@ import io
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func
+from sqlalchemy import BigInteger, case, cast, func
 from sqlalchemy.orm import Session
 
 from broadcaster.db import Area, Broadcast, Bulletin, Delivery, Device, OccurrencePlay, Recurrence, User
 from broadcaster.domain.access import require, scope_of
-from broadcaster.domain.areas import below
+from broadcaster.domain.areas import ancestry, below
 from broadcaster.domain.errors import Refusal
 from broadcaster.domain.when import parse_date
 
@@ -76,17 +76,20 @@ class Report:
     rows: list[Row]
     """The first ``limit`` rows in order."""
     villages: list[dict[str, Any]]
-    """The summary per village, over every matching row (not only those in ``rows``)."""
+    """The summary per village (by id: villages of one name in two communes are two), over every matching row (not
+    only those in ``rows``)."""
     total: int
     """How many rows matched."""
+    days: dict[date, dict[str, int]] = field(default_factory=dict)
+    """Planned and played per local day, over every matching row (a day with nothing planned is absent)."""
 
 
 def playback_log(session: Session, user: User, start: datetime, end: datetime, zone: ZoneInfo,
                  area_id: int | None = None, device_id: str | None = None, state: str | None = None,
                  text: str | None = None, limit: int = MAX_ROWS, newest_first: bool = False,
-                 summarize: bool = True) -> Report:
+                 summarize: bool = True, per_day: bool = False) -> Report:
     """Every planned play in [start, end) on clusters in the user's areas (narrowed by area, device, state,
-    or words of the title or text), oldest first (or newest first).
+    or words of the title or text), oldest first (or newest first); with ``per_day`` also counted per local day.
 
     The database filters, sorts, stops after ``limit`` rows and counts the summary, so neither time nor
     memory grows with the period beyond what is shown."""
@@ -131,19 +134,76 @@ def playback_log(session: Session, user: User, start: datetime, end: datetime, z
                         _local(started, zone), _local(finished, zone), minutes, error or "",
                         (_utc(when), _utc(started), _utc(finished))))
     # The summary: counted by the database over every matching row.
-    by_village: dict[str, dict[str, Any]] = {}
+    by_village: dict[int | None, dict[str, Any]] = {}
+    days: dict[date, dict[str, int]] = {}
     total = 0
-    for query, table in ((single, Delivery), (repeated, OccurrencePlay)) if summarize else ():
+    for query, table, when_ in ((single, Delivery, planned), (repeated, OccurrencePlay, OccurrencePlay.occurrence)) \
+            if summarize else ():
+        for quarter, planned_n, played_n in _per_quarter(session, query, table, when_) if per_day else ():
+            day = datetime.fromtimestamp(int(quarter) * QUARTER_S, zone).date()
+            counts = days.setdefault(day, {"planned": 0, "played": 0})
+            counts["planned"] += int(planned_n)
+            counts["played"] += int(played_n or 0)
         for village_id, planned_n, played_n, not_played_n, minutes in _per_village(session, query, table):
             total += planned_n
             village = villages.get(village_id or 0, "")
-            entry = by_village.setdefault(village, {"village": village, "village_id": village_id, "planned": 0,
+            entry = by_village.setdefault(village_id, {"village": village, "village_id": village_id, "planned": 0,
                                                     "played": 0, "not_played": 0, "minutes": 0.0})
             entry["planned"] += planned_n
             entry["played"] += int(played_n or 0)
             entry["not_played"] += int(not_played_n or 0)
             entry["minutes"] = round(entry["minutes"] + float(minutes or 0), 2)
-    return Report(rows, sorted(by_village.values(), key=lambda e: e["village"]), total)
+    # Per village by id: every commune has its "Thôn 1", and they must not be added up as one.
+    return Report(rows, sorted(by_village.values(), key=lambda e: (e["village"], e["village_id"] or 0)), total,
+                  dict(sorted(days.items())))
+
+
+PLAYED = ("played", "interrupted")
+"""The states that count as played in a summary."""
+
+QUARTER_S = 900
+"""The plays are counted per quarter of an hour (UTC) by the database, then per local day here: every time zone's
+offset is a whole number of quarters, so each quarter lies in one local day, and the database needs no zone."""
+
+
+def _per_quarter(session: Session, query: Any, table: type[Delivery] | type[OccurrencePlay], planned: Any) -> Any:
+    """Per quarter of an hour since 1970 (UTC) of the rows ``query`` selects: how many, played."""
+    if session.get_bind().dialect.name == "postgresql":
+        seconds = cast(func.floor(func.extract("epoch", planned)), BigInteger)
+    else:
+        # Whole seconds of the stored text (strftime would round 16:59:59.9999 up into the next quarter).
+        seconds = cast(func.strftime("%s", func.substr(planned, 1, 19)), BigInteger)
+    quarter = (seconds // QUARTER_S).label("quarter")
+    return (query.order_by(None)
+            .with_entities(quarter, func.count(), func.sum(case((table.state.in_(PLAYED), 1), else_=0)))
+            .group_by(quarter).all())
+
+
+def above(session: Session, village_ids: list[int | None], level: str = "commune") -> dict[int, tuple[int, str]]:
+    """For each village, the area of ``level`` above it: its id and name (a village with none above is left out)."""
+    areas = {a.id: (a.name, a.kind, a.parent_id) for a in session.query(Area.id, Area.name, Area.kind, Area.parent_id)}
+    parent_of = {area_id: area[2] for area_id, area in areas.items()}
+    found = {}
+    for village_id in village_ids:
+        chain = ancestry(village_id, parent_of)
+        area_id = next((a for a in chain if a in areas and areas[a][1] == level), None)
+        if village_id is not None and area_id is not None:
+            found[village_id] = (area_id, areas[area_id][0])
+    return found
+
+
+def per_area(villages: list[dict[str, Any]], places: dict[int, tuple[int, str]]) -> list[dict[str, Any]]:
+    """A report's summary per village (``Report.villages``) added up per area above each village (``places``, from
+    ``above``); villages with no such area above them are added up under ``area_id`` None."""
+    totals: dict[int | None, dict[str, Any]] = {}
+    for village in villages:
+        area_id, name = places.get(village.get("village_id") or 0, (None, ""))
+        entry = totals.setdefault(area_id, {"area_id": area_id, "name": name,
+                                            "planned": 0, "played": 0, "not_played": 0, "minutes": 0.0})
+        for count in ("planned", "played", "not_played"):
+            entry[count] += village[count]
+        entry["minutes"] = round(entry["minutes"] + village["minutes"], 2)
+    return sorted(totals.values(), key=lambda e: (e["name"], e["area_id"] or 0))
 
 
 def _per_village(session: Session, query: Any, table: type[Delivery] | type[OccurrencePlay]) -> Any:
@@ -154,7 +214,7 @@ def _per_village(session: Session, query: Any, table: type[Delivery] | type[Occu
         minutes = (func.julianday(table.finished_at) - func.julianday(table.started_at)) * 1440
     return (query.order_by(None)
             .with_entities(Device.village_id, func.count(),
-                           func.sum(case((table.state.in_(("played", "interrupted")), 1), else_=0)),
+                           func.sum(case((table.state.in_(PLAYED), 1), else_=0)),
                            func.sum(case((table.state.in_(("failed", "missed")), 1), else_=0)),
                            func.sum(minutes))
             .group_by(Device.village_id).all())
@@ -235,12 +295,13 @@ def _local(value: datetime | None, zone: ZoneInfo) -> str:
 
 
 def from_query(session: Session, user: User, args: Any, zone: ZoneInfo, limit: int = MAX_ROWS,
-               newest_first: bool = False, summarize: bool = True) -> tuple[Report, tuple[datetime, datetime]]:
+               newest_first: bool = False, summarize: bool = True,
+               per_day: bool = False) -> tuple[Report, tuple[datetime, datetime]]:
     """The report a page or API query asks for: ``from``, ``to``, ``area_id``, ``device``, ``state``, ``q``."""
     span = period(args.get("from") or None, args.get("to") or None, zone)
     area = args.get("area_id", type=int)
     report = playback_log(session, user, span[0], span[1], zone, area_id=area,
                           device_id=args.get("device") or None, state=args.get("state") or None,
                           text=args.get("q") or None, limit=limit, newest_first=newest_first,
-                          summarize=summarize)
+                          summarize=summarize, per_day=per_day)
     return report, span

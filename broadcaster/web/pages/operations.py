@@ -17,6 +17,7 @@ from broadcaster.db import AuditEntry, Device, User
 from broadcaster.domain import dashboard, errors, fleet, reports, rollup
 from broadcaster.domain.access import can
 from broadcaster.domain.when import parse_date
+from broadcaster.web import charts
 from broadcaster.web.common import config, db
 from broadcaster.web.conventions import moment, number
 from broadcaster.web.pages.base import (
@@ -118,20 +119,25 @@ REPORT_ROWS_SHOWN = 1000
 """Rows a report page lists (the summary counts them all; the CSV has every row)."""
 
 
-def report(user: User, limit: int = reports.MAX_ROWS) -> tuple[reports.Report, tuple[datetime, datetime]]:
-    return reports.from_query(db(), user, request.args, zone(), limit)
+def report(user: User, limit: int = reports.MAX_ROWS,
+           per_day: bool = False) -> tuple[reports.Report, tuple[datetime, datetime]]:
+    return reports.from_query(db(), user, request.args, zone(), limit, per_day=per_day)
 
 
 @bp.get("/reports")
 @login_required
 def reports_page(user: User) -> str | tuple[str, int]:
     with Refused({}) as refused:
-        found, span = report(user, REPORT_ROWS_SHOWN)
+        found, span = report(user, REPORT_ROWS_SHOWN, per_day=True)
     if refused.message:
         return render_template("reports.html", user=user, rows=[], villages=[], total=0, error=refused.message,
-                               areas=areas_in_scope(user), args=request.args, span=None), 422
+                               areas=areas_in_scope(user), args=request.args, span=None, charts=[], names={}), 422
+    places = reports.above(db(), [v["village_id"] for v in found.villages])
+    names = charts.village_names(found.villages, places)
+    pictures = charts.of_report(reports.per_area(found.villages, places), found.days, found.villages, names, span)
     return render_template("reports.html", user=user, rows=found.rows, villages=found.villages, total=found.total,
-                           error=None, areas=areas_in_scope(user), args=request.args, span=span)
+                           error=None, areas=areas_in_scope(user), args=request.args, span=span, charts=pictures,
+                           names=names)
 
 
 CSV_HEADER = [_l("Dự kiến"), _l("Mã cụm loa"), _l("Cụm loa"), _l("Thôn"), _l("Mã lượt phát"), _l("Bản tin"),

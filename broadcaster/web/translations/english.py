@@ -881,6 +881,27 @@ EN: dict[str, str] = {
     "Địa chỉ thư điện tử không hợp lệ.": "Not an e-mail address.",
     "đang chờ gửi": "waiting to be sent",
     "đang gửi": "sending",
+    # The report's pictures (issue 20).
+    "%(minutes)s phút": "%(minutes)s min",
+    "%(name)s: %(minutes)s phút": "%(name)s: %(minutes)s min",
+    "%(name)s: dự kiến %(planned)s, đã phát %(played)s": "%(name)s: %(planned)s planned, %(played)s played",
+    "Biểu đồ": "Charts",
+    "Chưa cụm loa nào báo đã phát trong thời gian này.": "No cluster has reported playing anything in this period.",
+    "Dự kiến và đã phát theo ngày": "Planned and played by day",
+    "Dự kiến và đã phát theo tháng": "Planned and played by month",
+    "Dự kiến và đã phát theo xã": "Planned and played by commune",
+    "Dự kiến và đã phát: %(count)s xã thiếu nhiều nhất": "Planned and played: the %(count)s communes that missed most",
+    "Không có lượt phát nào được dự kiến trong thời gian này.": "Nothing was planned to air in this period.",
+    "Không thuộc thôn nào": "In no village",
+    "Không thuộc xã nào": "In no commune",
+    "Số phút phát theo thôn": "Minutes on air by village",
+    "Số phút phát: %(count)s thôn nhiều nhất": "Minutes on air: the %(count)s villages with the most",
+    "Và %(count)s thôn khác: %(minutes)s phút.": "And %(count)s other villages: %(minutes)s min.",
+    "Và %(count)s xã khác: dự kiến %(planned)s, đã phát %(played)s.":
+        "And %(count)s other communes: %(planned)s planned, %(played)s played.",
+    "Xem số liệu": "See the figures",
+    "dự kiến": "planned",
+    "Đã phát / dự kiến": "Played / planned",
 }
 
 
