@@ -32,7 +32,10 @@ class Codes:
 
     def read(self, s: str) -> str:
         d = self.dialect
-        s = re.sub(r"(/\d{4}/[A-ZĐ][A-Za-zĐđ&]*) ?- (?=[A-ZĐ])", r"\1-", s)  # "04/2021/TT- TTCP"
+        # A code typed with spaces around its separators is the same code: "473/TTr - NN&PTNT", "04/2021/TT- TTCP",
+        # "12 /KH-UBND", "123/QĐ.UBND" (each part known or in capitals).
+        s = re.sub(r"\b(\d+(?:/\d{4})?) ?/ ?([A-ZĐ][A-Za-zĐđ&]*\d{0,2}(?: ?[-–.] ?[A-ZĐ][A-Za-zĐđ&]*\d{0,2})+)(?!\w)",
+                   self._tight, s)
         s = re.sub(r"(?i:\b(số|sô)\s+)?\b(\d+)/(\d{4})/([A-ZĐ][\w&-]*)", self._numbered, s)
         s = re.sub(r"\b(\d+)[-/]([A-ZĐ][A-Za-zĐđ&]*(?:[/-][A-ZĐ][A-Za-zĐđ&]*)+\d{0,2})\b",
                    lambda m: f"{read_number(int(m[1]), d)} {m[2]}", s)
@@ -49,7 +52,7 @@ class Codes:
         s = re.sub(r"\b[Kk]m ?(\d+) ?\+ ?(\d+)\b",
                    lambda m: f"ki lô mét {read_number(int(m[1]), d)} cộng {read_number(int(m[2]), d)}", s)
         # Unit codes with a leading zero, said letter by letter and digit by digit: "C06", "PC04".
-        s = re.sub(r"\b([A-Z]{1,3})(0\d{1,3})\b",
+        s = re.sub(r"(?<![-/])\b([A-Z]{1,3})(0\d{1,3})\b",
                    lambda m: f"{lists.spell(m[1], self.letters) or m[1]} {read_digits(m[2])}", s)
         # A number plate: "BKS 19C-113.48" is mười chín xê, then its serial digit by digit.
         s = re.sub(r"\b(\d{2})([A-Z]{1,2})(\d?)-(\d{3}\.\d{2}|\d{4,5})\b", self._plate, s)
@@ -60,6 +63,20 @@ class Codes:
         # Letters and numbers in turn: a virus "H5N1", a rice variety "OM4900", a flight "VN36", "EV71".
         s = re.sub(r"\b([A-Z])/(?=[A-Z]{1,3}\d)", r"\1 ", s)  # "cúm A/H5N1": the slash is not read
         return re.sub(r"\b(?:[A-Z]{1,3}\d+){1,3}[A-Z]?\b(?![/-]\d)", self._letters_and_numbers, s)
+
+    def _letters_and_numbers(self, m: re.Match[str]) -> str:
+        if re.fullmatch(r"[A-Z]{1,3}0\d{1,3}", m[0]) and re.search(r"[A-ZĐ][-/]$", m.string[:m.start()]):
+            return m[0]  # "CAT-PV01": a unit closing a code, read with the code (``compound``)
+        return self._letters_and_digits(m)
+
+    def _tight(self, m: re.Match[str]) -> str:
+        """A loose code's separators closed up when every part is a code's: known, or letters in capitals."""
+        parts = re.split(r" ?[-–.] ?", m[2])
+        if m[0].count(" ") == 0 and "." not in m[2] and "–" not in m[2]:
+            return m[0]
+        if not all(p in self.parts or self.part(p) or re.fullmatch(r"[A-ZĐ]{2,8}\d{0,2}", p) for p in parts):
+            return m[0]
+        return f"{m[1]}/{'-'.join(parts)}"
 
     def _plate(self, m: re.Match[str]) -> str:
         series = " ".join(self.letters.get(c, c) for c in m[2]) + (" " + read_digits(m[3]) if m[3] else "")
@@ -76,7 +93,7 @@ class Codes:
         code = self.part(m[4]) if re.fullmatch(r"[A-ZĐ]+\d{1,2}", m[4]) else None  # "UBTVQH13": with its term
         return f"{head}{read_number(int(m[2]), self.dialect)} năm {read_number(int(m[3]), self.dialect)} {code or m[4]}"
 
-    def _letters_and_numbers(self, m: re.Match[str]) -> str:
+    def _letters_and_digits(self, m: re.Match[str]) -> str:
         if m[0] in self.parts:
             return m[0]
         known = self.part(m[0])  # "UBTVQH14": a body and its term
@@ -94,12 +111,21 @@ class Codes:
         """'KH-UBND' -> 'kế hoạch ủy ban nhân dân' when every part is a known abbreviation."""
         nearby = m.string[max(0, m.start() - 80):m.end() + 80].lower()
         parts = re.split(r"[-/]", m[0])
-        readings = [self._cued(p, nearby) or self.part(p) for p in parts]
+        # The first part names the kind of document and is always read as in codes ("QĐ-UBND" is a quyết định even
+        # beside the words "ban hành Quy định"); a later part may be cued by the words around the code.
+        # A unit with a leading zero in a code, "CAT-PV01", is said letter by letter and digit by digit.
+        readings = [(self._unit(p) or self._cued(p, nearby) if i else None) or self.part(p)
+                    for i, p in enumerate(parts)]
         if not all(readings) and readings[0]:
             # "QĐ-BNN-TY": the parts nobody listed are spelled, the known ones still read as words.
             readings = [r or (lists.spell(p, self.letters) if re.fullmatch(r"[A-ZĐ]{1,6}", p) else None)
                         for r, p in zip(readings, parts, strict=True)]
         return " ".join(r for r in readings if r) if all(readings) else m[0]
+
+    def _unit(self, part: str) -> str | None:
+        unit = re.fullmatch(r"([A-Z]{1,3})(0\d{1,3})", part)
+        spelled = lists.spell(unit[1], self.letters) if unit else None
+        return f"{spelled} {read_digits(part)}" if spelled else None
 
     def _cued(self, part: str, nearby: str) -> str | None:
         """A part whose other reading is written out next to the code: "Tổ công tác ... số 3681/BC-TCT" (otherwise
