@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from broadcaster.speech import dictionaries as lists
+from broadcaster.speech.dates import ROMAN
 from broadcaster.speech.numbers import Dialect, read_digits, read_number
 
 LETTER_CODES = {"QH": "quốc hội khóa", "BĐ": "báo động"}
@@ -60,6 +61,9 @@ class Codes:
         s = re.sub(r"(?i:\b(chuyến bay|số hiệu|hiệu chuyến bay)) ([A-Z]{2}|[A-Z]\d)(\d{1,4})\b",
                    lambda m: f"{m[1]} {' '.join(self.letters.get(c) or read_digits(c) for c in m[2])} "
                    f"{read_number(int(m[3]), d)}", s)
+        # An emission grade in Roman numerals after a fuel's code: "RON95-III", "E5 RON92-II", "DO 0,05S-II".
+        s = re.sub(r"\b([A-Z]{1,4} ?\d+(?:[.,]\d+)?[A-Z]?)-(II|III|IV|V)\b(?![\w-])",
+                   lambda m: f"{m[1]} {read_number(ROMAN[m[2]], d)}", s)
         # Letters and numbers in turn: a virus "H5N1", a rice variety "OM4900", a flight "VN36", "EV71".
         s = re.sub(r"\b([A-Z])/(?=[A-Z]{1,3}\d)", r"\1 ", s)  # "cúm A/H5N1": the slash is not read
         return re.sub(r"\b(?:[A-Z]{1,3}\d+){1,3}[A-Z]?\b(?![/-]\d)", self._letters_and_numbers, s)
@@ -104,8 +108,10 @@ class Codes:
             tail = " " + self.letters.get(head[3], head[3]) if head[3] else ""  # "QL1A": quốc lộ một a
             return f"{self.parts[head[1]]} {read_number(int(head[2]), self.dialect)}{tail}"
         pieces = re.findall(r"[A-Z]+|\d+", m[0])
-        return " ".join(read_number(int(p), self.dialect) if p.isdigit() else lists.spell(p, self.letters) or p
-                        for p in pieces)
+        # A later piece said as a word where it is one: "E5RON92" is e năm rôn chín mươi hai.
+        return " ".join(read_number(int(p), self.dialect) if p.isdigit()
+                        else (self.parts.get(p) if i and len(p) >= 3 else None) or lists.spell(p, self.letters) or p
+                        for i, p in enumerate(pieces))
 
     def compound(self, m: re.Match[str]) -> str:
         """'KH-UBND' -> 'kế hoạch ủy ban nhân dân' when every part is a known abbreviation."""
@@ -120,7 +126,19 @@ class Codes:
             # "QĐ-BNN-TY": the parts nobody listed are spelled, the known ones still read as words.
             readings = [r or (lists.spell(p, self.letters) if re.fullmatch(r"[A-ZĐ]{1,6}", p) else None)
                         for r, p in zip(readings, parts, strict=True)]
+        if not any(readings) and len(parts) == 2:
+            return self._moved_hyphen("".join(parts)) or m[0]
         return " ".join(r for r in readings if r) if all(readings) else m[0]
+
+    def _moved_hyphen(self, letters: str) -> str | None:
+        """Two known parts with the hyphen typed one letter off, neither side known as written: "NNP-TNT" is
+        NN&PTNT (nông nghiệp và phát triển nông thôn)."""
+        for cut in range(2, len(letters) - 1):
+            head, tail = letters[:cut], letters[cut:]
+            joined = self.parts.get(f"{head}&{tail}")
+            if joined or (head in self.parts and tail in self.parts):
+                return joined or f"{self.parts[head]} {self.parts[tail]}"
+        return None
 
     def _unit(self, part: str) -> str | None:
         unit = re.fullmatch(r"([A-Z]{1,3})(0\d{1,3})", part)

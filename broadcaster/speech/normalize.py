@@ -300,6 +300,8 @@ class Normalizer:
     def _acronym_and_place(self, m: re.Match[str]) -> str:
         """An abbreviation glued to a place, as companies name their branches: "EVNHANOI" is EVN and Hà Nội."""
         word = m[0]
+        if word.lower() in self.address_words and not lists.SYLLABLE_RE.fullmatch(word):
+            return self.address_words[word.lower()]  # "EVN HANOI": a place in capitals without its tones
         for cut in range(2, len(word) - 2):
             head, place = word[:cut], word[cut:].lower()
             if head in self.table and place in self.address_words:
