@@ -35,6 +35,8 @@ class Codes:
         d = self.dialect
         # A code typed with spaces around its separators is the same code: "473/TTr - NN&PTNT", "04/2021/TT- TTCP",
         # "12 /KH-UBND", "123/QĐ.UBND" (each part known or in capitals).
+        s = re.sub(r"\b(\d+) ?[-–] ?(?=([A-ZĐ][A-Za-zĐđ]*)/[A-ZĐ])",  # the Party's "12 - HD/BTGTU"
+                   lambda m: f"{m[1]}-" if m[2] in self.parts else m[0], s)
         s = re.sub(r"\b(\d+(?:/\d{4})?) ?/ ?([A-ZĐ][A-Za-zĐđ&]*\d{0,2}(?: ?[-–.] ?[A-ZĐ][A-Za-zĐđ&]*\d{0,2})+)(?!\w)",
                    self._tight, s)
         s = re.sub(r"(?i:\b(số|sô)\s+)?\b(\d+)/(\d{4})/([A-ZĐ][\w&-]*)", self._numbered, s)
@@ -56,7 +58,8 @@ class Codes:
         s = re.sub(r"(?<![-/])\b([A-Z]{1,3})(0\d{1,3})\b",
                    lambda m: f"{lists.spell(m[1], self.letters) or m[1]} {read_digits(m[2])}", s)
         # A number plate: "BKS 19C-113.48" is mười chín xê, then its serial digit by digit.
-        s = re.sub(r"\b(\d{2})([A-Z]{1,2})(\d?)-(\d{3}\.\d{2}|\d{4,5})\b", self._plate, s)
+        # Also as motorbikes carry them, the series after a hyphen and the serial after a space: "59-X1 234.56".
+        s = re.sub(r"\b(\d{2})-?([A-Z]{1,2})(\d?)(?:-|\s(?=\d{3}\.\d{2}\b))(\d{3}\.\d{2}|\d{4,5})\b", self._plate, s)
         # A flight by its airline's letters: "chuyến bay VN36" is vê en ba mươi sáu (not Việt Nam).
         s = re.sub(r"(?i:\b(chuyến bay|số hiệu|hiệu chuyến bay)) ([A-Z]{2}|[A-Z]\d)(\d{1,4})\b",
                    lambda m: f"{m[1]} {' '.join(self.letters.get(c) or read_digits(c) for c in m[2])} "
@@ -109,7 +112,9 @@ class Codes:
             return f"{self.parts[head[1]]} {read_number(int(head[2]), self.dialect)}{tail}"
         pieces = re.findall(r"[A-Z]+|\d+", m[0])
         # A later piece said as a word where it is one: "E5RON92" is e năm rôn chín mươi hai.
-        return " ".join(read_number(int(p), self.dialect) if p.isdigit()
+        # Five digits or more, or a leading zero, are said digit by digit: "IR50404" (a rice variety).
+        return " ".join((read_digits(p) if len(p) >= 5 or p[0] == "0" else read_number(int(p), self.dialect))
+                        if p.isdigit()
                         else (self.parts.get(p) if i and len(p) >= 3 else None) or lists.spell(p, self.letters) or p
                         for i, p in enumerate(pieces))
 
