@@ -75,6 +75,10 @@ class Counts:
         # A version: "phiên bản 2.0".
         s = re.sub(r"(?i)\b(phiên bản|version) (\d+)\.(\d+)\b",
                    lambda m: f"{m[1]} {read_number(int(m[2]), d)} chấm {read_digits(m[3])}", s)
+        # A range whose two ends carry the same unit, glued or not: "11.500 đồng/kg – 12.500 đồng/kg", "5kg-10kg",
+        # "20.000đ - 25.000đ", "30%-40%".
+        s = re.sub(r"(?<![\w.,])(\d[\d.,]*)(\s?)([^\W\d_]+(?:/[^\W\d_]+)?|%)\s?[-–]\s?(?=\d[\d.,]*\2\3(?![\w/]))",
+                   r"\1\2\3 đến ", s)
         # A range with a word between its ends: "từ 3 tháng - 18 tuổi".
         s = re.sub(r"(?<![\w.,])(\d[\d.,]*\s([^\W\d]+))\s[-–]\s(?=\d)",
                    lambda m: f"{m[1]} đến " if m[2].islower() else m[0], s)

@@ -21,9 +21,11 @@ ROMAN_AFTER = (r"(?i:quý|khóa|khoá|phần|chương|mục|đại hội|thế k
                r"cấp độ|cấp|giai đoạn|đợt|vùng|loại|hạng|nhóm|khu vực|phụ lục|bài|tiết|thứ)")
 
 MONTHS = {4: "tư"}
-DATE_WORDS = (r"(?i:(?:ngày|sáng|trưa|chiều|tối|đêm|khuya|rạng sáng|hôm)(?: nay| mai| qua)?|mùng|hạn|đến hết ngày|"
-              r"từ ngày|đến ngày)")
-"""Words after which "14-8" or "3.10" is a day and a month, as newspapers write them."""
+DATE_WORDS = (r"(?i:(?:rạng sáng|sáng sớm|chiều tối|tối muộn|đêm muộn|ngày|sáng|trưa|chiều|tối|đêm|khuya|hôm)"
+              r"(?: nay| mai| qua| hôm qua)?|sớm (?:nay|mai)|mùng|hạn|đến hết ngày|từ ngày|đến ngày|"
+              r"thứ (?:hai|ba|tư|năm|sáu|bảy)|chủ nhật)")
+"""Words after which "14-8" or "3.10" is a day and a month, as newspapers write them: the parts of a day, also two
+together ("sáng sớm mai 1-8", "chiều tối nay 23-6", "rạng sáng 7-12"), and the days of the week ("thứ Hai (1-8)")."""
 HOLIDAY = r"(?i)\b(?:lễ|dịp|tết)\s$"
 """Words before two days that name a holiday ("nghỉ lễ 30/4 - 1/5"), said one after the other."""
 HOLIDAY_JOINT = ","

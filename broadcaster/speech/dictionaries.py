@@ -92,8 +92,15 @@ def load_letter_names(path: Path = LETTER_NAMES) -> tuple[dict[str, str], dict[s
     letters: dict[str, str] = {}
     words: dict[str, str] = {}
     for key, reading in rows(path, 2):
-        (letters if len(key) == 1 else words)[key] = reading
+        if not re.fullmatch(r"\w\.", key):  # "G." names a person's initial: load_initial_names
+            (letters if len(key) == 1 else words)[key] = reading
     return letters, words
+
+
+def load_initial_names(path: Path = LETTER_NAMES) -> dict[str, str]:
+    """Letter -> its name as a person's initial ("N.N.G.T": en en giê tê), where that differs from its name in a
+    spelled acronym (GDP: gờ đê pê); the file writes such a letter with its period ("G.")."""
+    return {key[0]: reading for key, reading in rows(path, 2) if re.fullmatch(r"\w\.", key)}
 
 
 def syllables(word: str) -> list[str] | None:

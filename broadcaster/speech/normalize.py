@@ -29,6 +29,13 @@ from broadcaster.speech.units import UNITS, read_units
 
 HOTLINE_WORDS = (r"(?i:đường dây nóng|hotline|gọi|gọi ngay|gọi điện|số điện thoại|điện thoại|sđt|tổng đài|"
                  r"liên hệ|qua số|theo số|đầu số|số máy|số khẩn cấp|báo ngay)")
+ID_WORDS = (r"(?i:chứng minh nhân dân|chứng minh thư|căn cước công dân|căn cước|thẻ căn cước|định danh cá nhân|"
+            r"định danh|hộ chiếu|tài khoản|mã số thuế|mã số doanh nghiệp|mã số bảo hiểm xã hội|sổ bảo hiểm xã hội|"
+            r"thẻ bảo hiểm y tế|mã số|mã hồ sơ|mã khách hàng|mã giao dịch|mã vận đơn|mã đơn hàng|mã bưu chính|"
+            r"số hiệu|số seri|số sê ri|số serial|số khung|số thẻ|số giấy phép|số hợp đồng|giấy phép lái xe|mã|"
+            r"CMND|CCCD|CMT|STK|MST|GPLX|BHXH|BHYT)")
+"""Words before an identity-card, account, tax or serial number, said digit by digit as they are written, never as
+an amount ("Số chứng minh nhân dân: 091668918", "số tài khoản 0011 0041 23456", "CCCD số 038090012345")."""
 PER = "\ue001"
 """A slash read "trên" (per): marked before the numbers around it are read (private use: never in real text)."""
 SPELLED_OUT = "\ue000"
@@ -94,6 +101,7 @@ class Normalizer:
         self.foreign = lists.load_foreign_words()
         self.address_words = {**self.foreign, **lists.load_address_words()}
         self.letters, self.said_as_words = lists.load_letter_names()
+        self.initial_names = {**self.letters, **lists.load_initial_names()}
         self.calendar = Dates(self.dialect)
         self.codes = Codes(self.code_parts, self.letters, self.dialect, self.context)
         self.counts = Counts(self.dialect, self.calendar, self._mark)
@@ -176,6 +184,10 @@ class Normalizer:
         return self.calendar.times(s)
 
     def _codes(self, s: str) -> str:
+        # Identity, account and serial numbers first, before their letters are taken for a code ("C1234567").
+        s = re.sub(r"\b(" + ID_WORDS + r")((?:\s?(?:số|là|:|\(\w+\)))*\s?)([A-Z]{0,2})(\d(?:[ -]?\d){5,})(?![.,]?\d)"
+                   r"(?!\s?(?:đồng|đ\b|VNĐ|VND|USD|triệu|tỷ|nghìn|ngàn|%))",
+                   lambda m: m[1] + m[2] + (lists.spell(m[3], self.letters) or m[3]) + " " + read_digits(m[4]), s)
         return self.codes.read(s)
 
     def _abbreviations(self, s: str) -> str:
@@ -192,7 +204,7 @@ class Normalizer:
         table = _words_re(tuple(self.table))
         if table is not None:
             s = table.sub(lambda m: self.table[m[1]], s)
-        return re.sub(r"\b[A-ZĐ][A-Za-zĐđ]*(?:[-/][A-ZĐ][A-Za-zĐđ]*)+\d{0,2}\b", self.codes.compound, s)
+        return re.sub(r"(?<![\w&])[A-ZĐ][A-Za-zĐđ&]*(?:[-/][A-ZĐ][A-Za-zĐđ&]*\d{0,2})+\b", self.codes.compound, s)
 
     def _spelled_out(self, m: re.Match[str]) -> str:
         """"tai nạn giao thông (TNGT)": the words already say what the letters stand for, so the letters
@@ -217,12 +229,14 @@ class Normalizer:
 
     def _dotted(self, m: re.Match[str]) -> str:
         after = m.string[m.end():].lstrip()
+        if len(m[1]) == 2 and re.match(r"[A-ZĐ](?:\.|(?!\w))", m.string[m.end():]):
+            return m[0]  # "H.N.Đ.N", "Q.T": a person's initials, not a district before its name
         if m.string[m.end():m.end() + 3].isupper() and m[1] + m.string[m.end():].split()[0] in self.table:
             return m[0]  # "TP.HCM" is an abbreviation of its own
         return self.dotted[m[1]] + " " if after[:1].isupper() or after[:1].isdigit() else m[0]
 
     def _phones(self, s: str) -> str:
-        """Phone numbers and hotlines, digit by digit."""
+        """Phone numbers, hotlines and identity, account or serial numbers, digit by digit."""
         s = re.sub(r"(?<![\d.,])(0\d(?:[ .]?\d){8,9})(?![.,]?\d)", lambda m: read_digits(m[1]), s)
         s = re.sub(r"(?<![\d.,])(1[89]00)[ .-]?(\d{3,4})(?:[ .]?(\d{2,4}))?(?![.,]?\d)", lambda m: read_digits(m[0]), s)
         # Short service numbers: 1022 wherever it stands, 111-115 after the words that name them.
@@ -249,6 +263,9 @@ class Normalizer:
         s = re.sub(r"(?<=\d)([A-Z])\b", lambda m: " " + self.letters.get(m[1], m[1]), s)  # "1A", "5K"
         s = re.sub(r"(?<=\d)(?=[^\W\d_])|(?<=[^\W\d_])(?=\d)", " ", s)  # "Quốc lộ 1A", "Vip3"
         s = re.sub(r"(?<![\d.,])(\d{1,2})\.(\d{1,2})(?![\d.,])", self._dotted_decimal, s)
+        # A run of digits that no amount is written as: ten or more with no separator, or four or more after a
+        # leading zero (an account, a card, a code: "0011004123456", "0236"), is said digit by digit.
+        s = re.sub(r"(?<![\d.,])(?:\d{10,}|0\d{3,})(?![\d]|[.,]\d)", lambda m: read_digits(m[0]), s)
         s = re.sub(r"\d[\d.,]*\d|\d", lambda m: self._number(m[0]), s)
         s = re.sub(r"\s?/\s?", " ", s.replace(PER, " trên "))  # "HIV/AIDS", "Người dân/ Doanh nghiệp": no "trên"
         return s.replace("&", " và ").replace("+", " cộng ")
@@ -283,6 +300,8 @@ class Normalizer:
     def _acronym_and_place(self, m: re.Match[str]) -> str:
         """An abbreviation glued to a place, as companies name their branches: "EVNHANOI" is EVN and Hà Nội."""
         word = m[0]
+        if word.lower() in self.address_words and not lists.SYLLABLE_RE.fullmatch(word):
+            return self.address_words[word.lower()]  # "EVN HANOI": a place in capitals without its tones
         for cut in range(2, len(word) - 2):
             head, place = word[:cut], word[cut:].lower()
             if head in self.table and place in self.address_words:
@@ -297,10 +316,10 @@ class Normalizer:
     def _initials(self, s: str) -> str:
         """A person named by initials: "bà M.T.H", "ông N.H.Q.", "chị T", "Anh T.", "ông Nguyễn Hữu T"."""
         def name(ch: str) -> str:
-            return self.letters.get(ch, ch)
+            return self.initial_names.get(ch, ch)
 
-        s = re.sub(r"(?<![\w.])([A-ZĐ])\.([A-ZĐ])(?:\.([A-ZĐ]))?(?:\.([A-ZĐ]))?\.?(?!\w)",
-                   lambda m: " ".join(name(ch) for ch in m.groups() if ch), s)
+        s = re.sub(r"(?<![\w.])[A-ZĐ](?:\.[A-ZĐ]){1,5}\.?(?!\w)",
+                   lambda m: " ".join(name(ch) for ch in m[0].split(".") if ch), s)
         s = re.sub(r"(?i:\b(" + TITLES + r")) ([A-ZĐ])(?:\.(?=\s[^\W\d_A-ZĐ]|,))?(?!\w|\.\w)",
                    lambda m: f"{m[1]} {name(m[2])}", s)
         # A lone initial with its period, before a bracket (now a comma) or a lowercase word: "P. (18 tuổi)",

@@ -94,8 +94,9 @@ FLOORS = {
 """The share of each kind of sentence read right (spelling variants such as "mồng"/"mùng" allowed)."""
 
 CASES = load_real(heldout=False)
-"""Every real sentence but the fourth held-out set, which is only measured (bench/normalize_score.py --corpus
-heldout4); the second and third held-out sets were read by the third and fourth rounds and are design data now."""
+"""Every real sentence but the fifth held-out set, which is only measured (bench/normalize_score.py --corpus
+heldout5); the second, third and fourth held-out sets were read by the third, fourth and fifth rounds and are design
+data now."""
 NORMALIZER = Normalizer()
 
 
@@ -176,11 +177,11 @@ def test_third_held_out_sentences_are_read_right(lenient: bool, floor: float) ->
     assert right / len(cases) >= floor, f"{right}/{len(cases)} of the third held-out sentences right"
 
 
-@pytest.mark.parametrize(("lenient", "floor"), [(False, 0.91), (True, 0.91)], ids=["exact", "variants"])
-def test_fourth_held_out_sentences_are_not_read_worse(lenient: bool, floor: float) -> None:
+@pytest.mark.parametrize(("lenient", "floor"), [(False, 0.99), (True, 0.99)], ids=["exact", "variants"])
+def test_fourth_held_out_sentences_are_read_right(lenient: bool, floor: float) -> None:
     """The fourth held-out set (real_sentences_heldout4.tsv), copied before the fourth round's rules and measured only
-    before them (91.2% exactly, 91.2% allowing variants) and after them (the same). Kept out of every design: this
-    floor only says a change read it worse, and names no sentence (read them with the bench, not to fix them)."""
+    before them (91.2% exactly, 91.2% allowing variants) and after them (the same); the fifth round read its failures
+    (it is design data now: 100% after that round), so its floor guards what that round reached."""
     cases = load_heldout4()
     assert len(cases) >= 150
     right = sum(read_right(t, e, lenient) for _, t, e in cases)
