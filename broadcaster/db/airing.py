@@ -187,6 +187,8 @@ class Delivery(Base):
         # A cluster's newest play (the dashboard's rows), and what failed since midnight (its roll-up).
         Index("ix_deliveries_device_finished", "device_id", "state", "finished_at"),
         Index("ix_deliveries_state_updated", "state", "updated_at"),
+        # How many clusters of each broadcast are in each state (lists of broadcasts), read from the index alone.
+        Index("ix_deliveries_broadcast_state", "broadcast_id", "state"),
     )
     broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id"), primary_key=True)
     device_id: Mapped[str] = mapped_column(ForeignKey("devices.id"), primary_key=True)

@@ -34,8 +34,9 @@ def owned_area(session: Session, user: User, value: Any) -> int | None:
     return value
 
 
-def visible_devices(session: Session, user: User, only: list[str] | None = None) -> list[Device]:
-    """The devices in the user's areas (of ``only``, when given), in id order."""
+def visible_devices(session: Session, user: User, only: list[str] | None = None,
+                    limit: int | None = None) -> list[Device]:
+    """The devices in the user's areas (of ``only``, when given), in id order (the first ``limit``)."""
     require(user, "view")
     scope = scope_of(session, user)
     query = session.query(Device).options(joinedload(Device.village)).order_by(Device.id)
@@ -43,7 +44,18 @@ def visible_devices(session: Session, user: User, only: list[str] | None = None)
         query = query.filter(Device.id.in_(only))
     if not scope.everywhere:
         query = query.filter(Device.village_id.in_(scope.areas))
-    return query.all()
+    return query.limit(limit).all()
+
+
+PICK_MOST = 100
+"""Clusters offered one by one on a form; beyond this many a form offers areas and groups only."""
+
+
+def pickable_devices(session: Session, user: User) -> list[Device] | None:
+    """The clusters a form may offer one by one, or None when the user's areas hold more than PICK_MOST (a
+    province's thousands of checkboxes help nobody: areas and groups say it in a few)."""
+    listed = visible_devices(session, user, limit=PICK_MOST + 1)
+    return listed if len(listed) <= PICK_MOST else None
 
 
 def operated_device(session: Session, user: User, device_id: str) -> Device:

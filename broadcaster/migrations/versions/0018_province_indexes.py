@@ -1,4 +1,5 @@
-"""Indexes for a province"s dashboard: a cluster"s newest play, failures since midnight, emergencies, planned times
+"""Indexes for a province's dashboard: a cluster's newest play, failures since midnight, emergencies, planned
+times, and each broadcast's counts by state.
 
 Revision ID: 0018
 Revises: 0017
@@ -23,11 +24,13 @@ def upgrade() -> None:
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.create_index("ix_deliveries_device_finished", ["device_id", "state", "finished_at"], unique=False)
         batch_op.create_index("ix_deliveries_state_updated", ["state", "updated_at"], unique=False)
+        batch_op.create_index("ix_deliveries_broadcast_state", ["broadcast_id", "state"], unique=False)
 
 
 
 def downgrade() -> None:
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
+        batch_op.drop_index("ix_deliveries_broadcast_state")
         batch_op.drop_index("ix_deliveries_state_updated")
         batch_op.drop_index("ix_deliveries_device_finished")
 

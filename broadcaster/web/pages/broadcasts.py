@@ -83,7 +83,7 @@ def programme_page(user: User) -> str | Response | tuple[str, int]:
             return redirect(url_for("ui.broadcast", broadcast_id=broadcasts[0].id))
         error = refused.message
     approved = bulletin_rules.list_bulletins(db(), user, "approved")
-    page = render_template("programme.html", user=user, bulletins=approved, devices=fleet.visible_devices(db(), user),
+    page = render_template("programme.html", user=user, bulletins=approved, devices=fleet.pickable_devices(db(), user),
                            areas=areas_in_scope(user), groups=fleet.list_groups(db(), user), error=error,
                            slots=range(6), form=request.form)
     return (page, 422) if error else page

@@ -94,8 +94,8 @@ def bulletin_page(user: User, bulletin_id: int) -> str | Response | tuple[str, i
     voice, speed = voice_rules.reading_of(db(), item)
     voice = voice or config().speech.default_voice()
     settings = config().speech.catalog().get(voice)
-    devices, areas, groups = fleet.visible_devices(db(), user), areas_in_scope(user), fleet.list_groups(db(), user)
-    names = {**{d.id: d.name for d in devices}, **{f"area:{a.id}": a.name for a in areas},
+    devices, areas, groups = fleet.pickable_devices(db(), user), areas_in_scope(user), fleet.list_groups(db(), user)
+    names = {**{d.id: d.name for d in devices or []}, **{f"area:{a.id}": a.name for a in areas},
              **{f"group:{g.id}": g.name for g in groups}}
     asked = requested.requested(item)
     page = render_template("bulletin.html", user=user, bulletin=item, error=error,

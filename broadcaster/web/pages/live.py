@@ -32,7 +32,7 @@ def live_page(user: User) -> str:
     """Choose the clusters and the priority, press to speak, press to stop."""
     priorities = [p for p in ("normal", "priority", "emergency") if p != "emergency" or can(user, "emergency")]
     return render_template("live.html", user=user, areas=areas_in_scope(user), groups=fleet.list_groups(db(), user),
-                           devices=fleet.visible_devices(db(), user), priorities=priorities,
+                           devices=fleet.pickable_devices(db(), user), priorities=priorities,
                            allowed=can(user, "live"))
 
 

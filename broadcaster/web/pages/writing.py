@@ -39,7 +39,7 @@ def index(user: User) -> str:
 
 def _index_page(user: User, form: Any = None, error: str | None = None) -> str:
     """Speakers, the announcement form (with what was typed and why it was refused) and recent broadcasts."""
-    devices = fleet.visible_devices(db(), user)
+    devices = fleet.pickable_devices(db(), user)
     broadcasts = broadcast_rules.list_broadcasts(db(), user, limit=20)
     voices = common.voices(user)
     default = next((v for v in voices["voices"] if v["name"] == voices["default"]), None)
@@ -49,7 +49,7 @@ def _index_page(user: User, form: Any = None, error: str | None = None) -> str:
                            form=form or MultiDict(), error=error, voices=voices, default_voice=default,
                            speeds=SPEED_LABELS, fetch_command=FETCH_COMMAND, areas=areas_in_scope(user),
                            groups=fleet.list_groups(db(), user), words_per_minute=WORDS_PER_MINUTE,
-                           max_spoken_s=most, most_minutes=f"{most / 60:g}")
+                           max_spoken_s=most, most_minutes=f"{most / 60:g}", PICK_MOST=fleet.PICK_MOST)
 
 
 FETCH_COMMAND = "broadcaster voices fetch piper vais1000"

@@ -20,6 +20,10 @@ EN: dict[str, str] = {
     "Tìm cụm loa (tên hoặc mã)": "Find a cluster (name or id)",
     "khẩn cấp gần nhất: %(played)s/%(sent)s cụm đã phát": "last emergency: played by %(played)s of %(sent)s clusters",
     "Đang phát": "Playing", "Đã tắt": "Switched off",
+    "Địa bàn có hơn %(n)s cụm loa: xem theo từng địa bàn ở trang Giám sát.":
+        "Your areas hold more than %(n)s clusters: see them area by area on the Dashboard.",
+    "Địa bàn có quá nhiều cụm loa để chọn từng cụm: hãy chọn theo địa bàn hoặc nhóm.":
+        "Too many clusters to pick one by one: choose areas or groups.",
     # The write form keeps every choice; the leader's review (issue 18).
     "%(minutes)s phút %(seconds)s giây": "%(minutes)s min %(seconds)s s",
     "%(seconds)s giây": "%(seconds)s s",

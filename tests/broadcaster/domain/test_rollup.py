@@ -164,3 +164,21 @@ def test_counts_follow_a_change_within_the_summary_age(env: Env, province: dict[
     assert by_name(areas_of(env, env.auth, province["Xã Hòa"]))["Thôn Hòa 2"]["offline"] == before == 0
     monkeypatch.setattr(rollup, "SUMMARY_S", 0.0)
     assert by_name(areas_of(env, env.auth, province["Xã Hòa"]))["Thôn Hòa 2"]["offline"] == 1
+
+
+def test_a_province_of_hundreds_of_clusters_is_chosen_by_area_not_by_checkbox(env: Env) -> None:
+    from broadcaster.ops.province import seed_province
+
+    with env.db.session() as session:
+        ids = seed_province(session, 120)
+    assert len(ids) == 120 and len(set(ids)) == 120
+    env.user("tinh", ("editor",), areas=("Tỉnh Mẫu",))
+    assert login(env, "tinh password 123", "tinh") == "/"
+    front = env.client.get("/").get_data(as_text=True)
+    assert "hãy chọn theo địa bàn hoặc nhóm" in front
+    assert 'value="loa-00001"' not in front, "no checkbox per cluster"
+    assert re.search(r'name="targets" value="area:\d+"[^>]*> Xã 1\.2<', front), "the communes are offered"
+    assert re.search(r'href="/dashboard">Địa bàn có hơn 100 cụm loa', front)
+    with env.db.session() as session:  # the commune's clusters are placed around it, for the map
+        rows = session.query(Device.lat, Device.lon).filter(Device.id.in_(ids)).all()
+    assert all(15 < lat < 17 and 107 < lon < 110 for lat, lon in rows)
