@@ -301,7 +301,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from broadcaster.ops.demo import run_demo
 
-    return run_demo(Path(args.data_dir), args.port, args.agents, args.broker)
+    return run_demo(Path(args.data_dir), args.port, args.agents, args.broker, args.fleet)
 
 
 def cmd_live_speak(args: argparse.Namespace) -> int:
@@ -353,6 +353,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", default="./demo-data", help="folder for all demo state (default ./demo-data)")
     p.add_argument("--port", type=int, default=8080, help="web port (default 8080)")
     p.add_argument("--agents", type=int, default=3, help="number of simulated receivers (default 3)")
+    p.add_argument("--fleet", type=int, default=0, metavar="N",
+                   help="also put a province of N clusters on record (no receiver behind them: they show offline) "
+                        "to try the dashboard's roll-up and the map at scale, e.g. --fleet 2000")
     p.add_argument("--broker", choices=["auto", "mosquitto", "amqtt"], default="auto",
                    help="MQTT broker: mosquitto when installed (auto), or the embedded amqtt broker")
     p.set_defaults(func=cmd_demo)

@@ -33,6 +33,7 @@ from broadcaster.ops.broker import (
     wait_for_port,
 )
 from broadcaster.ops.credentials import device_hashes, write_broker_files
+from broadcaster.ops.province import seed_province
 from edge_agent.protocol.signing import Signer
 from edge_agent.protocol.topics import DEFAULT_ROOT
 from edge_agent.settings import dump_toml, write_secret
@@ -306,9 +307,16 @@ class Accounts:
         self.db.engine.dispose()
 
 
-def run_demo(data_dir: Path, port: int, agents: int, broker: str = "auto") -> int:
+MAX_FLEET = 20_000
+"""The most clusters ``--fleet`` puts on record."""
+
+
+def run_demo(data_dir: Path, port: int, agents: int, broker: str = "auto", fleet: int = 0) -> int:
     if agents < 1:
         print("broadcaster demo: --agents must be at least 1", file=sys.stderr)
+        return 2
+    if not 0 <= fleet <= MAX_FLEET:
+        print(f"broadcaster demo: --fleet must be between 0 and {MAX_FLEET}", file=sys.stderr)
         return 2
     if wait_for_port(port, timeout=0.2):
         print(f"broadcaster demo: port {port} is already in use; choose another with --port", file=sys.stderr)
@@ -318,6 +326,12 @@ def run_demo(data_dir: Path, port: int, agents: int, broker: str = "auto") -> in
         return 1
     plan = prepare(data_dir, port, agents, one_port=not use_mosquitto(broker))
     data_dir = plan["data_dir"]
+    if fleet:
+        db = Database(f"sqlite:///{data_dir / 'broadcaster.db'}")
+        with db.session() as session:
+            seeded = len(seed_province(session, fleet))
+        db.engine.dispose()
+        print(f"broadcaster demo: a province of {seeded} clusters on record (Tỉnh Mẫu; offline: no receivers)")
     logs = data_dir / "logs"
     try:
         broker_cmd = broker_command(broker, plan)
