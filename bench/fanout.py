@@ -1,9 +1,10 @@
 """Fan-out: an emergency to N receivers, against what the broker alone does with the same bytes.
 
 System: N simulated receivers (bench/fleet.py: the whole protocol, signatures and hashes checked) on a real
-mosquitto; ``broadcaster web`` and ``broadcaster worker`` as processes. Each round an officer's API call sends
-a new emergency bulletin (so speech synthesis is included) to every receiver; the figure is the time from that
-call to each receiver starting to play it.
+mosquitto; ``broadcaster web`` and ``broadcaster worker`` as processes. Each round an officer's click sends a
+new emergency (``POST /api/v1/emergency``) to every receiver; the figures are the times from that click to the
+alert on the wire (seen by a plain subscriber in a process of its own, beside the receivers), to each receiver
+holding the checked audio, and to each receiver starting to play it.
 
 Floor: the same audio bytes, in the same chunks, published raw with paho to N plain subscribers (the same
 accounts, the same one-thread client loop) on the same broker; the figure is the time from the first publish
@@ -21,7 +22,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
+import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +38,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from bench.fleet import Fleet, Receiver
 from bench.stack import ROOT, SERVER_USER, Stack, percentile, running, wait
 from broadcaster.config import MqttSettings
+
+ROOT_DIR = Path(__file__).resolve().parent.parent
 
 TEXT = ("Khẩn cấp. Bão số {n} đang đổ bộ vào đất liền. Bà con ở vùng trũng thấp di chuyển ngay đến nơi "
         "an toàn, không ra sông suối, giữ liên lạc với cán bộ thôn.")
@@ -69,34 +76,87 @@ class Listener(Receiver):
         self.client.disconnect()
 
 
+def watch_alerts(port: int, root: str) -> None:
+    """The alert watcher's own process: one line with the arrival time of each alert, as the broker hands it
+    to a subscriber that does nothing else (the server's account: ``LOAXA_WATCH_PASSWORD``)."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-alert-watch")
+    client.username_pw_set(SERVER_USER, os.environ["LOAXA_WATCH_PASSWORD"])
+
+    def connected(c: mqtt.Client, *_: Any) -> None:
+        c.subscribe(f"{root}/grp/+/alert", qos=1)
+        print("ready", flush=True)
+
+    def received(*_: Any) -> None:
+        print(datetime.now(UTC).isoformat(), flush=True)
+
+    client.on_connect = connected
+    client.on_message = received
+    client.connect("127.0.0.1", port)
+    client.loop_forever()
+
+
+class AlertWatch:
+    """``watch_alerts`` in a process of its own (not sharing a GIL with the 1,000 simulated receivers)."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.seen: list[datetime] = []
+        self.ready = threading.Event()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bench.fanout", "--watch-alerts", str(stack.broker.server_port)],
+            stdout=subprocess.PIPE, text=True, cwd=ROOT_DIR,
+            env={**os.environ, "LOAXA_WATCH_PASSWORD": stack.users[SERVER_USER]})
+        threading.Thread(target=self._read, daemon=True).start()
+        if not self.ready.wait(30):
+            raise RuntimeError("the alert watcher did not connect")
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            if line.strip() == "ready":
+                self.ready.set()
+            else:
+                self.seen.append(datetime.fromisoformat(line.strip()))
+
+    def first_after(self, moment: datetime) -> datetime | None:
+        return next((t for t in list(self.seen) if t >= moment), None)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
 def system_rounds(stack: Stack, fleet: Fleet, rounds: int) -> dict[str, Any]:
     """Each round as an officer does it: listen to the emergency first (the preview renders it, and the
     broadcast reuses that audio), then send it; timed from the send."""
     http = stack.http()
     latencies, renders, calls, dispatches, per_minute, assets = [], [], [], [], [], []
+    on_wire: list[float] = []
     scheduled: list[float] = []
     complete: list[float] = []
     receivers = list(fleet.receivers.values())
+    watch = AlertWatch(stack)
     for n in range(rounds):
         text = TEXT.format(n=n + 1)
         began = time.monotonic()
         http.post(f"{stack.api}/preview", json={"text": text}, timeout=120).raise_for_status()
         renders.append(time.monotonic() - began)
-        bulletin = http.post(f"{stack.api}/bulletins", json={"title": f"Khẩn cấp {n}", "text": text}).json()
-        http.post(f"{stack.api}/bulletins/{bulletin['id']}/approve").raise_for_status()
         before = sum(r.received_bytes for r in receivers)
         called = datetime.now(UTC)
-        answer = http.post(f"{stack.api}/broadcasts", json={"bulletin_id": bulletin["id"], "targets": ["all"],
-                                                           "priority": "emergency"})
+        answer = http.post(f"{stack.api}/emergency", json={"title": f"Khẩn cấp {n}", "text": text,
+                                                           "targets": ["all"]})
         calls.append((datetime.now(UTC) - called).total_seconds())
         answer.raise_for_status()
-        broadcast_id = answer.json()["id"]
+        broadcast_id = answer.json()["broadcasts"][0]["id"]
         if not wait(lambda b=broadcast_id: all(b in r.started for r in receivers), timeout=300):
             missing = sum(broadcast_id not in r.started for r in receivers)
             raise RuntimeError(f"round {n}: {missing} receiver(s) never started; errors: {fleet.errors()[:5]}")
         latencies += [(r.started[broadcast_id] - called).total_seconds() for r in receivers]
         scheduled += [(r.scheduled[broadcast_id] - called).total_seconds() for r in receivers]
         complete += [(r.delivered[broadcast_id] - called).total_seconds() for r in receivers]
+        alerted = watch.first_after(called)
+        if alerted is None:
+            raise RuntimeError(f"round {n}: the alert watcher saw no alert")
+        on_wire.append((alerted - called).total_seconds())
         state = http.get(f"{stack.api}/broadcasts/{broadcast_id}").json()
         dispatches.append((datetime.fromisoformat(state["sent_at"]) - called).total_seconds())
         asset = state["asset"]
@@ -104,7 +164,9 @@ def system_rounds(stack: Stack, fleet: Fleet, rounds: int) -> dict[str, Any]:
         time.sleep(1)  # the played reports settle
         received = sum(r.received_bytes for r in receivers) - before
         per_minute.append(received / len(receivers) / (fleet.durations[asset] / 60) / 1000)
+    watch.stop()
     return {"latencies": latencies, "renders": renders, "calls": calls, "dispatches": dispatches,
+            "on_wire": on_wire,
             "scheduled": scheduled,
             "complete": complete,
             "kb_per_device_minute": per_minute, "assets": assets}
@@ -176,8 +238,9 @@ def run(receivers: int, rounds: int, database_url: str | None = None) -> dict[st
         "receivers": receivers, "rounds": rounds,
         "api_to_playback_s": spread(system["latencies"]),
         "preview_render_s (speech and encoding, before the send)": spread(system["renders"]),
-        "api_call_s (the broadcast and its deliveries stored)": spread(system["calls"]),
-        "api_to_sent_s (the worker's tick, the alert and audio published)": spread(system["dispatches"]),
+        "api_call_s (the emergency stored, the answer listing every device written)": spread(system["calls"]),
+        "click_to_alert_on_the_wire_s (seen by a plain subscriber)": spread(system["on_wire"]),
+        "api_to_sent_s (the alert and audio published, marked sent)": spread(system["dispatches"]),
         "api_to_entry_on_receiver_s (its alert, or its schedule)": spread(system["scheduled"]),
         "api_to_audio_checked_on_receiver_s": spread(system["complete"]),
         "floor_raw_publish_to_last_chunk_s": spread(floor),
@@ -194,7 +257,11 @@ def main() -> None:
     parser.add_argument("--receivers", type=int, nargs="+", default=[50, 200, 1000])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--database-url", help="PostgreSQL instead of SQLite (its tables are emptied)")
+    parser.add_argument("--watch-alerts", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.watch_alerts:
+        watch_alerts(args.watch_alerts, ROOT)
+        return
     for n in args.receivers:
         print(json.dumps(run(n, args.rounds, args.database_url), ensure_ascii=False), flush=True)
 

@@ -202,6 +202,15 @@ class NotifySettings:
 
 
 @dataclass
+class WorkerSettings:
+    dispatch_poll_s: float = 0.5
+    """How often the leading worker looks for queued broadcasts, stops and settings by itself. A stored
+    broadcast or stop wakes it at once (PostgreSQL NOTIFY, or a local socket beside SQLite:
+    broadcaster/delivery/wake.py), so this only bounds the wait when a wake is lost (the worker restarting,
+    its notify connection dropped) and paces the republishing of schedules that reports asked for."""
+
+
+@dataclass
 class ServerConfig:
     data_dir: str = "/var/lib/broadcaster"
     """Folder for the audio store (and the SQLite database when database_url is empty)."""
@@ -226,6 +235,7 @@ class ServerConfig:
     live: LiveSettings = field(default_factory=LiveSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     notify: NotifySettings = field(default_factory=NotifySettings)
+    worker: WorkerSettings = field(default_factory=WorkerSettings)
 
     @property
     def db_url(self) -> str:
@@ -260,6 +270,8 @@ class ServerConfig:
         if self.speech.voice != AUTO and self.speech.voice not in voices:
             raise ConfigError(f"speech.voice: {self.speech.voice!r} is not one of {AUTO}, "
                               f"{', '.join(sorted(voices))}")
+        if not 0.01 <= self.worker.dispatch_poll_s <= 3600:
+            raise ConfigError("worker.dispatch_poll_s: must be between 0.01 and 3600 seconds")
         if not 1 <= self.mqtt.chunk_kib <= 1024:
             raise ConfigError("mqtt.chunk_kib: must be between 1 and 1024")
         if self.live.public_url and not self.live.public_url.startswith(("ws://", "wss://")):

@@ -23,8 +23,6 @@ from edge_agent.protocol.fields import PRIORITY_RANK
 
 logger = logging.getLogger(__name__)
 
-HOUSEKEEPING_S = 0.2
-"""How often dispatch also sends operators' changes and the schedules reports asked for."""
 REFRESH_SCAN = 5000
 """Schedule refreshes looked at in one round."""
 REFRESH_AFTER_S = 1.0
@@ -40,7 +38,6 @@ class Dispatcher:
         """Held while a dispatch runs: a worker that steps down waits for it to finish."""
         self.resync = threading.Event()
         """Set when the leader's link (re)connects: every open schedule is published again."""
-        self._housekept_at = 0.0
         self._refresh_seen: dict[str, float] = {}
         """When this leader first saw each device's pending schedule refresh."""
 
@@ -58,10 +55,9 @@ class Dispatcher:
                 queued = session.query(Broadcast.id, Broadcast.priority).filter_by(state="queued").all()
             for broadcast_id, _ in sorted(queued, key=lambda row: (-PRIORITY_RANK[row[1]], row[0])):
                 self.send(broadcast_id)
-            if time.monotonic() - self._housekept_at >= HOUSEKEEPING_S:
-                self._housekept_at = time.monotonic()
-                self._send_operator_changes()
-                self._refresh_schedules()
+            # Then, every round (woken, or the polling tick), what operators changed and reports asked for.
+            self._send_operator_changes()
+            self._refresh_schedules()
 
     def _refresh_schedules(self) -> None:
         """Publish again the schedules that stored reports asked for (any worker may have stored them), each

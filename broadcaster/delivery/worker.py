@@ -8,7 +8,8 @@ every worker stores reports, the broker dealing them out: see docs/scale.md befo
 database is the source of truth; a worker keeps no state that a restart would lose.
 
 This class only wires the parts together and holds the two MQTT links and the leadership: what is sent is
-``publisher`` (signed publishing) and ``dispatch`` (queued broadcasts); what comes back is ``ingest``; the
+``publisher`` (signed publishing) and ``dispatch`` (queued broadcasts, run when ``wake`` says something was
+stored, and every ``worker.dispatch_poll_s`` in case a wake was lost); what comes back is ``ingest``; the
 periodic look for silence and missing reports is ``sweep``; the CAP feeds are polled by ``feeds``;
 alarms reach people by ``broadcaster.notify``.
 """
@@ -38,6 +39,7 @@ from broadcaster.delivery.live import LiveServer
 from broadcaster.delivery.publisher import Publisher
 from broadcaster.delivery.sweep import sweep as sweep_once
 from broadcaster.delivery.transcribe import transcribe_next
+from broadcaster.delivery.wake import WakeChannel
 from broadcaster.notify.dispatch import Notifier
 from broadcaster.ops import metrics
 from edge_agent.link import Link
@@ -47,8 +49,6 @@ logger = logging.getLogger(__name__)
 
 LEAD_CHECK_S = 1.0
 """How often the leader checks it still leads, and a standby tries to take the lead."""
-DISPATCH_S = 0.05
-"""How often the leader looks for queued broadcasts (one indexed query): the wait an emergency may add."""
 SWEEP_S = 10
 """How often the leader sweeps for silent devices and missing reports."""
 TRANSCRIBE_S = 20
@@ -84,6 +84,9 @@ class Worker:
         self.leadership: Leadership = leadership_for(db)
         self.leading = threading.Event()
         self.shared = config.mqtt.shared_subscriptions
+        self.woken = threading.Event()
+        """Set when dispatch should run now: something was stored (``wake``), or the leader's link connected."""
+        self.wake = WakeChannel(db, self.woken, self._stop)
         self.publisher = Publisher(config, db, self._leader_link())
         self.dispatcher = Dispatcher(config, db, self.publisher)
         self.ingester = Ingest(config, db, self.publisher, self._stop)
@@ -93,6 +96,9 @@ class Worker:
         self.scheduler = BackgroundScheduler(timezone="UTC")
         self._ingest_thread = threading.Thread(target=self.ingester.loop, name="ingest", daemon=True)
         self._lead_thread = threading.Thread(target=self._lead_loop, name="lead", daemon=True)
+        self._dispatch_thread = threading.Thread(target=self._dispatch_loop, name="dispatch", daemon=True)
+        self._halt = threading.Event()
+        """Set when the worker stops: no dispatch starts after it."""
 
     @property
     def link(self) -> Link:
@@ -125,9 +131,13 @@ class Worker:
         link = Link(
             self.client_id, self.config.mqtt.host, self.config.mqtt.port, self.config.mqtt.username,
             self.config.mqtt_password(), lambda topic, payload: self.ingester.received(topic, payload, lambda: None),
-            on_connect=lambda: self.dispatcher.resync.set(), ca_file=self.config.mqtt.ca_file)
+            on_connect=self._connected, ca_file=self.config.mqtt.ca_file)
         link.subscribe(self.topics.chunk_requests())
         return link
+
+    def _connected(self) -> None:
+        self.dispatcher.resync.set()
+        self.woken.set()
 
     def start(self) -> None:
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
@@ -136,8 +146,6 @@ class Worker:
         if self.shared:
             self.reports.start()
         self._ingest_thread.start()
-        self.scheduler.add_job(self._guarded, "interval", args=[self.dispatch], seconds=DISPATCH_S, id="dispatch",
-                               max_instances=1, coalesce=True)
         self.scheduler.add_job(self._guarded, "interval", args=[self.sweep], seconds=SWEEP_S, id="sweep",
                                max_instances=1, coalesce=True)
         self.scheduler.add_job(self._guarded, "interval", args=[self.poll_feeds], seconds=FEEDS_S, id="feeds",
@@ -157,6 +165,7 @@ class Worker:
         self._serve_metrics()
         self._try_to_lead()
         self._lead_thread.start()
+        self._dispatch_thread.start()
         logger.info("worker started as %s; broker %s:%d; %s", self.client_id, self.config.mqtt.host,
                     self.config.mqtt.port, "leading" if self.leading.is_set() else "standing by")
 
@@ -176,6 +185,19 @@ class Worker:
 
     def dispatch(self) -> None:
         self.dispatcher.dispatch()
+
+    def _dispatch_loop(self) -> None:
+        """Dispatch when woken, else every ``dispatch_poll_s``. The flag is cleared before the round: a wake
+        that comes during a round makes another one right after it, so no wake falls between two rounds."""
+        while not (self._halt.is_set() or self._stop.is_set()):
+            self.woken.wait(self.config.worker.dispatch_poll_s)
+            self.woken.clear()
+            if self._halt.is_set() or self._stop.is_set():
+                return
+            try:
+                self._guarded(self.dispatch)
+            except Exception:  # as the scheduler did for its jobs: said, and the next round tries again
+                logger.exception("dispatch failed")
 
     def sweep(self) -> None:
         self.publisher.save_signing_state()
@@ -225,11 +247,14 @@ class Worker:
         if not self.shared:
             self.reports.start()
         self.leading.set()
+        self.wake.open()
+        self.woken.set()
         self.live.start()
         logger.warning("worker %s leads: it renders, signs and publishes", self.client_id)
 
     def _step_down(self) -> None:
         self.leading.clear()
+        self.wake.close()
         self.live.stop()
         with self.dispatcher.lock:  # a dispatch under way finishes first
             self.link.stop()
@@ -262,7 +287,12 @@ class Worker:
 
         Reports left unstored are not lost: they were never acknowledged, so the broker keeps them in this
         worker's session and hands them to the next start."""
+        self._halt.set()
+        self.woken.set()
+        if self._dispatch_thread.is_alive():
+            self._dispatch_thread.join()  # a dispatch under way finishes first
         self.scheduler.shutdown(wait=True)
+        self.wake.close()
         try:
             if self.leading.is_set():
                 self.publisher.save_signing_state()

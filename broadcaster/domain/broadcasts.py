@@ -24,6 +24,7 @@ from broadcaster.db import (
     User,
     utcnow,
 )
+from broadcaster.delivery import wake
 from broadcaster.domain import airtime
 from broadcaster.domain.access import audit, require, scope_of
 from broadcaster.domain.bulletins import MAX_TITLE, visible_bulletin
@@ -99,7 +100,9 @@ def plan_broadcast(session: Session, user: User, data: dict[str, Any], timezone:
     if repeat is not None and play_at is not None:
         raise Refusal("invalid_repeat", "a recurring broadcast has 'repeat' and no 'play_at'", field="play_at")
     length = length_s if length_s is not None else (relay[1] if relay else airtime.estimate_s(bulletin))
-    rows = session.query(Device).filter(Device.id.in_(devices)).order_by(Device.id).all()
+    # An emergency breaches no rule: unless its overlaps are wanted, the rules have nothing to read.
+    wanted = overlaps or priority != "emergency"
+    rows = session.query(Device).filter(Device.id.in_(devices)).order_by(Device.id).all() if wanted else []
     breaches, overlapping = airtime.check(session, rows, priority, play_at, repeat, length, now, ZoneInfo(timezone),
                                           overlaps)
     return BroadcastPlan(bulletin, priority, play_at, devices, relay, repeat, breaches, overlapping)
@@ -155,6 +158,7 @@ def _save_broadcast(session: Session, user: User, plan: BroadcastPlan, grace_s: 
     session.flush()
     audit(session, user, "broadcast.create", f"broadcast {broadcast.id}",
           f"{priority} '{bulletin.title}' to {len(devices)} device(s)")
+    wake.ask(session)  # the leader dispatches it as soon as this commits, not at its next polling tick
     return broadcast
 
 
@@ -296,5 +300,6 @@ def stop_broadcast(session: Session, user: User, broadcast_id: int) -> Broadcast
         raise Refusal("not_stoppable", f"broadcast {broadcast_id} is {broadcast.state}", status=409)
     broadcast.error = f"stopped by {user.username}"
     session.flush()
+    wake.ask(session)
     audit(session, user, "broadcast.stop", f"broadcast {broadcast.id}")
     return broadcast

@@ -8,6 +8,7 @@ audit log says who. It overrides the air-time rules (a storm at 3 a.m. is announ
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -39,9 +40,15 @@ class Sent:
     broadcasts: list[Broadcast]
 
 
-def send_emergency(session: Session, user: User, data: dict[str, Any], grace_s: int, timezone: str) -> Sent:
+def send_emergency(session: Session, user: User, data: dict[str, Any], grace_s: int, timezone: str,
+                   first_stored: Callable[[], None] | None = None) -> Sent:
     """``{"targets": ["all"], "text": "..."}`` or ``{"template": "storm"}``, optionally ``"title"``,
-    ``"repeat_count"`` (1-10 plays in all) and ``"repeat_every_min"`` (1-120)."""
+    ``"repeat_count"`` (1-10 plays in all) and ``"repeat_every_min"`` (1-120).
+
+    ``first_stored`` (the web layer's commit) is called once the first play and its deliveries are stored and
+    before the repeats are: committed, it wakes the leader, whose alert goes out while the repeats are stored.
+    Every check is made before it; the repeats' own are the first play's, so only the database failing can
+    leave an emergency stored without its repeats (and the officer is told: 503)."""
     require(user, "emergency")
     template = data.get("template")
     if template is not None:
@@ -60,7 +67,8 @@ def send_emergency(session: Session, user: User, data: dict[str, Any], grace_s: 
     if not isinstance(every, int) or isinstance(every, bool) or not 1 <= every <= 120:
         raise Refusal("invalid_repeat", "'repeat_every_min' must be 1 to 120 minutes", field="repeat_every_min")
     bulletin = approved_bulletin(session, user, title, text, "emergency")
-    return air(session, user, bulletin, data.get("targets", ["all"]), count, every, grace_s, timezone, "emergency")
+    return air(session, user, bulletin, data.get("targets", ["all"]), count, every, grace_s, timezone, "emergency",
+               first_stored=first_stored)
 
 
 def _optional_text(data: dict[str, Any], name: str) -> str | None:
@@ -90,9 +98,11 @@ def approved_bulletin(session: Session, user: User, title: str, text: str, prior
 
 
 def air(session: Session, user: User, bulletin: Bulletin, targets: Any, count: int, every: int, grace_s: int,
-        timezone: str, priority: str, now: datetime | None = None, play_at: datetime | None = None) -> Sent:
+        timezone: str, priority: str, now: datetime | None = None, play_at: datetime | None = None,
+        first_stored: Callable[[], None] | None = None) -> Sent:
     """``count`` plays of an approved bulletin, ``every`` minutes apart, the first at ``play_at`` (None: at once),
-    by someone trusted with emergencies (a CAP alert also at the lower priority the mapping table gave it)."""
+    by someone trusted with emergencies (a CAP alert also at the lower priority the mapping table gave it).
+    ``first_stored``: called once the first play is stored, if it plays at once (see ``send_emergency``)."""
     now = now or utcnow()
     first = play_at or now
     broadcasts = []
@@ -101,6 +111,8 @@ def air(session: Session, user: User, bulletin: Bulletin, targets: Any, count: i
         broadcasts.append(create_broadcast(session, user, {"bulletin_id": bulletin.id, "targets": targets,
                                                            "priority": priority, "play_at": when},
                                            grace_s, timezone, now=now, permission="emergency"))
+        if n == 0 and play_at is None and first_stored is not None:
+            first_stored()  # the first play (with its own audit entry) out; the repeats and this audit after
     audit(session, user, "emergency.send" if priority == "emergency" else "alert.send", f"bulletin {bulletin.id}",
           f"{bulletin.title}; {count} play(s) every {every} min; broadcasts {[b.id for b in broadcasts]}")
     return Sent(bulletin, broadcasts)

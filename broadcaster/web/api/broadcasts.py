@@ -16,6 +16,9 @@ from broadcaster.web.common import config, db
 @authenticated
 def create_broadcast() -> tuple[Response, int]:
     broadcast = broadcasts.create_broadcast(db(), g.user, body(), config().grace_s, config().timezone)
+    # Stored (and the leader woken) before the answer is written: it lists every device, thousands for a
+    # province, and an emergency must not wait for that.
+    db().commit()
     return jsonify(serializers.broadcast_json(broadcast)), 201
 
 
@@ -81,6 +84,8 @@ def emergency_templates() -> Response:
 def send_emergency() -> tuple[Response, int]:
     """Out at once at emergency priority, over the air-time rules: ``{"targets": ["all"] or area/device ids,
     "text": "..." or "template": "storm", "repeat_count": 3, "repeat_every_min": 10}``."""
-    sent = emergency.send_emergency(db(), g.user, body(), config().grace_s, config().timezone)
+    sent = emergency.send_emergency(db(), g.user, body(), config().grace_s, config().timezone,
+                                    first_stored=db().commit)
+    db().commit()  # the repeats, before the answer that lists every device
     return jsonify(bulletin=serializers.bulletin_json(sent.bulletin),
                    broadcasts=[serializers.broadcast_json(b) for b in sent.broadcasts]), 201

@@ -102,7 +102,8 @@ def emergency_page(user: User) -> str | Response | tuple[str, int]:
         if form.get("template"):
             data["template"] = form["template"]
         with Refused() as refused:
-            sent = emergency.send_emergency(db(), user, data, config().grace_s, config().timezone)
+            sent = emergency.send_emergency(db(), user, data, config().grace_s, config().timezone,
+                                            first_stored=db().commit)
         if not refused.message:
             flash(gettext("Đã phát khẩn cấp: %(n)s lượt.", n=len(sent.broadcasts)), "success")
             return redirect(url_for("ui.broadcast", broadcast_id=sent.broadcasts[0].id))
