@@ -107,18 +107,19 @@ def resolve_targets(session: Session, targets: Any, scope: Scope) -> list[str]:
     if not isinstance(targets, list) or not targets or not all(isinstance(t, str) for t in targets):
         raise Refusal("invalid_targets", "'targets' must be a non-empty list of device ids, \"area:<id>\", "
                       "\"group:<id>\" or [\"all\"]", field="targets")
-    devices = {d.id: d for d in session.query(Device)}
+    # Each cluster's village, as plain pairs: a province's thousands of clusters are not loaded as objects.
+    villages: dict[str, int | None] = dict(session.query(Device.id, Device.village_id).all())
     chosen: set[str] = set()
     for target in targets:
         if target == "all":
-            chosen |= {d.id for d in devices.values() if scope.has_device(d)}
+            chosen |= {d for d, village in villages.items() if scope.has_area(village)}
         elif target.startswith("group:"):
             group_id = parse_id(target[6:])
             group = session.get(DeviceGroup, group_id) if group_id is not None else None
-            if group is None or not visible_group(scope, group, devices):
+            if group is None or not visible_group(scope, group, villages):
                 raise Refusal("unknown_target", f"unknown group {target[6:]!r}", field="targets")
             members = {m.device_id for m in group.members}
-            if not all(scope.has_device(devices[d]) for d in members):
+            if not all(scope.has_area(villages.get(d)) for d in members):
                 raise Refusal("out_of_scope", f"group {group.name!r} has clusters outside your areas", status=403,
                               field="targets")
             chosen |= members
@@ -129,10 +130,10 @@ def resolve_targets(session: Session, targets: Any, scope: Scope) -> list[str]:
             if not scope.has_area(area_id):
                 raise Refusal("out_of_scope", f"area {area_id} is outside your areas", status=403, field="targets")
             under = below(session, [area_id])
-            chosen |= {d.id for d in devices.values() if d.village_id in under}
-        elif target not in devices:
+            chosen |= {d for d, village in villages.items() if village in under}
+        elif target not in villages:
             raise Refusal("unknown_target", f"unknown device {target[:63]!r}", field="targets")
-        elif not scope.has_device(devices[target]):
+        elif not scope.has_area(villages[target]):
             raise Refusal("out_of_scope", f"device {target} is outside your areas", status=403, field="targets")
         else:
             chosen.add(target)
@@ -229,18 +230,21 @@ def create_area(session: Session, user: User, data: dict[str, Any]) -> Area:
     return area
 
 
-def visible_group(scope: Scope, group: DeviceGroup, devices: dict[str, Device]) -> bool:
-    """A group is seen by users of its area, or, without one, by those who cover every member."""
+def visible_group(scope: Scope, group: DeviceGroup, villages: dict[str, int | None]) -> bool:
+    """A group is seen by users of its area, or, without one, by those who cover every member (``villages``:
+    each cluster's village)."""
     if group.area_id is not None:
         return scope.has_area(group.area_id)
-    return scope.everywhere or all(scope.has_device(devices[m.device_id]) for m in group.members)
+    return scope.everywhere or all(scope.has_area(villages.get(m.device_id)) for m in group.members)
 
 
 def list_groups(session: Session, user: User) -> list[DeviceGroup]:
     require(user, "view")
     scope = scope_of(session, user)
-    devices = {d.id: d for d in session.query(Device)}
-    return [g for g in session.query(DeviceGroup).order_by(DeviceGroup.name) if visible_group(scope, g, devices)]
+    groups = session.query(DeviceGroup).order_by(DeviceGroup.name).all()
+    members = {m.device_id for g in groups if g.area_id is None for m in g.members}
+    villages = dict(session.query(Device.id, Device.village_id).filter(Device.id.in_(members)).all()) if members else {}
+    return [g for g in groups if visible_group(scope, g, villages)]
 
 
 def save_group(session: Session, user: User, data: dict[str, Any], group_id: int | None = None) -> DeviceGroup:

@@ -95,8 +95,11 @@ class Tree:
     def __post_init__(self) -> None:
         for area_id, (_, _, parent) in self.areas.items():
             self.children.setdefault(parent, []).append(area_id)
-        for ids in self.children.values():
-            ids.sort(key=lambda a: (sort_key(self.areas[a][0]), a))
+
+    def kids(self, parent: int | None) -> list[int]:
+        """The areas right under ``parent`` (None: the top ones), in Vietnamese order (sorted when asked: a
+        province has thousands of areas, a page shows the children of one)."""
+        return sorted(self.children.get(parent, []), key=lambda a: (sort_key(self.areas[a][0]), a))
 
     def below(self, roots: Iterable[int]) -> set[int]:
         """The areas ``roots`` and every area under them."""
@@ -212,7 +215,7 @@ def place(session: Session, user: User, tree: Tree, area_id: int | None) -> Plac
     all of theirs."""
     require(user, "view")
     scope = scope_of(session, user)
-    roots = (tuple(tree.children.get(None, [])) if scope.everywhere
+    roots = (tuple(tree.kids(None)) if scope.everywhere
              else tuple(sorted(a.area_id for a in user.areas if a.area_id in tree.areas)))
     if area_id is not None:
         if area_id not in tree.areas or not scope.has_area(area_id):
@@ -248,7 +251,7 @@ def overview(session: Session, user: User, zone: ZoneInfo, area_id: int | None =
     fleet = summary(session, zone)
     villages = _villages(tree, where)
     clusters = [c for c in fleet.clusters if villages is None or c.village_id in villages]
-    kids = list(where.roots) if where.area is None else tree.children.get(where.area, [])
+    kids = list(where.roots) if where.area is None else tree.kids(where.area)
     owner = {a: k for k in kids for a in tree.below([k])}
     by_child: dict[int, list[Cluster]] = {k: [] for k in kids}
     for c in clusters:
