@@ -174,6 +174,9 @@ class Link:
     a_dev: str
     b: Host
     b_dev: str
+    a_address: str = ""
+    """The ``a`` end's address ("" for a bridge port's host end until it has one)."""
+    b_address: str = ""
 
     def ends(self) -> tuple[tuple[Host, str], tuple[Host, str]]:
         return (self.a, self.a_dev), (self.b, self.b_dev)
@@ -294,8 +297,9 @@ class Network:
         """A veth pair between two hosts, with a /24 of its own: ``a`` is .1, ``b`` is .2."""
         subnet = self._subnet()
         link = self._veth(a, b, _dev(b), _dev(a))
-        for host, dev, last in ((a, link.a_dev, 1), (b, link.b_dev, 2)):
-            self._address(host, dev, f"{subnet}.{last}")
+        link.a_address, link.b_address = f"{subnet}.1", f"{subnet}.2"
+        self._address(a, link.a_dev, link.a_address)
+        self._address(b, link.b_dev, link.b_address)
         return link
 
     def bridge(self, name: str) -> Host:
@@ -311,7 +315,8 @@ class Network:
         """Connect ``host`` to the bridge: a veth whose ``a`` end is in ``host``, ``b`` end a bridge port."""
         link = self._veth(host, bridge, _dev(bridge), _dev(host))
         bridge.run(["ip", "link", "set", "dev", link.b_dev, "master", "br0"])
-        self._address(host, link.a_dev, f"{self.bridges[bridge.name]}.{next(self._peers[bridge.name])}")
+        link.a_address = f"{self.bridges[bridge.name]}.{next(self._peers[bridge.name])}"
+        self._address(host, link.a_dev, link.a_address)
         return link
 
     def _veth(self, a: Host, b: Host, a_dev: str, b_dev: str) -> Link:
