@@ -9,6 +9,7 @@ import textwrap
 
 import pytest
 
+from tests.support.env import wait_until
 from tests.support.hosts import Host, Network, Unsupported, netem_available, nft_available, sweep_orphans
 
 SERVE = textwrap.dedent("""
@@ -131,7 +132,8 @@ def test_delay_is_added_where_the_kernel_has_netem_and_refused_plainly_where_not
 
 
 def test_closing_removes_every_namespace_and_process_even_after_a_failure() -> None:
-    from tests.support.hosts import unavailable_reason
+    from tests.support.env import wait_until
+from tests.support.hosts import unavailable_reason
 
     if (reason := unavailable_reason()) is not None:
         pytest.skip(reason)
@@ -146,7 +148,8 @@ def test_closing_removes_every_namespace_and_process_even_after_a_failure() -> N
 
 
 def test_namespaces_of_a_killed_test_process_are_swept() -> None:
-    from tests.support.hosts import unavailable_reason
+    from tests.support.env import wait_until
+from tests.support.hosts import unavailable_reason
 
     if (reason := unavailable_reason()) is not None:
         pytest.skip(reason)
@@ -154,7 +157,13 @@ def test_namespaces_of_a_killed_test_process_are_swept() -> None:
     gone.wait()
     orphan = f"lx{gone.pid}-1-left"
     subprocess.run(["ip", "netns", "add", orphan], check=True)
+    left = subprocess.Popen(["ip", "netns", "exec", orphan, "sleep", "60"])
     try:
+        wait_until(lambda: str(left.pid) in subprocess.run(["ip", "netns", "pids", orphan], capture_output=True,
+                                                            text=True).stdout.split(), timeout=5, interval=0.02)
         assert orphan in sweep_orphans()
+        assert left.wait(timeout=5) != 0, "what the dead test left running in its host was killed"
     finally:
+        left.kill()
+        left.wait()
         subprocess.run(["ip", "netns", "del", orphan], capture_output=True)

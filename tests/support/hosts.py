@@ -91,7 +91,8 @@ def _qdisc_works(qdisc: list[str]) -> bool:
 
 
 def sweep_orphans() -> list[str]:
-    """Delete the namespaces of ``lx<pid>`` test processes that no longer run (killed before cleaning up)."""
+    """Delete the namespaces of ``lx<pid>`` test processes that no longer run (killed before cleaning up), and
+    kill what still runs inside them."""
     removed = []
     for line in _run(["ip", "netns", "list"], check=False).stdout.splitlines():
         name = line.split()[0] if line.split() else ""
@@ -101,6 +102,7 @@ def sweep_orphans() -> list[str]:
         try:
             os.kill(int(digits), 0)
         except ProcessLookupError:
+            _kill_leftovers(name)  # its brokers and receivers would otherwise run on, unseen
             _run(["ip", "netns", "del", name], check=False)
             removed.append(name)
         except PermissionError:
