@@ -10,7 +10,15 @@ import textwrap
 import pytest
 
 from tests.support.env import wait_until
-from tests.support.hosts import Host, Network, Unsupported, netem_available, nft_available, sweep_orphans
+from tests.support.hosts import (
+    Host,
+    Network,
+    Unsupported,
+    netem_available,
+    nft_available,
+    sweep_orphans,
+    unavailable_reason,
+)
 
 SERVE = textwrap.dedent("""
     import socket, sys, time
@@ -132,9 +140,6 @@ def test_delay_is_added_where_the_kernel_has_netem_and_refused_plainly_where_not
 
 
 def test_closing_removes_every_namespace_and_process_even_after_a_failure() -> None:
-    from tests.support.env import wait_until
-from tests.support.hosts import unavailable_reason
-
     if (reason := unavailable_reason()) is not None:
         pytest.skip(reason)
     with pytest.raises(RuntimeError), Network() as net:
@@ -148,9 +153,6 @@ from tests.support.hosts import unavailable_reason
 
 
 def test_namespaces_of_a_killed_test_process_are_swept() -> None:
-    from tests.support.env import wait_until
-from tests.support.hosts import unavailable_reason
-
     if (reason := unavailable_reason()) is not None:
         pytest.skip(reason)
     gone = subprocess.Popen(["true"])
