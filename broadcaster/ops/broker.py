@@ -21,6 +21,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from edge_agent.protocol.topics import Topics
@@ -96,17 +97,36 @@ def write_password_files(folder: Path, server_user: str, server_hash: str | None
                  password_file_text({u: h for u, h in device_hashes.items() if u != server_user}))
 
 
-def acl_text(root: str, server_user: str) -> str:
+def acl_text(root: str, server_user: str, bridges: Sequence[str] = ()) -> str:
     """Devices reach only their own topics and read audio and alerts (``Topics.device_access``); the server
-    reaches everything."""
+    reaches everything, and so do the regional brokers' bridges (``bridges``, their user names on this one)."""
     return "\n".join([
-        f"user {server_user}",
-        f"topic readwrite {root}/#",
-        "",
+        *(line for user in (server_user, *bridges) for line in (f"user {user}", f"topic readwrite {root}/#", "")),
         "# Every other user is a device whose user name is its id (%u).",
         *(f"pattern {access} {topic}" for access, topic in Topics(root).device_access("%u")),
         "",
     ])
+
+
+def bridge_lines(root: str, name: str, address: str, port: int, username: str, password: str,
+                 restart: tuple[int, int] = (5, 60)) -> list[str]:
+    """A regional broker's bridge to the central one (config/mosquitto-region.example.conf): towards the
+    region what a device may read, towards the centre what a device may write (``Topics.device_access``, so
+    the bridge carries exactly the receivers' topics), one persistent session on the central broker."""
+    directions = {"read": "in", "write": "out"}
+    return [
+        f"connection {name}",
+        f"address {address}:{port}",
+        f"remote_username {username}",
+        f"remote_password {password}",
+        f"remote_clientid {username}",
+        "cleansession false",
+        "try_private true",
+        f"restart_timeout {restart[0]} {restart[1]}",
+        "notifications true",
+        f"notification_topic {root}/bridge/{name}/state",
+        *(f"topic {topic} {directions[access]} 1" for access, topic in Topics(root).device_access("+")),
+    ]
 
 
 def mosquitto_path() -> str | None:
@@ -134,6 +154,12 @@ class Mosquitto:
         self.port = port or free_port()
         self.server_port = server_port or free_port()
         self.process: subprocess.Popen[bytes] | None = None
+        self.bind = "127.0.0.1"
+        """The device listener's address (the server's stays on the loopback)."""
+        self.bridges: tuple[str, ...] = ()
+        """User names of regional brokers' bridges, allowed every topic under the root (``acl_text``)."""
+        self.extra: list[str] = []
+        """Lines appended to the configuration (a regional broker's ``bridge_lines``)."""
 
     def write_config(self) -> Path:
         if mosquitto_path() is None:
@@ -145,7 +171,7 @@ class Mosquitto:
             hashes = {user: mosquitto_hash(password) for user, password in self.users.items()}
             write_password_files(d, self.server_user, hashes.get(self.server_user), hashes)
         acl, conf = d / ACL, d / "mosquitto.conf"
-        acl.write_text(acl_text(self.root, self.server_user))
+        acl.write_text(acl_text(self.root, self.server_user, self.bridges))
 
         def door(password_file: Path) -> list[str]:
             return ["allow_anonymous false", f"password_file {password_file}", f"acl_file {acl}"]
@@ -163,7 +189,7 @@ class Mosquitto:
             f"listener {self.server_port} 127.0.0.1",
             *door(files / SERVER_PASSWORDS),
             "# Receivers: the client id is replaced by the user name, so no device can connect as another.",
-            f"listener {self.port} 127.0.0.1",
+            f"listener {self.port} {self.bind}",
             *device_door,
             *tls_lines,
             "persistence true",
@@ -182,6 +208,7 @@ class Mosquitto:
             "max_packet_size 2097152",
             # Only honoured when started as root: stay the invoking user so our files stay readable.
             f"user {getpass.getuser()}",
+            *self.extra,
             "",
         ]))
         return conf

@@ -9,7 +9,7 @@ import struct
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -96,9 +96,9 @@ def _shut(s: socket.socket) -> None:
         s.shutdown(socket.SHUT_RDWR)
 
 
-def spawn_worker(env: Env, name: str | None = None) -> subprocess.Popen[bytes]:
+def spawn_worker(env: Env, name: str | None = None, prefix: Sequence[str] = ()) -> subprocess.Popen[bytes]:
     """The worker as ``broadcaster worker`` runs under systemd, so a test can kill -9 it; ``name`` for one of
-    several."""
+    several; ``prefix`` runs it through another command (``ip netns exec HOST``: on a test host of its own)."""
     data = asdict(env.config)
     data["database_url"] = str(env.db.engine.url.render_as_string(hide_password=False))
     if not data["speech"]["voices"]:
@@ -106,7 +106,7 @@ def spawn_worker(env: Env, name: str | None = None) -> subprocess.Popen[bytes]:
     path = env.root / "worker.toml"
     path.write_text(dump_toml(data))
     with (env.root / "worker.log").open("ab") as log:
-        process = subprocess.Popen([sys.executable, "-m", "broadcaster.cli", "worker", "--config", str(path),
+        process = subprocess.Popen([*prefix, sys.executable, "-m", "broadcaster.cli", "worker", "--config", str(path),
                                     *(["--name", name] if name else [])], stdout=log, stderr=log)
     env.processes.append(process)
     return process
