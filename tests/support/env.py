@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
+from typing import Protocol
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -67,10 +68,22 @@ def start_broker(directory: Path) -> Mosquitto:
     return mosquitto
 
 
+class Broker(Protocol):
+    """What a test server needs of its broker: a mosquitto, or a NATS cluster (tests/network)."""
+
+    @property
+    def port(self) -> int: ...  # the receivers'
+
+    @property
+    def server_port(self) -> int: ...  # the worker's
+
+    users: dict[str, str]
+
+
 class Env:
     """A broadcaster (config, database, API token) wired to the session's broker."""
 
-    def __init__(self, config: ServerConfig, db: Database, token: str, broker: Mosquitto, root: Path) -> None:
+    def __init__(self, config: ServerConfig, db: Database, token: str, broker: Broker, root: Path) -> None:
         self.config, self.db, self.token, self.broker, self.root = config, db, token, broker, root
         self.app = create_app(config, db, {"TESTING": True})
         self.client = self.app.test_client()
@@ -186,7 +199,7 @@ class Env:
             self.worker.stop()
 
 
-def make_env(database: Database, broker: Mosquitto, tmp_path: Path) -> Env:
+def make_env(database: Database, broker: Broker, tmp_path: Path) -> Env:
     """A server (config, signing key, an admin, a commune of villages with one device each) on ``database``."""
     # Each test gets its own topic root, so retained messages of one test never reach another.
     root = "t" + secrets.token_hex(4)
