@@ -250,6 +250,12 @@ OPERATIONS: list[tuple[str, str, str, J | None, int, J | None]] = [
      body(obj(["on"], on=BOOL)), 200, obj(device=STR, on=BOOL, sent=BOOL)),
     ("put", "/devices/{device_id}/position", "Set where a cluster stands", body(obj(lat=N_NUM, lon=N_NUM)), 200,
      obj(device=STR, lat=N_NUM, lon=N_NUM)),
+    ("get", "/map", "The map: every cluster in your areas as [id, name, lat, lon, state] (state: an index into "
+     "states; lat, lon null until placed) and your areas' outlines (GeoJSON); an ETag, 304 when unchanged", None,
+     200, obj(["states", "clusters", "outlines"], states=array(STR), clusters=array(
+         {"type": "array", "minItems": 5, "maxItems": 5, "prefixItems": [STR, STR, N_NUM, N_NUM, INT]}),
+         outlines=array(obj(["id", "name", "kind", "geometry"], id=INT, name=STR, kind=STR,
+                            geometry={"type": "object"})))),
     ("get", "/dashboard", "Every cluster's live row", None, 200, array(ref("DashboardRow"))),
     ("get", "/events", "Server-Sent Events: device, alarms", None, 200, None),
     ("get", "/export/clusters", "Export: every cluster in your areas, its state and the areas above it by level",

@@ -36,7 +36,7 @@ from broadcaster.web.pages.wording import ACTION_LABELS, said_events, said_text
 @login_required
 def dashboard_page(user: User) -> str:
     return render_template("dashboard.html", user=user, rows=dashboard.device_rows(db(), user),
-                           alarms=dashboard.alarm_rows(db(), user), tiles=config().web.map_tiles,
+                           alarms=dashboard.alarm_rows(db(), user),
                            zone=config().timezone)
 
 

@@ -1,5 +1,5 @@
-// The live dashboard: rows and alarms follow the server's event stream (no reload), and a small map places
-// the clusters that have coordinates, on tiles when a tile source is configured and on a plain plane if not.
+// The live dashboard: rows and alarms follow the server's event stream (no reload). The map beside them is
+// static/map.js's own (templates/_map.html).
 (function () {
   "use strict";
   const t = window.loaxaText;
@@ -9,7 +9,6 @@
   const status = document.getElementById("live-status");
   const csrf = document.querySelector("input[name=csrf_token]");
   const rows = JSON.parse(document.getElementById("dashboard-data").textContent);
-  const positions = {};
 
   function cell(row, field) { return row.querySelector(`[data-field="${field}"]`); }
 
@@ -36,8 +35,6 @@
     cell(row, "link_quality").textContent = data.link_quality == null ? "—" : window.loaxaNumber(data.link_quality, 0) + "%";
     cell(row, "alarms").textContent = data.alarms || "";
     row.dataset.state = data.state;
-    positions[data.id] = data;
-    drawMap();
   }
 
   function showAlarms(alarms) {
@@ -68,54 +65,6 @@
         item.append(form);
       }
       list.append(item);
-    }
-  }
-
-  // The map: Web Mercator, zoom chosen so every placed cluster fits.
-  const map = document.getElementById("map");
-  function project(lat, lon, zoom) {
-    const scale = 256 * Math.pow(2, zoom);
-    const sin = Math.sin(lat * Math.PI / 180);
-    return [(lon + 180) / 360 * scale, (0.5 - Math.log((1 + sin) / (1 - sin)) / (4 * Math.PI)) * scale];
-  }
-  function drawMap() {
-    if (!map) return;
-    const placed = Object.values(positions).filter(d => d.lat != null && d.lon != null);
-    map.replaceChildren();
-    if (!placed.length) return;
-    const width = map.clientWidth || 600, height = map.clientHeight || 360;
-    let zoom = 16;
-    for (; zoom > 2; zoom--) {
-      const xs = placed.map(d => project(d.lat, d.lon, zoom));
-      const spanX = Math.max(...xs.map(p => p[0])) - Math.min(...xs.map(p => p[0]));
-      const spanY = Math.max(...xs.map(p => p[1])) - Math.min(...xs.map(p => p[1]));
-      if (spanX < width - 60 && spanY < height - 60) break;
-    }
-    const points = placed.map(d => [d, project(d.lat, d.lon, zoom)]);
-    const cx = (Math.min(...points.map(p => p[1][0])) + Math.max(...points.map(p => p[1][0]))) / 2;
-    const cy = (Math.min(...points.map(p => p[1][1])) + Math.max(...points.map(p => p[1][1]))) / 2;
-    const left = cx - width / 2, top = cy - height / 2;
-    const tiles = map.dataset.tiles;
-    if (tiles) {
-      for (let tx = Math.floor(left / 256); tx <= Math.floor((left + width) / 256); tx++) {
-        for (let ty = Math.floor(top / 256); ty <= Math.floor((top + height) / 256); ty++) {
-          const img = document.createElement("img");
-          img.src = tiles.replace("{z}", zoom).replace("{x}", tx).replace("{y}", ty);
-          img.alt = "";
-          img.style.cssText = `position:absolute;left:${tx * 256 - left}px;top:${ty * 256 - top}px;width:256px;height:256px`;
-          img.onerror = () => img.remove();  // no tiles (offline): the markers still stand on the plain map
-          map.append(img);
-        }
-      }
-    }
-    for (const [device, [x, y]] of points) {
-      const marker = document.createElement("div");
-      marker.className = "state " + device.state;
-      marker.dataset.marker = device.id;
-      marker.title = device.name;
-      marker.textContent = "● " + device.name;
-      marker.style.cssText = `position:absolute;left:${x - left}px;top:${y - top}px;transform:translate(-6px,-50%);font-size:.85rem`;
-      map.append(marker);
     }
   }
 
