@@ -17,7 +17,7 @@
   const URGENCY = ["failed", "offline", "playing", "online", "off"];  // a group takes its most urgent member's colour
   const maxZoom = Number(box.dataset.maxZoom) || 19;
 
-  const map = L.map(box, {maxZoom: maxZoom, zoomSnap: 0.5, worldCopyJump: true});
+  const map = L.map(box, {maxZoom: maxZoom, worldCopyJump: true});
   map.attributionControl.setPrefix(false);
   if (box.dataset.tiles) {
     L.tileLayer(box.dataset.tiles, {maxZoom: maxZoom, attribution: box.dataset.attribution || ""}).addTo(map);

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -16,7 +17,7 @@ from playwright.sync_api import Browser, Page, expect
 from broadcaster.db import Alarm, Area, Device
 from broadcaster.ops.bootstrap import ensure_area, ensure_device
 from tests.broadcaster.web.test_phone import problems
-from tests.support.browser import NARROW, log_in, open_page
+from tests.support.browser import NARROW, log_in, open_page, screenshot
 from tests.support.env import Env
 
 pytestmark = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
@@ -62,7 +63,7 @@ def markers(page: Page) -> list[str]:
     return page.eval_on_selector_all("#fleet-map .map-marker", "es => es.map(e => e.dataset.device)")
 
 
-def test_outline_markers_and_colours_without_tiles(env: Env, site: str, page: Page) -> None:
+def test_outline_markers_and_colours_without_tiles(env: Env, site: str, page: Page, tmp_path: Path) -> None:
     seed(env)
     with watched(page, site) as seen:
         log_in(page, site, "van-hanh", "van-hanh password 123")
@@ -78,6 +79,7 @@ def test_outline_markers_and_colours_without_tiles(env: Env, site: str, page: Pa
         assert board.locator("img.leaflet-tile").count() == 0, "no tile server configured: no tiles asked for"
         expect(page.locator("#map-unplaced")).to_contain_text("1 cụm loa chưa có tọa độ")
         expect(page.locator("#map-legend [data-count=online]")).to_have_text("2")
+        screenshot(page, "map", tmp_path)
         assert "loa-ben" not in page.inner_html("#fleet-map") + page.inner_html("#map-device")
 
         # loa-01 online, green as in the list; then the worker finds it silent: red, without a reload.
@@ -172,7 +174,7 @@ def test_who_may_not_place_a_cluster_is_refused(env: Env, site: str, page: Page)
     assert _position(env, "loa-03") == (None, None)
 
 
-def test_the_map_page_on_a_narrow_phone(env: Env, site: str, chromium: Browser) -> None:
+def test_the_map_page_on_a_narrow_phone(env: Env, site: str, chromium: Browser, tmp_path: Path) -> None:
     seed(env)
     with open_page(chromium, NARROW) as phone:
         log_in(phone, site, "van-hanh", "van-hanh password 123")
@@ -180,6 +182,7 @@ def test_the_map_page_on_a_narrow_phone(env: Env, site: str, chromium: Browser) 
             phone.goto(site + path)
             if path == "/map":
                 expect(phone.locator("#fleet-map .map-marker")).to_have_count(2)
+                screenshot(phone, "map-phone", tmp_path)
             assert not problems(phone, phone=True), (path, problems(phone, phone=True))
 
 
