@@ -253,7 +253,8 @@ OPERATIONS: list[tuple[str, str, str, J | None, int, J | None]] = [
     ("get", "/map", "The map: every cluster in your areas as [id, name, lat, lon, state] (state: an index into "
      "states; lat, lon null until placed) and your areas' outlines (GeoJSON); an ETag, 304 when unchanged", None,
      200, obj(["states", "clusters", "outlines"], states=array(STR), clusters=array(
-         {"type": "array", "minItems": 5, "maxItems": 5, "prefixItems": [STR, STR, N_NUM, N_NUM, INT]}),
+         {"type": "array", "minItems": 5, "maxItems": 5, "items": {"type": ["string", "number", "null"]},
+          "description": "[id (string), name (string), lat (number or null), lon (number or null), state (integer)]"}),
          outlines=array(obj(["id", "name", "kind", "geometry"], id=INT, name=STR, kind=STR,
                             geometry={"type": "object"})))),
     ("get", "/dashboard", "Every cluster's live row", None, 200, array(ref("DashboardRow"))),
