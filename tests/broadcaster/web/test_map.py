@@ -209,3 +209,20 @@ def test_the_maps_data_in_the_api(env: Env) -> None:
     theirs = env.client.get("/api/v1/map", headers=other).get_json()
     assert [c[0] for c in theirs["clusters"]] == ["loa-ben"] and theirs["outlines"] == []
     assert "/map" in env.client.get("/api/v1/openapi.json").get_json()["paths"]
+
+
+def test_with_a_tile_server_that_cannot_be_reached(env: Env, site: str, page: Page) -> None:
+    """Tiles configured (the province's server) but out of reach: they are asked only of that server, the
+    credit it asks for is shown, and the clusters and the outline are drawn all the same."""
+    seed(env)
+    env.config.map.tile_url = "http://127.0.0.1:9/tiles/{z}/{x}/{y}.png"  # port 9 (discard): nobody answers
+    env.config.map.attribution = "Bản đồ: Sở TT&amp;TT"
+    with watched(page, site) as seen:
+        log_in(page, site, "van-hanh", "van-hanh password 123")
+        page.goto(site + "/map")
+        board = page.locator("#fleet-map")
+        expect(board.locator(".map-marker")).to_have_count(2)
+        expect(board.locator(".leaflet-overlay-pane path")).to_have_count(1)
+        expect(board.locator(".leaflet-control-attribution")).to_have_text("Bản đồ: Sở TT&TT")
+        expect(board.locator("img.leaflet-tile").first).to_be_attached()
+    assert seen["outside"] and all(u.startswith("http://127.0.0.1:9/tiles/") for u in seen["outside"]), seen
