@@ -58,8 +58,29 @@ class WebSettings:
     secure_cookies: bool = False
     """Mark the session cookie Secure (set true behind HTTPS)."""
     map_tiles: str = ""
-    """Map tile URL for the dashboard, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png (mind the tile
-    server's usage policy) or a local tile server; empty: the map shows the clusters without tiles."""
+    """The former name of map.tile_url, still read when map.tile_url is empty."""
+
+
+OSM_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>'
+"""What OpenStreetMap's tiles must say under the map (their licence, ODbL)."""
+
+
+@dataclass
+class MapSettings:
+    tile_url: str = ""
+    """Tiles under the map ({z}/{x}/{y}, optionally {s}), e.g. a provincial tile server
+    https://bando.example.gov.vn/tiles/{z}/{x}/{y}.png or https://tile.openstreetmap.org/{z}/{x}/{y}.png (mind
+    its usage policy). Empty (the default): no tiles, the area outlines and the clusters on a plain background,
+    which works on a network without the Internet and sends nobody the officers' whereabouts."""
+    attribution: str = ""
+    """The credit the tile server asks for, shown under the map (HTML); empty: OpenStreetMap's for its tiles."""
+    max_zoom: int = 19
+    """The closest zoom the tile server has."""
+
+    def credit(self, url: str) -> str:
+        if self.attribution or not url:
+            return self.attribution
+        return OSM_ATTRIBUTION if "openstreetmap." in url else ""
 
 
 @dataclass
@@ -236,6 +257,7 @@ class ServerConfig:
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     notify: NotifySettings = field(default_factory=NotifySettings)
     worker: WorkerSettings = field(default_factory=WorkerSettings)
+    map: MapSettings = field(default_factory=MapSettings)
 
     @property
     def db_url(self) -> str:
@@ -286,7 +308,17 @@ class ServerConfig:
             raise ConfigError("notify.summary_at: must be a local time HH:MM, e.g. 06:00")
         if not self.notify.telegram.api_url.startswith(("http://", "https://")):
             raise ConfigError("notify.telegram.api_url: must start with http:// or https://")
+        tiles = self.tile_url()
+        if tiles and not (tiles.startswith(("http://", "https://", "/")) and
+                          all(part in tiles for part in ("{z}", "{x}", "{y}"))):
+            raise ConfigError("map.tile_url: must start with http://, https:// or / and hold {z}, {x} and {y}, "
+                              "e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+        if not 1 <= self.map.max_zoom <= 24:
+            raise ConfigError("map.max_zoom: must be between 1 and 24")
         return self
+
+    def tile_url(self) -> str:
+        return self.map.tile_url or self.web.map_tiles
 
     def dashboard_url(self) -> str:
         return self.notify.dashboard_url or f"http://{self.web.host}:{self.web.port}/dashboard"

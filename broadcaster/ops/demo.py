@@ -10,6 +10,7 @@ import contextlib
 import ctypes
 import json
 import logging
+import math
 import signal
 import socket
 import subprocess
@@ -20,8 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from broadcaster.database import Database
-from broadcaster.db import AirtimeRule, DeviceCredential
+from broadcaster.db import AirtimeRule, Area, AreaOutline, Device, DeviceCredential
 from broadcaster.ops.bootstrap import ensure_airtime, ensure_area, ensure_device, ensure_user, new_password, new_token
 from broadcaster.ops.broker import (
     BrokerError,
@@ -226,6 +229,7 @@ def prepare(data_dir: Path, port: int, agents: int, one_port: bool = False) -> d
             village = ensure_area(session, village_name(index), "village", commune)
             ensure_device(session, device_id(index), f"Cụm loa {village.name}", village)
         session.flush()
+        place_on_the_map(session, commune, [device_id(i) for i in range(1, agents + 1)])
         store_demo_credentials(session, {device_id(i): secrets_["mqtt"][device_id(i)] for i in range(1, agents + 1)})
         session.flush()
         write_broker_files(session, data_dir / "broker", DEFAULT_ROOT, SERVER_USER, secrets_["mqtt"][SERVER_USER])
@@ -407,3 +411,22 @@ def _wait_healthy(url: str, stop: dict[str, bool], timeout: float = 30.0) -> boo
         except OSError:
             time.sleep(0.2)
     return False
+
+
+DEMO_CENTRE = (20.95, 105.75)
+"""Where the demo's commune lies on its map (made up: it has no real outline)."""
+
+
+def place_on_the_map(session: Session, commune: Area, devices: list[str]) -> None:
+    """The demo's map shows something: the commune's outline (a square of some 6 km) and each cluster on a ring
+    inside it; a cluster an operator has placed since stays where they put it."""
+    lat, lon = DEMO_CENTRE
+    if session.get(AreaOutline, commune.id) is None:
+        ring = [[lon - .03, lat - .03], [lon + .03, lat - .03], [lon + .03, lat + .03], [lon - .03, lat + .03],
+                [lon - .03, lat - .03]]
+        session.add(AreaOutline(area_id=commune.id, geojson=json.dumps({"type": "Polygon", "coordinates": [ring]})))
+    for n, ident in enumerate(devices):
+        device = session.get(Device, ident)
+        if device is not None and device.lat is None:
+            angle = 2 * math.pi * n / max(len(devices), 1)
+            device.lat, device.lon = round(lat + .02 * math.sin(angle), 6), round(lon + .02 * math.cos(angle), 6)

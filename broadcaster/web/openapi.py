@@ -255,6 +255,13 @@ OPERATIONS: list[tuple[str, str, str, J | None, int, J | None]] = [
      body(obj(["on"], on=BOOL)), 200, obj(device=STR, on=BOOL, sent=BOOL)),
     ("put", "/devices/{device_id}/position", "Set where a cluster stands", body(obj(lat=N_NUM, lon=N_NUM)), 200,
      obj(device=STR, lat=N_NUM, lon=N_NUM)),
+    ("get", "/map", "The map: every cluster in your areas as [id, name, lat, lon, state] (state: an index into "
+     "states; lat, lon null until placed) and your areas' outlines (GeoJSON); an ETag, 304 when unchanged", None,
+     200, obj(["states", "clusters", "outlines"], states=array(STR), clusters=array(
+         {"type": "array", "minItems": 5, "maxItems": 5, "items": {"type": ["string", "number", "null"]},
+          "description": "[id (string), name (string), lat (number or null), lon (number or null), state (integer)]"}),
+         outlines=array(obj(["id", "name", "kind", "geometry"], id=INT, name=STR, kind=STR,
+                            geometry={"type": "object"})))),
     ("get", "/dashboard", "The live rows of an area's clusters, filtered, searched, a page at a time "
      "(X-Total-Count: how many match)", None, 200, array(ref("DashboardRow"))),
     ("get", "/dashboard/areas", "An area rolled up: the way down to it, its totals, one row per child area", None,

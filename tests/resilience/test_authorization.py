@@ -85,6 +85,7 @@ MATRIX: list[tuple[str, str, frozenset[str], Any, bool]] = [
     ("get", "/dashboard", EVERYONE, None, True),
     ("get", "/dashboard/areas", EVERYONE, None, True),
     ("get", "/devices", EVERYONE, None, True),
+    ("get", "/map", EVERYONE, None, True),
     ("put", "/devices/loa-01/position", OPERATE, {"lat": 21.0, "lon": 105.8}, True),
     ("put", "/devices/loa-01/power", OPERATE, {"enabled": False}, True),
     ("put", "/devices/loa-01/volume", OPERATE, {"volume": 40}, True),

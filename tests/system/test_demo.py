@@ -198,3 +198,30 @@ def test_a_receiver_added_to_the_running_demo_joins_it_and_keeps_working_after_a
             receiver.terminate()
             receiver.wait(timeout=30)
         stop(demo)
+
+
+def test_the_demo_has_its_commune_on_the_map(tmp_path: Path) -> None:
+    """Prepared twice (as a restarted demo is): the commune's outline and every cluster placed inside it, and a
+    cluster an operator moved stays where they put it."""
+    from broadcaster.database import Database
+    from broadcaster.db import Device, User
+    from broadcaster.domain.fleetmap import map_data
+    from broadcaster.ops.demo import prepare
+
+    prepare(tmp_path, free_port(), 4, one_port=True)
+    db = Database(f"sqlite:///{tmp_path / 'broadcaster.db'}")
+    with db.session() as session:
+        data = map_data(session, session.query(User).filter_by(username="admin").one())
+        assert len(data["outlines"]) == 1 and len(data["clusters"]) == 4
+        (ring,) = data["outlines"][0]["geometry"]["coordinates"]
+        lons, lats = [p[0] for p in ring], [p[1] for p in ring]
+        for _, _, lat, lon, _ in data["clusters"]:
+            assert min(lats) < lat < max(lats) and min(lons) < lon < max(lons)
+        moved = session.query(Device).order_by(Device.id).first()
+        assert moved is not None
+        moved.lat, moved.lon = 21.5, 105.5
+    db.engine.dispose()
+    prepare(tmp_path, free_port(), 4, one_port=True)
+    with db.session() as session:
+        assert (moved.id, 21.5, 105.5) in [(d.id, d.lat, d.lon) for d in session.query(Device)]
+    db.engine.dispose()

@@ -1,14 +1,15 @@
-"""The fleet in the API: clusters (volume, power, position), groups of clusters, areas and their air-time rules."""
+"""The fleet in the API: clusters (volume, power, position), the map, groups of clusters, areas and their air-time
+rules."""
 
 from __future__ import annotations
 
 from flask import Response, g, jsonify
 
 from broadcaster.db import DeviceHealth
-from broadcaster.domain import fleet
+from broadcaster.domain import fleet, fleetmap
 from broadcaster.web import serializers
 from broadcaster.web.api.base import authenticated, body, bp
-from broadcaster.web.common import db
+from broadcaster.web.common import compact_json, db
 
 
 @bp.get("/devices")
@@ -32,6 +33,14 @@ def device_position(device_id: str) -> Response:
     """``{"lat": 21.03, "lon": 105.85}`` (WGS 84) for the dashboard's map; nulls clear it."""
     device = fleet.set_position(db(), g.user, device_id, body())
     return jsonify({"device": device.id, "lat": device.lat, "lon": device.lon})
+
+
+@bp.get("/map")
+@authenticated
+def fleet_map() -> Response:
+    """Every cluster in your areas as ``[id, name, lat, lon, state]`` (the state an index into ``states``; lat
+    and lon null where it has no position yet) and your areas' outlines: what the map draws."""
+    return compact_json(fleetmap.map_data(db(), g.user))
 
 
 @bp.put("/devices/<device_id>/volume")

@@ -7,6 +7,7 @@ from broadcaster.web.pages import (  # noqa: F401
     bulletins,
     calendar,
     cap,
+    fleetmap,
     live,
     notifications,
     operations,

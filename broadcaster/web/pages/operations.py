@@ -50,7 +50,7 @@ def dashboard_page(user: User) -> str:
     pages = max(1, -(-total // view.per_page))
     return render_template("dashboard.html", user=user, rows=dashboard.device_rows(db(), user, ids),
                            rolled=rolled, view=view, total=total, pages=pages, filters=DASHBOARD_FILTERS,
-                           alarms=dashboard.alarm_rows(db(), user), tiles=config().web.map_tiles,
+                           alarms=dashboard.alarm_rows(db(), user),
                            zone=config().timezone)
 
 

@@ -1,5 +1,6 @@
 // The live dashboard: the rows on screen (clusters of this page, child areas' counts, the totals) and the
-// alarms follow the server's event stream, which sends only what this page shows (no reload).
+// alarms follow the server's event stream, which sends only what this page shows (no reload). The map is
+// static/map.js's own (templates/_map.html).
 (function () {
   "use strict";
   const t = window.loaxaText;

@@ -213,8 +213,6 @@ EN: dict[str, str] = {
     "Cụm loa (không chọn: tất cả)": "Clusters (none chosen: all)",
     "Hệ thống tạm thời không đọc được cơ sở dữ liệu. Xin thử lại sau ít phút; không có gì bị mất.":
         "The system cannot reach its database for the moment. Please try again in a few minutes; nothing is lost.",
-    "Cụm loa chưa có tọa độ thì không hiện trên bản đồ (đặt tọa độ qua API: PUT /api/v1/devices/{id}/position).":
-        "Clusters without coordinates are not on the map (set them with PUT /api/v1/devices/{id}/position).",
     "Duyệt": "Approve",
     "Duyệt và phát": "Approve and broadcast",
     "Dừng lượt phát này trên mọi cụm loa?": "Stop this broadcast on every cluster?",
@@ -906,6 +904,28 @@ EN: dict[str, str] = {
     "Xem số liệu": "See the figures",
     "dự kiến": "planned",
     "Đã phát / dự kiến": "Played / planned",
+    # The fleet's map (issue 20).
+    "%(n)s cụm loa chưa có tọa độ nên chưa hiện trên bản đồ.": "%(n)s cluster(s) have no position yet, so are not "
+                                                              "on the map.",
+    "Bản đồ cụm loa": "Map of the clusters",
+    "Bấm vào bản đồ tại chỗ đặt %(device)s.": "Click on the map where %(device)s stands.",
+    "Chưa có tọa độ": "No position yet",
+    "Chưa đặt: vị trí của %(device)s giữ như cũ.": "Not placed: %(device)s stays where it was.",
+    "Không tải được dữ liệu bản đồ; đang thử lại…": "Could not load the map's data; trying again…",
+    "Không đặt được vị trí; hãy thử lại.": "The position was not set; try again.",
+    "Lịch phát của cụm loa này": "This cluster's calendar",
+    "Mọi cụm loa đều đã có tọa độ.": "Every cluster has a position.",
+    "Mở bản đồ cả màn hình": "Open the map full screen",
+    "Tọa độ": "Position",
+    "Về trang giám sát": "Back to the dashboard",
+    "Xem trên bản đồ": "See it on the map",
+    "chưa có": "none yet",
+    "Đã bỏ vị trí của %(device)s.": "The position of %(device)s was removed.",
+    "Đã có tọa độ": "Placed",
+    "Đã đặt vị trí cho %(device)s.": "Position set for %(device)s.",
+    "Đặt %(device)s tại vĩ độ %(lat)s, kinh độ %(lon)s?": "Place %(device)s at latitude %(lat)s, longitude %(lon)s?",
+    "Đặt vị trí cho cụm loa": "Place a cluster",
+    "— chọn cụm loa, rồi bấm vào bản đồ —": "— choose a cluster, then click on the map —",
 }
 
 

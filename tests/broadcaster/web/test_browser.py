@@ -116,8 +116,8 @@ def test_write_approve_schedule_and_watch_the_dashboard_update_live(env: Env, si
     expect(board.locator("#live-status")).to_have_text("trực tiếp")
     row = board.locator("#dashboard tr[data-device=loa-01]")
     expect(row.locator("[data-field=state]")).to_have_text("trực tuyến", timeout=20_000)
-    expect(board.locator("#map [data-marker]")).to_have_count(2)  # placed without any tile server
-    expect(board.locator("#map-note")).to_contain_text("PUT /api/v1/devices/{id}/position")  # not eaten as a tag
+    expect(board.locator("#fleet-map .map-marker")).to_have_count(2)  # placed without any tile server
+    expect(board.locator("#map-unplaced")).to_contain_text("3 cụm loa chưa có tọa độ")  # loa-03, loa-late, loa-x
     page.goto(bulletin_url)
     page.check("input[name=targets][value=loa-01]")
     page.click("#check-button")

@@ -45,6 +45,7 @@ NOT_HTML = {
     "ui.broadcast_events": "a broadcast's event stream",
     "ui.public_feed": "a commune's RSS feed",
     "ui.public_audio": "an aired item's audio, for the public page",
+    "ui.map_json": "the map's data as JSON, for map.js",
 }
 """GET endpoints of the ``ui`` blueprint that are not pages."""
 
@@ -58,6 +59,8 @@ PAGES: dict[str, list[Visit]] = {
     "ui.index": [("bien-tap", lambda s: "/")],
     "ui.dashboard_page": [("van-hanh", lambda s: "/dashboard"),
                           ("van-hanh", lambda s: "/dashboard?state=offline&q=loa")],
+    "ui.map_page": [("van-hanh", lambda s: "/map"), ("bien-tap", lambda s: "/map")],
+    "ui.device_page": [("van-hanh", lambda s: "/devices/loa-02")],
     "ui.bulletins": [("bien-tap", lambda s: "/bulletins"), ("lanh-dao", lambda s: "/bulletins?state=submitted")],
     "ui.bulletin_page": [("lanh-dao", lambda s: f"/bulletins/{s['submitted']}"),
                          ("bien-tap", lambda s: f"/bulletins/{s['approved']}")],
