@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from broadcaster.db import Alarm, Area, AreaOutline, Device, User
 from broadcaster.domain.access import require, scope_of
 from broadcaster.domain.areas import ancestry
-from broadcaster.domain.dashboard import DEVICE_STATES_ALL, fleet_states
+from broadcaster.domain.dashboard import DEVICE_STATES_ALL, device_rows, fleet_states
 from broadcaster.domain.errors import Refusal
 
 STATES = DEVICE_STATES_ALL
@@ -64,5 +64,6 @@ def cluster(session: Session, user: User, device_id: str) -> dict[str, Any]:
              if a in areas]
     alarms = (session.query(Alarm).filter(Alarm.device_id == device.id, Alarm.acked_at.is_(None))
               .order_by(Alarm.id.desc()).limit(50).all())
-    return {"device": device, "state": fleet_states(session).get(device.id, "offline"), "areas": chain,
+    rows = device_rows(session, user, [device.id])  # this cluster's facts alone, not the whole fleet's
+    return {"device": device, "state": rows[0]["state"] if rows else "offline", "areas": chain,
             "alarms": alarms}
