@@ -101,7 +101,7 @@ class Fetcher:
         if self.store.has_asset(asset):
             self.on_delivered(asset)
         elif asset not in self.fetches:
-            self.fetches[asset] = fetch = Fetch(asset, urgent=self._urgent(asset))
+            self.fetches[asset] = fetch = Fetch(asset, urgent=for_emergency(self.store, asset))
             self._subscribe(fetch)
 
     def follow(self, asset: str, manifest: Manifest) -> None:
@@ -273,10 +273,6 @@ class Fetcher:
             logger.info("asset %s: the broker holds no chunks %s; asking for them", fetch.asset[:12], gaps)
             self._request(fetch, sorted(gaps), now)
 
-    def _urgent(self, asset: str) -> bool:
-        return any(local.entry.asset == asset and local.entry.priority == "emergency"
-                   for local in self.store.waiting())
-
     def _forget(self, fetch: Fetch) -> None:
         if fetch.subscribed:
             self.link.unsubscribe(self.topics.manifest(fetch.asset))
@@ -311,43 +307,12 @@ class Fetcher:
         fetch.early.clear()
         if manifest.url and fetch.subscribed and fetch.http is None and not fetch.download.complete():
             # (Not behind an alert: its chunks follow it at once over the group's subscription.)
-            fetch.http = threading.Thread(target=self._fetch_over_http, args=(fetch, manifest),
+            fetch.http = threading.Thread(target=fetch_over_http, args=(self, fetch, manifest),
                                           name=f"http-{fetch.asset[:8]}", daemon=True)
             fetch.http.start()
         self._maybe_complete(fetch)
         if fetch.asset in self.fetches:
             self._top_up(fetch)
-
-    def _fetch_over_http(self, fetch: Fetch, manifest: Manifest) -> None:
-        """Read the file from the manifest's URL, from the first missing chunk on, and hand each chunk to the
-        work thread as if it had come over MQTT: the same hash checks, the same bitmap on disk. On any failure
-        the work thread asks for the missing chunks over MQTT at once."""
-        assert fetch.download is not None
-        missing = fetch.download.missing()
-        if not missing or manifest.url is None:
-            return
-        first = missing[0]
-        request = urllib.request.Request(manifest.url, headers={
-            "Range": f"bytes={first * manifest.chunk_size}-", "User-Agent": f"loaxa-edge/{__version__}"})
-        got = 0
-        try:
-            with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_S, context=self._tls()) as answer:
-                seq = first if answer.status == 206 else 0  # a server that ignores ranges sends it all
-                while data := answer.read(manifest.chunk_size):
-                    self.inbox.put((self.topics.chunk(manifest.asset, seq), data))
-                    seq, got = seq + 1, got + len(data)
-            logger.info("asset %s: %d bytes over HTTP", manifest.asset[:12], got)
-        except (OSError, http.client.HTTPException, ValueError) as exc:
-            logger.warning("asset %s over HTTP failed after %d bytes (%s): asking over MQTT", manifest.asset[:12],
-                           got, exc)
-            fetch.ask_ahead = True  # the broker holds no chunks: each one subscribed is asked for
-            fetch.backoff.progress_at = 0.0  # the work thread's next look at stalled downloads asks at once
-
-    def _tls(self) -> ssl.SSLContext:
-        context = ssl.create_default_context()
-        if self.config.mqtt.ca_file:  # a deployment's own CA signs its web server too, as often as its broker
-            context.load_verify_locations(self.config.mqtt.ca_file)
-        return context
 
     def _make_room(self, size: int) -> bool:
         """Evict cached audio no waiting entry needs (played, expired: oldest first) until ``size`` more bytes
@@ -398,3 +363,40 @@ class Fetcher:
         fetch.backoff.asking(now, seqs or [-1])
         fetch.waiting_since = now
         self.link.publish(self.topics.request(self.config.device_id), ChunkRequest(fetch.asset, seqs).to_bytes())
+
+
+def fetch_over_http(fetcher: Fetcher, fetch: Fetch, manifest: Manifest) -> None:
+    """Read the file from the manifest's URL, from the first missing chunk on, and hand each chunk to the
+    work thread as if it had come over MQTT: the same hash checks, the same bitmap on disk. On any failure
+    the work thread asks for the missing chunks over MQTT at once."""
+    assert fetch.download is not None
+    missing = fetch.download.missing()
+    if not missing or manifest.url is None:
+        return
+    first = missing[0]
+    request = urllib.request.Request(manifest.url, headers={
+        "Range": f"bytes={first * manifest.chunk_size}-", "User-Agent": f"loaxa-edge/{__version__}"})
+    got = 0
+    try:
+        with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_S, context=_tls(fetcher.config)) as answer:
+            seq = first if answer.status == 206 else 0  # a server that ignores ranges sends it all
+            while data := answer.read(manifest.chunk_size):
+                fetcher.inbox.put((fetcher.topics.chunk(manifest.asset, seq), data))
+                seq, got = seq + 1, got + len(data)
+        logger.info("asset %s: %d bytes over HTTP", manifest.asset[:12], got)
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        logger.warning("asset %s over HTTP failed after %d bytes (%s): asking over MQTT", manifest.asset[:12],
+                       got, exc)
+        fetch.ask_ahead = True  # the broker holds no chunks: each one subscribed is asked for
+        fetch.backoff.progress_at = 0.0  # the work thread's next look at stalled downloads asks at once
+
+def _tls(config: AgentConfig) -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    if config.mqtt.ca_file:  # a deployment's own CA signs its web server too, as often as its broker
+        context.load_verify_locations(config.mqtt.ca_file)
+    return context
+
+
+def for_emergency(store: Store, asset: str) -> bool:
+    """Whether an emergency waiting on this receiver needs ``asset``."""
+    return any(local.entry.asset == asset and local.entry.priority == "emergency" for local in store.waiting())
