@@ -158,19 +158,17 @@ class Fetcher:
             self._top_up(fetch)
 
     def retry_stalled(self) -> None:
-        """Ask again for what is not on its way; forget assets nothing waiting needs any more.
-
-        The broker queues a subscription's retained message before its acknowledgement, so once every
-        subscription is acknowledged and the inbox is empty, a chunk of the window that has not come is not on the
-        broker: it is asked for at once. Until then it is on its way, however slow the link, and nothing is asked.
-        The backoff times the rest: an alert's stream gone quiet (the asset's manifest is subscribed to, whose
-        acknowledgement comes behind whatever of the stream is on its way), and asks that went unanswered."""
+        """Ask again for what is not on its way (once every subscription is acknowledged, ``_probe``, and every
+        message handled, a chunk of the window that has not come); until then ask nothing, however slow the link.
+        The backoff times an alert's stream gone quiet and asks that went unanswered."""
         now = time.monotonic()
         if self.fetches and self._probed != self.link.generation and self.link.settled():
             self._probe()  # a new connection subscribed everything at once: its acknowledgement proves nothing
         drained = self.link.settled() and self.inbox.empty() and self._probed == self.link.generation
         for fetch in list(self.fetches.values()):
             download = fetch.download
+            if fetch.http is not None and fetch.http.is_alive():
+                continue  # the file is coming over HTTP (its failure asks at once)
             if drained and fetch.subscribed:
                 if fetch.stream_high is not None:
                     fetch.stream_high = None  # what the alert's stream still lacks is not coming: read the rest
