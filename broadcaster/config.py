@@ -27,7 +27,7 @@ class MqttSettings:
     """File holding the MQTT password; relative names are looked up in $CREDENTIALS_DIRECTORY."""
     topic_root: str = DEFAULT_ROOT
     """First level of every topic."""
-    chunk_kib: int = 64
+    chunk_kib: int = 16
     """Size of audio chunks (KiB); keep under the broker's packet limit (AWS IoT: 128 KB)."""
     ca_file: str | None = None
     """CA certificate to check the broker's TLS certificate against; TLS is used when set."""

@@ -129,6 +129,11 @@ class Link:
         with self._lock:
             return self.ready.is_set() and not self._pending
 
+    @property
+    def generation(self) -> int:
+        """How many connections this link has made: a new one re-subscribed everything at once."""
+        return self._generation
+
     def subscriptions(self) -> list[str]:
         with self._lock:
             return list(self._subscriptions)

@@ -19,6 +19,7 @@ from broadcaster.config import ServerConfig
 from broadcaster.database import DB_DOWN, Database
 from broadcaster.db import Asset, Delivery, Device, DeviceHealth, OccurrencePlay, RefusalRecord, utcnow
 from broadcaster.delivery.publisher import Publisher, ask_refresh
+from broadcaster.delivery.resend import MANIFEST, Resends
 from broadcaster.domain.alarms import clear_alarms, raise_alarm
 from broadcaster.domain.lifecycle import DELIVERY_RANK, FINAL_DELIVERY_STATES, moves_forward
 from broadcaster.ops import metrics
@@ -33,10 +34,6 @@ CLOCK_SKEW_ALARM_S = 30.0
 HEALTH_FIELDS = ("uptime_s", "load_1m", "cpu_temp_c", "mem_available_mb", "disk_free_mb", "ntp_synced",
                  "clock_offset_ms", "clock_error_ms", "link_quality", "amplifier", "cache_bytes", "pending", "outbox",
                  "enabled")
-REPUBLISH_GAP_S = 2.0
-"""A chunk asked for by many devices at once is published again at most this often."""
-MANIFEST_KEY = -1
-"""Stands for the manifest among the chunk numbers of an asset last republished."""
 BATCH_MAX = 500
 """Reports stored in one transaction at most (as many as have arrived, up to this)."""
 Inbound = tuple[str, bytes, datetime, Ack]
@@ -52,7 +49,8 @@ class Ingest:
         metrics.INGEST_QUEUE.set_function(self.inbox.qsize)
         """Reports handed over by the broker but not yet stored. Each is acknowledged to the broker only once
         stored, so whatever is here when the process dies comes again on the next connection."""
-        self._republished: dict[tuple[str, int], float] = {}
+        self.resends = Resends()
+        """What was published again at whose request, so a weak link's asks do not pile copies up."""
         self._refresh: set[str] = set()
         """Devices whose schedules the reports being stored changed, to publish again once they are committed
         (ingest thread only)."""
@@ -285,16 +283,12 @@ class Ingest:
         if asset is None or not self.publisher.store.path(asset.id).exists():
             logger.warning("device %s asked for unknown asset %s", device.id, request.asset[:12])
             return
-        now = time.monotonic()
         chunk_size = self.publisher.chunk_size
         wanted = request.seqs or ([] if self.config.asset_url else list(range(-(-asset.size // chunk_size))))
-        fresh = [s for s in [MANIFEST_KEY, *wanted]
-                 if now - self._republished.get((asset.id, s), 0.0) > REPUBLISH_GAP_S]
+        fresh = self.resends.to_publish(device.id, asset.id, wanted, chunk_size, time.monotonic())
         if not fresh:
-            return  # every chunk asked for (an empty list: all of them) went out less than 2 s ago
-        for seq in fresh:
-            self._republished[(asset.id, seq)] = now
-        chunks = [s for s in fresh if s != MANIFEST_KEY]
+            return  # sent a moment ago (to it, or to all): still on its way, or published less than 2 s ago
+        chunks = [s for s in fresh if s != MANIFEST]
         logger.info("device %s asked again for %s: publishing the manifest and %d chunk(s)", device.id,
                     asset.id[:12], len(chunks))
         self.publisher.publish_asset(asset.id, asset.duration_s, chunks)

@@ -47,6 +47,11 @@ class Topics:
     def chunk(self, asset: str, seq: int) -> str:
         return f"{self.root}/blob/{asset}/{seq}"
 
+    def probe(self, device_id: str) -> str:
+        """A topic nothing is ever published on: a receiver subscribes to it to learn, from the broker's
+        acknowledgement, that the retained messages of its earlier subscriptions have all reached it."""
+        return f"{self.root}/blob/probe/{device_id}"
+
     def blob_all(self, asset: str) -> str:
         return f"{self.root}/blob/{asset}/+"
 

@@ -147,7 +147,15 @@ def test_many_receivers_asking_for_a_whole_asset_at_once_get_it_published_once(e
     assert len(published) == 1, "nine requests within a second: chunk 0 went out once"
     time.sleep(2.0)
     askers[0].publish(topics.request("loa-01"), request, qos=1).wait_for_publish(5)
-    wait_until(lambda: len(published) == 2, timeout=10)
+    time.sleep(1.0)
+    assert len(published) == 1, "loa-01 asked again for what it was sent 3 s ago: still on its way, not resent"
+    late = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="loa-late")
+    late.username_pw_set("loa-late", env.broker.users["loa-late"])
+    late.connect("127.0.0.1", env.broker.port)
+    late.loop_start()
+    askers.append(late)
+    late.publish(topics.request("loa-late"), request, qos=1).wait_for_publish(5)
+    wait_until(lambda: len(published) == 2, timeout=10)  # another receiver, 2 s later: published again
     for client in (*askers, spy):
         client.loop_stop()
         client.disconnect()
