@@ -106,6 +106,10 @@ class Receiver:
         except OSError as exc:  # a busy broker's backlog full, a refused port: the fleet tries again
             self.connect_failures.append(f"cannot connect: {exc}")
 
+    def retry_due(self, moment: float) -> bool:
+        """Whether to try connecting again (``moment``: time.monotonic()): 2 s after the last try."""
+        return bool(self.connect_tried) and moment - self.connect_tried > 2.0
+
     def stop(self) -> None:
         self.client.publish(self.fleet.topics.status(self.id), Status("offline", now()).to_bytes(), qos=1,
                             retain=True)
@@ -352,8 +356,7 @@ class Fleet:
                 next_beat += gap
             if moment >= next_misc:  # keepalives, QoS retries, reconnections, stalled downloads
                 for receiver in self.receivers.values():
-                    if receiver.client.loop_misc() == mqtt.MQTT_ERR_NO_CONN and receiver.connect_tried \
-                            and moment - receiver.connect_tried > 2.0:
+                    if receiver.client.loop_misc() == mqtt.MQTT_ERR_NO_CONN and receiver.retry_due(moment):
                         receiver.connect()
                     receiver.retry()
                 next_misc = moment + 1.0

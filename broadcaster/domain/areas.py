@@ -30,6 +30,11 @@ def below(session: Session, roots: Iterable[int]) -> frozenset[int]:
     children: dict[int | None, list[int]] = {}
     for area_id, parent_id in session.query(Area.id, Area.parent_id):
         children.setdefault(parent_id, []).append(area_id)
+    return frozenset(walk_down(children, roots))
+
+
+def walk_down(children: dict[int | None, list[int]], roots: Iterable[int]) -> set[int]:
+    """``roots`` and every area under them, given each area's children (a loop in the tree ends the walk)."""
     seen: set[int] = set()
     todo = list(roots)
     while todo:
@@ -37,7 +42,7 @@ def below(session: Session, roots: Iterable[int]) -> frozenset[int]:
         if area_id not in seen:
             seen.add(area_id)
             todo.extend(children.get(area_id, []))
-    return frozenset(seen)
+    return seen
 
 
 def group_name(area_id: int) -> str:

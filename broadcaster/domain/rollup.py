@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from broadcaster.db import Alarm, Area, Broadcast, Bulletin, Delivery, Device, DeviceHealth, DeviceSetting, User
 from broadcaster.domain.access import require, scope_of
+from broadcaster.domain.areas import walk_down
 from broadcaster.domain.collation import folded, sort_key
 from broadcaster.domain.errors import Refusal
 
@@ -103,14 +104,7 @@ class Tree:
 
     def below(self, roots: Iterable[int]) -> set[int]:
         """The areas ``roots`` and every area under them."""
-        seen: set[int] = set()
-        todo = list(roots)
-        while todo:
-            area = todo.pop()
-            if area not in seen:
-                seen.add(area)
-                todo.extend(self.children.get(area, []))
-        return seen
+        return walk_down(self.children, roots)
 
 
 @dataclass
