@@ -89,3 +89,47 @@ def axe(page: Page) -> list[dict[str, Any]]:
         "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})", AXE_TAGS)
     violations: list[dict[str, Any]] = result["violations"]
     return violations
+
+
+TARGETS = """() => {
+  const seen = new Set(), small = [];
+  const visible = e => { const r = e.getBoundingClientRect(), s = getComputedStyle(e);
+    return r.width > 0 && r.height > 0 && s.visibility !== "hidden" && e.closest("[hidden]") === null; };
+  const name = e => (e.id ? "#" + e.id : e.tagName.toLowerCase()) + " “" +
+    (e.innerText || e.value || e.getAttribute("aria-label") || e.name || "").trim().slice(0, 40) + "”";
+  const targets = document.querySelectorAll(
+    "button, select, summary, input:not([type=hidden]):not([type=checkbox]):not([type=radio]), "
+    + "label:has(input[type=checkbox]), label:has(input[type=radio]), "
+    + "header nav a, nav.tabbar a, .languages a");
+  const loose = [...document.querySelectorAll("input[type=checkbox], input[type=radio]")]
+    .filter(e => !e.closest("label"));
+  for (const e of [...targets, ...loose]) {
+    if (seen.has(e) || !visible(e)) continue;
+    seen.add(e);
+    const r = e.getBoundingClientRect();
+    if (r.width < 43.5 || r.height < 43.5) small.push(`${name(e)} ${Math.round(r.width)}x${Math.round(r.height)}`);
+  }
+  return small;
+}"""
+"""What can be tapped and is under 44x44 px (a script for ``page.evaluate``)."""
+
+
+def problems(page: Page, phone: bool) -> list[str]:
+    """What an officer would notice: the page scrolling sideways, serious accessibility faults, small targets."""
+    found = []
+    # Against the screen's width too: a phone (is_mobile) zooms a page that overflows out until it fits, and then
+    # window.innerWidth grows with it.
+    width = page.evaluate("[document.scrollingElement.scrollWidth, window.innerWidth]")
+    width[1] = min(width[1], page.viewport_size["width"] if page.viewport_size else width[1])
+    if width[0] > width[1]:
+        wide = page.evaluate("""() => [...document.querySelectorAll("body *")].filter(e =>
+            e.getBoundingClientRect().right > window.innerWidth + 1).slice(-3).map(e => e.outerHTML.slice(0, 80))""")
+        found.append(f"scrolls sideways: {width[0]} px wide in {width[1]} px ({wide})")
+    for violation in axe(page):
+        if violation["impact"] in ("serious", "critical"):
+            nodes = [" ".join(n["target"]) if isinstance(n["target"], list) else str(n["target"])
+                     for n in violation["nodes"][:4]]
+            found.append(f"axe {violation['id']} ({violation['impact']}): {violation['help']} at {nodes}")
+    if phone:
+        found += [f"too small to tap: {t}" for t in page.evaluate(TARGETS)]
+    return found

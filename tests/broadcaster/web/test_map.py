@@ -16,8 +16,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from broadcaster.db import Alarm, Area, Device
 from broadcaster.ops.bootstrap import ensure_area, ensure_device
-from tests.broadcaster.web.test_phone import problems
-from tests.support.browser import NARROW, log_in, open_page, screenshot
+from tests.support.browser import NARROW, log_in, open_page, problems, screenshot
 from tests.support.env import Env
 
 pytestmark = pytest.mark.parametrize("database", ["sqlite"], indirect=True)

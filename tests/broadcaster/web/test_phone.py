@@ -26,7 +26,7 @@ from werkzeug.exceptions import InternalServerError
 
 from broadcaster.db import Alarm, Area, Broadcast, CapAlert, CapIssuer, Delivery, Device, LexiconEntry, User, utcnow
 from broadcaster.web.pages import error_page
-from tests.support.browser import DESKTOP, NARROW, axe, log_in, open_page, screenshot
+from tests.support.browser import DESKTOP, NARROW, log_in, open_page, problems, screenshot
 from tests.support.cap import alert_xml, info_xml
 from tests.support.env import Env
 from tests.support.web import csrf, login
@@ -88,28 +88,6 @@ ERRORS: list[tuple[str, str, int, str]] = [
 
 SCREENSHOTS = {"ui.index", "ui.dashboard_page", "ui.bulletins", "ui.bulletin_page", "ui.broadcast",
                "ui.emergency_page", "ui.reports_page", "ui.live_page", "ui.users_page"}
-
-TARGETS = """() => {
-  const seen = new Set(), small = [];
-  const visible = e => { const r = e.getBoundingClientRect(), s = getComputedStyle(e);
-    return r.width > 0 && r.height > 0 && s.visibility !== "hidden" && e.closest("[hidden]") === null; };
-  const name = e => (e.id ? "#" + e.id : e.tagName.toLowerCase()) + " “" +
-    (e.innerText || e.value || e.getAttribute("aria-label") || e.name || "").trim().slice(0, 40) + "”";
-  const targets = document.querySelectorAll(
-    "button, select, summary, input:not([type=hidden]):not([type=checkbox]):not([type=radio]), "
-    + "label:has(input[type=checkbox]), label:has(input[type=radio]), "
-    + "header nav a, nav.tabbar a, .languages a");
-  const loose = [...document.querySelectorAll("input[type=checkbox], input[type=radio]")]
-    .filter(e => !e.closest("label"));
-  for (const e of [...targets, ...loose]) {
-    if (seen.has(e) || !visible(e)) continue;
-    seen.add(e);
-    const r = e.getBoundingClientRect();
-    if (r.width < 43.5 || r.height < 43.5) small.push(`${name(e)} ${Math.round(r.width)}x${Math.round(r.height)}`);
-  }
-  return small;
-}"""
-
 
 def seed(env: Env) -> Seeded:
     """Users of every role, and something on every page: clusters heard from, a broadcast that played (one
@@ -183,27 +161,6 @@ class Officers:
     def close(self) -> None:
         for opened in self.contexts:
             opened.__exit__(None, None, None)
-
-
-def problems(page: Page, phone: bool) -> list[str]:
-    """What an officer would notice: the page scrolling sideways, serious accessibility faults, small targets."""
-    found = []
-    # Against the screen's width too: a phone (is_mobile) zooms a page that overflows out until it fits, and then
-    # window.innerWidth grows with it.
-    width = page.evaluate("[document.scrollingElement.scrollWidth, window.innerWidth]")
-    width[1] = min(width[1], page.viewport_size["width"] if page.viewport_size else width[1])
-    if width[0] > width[1]:
-        wide = page.evaluate("""() => [...document.querySelectorAll("body *")].filter(e =>
-            e.getBoundingClientRect().right > window.innerWidth + 1).slice(-3).map(e => e.outerHTML.slice(0, 80))""")
-        found.append(f"scrolls sideways: {width[0]} px wide in {width[1]} px ({wide})")
-    for violation in axe(page):
-        if violation["impact"] in ("serious", "critical"):
-            nodes = [" ".join(n["target"]) if isinstance(n["target"], list) else str(n["target"])
-                     for n in violation["nodes"][:4]]
-            found.append(f"axe {violation['id']} ({violation['impact']}): {violation['help']} at {nodes}")
-    if phone:
-        found += [f"too small to tap: {t}" for t in page.evaluate(TARGETS)]
-    return found
 
 
 def visit_all(env: Env, site: str, chromium: Browser, size: dict[str, int], tmp_path: Path) -> list[str]:

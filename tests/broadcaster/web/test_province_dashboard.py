@@ -7,14 +7,12 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from broadcaster.db import Device
-from tests.support.browser import axe, log_in
+from tests.support.browser import log_in, problems
 from tests.support.env import Env
 from tests.support.province import province, troubles
 
 __all__ = ["province"]  # a fixture
 pytestmark = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
-
-WIDE = "document.documentElement.scrollWidth > document.documentElement.clientWidth"
 
 
 def test_an_operator_on_a_phone_drills_down_filters_and_sees_a_count_change_live(
@@ -27,8 +25,7 @@ def test_an_operator_on_a_phone_drills_down_filters_and_sees_a_count_change_live
     north = phone.locator(f'#areas tr[data-area="{province["Huyện Bắc"]}"]')
     expect(north.locator('[data-field="offline"]')).to_have_text("1")
     expect(north.locator('[data-field="emergency_reach"]')).to_have_text("4/6")
-    assert phone.evaluate(WIDE) is False, "no sideways scroll at 360 px"
-    assert [v["id"] for v in axe(phone) if v["impact"] in ("serious", "critical")] == []
+    assert problems(phone, phone=True) == [], "no sideways scroll, no serious axe finding, nothing too small to tap"
 
     north.get_by_role("link", name="Huyện Bắc").click()
     expect(phone.locator("#crumbs")).to_contain_text("Huyện Bắc")
@@ -48,4 +45,4 @@ def test_an_operator_on_a_phone_drills_down_filters_and_sees_a_count_change_live
     phone.get_by_role("button", name="Tìm").click()
     expect(phone.locator("tr[data-device]")).to_have_count(0)
     expect(phone.locator("#no-clusters")).to_have_text("Không có cụm loa nào khớp.")
-    assert phone.evaluate(WIDE) is False
+    assert problems(phone, phone=True) == []

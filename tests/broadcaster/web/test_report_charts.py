@@ -18,8 +18,7 @@ from playwright.sync_api import Browser, expect
 from broadcaster.db import Broadcast, Bulletin, Delivery, Device, OccurrencePlay, Recurrence
 from broadcaster.ops.bootstrap import ensure_area, ensure_device
 from broadcaster.web import charts
-from tests.broadcaster.web.test_phone import problems
-from tests.support.browser import DESKTOP, NARROW, log_in, open_page, screenshot
+from tests.support.browser import DESKTOP, NARROW, log_in, open_page, problems, screenshot
 from tests.support.env import Env
 from tests.support.web import login
 
