@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from broadcaster.delivery.worker import Worker
@@ -168,7 +168,10 @@ def test_the_receiver_refuses_or_applies_every_message_and_never_raises(env: Env
         tried += 1
         if signed and topic in by_topic:
             message = data.draw(mutated(by_topic[topic]))
-            payload = signer.sign(topic, message, timedelta(days=1))
+            try:
+                payload = signer.sign(topic, message, timedelta(days=1))
+            except ValueError:  # an infinity or a NaN: no signer makes it, so no receiver meets it signed
+                assume(False)
         else:
             payload = data.draw(payloads)
         agent._handle(topic, payload)
