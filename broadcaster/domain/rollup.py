@@ -35,6 +35,8 @@ PER_PAGE = 50
 FILTERS = ("offline", "failed", "alarms", "low_signal", "playing", "off")
 """What the cluster list can be narrowed to (besides a search)."""
 MAX_PER_PAGE = 1000
+MAX_PAGE = 100_000
+"""Past any real fleet's last page (and inside what a database takes as an offset)."""
 COUNTS = ("clusters", "online", "offline", "playing", "off", "failed", "failed_today", "alarms", "low_signal")
 
 
@@ -53,7 +55,7 @@ class View:
         """From a request's query (``area``, ``state``, ``q``, ``page``, ``per_page``; werkzeug's MultiDict)."""
         per_page = args.get("per_page", PER_PAGE, type=int) or PER_PAGE
         return cls(args.get("area", type=int), args.get("state") or None, (args.get("q") or "").strip()[:100],
-                   max(args.get("page", 1, type=int) or 1, 1), min(max(per_page, 1), MAX_PER_PAGE))
+                   min(max(args.get("page", 1, type=int) or 1, 1), MAX_PAGE), min(max(per_page, 1), MAX_PER_PAGE))
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ AREA = {"name": "area", "in": "query", "description": "an area id: its clusters 
 VIEW = [AREA, {"name": "state", "in": "query",
                "schema": {"enum": list(FILTERS)}},
         {"name": "q", "in": "query", "description": "words of the name or the id", "schema": STR},
-        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100_000}},
         {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}]
 QUERIES: dict[tuple[str, str], list[J]] = {
     ("get", "/dashboard"): VIEW, ("get", "/events"): VIEW, ("get", "/dashboard/areas"): [AREA],

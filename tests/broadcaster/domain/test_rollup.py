@@ -182,3 +182,10 @@ def test_a_province_of_hundreds_of_clusters_is_chosen_by_area_not_by_checkbox(en
     with env.db.session() as session:  # the commune's clusters are placed around it, for the map
         rows = session.query(Device.lat, Device.lon).filter(Device.id.in_(ids)).all()
     assert all(15 < lat < 17 and 107 < lon < 110 for lat, lon in rows)
+
+
+def test_a_page_past_the_end_is_empty_not_an_error(env: Env, province: dict[str, int]) -> None:
+    for page in ("99999999999999999999", "-3", "abc", "100001"):
+        answer = env.client.get(f"/api/v1/dashboard?page={page}", headers=env.auth)
+        assert answer.status_code == 200, page
+    assert env.client.get("/api/v1/dashboard?page=100001", headers=env.auth).get_json() == []
