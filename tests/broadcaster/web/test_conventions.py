@@ -201,6 +201,7 @@ def test_the_audit_log_is_filtered_by_user_action_and_dates(env: Env, site: str,
     page.goto(f"{site}/audit")
     page.select_option("#audit-user", "admin")
     page.click("#audit-filter button[type=submit]")
+    expect(page).to_have_url(re.compile(r"[?&]user=admin"))  # the filtered page, not the one before it
     users = {u.strip() for u in page.locator("#audit tr[data-action] td:nth-child(2)").all_inner_texts()}
     assert users == {"admin"}
     expect(page.locator("#audit")).to_contain_text("không giới hạn")
