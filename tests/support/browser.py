@@ -62,6 +62,7 @@ def log_in(page: Page, site: str, username: str, password: str) -> None:
 def go_to(page: Page, section: str) -> None:
     """Open a section by its link in the header, as an officer would; on a phone the header's links are behind
     the bottom bar's menu (Mục khác)."""
+    page.wait_for_load_state("load")  # the stylesheet decides whether the header's links show (not before it)
     link = page.locator("header nav").get_by_role("link", name=section, exact=True)
     if not link.is_visible():
         page.click("#menu-button")
