@@ -69,11 +69,8 @@ def test_a_bridge_cut_during_an_emergency_delivers_it_late_once_the_link_is_back
         assert {states[d] for d in far} == {"pending"}, f"nothing crossed the cut bridge: {states}"
     finally:
         link.up()
-    restored = time.monotonic()
-    wait_until(lambda: set(env.device_states(emergency["id"]).values()) == {"played"}, timeout=120)
-    record(figure="bridge_cut", seconds_from_link_up_to_all_played=round(time.monotonic() - restored, 1))
-    after = province.plays()
-    assert {d: after[d] - plays[d] for d in after} == dict.fromkeys(province.devices, 1), "played once each"
+    every_receiver_plays_it_once(province, emergency["id"], plays, "bridge_cut",
+                                 "seconds_from_link_up_to_all_played")
 
 
 def test_a_regional_broker_killed_and_restarted_brings_its_region_the_broadcast_it_missed(
@@ -87,11 +84,8 @@ def test_a_regional_broker_killed_and_restarted_brings_its_region_the_broadcast_
         assert {env.device_states(sent["id"])[d] for d in REGIONS["b"]} == {"pending"}
     finally:
         broker.start()
-    restarted = time.monotonic()
-    wait_until(lambda: set(env.device_states(sent["id"]).values()) == {"played"}, timeout=120)
-    record(figure="regional_restart", seconds_from_restart_to_all_played=round(time.monotonic() - restarted, 1))
-    after = province.plays()
-    assert {d: after[d] - plays[d] for d in after} == dict.fromkeys(province.devices, 1), "played once each"
+    every_receiver_plays_it_once(province, sent["id"], plays, "regional_restart",
+                                 "seconds_from_restart_to_all_played")
 
 
 def test_with_the_central_broker_down_receivers_play_what_they_hold_and_report_it_later(
@@ -123,3 +117,14 @@ def test_the_regional_example_bridges_exactly_the_topics_the_tested_bridges_carr
     assert topics == sorted(line for line in generated if line.startswith("topic "))
     for setting in ("cleansession false", "try_private true"):
         assert setting in example and setting in generated
+
+
+def every_receiver_plays_it_once(province: Province, broadcast_id: object, plays: dict[str, int], figure: str,
+                                 measure: str) -> None:
+    """From now on, every receiver plays the broadcast, each exactly once more than ``plays``; the wait is
+    recorded as ``measure`` of ``figure``."""
+    began = time.monotonic()
+    wait_until(lambda: set(province.env.device_states(broadcast_id).values()) == {"played"}, timeout=120)
+    record(figure=figure, **{measure: round(time.monotonic() - began, 1)})
+    after = province.plays()
+    assert {d: after[d] - plays[d] for d in after} == dict.fromkeys(province.devices, 1), "played once each"
